@@ -1,0 +1,1 @@
+"""Backtesting: the data catalog, replay through the engine, and reports."""

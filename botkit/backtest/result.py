@@ -1,0 +1,36 @@
+"""What a backtest run hands to the report writer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from botkit.model import Fill, Order, Position
+
+
+@dataclass
+class BacktestResult:
+    """Everything a report needs, in exact numbers.
+
+    ``equity`` is sampled on the event clock (``output.equity_interval``) and at
+    the last event: (ts_ns, account equity in ``quote_asset``, marked at the
+    last trade price). ``positions`` are per (strategy, symbol); ``marks`` the
+    last trade price per symbol.
+    """
+
+    strategies: list[str]
+    quote_asset: str
+    initial_equity: Decimal
+    final_equity: Decimal
+    start_ns: int
+    end_ns: int
+    events: int
+    wall_s: float
+    fills: list[Fill] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    rejects: Counter[str] = field(default_factory=Counter)
+    equity: list[tuple[int, Decimal]] = field(default_factory=list)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    marks: dict[str, Decimal] = field(default_factory=dict)
+    balances: dict[str, Decimal] = field(default_factory=dict)

@@ -1,0 +1,117 @@
+"""The local L2 order book the engine keeps per symbol.
+
+Strategies read it through ``ctx.book(symbol)``; the risk module and the
+simulated venue read ``best_bid``, ``best_ask`` and ``last_price`` from it.
+Prices and sizes are floats (market data); levels live in dicts keyed by price
+and the touch is cached, because deltas mostly land away from the best price.
+"""
+
+from __future__ import annotations
+
+from botkit.events import BookDelta, BookSnapshot, Level, Ticker, Trade
+
+
+class OrderBook:
+    __slots__ = (
+        "symbol",
+        "bids",
+        "asks",
+        "best_bid",
+        "best_ask",
+        "last_trade",
+        "_ticker_last",
+        "ts_ns",
+    )
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.best_bid: float | None = None
+        self.best_ask: float | None = None
+        # The engine stores the last trade print whole: one store per trade event.
+        self.last_trade: Trade | None = None
+        self._ticker_last: float | None = None
+        self.ts_ns = 0
+
+    @property
+    def last_price(self) -> float | None:
+        t = self.last_trade
+        return t.price if t is not None else self._ticker_last
+
+    @property
+    def last_size(self) -> float | None:
+        t = self.last_trade
+        return t.size if t is not None else None
+
+    @property
+    def mid(self) -> float | None:
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return (self.best_bid + self.best_ask) / 2.0
+
+    @property
+    def spread(self) -> float | None:
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return self.best_ask - self.best_bid
+
+    def bid_levels(self, depth: int | None = None) -> list[Level]:
+        """Bids best (highest) first."""
+        prices = sorted(self.bids, reverse=True)[:depth]
+        return [(p, self.bids[p]) for p in prices]
+
+    def ask_levels(self, depth: int | None = None) -> list[Level]:
+        """Asks best (lowest) first."""
+        prices = sorted(self.asks)[:depth]
+        return [(p, self.asks[p]) for p in prices]
+
+    def size_at(self, is_bid: bool, price: float) -> float:
+        return (self.bids if is_bid else self.asks).get(price, 0.0)
+
+    def apply_snapshot(self, snap: BookSnapshot) -> None:
+        self.bids = {p: s for p, s in snap.bids if s > 0}
+        self.asks = {p: s for p, s in snap.asks if s > 0}
+        self.best_bid = max(self.bids) if self.bids else None
+        self.best_ask = min(self.asks) if self.asks else None
+        self.ts_ns = snap.ts_ns
+
+    def apply_delta(self, delta: BookDelta) -> None:
+        bids = self.bids
+        best = self.best_bid
+        for p, s in delta.bids:
+            if s > 0:
+                bids[p] = s
+                if best is None or p > best:
+                    best = p
+            elif bids.pop(p, None) is not None and p == best:
+                best = max(bids) if bids else None
+        self.best_bid = best
+        asks = self.asks
+        best = self.best_ask
+        for p, s in delta.asks:
+            if s > 0:
+                asks[p] = s
+                if best is None or p < best:
+                    best = p
+            elif asks.pop(p, None) is not None and p == best:
+                best = min(asks) if asks else None
+        self.best_ask = best
+        self.ts_ns = delta.ts_ns
+
+    def apply_ticker(self, ticker: Ticker) -> None:
+        # A ticker only moves the touch when no L2 levels are kept for this book.
+        if not self.bids and ticker.bid is not None:
+            self.best_bid = ticker.bid
+        if not self.asks and ticker.ask is not None:
+            self.best_ask = ticker.ask
+        if ticker.last is not None:
+            self._ticker_last = ticker.last
+            self.last_trade = None
+        self.ts_ns = ticker.ts_ns
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderBook({self.symbol} bid={self.best_bid} ask={self.best_ask} "
+            f"last={self.last_price} levels={len(self.bids)}/{len(self.asks)})"
+        )

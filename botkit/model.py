@@ -1,0 +1,296 @@
+"""Value types for everything that touches an account.
+
+Prices, sizes, fees, positions and balances are exact ``Decimal`` values on the
+instrument's grid. Market events (``botkit.events``) carry floats for speed; the
+risk module is where a float becomes a grid value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from enum import Enum
+
+ZERO = Decimal(0)
+
+Number = Decimal | float | int | str
+
+
+class Side(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OrderType(str, Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+    STOP_LIMIT = "stop_limit"
+    STOP_MARKET = "stop_market"
+
+    @property
+    def is_stop(self) -> bool:
+        return self in (OrderType.STOP_LIMIT, OrderType.STOP_MARKET)
+
+    @property
+    def needs_price(self) -> bool:
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TimeInForce(str, Enum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OrderStatus(str, Enum):
+    PENDING_NEW = "pending_new"
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_EDIT = "pending_edit"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in _CLOSED
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_CLOSED = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+
+class Liquidity(str, Enum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def to_decimal(value: Number, name: str = "value") -> Decimal:
+    """Exact conversion: a float becomes the decimal it prints as (0.1 -> '0.1')."""
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, bool):
+        raise TypeError(f"{name}: expected a number, got a bool")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: {value!r} is not a finite number")
+        d = Decimal(repr(value))
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{name}: {value!r} is not a number") from None
+    else:
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    if not d.is_finite():
+        raise ValueError(f"{name}: {value!r} is not a finite number")
+    return d
+
+
+def _opt_decimal(value: Number | None, name: str) -> Decimal | None:
+    return None if value is None else to_decimal(value, name)
+
+
+def round_to_step(value: Decimal, step: Decimal, up: bool) -> Decimal:
+    """Round ``value`` to a multiple of ``step``: up is towards +inf, down towards -inf."""
+    q = (value / step).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return (q * step).quantize(step)
+
+
+def on_step(value: Decimal, step: Decimal) -> bool:
+    return value % step == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable market and its rules. Numbers are ``Decimal`` (str/int/float accepted)."""
+
+    venue: str
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    lot_size: Decimal
+    min_size: Decimal | None = None
+    max_size: Decimal | None = None
+    min_notional: Decimal | None = None
+    max_notional: Decimal | None = None
+    kind: str = "spot"
+    maker_fee: Decimal = ZERO
+    taker_fee: Decimal = ZERO
+    allowed_sides: frozenset[Side] | None = None
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        for name in ("tick_size", "lot_size"):
+            v = to_decimal(getattr(self, name), name)
+            if v <= 0:
+                raise ValueError(f"Instrument {self.symbol}: {name} must be > 0, got {v}")
+            put(self, name, v)
+        for name in ("min_size", "max_size", "min_notional", "max_notional"):
+            put(self, name, _opt_decimal(getattr(self, name), name))
+        for name in ("maker_fee", "taker_fee"):
+            put(self, name, to_decimal(getattr(self, name), name))
+        if self.allowed_sides is not None:
+            put(self, "allowed_sides", frozenset(Side(s) for s in self.allowed_sides))
+
+    def price_down(self, price: Decimal) -> Decimal:
+        return round_to_step(price, self.tick_size, up=False)
+
+    def price_up(self, price: Decimal) -> Decimal:
+        return round_to_step(price, self.tick_size, up=True)
+
+    def size_down(self, size: Decimal) -> Decimal:
+        return round_to_step(size, self.lot_size, up=False)
+
+    def fee(self, notional: Decimal, liquidity: Liquidity) -> Decimal:
+        rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
+        return notional * rate
+
+
+@dataclass(slots=True)
+class Order:
+    """The router's live record of one order. Mutated only by the execution router."""
+
+    client_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    size: Decimal
+    price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+    stop_price: Decimal | None = None
+    strategy: str = ""
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    filled: Decimal = ZERO
+    avg_price: Decimal | None = None
+    fees: Decimal = ZERO
+    venue_order_id: str | None = None
+    created_ns: int = 0
+    updated_ns: int = 0
+    reason: str | None = None
+    code: str | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.size - self.filled
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_closed
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution, keyed by the venue's trade id."""
+
+    trade_id: str
+    client_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ns: int
+    venue_order_id: str | None = None
+    strategy: str = ""
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.size
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A signed position (long > 0) with its average entry and realised PnL."""
+
+    symbol: str
+    size: Decimal = ZERO
+    avg_price: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+
+    def apply(self, side: Side, price: Decimal, size: Decimal) -> Position:
+        """The position after one fill (direct construction: this runs once per fill)."""
+        signed = size if side is Side.BUY else -size
+        old = self.size
+        new = old + signed
+        sym = self.symbol
+        if old == 0 or (old > 0) == (signed > 0):
+            # Opening or adding: the average entry moves.
+            avg = (self.avg_price * abs(old) + price * size) / abs(new)
+            return Position(sym, new, avg, self.realized_pnl)
+        closed = min(abs(old), size)
+        direction = 1 if old > 0 else -1
+        pnl = self.realized_pnl + (price - self.avg_price) * closed * direction
+        if new == 0:
+            return Position(sym, new, ZERO, pnl)
+        if (new > 0) == (old > 0):
+            return Position(sym, new, self.avg_price, pnl)
+        # Flipped through zero: the rest opens at this price.
+        return Position(sym, new, price, pnl)
+
+    def unrealized(self, mark: Decimal) -> Decimal:
+        return (mark - self.avg_price) * self.size if self.size else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: str
+    total: Decimal = ZERO
+    locked: Decimal = ZERO
+
+    @property
+    def available(self) -> Decimal:
+        return self.total - self.locked
+
+
+__all__ = [
+    "ZERO",
+    "Balance",
+    "Fill",
+    "Instrument",
+    "Liquidity",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Side",
+    "TimeInForce",
+    "on_step",
+    "round_to_step",
+    "to_decimal",
+]

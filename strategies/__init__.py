@@ -1,0 +1,1 @@
+"""botkit's example strategies, installed as the package ``botkit_strategies``."""

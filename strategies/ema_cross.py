@@ -1,0 +1,117 @@
+"""EMA cross: a trend follower that trades market orders on fast/slow EMA crosses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from botkit import OrderType, Place, Side, hookimpl
+
+
+class EmaCrossParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str
+    fast: int = Field(10, gt=0, description="fast EMA length, in prices")
+    slow: int = Field(50, gt=1, description="slow EMA length, in prices")
+    size: Decimal = Field(Decimal("0.01"), gt=0, description="order size in the base asset")
+    source: Literal["trades", "bars"] = "trades"
+    allow_short: bool = False
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> EmaCrossParams:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class EmaCross:
+    """Trend following on an EMA cross: buy when fast crosses above slow, sell on the cross down.
+
+    Each EMA starts at the first price and updates as ``v = a*x + (1-a)*v`` with
+    ``a = 2/(n+1)``. No signal before ``slow`` prices; the ``slow``-th price only
+    records which EMA is on top. On a cross up while flat it buys ``size`` at
+    market; on a cross down while long it sells the position at market (with
+    ``allow_short`` it goes short instead of flat, and back). It reads trade
+    prices (``source: trades``) or bar closes (``source: bars``).
+
+    Params: ``symbol``, ``fast`` (10), ``slow`` (50), ``size`` (0.01),
+    ``source`` (trades), ``allow_short`` (false).
+    """
+
+    Params = EmaCrossParams
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        p = EmaCrossParams.model_validate(params)
+        self.p = p
+        self.symbol = p.symbol
+        self.a_fast = 2.0 / (p.fast + 1.0)
+        self.a_slow = 2.0 / (p.slow + 1.0)
+        self.slow_n = p.slow
+        self.fast_v = 0.0
+        self.slow_v = 0.0
+        self.count = 0
+        self.b_fast = 1.0 - self.a_fast
+        self.b_slow = 1.0 - self.a_slow
+        self.above: bool | None = None
+        self.warming = True
+        self.on_trades = p.source == "trades"
+
+    def _update(self, ctx: Any, x: float) -> list[Place] | None:
+        if self.count == 0:
+            self.fast_v = x
+            self.slow_v = x
+        self.fast_v = self.a_fast * x + self.b_fast * self.fast_v
+        self.slow_v = self.a_slow * x + self.b_slow * self.slow_v
+        self.count += 1
+        if self.count < self.slow_n:
+            return None
+        self.warming = False
+        above = self.fast_v > self.slow_v
+        if self.above is None or above == self.above:
+            self.above = above
+            return None
+        self.above = above
+        return self._on_cross(ctx, above)
+
+    def _on_cross(self, ctx: Any, up: bool) -> list[Place] | None:
+        sym = self.symbol
+        if ctx.open_orders(sym):
+            return None  # the last signal's order is still on its way
+        pos = ctx.position(sym)
+        size = self.p.size
+        if up:
+            if pos < 0:
+                return [Place(sym, Side.BUY, -pos + size, type=OrderType.MARKET)]
+            if pos == 0:
+                return [Place(sym, Side.BUY, size, type=OrderType.MARKET)]
+        elif pos > 0:
+            target = pos + size if self.p.allow_short else pos
+            return [Place(sym, Side.SELL, target, type=OrderType.MARKET)]
+        elif pos == 0 and self.p.allow_short:
+            return [Place(sym, Side.SELL, size, type=OrderType.MARKET)]
+        return None
+
+    # The engine sends a strategy only its own symbol's events (params.symbol).
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Place] | None:
+        if self.warming or not self.on_trades:
+            return self._update(ctx, trade.price) if self.on_trades else None
+        # The steady state, inlined: this runs once per trade, millions of times.
+        # b = 1 - a, computed once: the same float as (1.0 - a) on every update.
+        x = trade.price
+        fast = self.fast_v = self.a_fast * x + self.b_fast * self.fast_v
+        slow = self.slow_v = self.a_slow * x + self.b_slow * self.slow_v
+        above = fast > slow
+        if above is self.above:
+            return None
+        self.above = above
+        return self._on_cross(ctx, above)
+
+    @hookimpl
+    def on_bar(self, ctx: Any, bar: Any) -> list[Place] | None:
+        if self.on_trades:
+            return None
+        return self._update(ctx, bar.close)

@@ -1,0 +1,133 @@
+"""The engine: hooks resolved once, intents through risk to the venue, timers, and failures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botkit import Instrument, OrderType, Place, Side, hookimpl
+from botkit.backtest.wiring import build_sim_engine
+from botkit.engine import StrategySpec
+from botkit.events import Trade
+from botkit.model import OrderStatus
+
+SYM = "BTC/USDT"
+D = Decimal
+
+
+def trades(n: int, step_ns: int = 1_000_000_000, price: float = 100.0) -> list[Trade]:
+    return [Trade(i * step_ns, SYM, price + (i % 3), 1.0, Side.SELL, i) for i in range(1, n + 1)]
+
+
+class Recorder:
+    """Implements a subset of the hooks, some with fewer arguments than the spec."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.timers: list[tuple[int, str]] = []
+        self.trades = 0
+        self.orders: list[Any] = []
+        self.started = self.stopped = False
+
+    @hookimpl
+    def on_start(self, ctx: Any) -> None:
+        self.started = True
+
+    @hookimpl
+    def on_trade(self, trade: Any) -> None:  # pluggy lets a hook take a subset of args
+        self.trades += 1
+
+    @hookimpl
+    def on_timer(self, ctx: Any, timer: Any) -> list[Place] | None:
+        self.timers.append((ctx.now_ns, timer.name))
+        if timer.name == "order" and not self.orders:
+            return [Place(SYM, Side.BUY, "0.000001", price=100)]  # below the lot: rejected
+        return None
+
+    @hookimpl
+    def on_order(self, ctx: Any, order: Any) -> None:
+        self.orders.append(order)
+
+    @hookimpl
+    def on_stop(self, ctx: Any) -> None:
+        self.stopped = True
+
+
+def test_timers_run_on_the_event_clock_and_rejects_reach_the_strategy(btc: Instrument) -> None:
+    rec = Recorder({})
+    engine = build_sim_engine(
+        {SYM: btc},
+        [StrategySpec("rec", rec, timers={"tick": 2_000_000_000, "order": 5_000_000_000})],
+    )
+    engine.run_backtest([trades(6)])
+    engine.stop()
+    assert rec.started and rec.stopped and rec.trades == 6
+    assert rec.timers == [
+        (2_000_000_000, "tick"),
+        (4_000_000_000, "tick"),
+        (5_000_000_000, "order"),
+        (6_000_000_000, "tick"),
+    ]
+    (update,) = rec.orders
+    assert update.status is OrderStatus.REJECTED and update.code == "size_below_lot"
+    assert update.reason and engine.rejects == {"size_below_lot": 1}
+
+
+class Boom:
+    """Raises on every trade: the loop must go on and count it."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        pass
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> None:
+        raise RuntimeError("strategy bug")
+
+
+class Buyer:
+    """Buys once at market; reads its own position and balances through ctx."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.seen: list[Decimal] = []
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Place] | None:
+        self.seen.append(ctx.position(SYM))
+        if len(self.seen) == 1:
+            return [Place(SYM, Side.BUY, 0.5, type=OrderType.MARKET)]
+        return None
+
+
+def test_a_failing_strategy_does_not_stop_the_others(btc: Instrument) -> None:
+    buyer = Buyer({})
+    engine = build_sim_engine(
+        {SYM: btc},
+        [StrategySpec("boom", Boom({})), StrategySpec("buyer", buyer)],
+        balances={"USDT": D(1000)},
+    )
+    engine.run_backtest([trades(3)])
+    assert engine.hook_errors == {"boom.on_trade": 3}
+    assert buyer.seen == [D(0), D("0.5"), D("0.5")]
+    # Each strategy has its own position; the account's balances follow from the fills.
+    assert engine.router.position_size("boom", SYM) == 0
+    assert engine.router.balances["BTC"] == D("0.5")
+    # 0.5 at the first print, 101, plus the 0.2% taker fee.
+    assert engine.router.balances["USDT"] == D(1000) - D("50.5") - D("0.101")
+
+
+def test_equity_is_sampled_on_the_event_clock(btc: Instrument) -> None:
+    engine = build_sim_engine(
+        {SYM: btc},
+        [StrategySpec("rec", Recorder({}))],
+        balances={"USDT": D(1000), "BTC": D(1)},
+        equity_interval_ns=2_000_000_000,
+    )
+    engine.run_backtest([trades(5)])
+    engine.stop()
+    # The first sample right after the first price, then on the 2 s grid, and one at the end.
+    assert [ts for ts, _ in engine.equity] == [
+        1_000_000_001,
+        2_000_000_000,
+        4_000_000_000,
+        5_000_000_000,
+    ]
+    assert engine.initial_equity == D(1000) + D("101")  # BTC marked at the first price seen
