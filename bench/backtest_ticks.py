@@ -38,18 +38,22 @@ def ensure_data(n: int, seed: int, data_dir: Path) -> Path:
     if not ticks.exists():
         gen = PEERS / "gen_data.py"
         if not gen.exists():
-            sys.exit(f"cannot find the reference generator at {gen}: shared/ must sit beside the repo")
-        subprocess.run([sys.executable, str(gen), str(out), "--n", str(n), "--seed", str(seed)],
-                       check=True)
+            sys.exit(
+                f"cannot find the reference generator at {gen}: shared/ must sit beside the repo"
+            )
+        subprocess.run(
+            [sys.executable, str(gen), str(out), "--n", str(n), "--seed", str(seed)], check=True
+        )
     return ticks
 
 
 def run(ticks: Path, batch_rows: int) -> dict[str, object]:
+    from botkit_strategies.ema_cross import EmaCross
+
     from botkit.backtest.catalog import iter_trade_batches
     from botkit.backtest.wiring import build_sim_engine
     from botkit.engine import StrategySpec
     from botkit.model import Instrument
-    from botkit_strategies.ema_cross import EmaCross
 
     inst = Instrument("sim", SYMBOL, "BTC", "USDT", tick_size="0.01", lot_size="0.00001")
     strategy = EmaCross({"symbol": SYMBOL, "fast": 10, "slow": 50, "size": "0.01"})

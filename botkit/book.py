@@ -13,13 +13,13 @@ from botkit.events import BookDelta, BookSnapshot, Level, Ticker, Trade
 
 class OrderBook:
     __slots__ = (
-        "symbol",
-        "bids",
-        "asks",
-        "best_bid",
-        "best_ask",
-        "last_trade",
         "_ticker_last",
+        "asks",
+        "best_ask",
+        "best_bid",
+        "bids",
+        "last_trade",
+        "symbol",
         "ts_ns",
     )
 

@@ -22,7 +22,7 @@ def _setup_logging(level: str, secrets: Sequence[str] = ()) -> None:
     install_redaction(logging.getLogger(), secrets)
 
 
-def _load(path: str):  # noqa: ANN202 - the config type is imported lazily
+def _load(path: str):
     from botkit.config import ConfigError, load_config
 
     try:
@@ -40,9 +40,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     progress = False if args.no_progress else None
     try:
-        result, summary = run_backtest(
-            config, Path(args.out) if args.out else None, progress=progress
-        )
+        _, summary = run_backtest(config, Path(args.out) if args.out else None, progress=progress)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -80,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("strategies", help="list the installed strategies")
     st.set_defaults(func=cmd_strategies)
 
+    from botkit import journal_cli
     from botkit.backtest import data_cli
 
     data_cli.register(sub)
+    journal_cli.register(sub)
     return ap
 
 

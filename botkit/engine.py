@@ -34,13 +34,26 @@ from botkit.risk import RiskModule
 log = logging.getLogger("botkit.engine")
 
 HOOKS = (
-    "on_start", "on_trade", "on_book", "on_ticker", "on_bar",
-    "on_timer", "on_order", "on_fill", "on_stop",
+    "on_start",
+    "on_trade",
+    "on_book",
+    "on_ticker",
+    "on_bar",
+    "on_timer",
+    "on_order",
+    "on_fill",
+    "on_stop",
 )
 _ARGS = {
-    "on_start": ("ctx",), "on_stop": ("ctx",), "on_trade": ("ctx", "trade"),
-    "on_book": ("ctx", "book"), "on_ticker": ("ctx", "ticker"), "on_bar": ("ctx", "bar"),
-    "on_timer": ("ctx", "timer"), "on_order": ("ctx", "order"), "on_fill": ("ctx", "fill"),
+    "on_start": ("ctx",),
+    "on_stop": ("ctx",),
+    "on_trade": ("ctx", "trade"),
+    "on_book": ("ctx", "book"),
+    "on_ticker": ("ctx", "ticker"),
+    "on_bar": ("ctx", "bar"),
+    "on_timer": ("ctx", "timer"),
+    "on_order": ("ctx", "order"),
+    "on_fill": ("ctx", "fill"),
 }
 INF = 1 << 62
 
@@ -351,15 +364,16 @@ class Engine:
                 self._drain()
             elif t == t_timer:
                 due, _, sname, tname, interval = heapq.heappop(self._timers)
-                heapq.heappush(self._timers, (due + interval, next(self._tseq), sname, tname,
-                                              interval))
+                heapq.heappush(
+                    self._timers, (due + interval, next(self._tseq), sname, tname, interval)
+                )
                 slot = self.slots[sname]
                 self._call(slot, "on_timer", Timer(t, tname, interval, due))
             else:
                 # Until every holding has a price, try again at the next event; then
                 # stay on the interval grid.
                 iv = self._equity_interval
-                self._equity_due = (t // iv + 1) * iv if self._sample_equity(t) else t + 1
+                self._equity_due = (t // iv + 1) * iv if self._sample_equity(t) else ts + 1
         self._refresh_wakeup()
 
     def equity_now(self) -> Decimal:

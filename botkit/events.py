@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 from botkit.model import OrderStatus, OrderType, Side
 
-
 Level = tuple[float, float]  # (price, size)
 
 

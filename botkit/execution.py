@@ -39,27 +39,47 @@ S = OrderStatus
 # UNKNOWN state for ambiguous outcomes that reconciliation settles later.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_NEW: frozenset(
-        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED, S.UNKNOWN,
-         S.PENDING_CANCEL}
+        {
+            S.OPEN,
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.REJECTED,
+            S.CANCELED,
+            S.EXPIRED,
+            S.UNKNOWN,
+            S.PENDING_CANCEL,
+        }
     ),
     S.UNKNOWN: frozenset(
-        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED,
-         S.PENDING_CANCEL}
+        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
     ),
     S.OPEN: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_EDIT, S.CANCELED, S.EXPIRED,
-         S.UNKNOWN}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.PENDING_CANCEL,
+            S.PENDING_EDIT,
+            S.CANCELED,
+            S.EXPIRED,
+            S.UNKNOWN,
+        }
     ),
     S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_EDIT, S.CANCELED, S.EXPIRED,
-         S.UNKNOWN}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.PENDING_CANCEL,
+            S.PENDING_EDIT,
+            S.CANCELED,
+            S.EXPIRED,
+            S.UNKNOWN,
+        }
     ),
     S.PENDING_CANCEL: frozenset(
         {S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.OPEN, S.EXPIRED, S.UNKNOWN}
     ),
     S.PENDING_EDIT: frozenset(
-        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED,
-         S.UNKNOWN}
+        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED, S.UNKNOWN}
     ),
     # Late fills after a cancel or expiry acknowledgement.
     S.CANCELED: frozenset({S.FILLED}),
@@ -186,8 +206,11 @@ class ExecutionRouter:
         """Send an order the risk module accepted (prices and sizes on the grid)."""
         if intent.client_id is not None and intent.client_id in self.orders:
             return self.reject_local(
-                strategy, intent, "duplicate_client_id",
-                f"client id {intent.client_id!r} was already used", now_ns,
+                strategy,
+                intent,
+                "duplicate_client_id",
+                f"client id {intent.client_id!r} was already used",
+                now_ns,
             )
         order = self._make_order(strategy, intent, now_ns)
         self.orders[order.client_id] = order
@@ -204,8 +227,9 @@ class ExecutionRouter:
         """Record a refusal that never left the process (risk module, bad intent)."""
         if isinstance(intent, Place):
             order = Order(
-                self.new_client_id(strategy) if intent.client_id in self.orders or
-                intent.client_id is None else intent.client_id,
+                self.new_client_id(strategy)
+                if intent.client_id in self.orders or intent.client_id is None
+                else intent.client_id,
                 intent.symbol,
                 _side(intent.side),
                 _otype(intent.type),
@@ -284,6 +308,15 @@ class ExecutionRouter:
         else:
             self._set(order, S.REJECTED, ts_ns)
 
+    def on_ambiguous(self, client_id: str, reason: str, ts_ns: int) -> None:
+        """The venue's answer did not say whether the order exists: UNKNOWN until settled."""
+        order = self.orders.get(client_id)
+        if order is None:
+            self.anomalies += 1
+            return
+        order.reason = reason
+        self._set(order, S.UNKNOWN, ts_ns)
+
     def on_canceled(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
         order = self.orders.get(client_id)
         if order is None:
@@ -315,8 +348,8 @@ class ExecutionRouter:
             self.anomalies += 1
             return
         order.price, order.size = price, size
-        status = S.FILLED if order.filled >= size else (
-            S.PARTIALLY_FILLED if order.filled else S.OPEN
+        status = (
+            S.FILLED if order.filled >= size else (S.PARTIALLY_FILLED if order.filled else S.OPEN)
         )
         self._set(order, status, ts_ns)
 
@@ -363,7 +396,8 @@ class ExecutionRouter:
             if filled >= order.size:
                 self._set(order, S.FILLED, fill.ts_ns)
             elif not order.status.is_closed and order.status not in (
-                S.PENDING_CANCEL, S.PENDING_EDIT
+                S.PENDING_CANCEL,
+                S.PENDING_EDIT,
             ):
                 self._set(order, S.PARTIALLY_FILLED, fill.ts_ns)
         self._notify(NOTIFY_FILL, strategy, fill)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
-from enum import Enum
+from enum import StrEnum
 
 ZERO = Decimal(0)
 
 Number = Decimal | float | int | str
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -29,11 +29,8 @@ class Side(str, Enum):
     def opposite(self) -> Side:
         return Side.SELL if self is Side.BUY else Side.BUY
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
     STOP_LIMIT = "stop_limit"
@@ -47,20 +44,14 @@ class OrderType(str, Enum):
     def needs_price(self) -> bool:
         return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "gtc"
     IOC = "ioc"
     FOK = "fok"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING_NEW = "pending_new"
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
@@ -76,21 +67,15 @@ class OrderStatus(str, Enum):
     def is_closed(self) -> bool:
         return self in _CLOSED
 
-    def __str__(self) -> str:
-        return self.value
-
 
 _CLOSED = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def to_decimal(value: Number, name: str = "value") -> Decimal:

@@ -123,7 +123,7 @@ def test_equity_is_sampled_on_the_event_clock(btc: Instrument) -> None:
     )
     engine.run_backtest([trades(5)])
     engine.stop()
-    # The first sample right after the first price, then on the 2 s grid, and one at the end.
+    # The first sample once a price is known (at the next event), then on the 2 s grid.
     assert [ts for ts, _ in engine.equity] == [
         1_000_000_001,
         2_000_000_000,

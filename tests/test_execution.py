@@ -111,7 +111,7 @@ def test_a_duplicate_trade_id_is_counted_once(router) -> None:  # type: ignore[n
 
 
 def test_fill_before_ack_and_after_cancel(router) -> None:  # type: ignore[no-untyped-def]
-    r, v, _ = router
+    r, _, _ = router
     o = place(r)
     r.on_fill(fill(o, "t1", "0.3"))  # the fill overtook the ack
     assert o.status is S.PARTIALLY_FILLED

@@ -58,7 +58,7 @@ class SimListener(Protocol):
 
 
 class _Resting:
-    __slots__ = ("order", "price_f", "is_buy", "queue", "venue_id")
+    __slots__ = ("is_buy", "order", "price_f", "queue", "venue_id")
 
     def __init__(self, order: Order, venue_id: str, queue: Decimal) -> None:
         self.order = order
@@ -148,8 +148,12 @@ class SimVenue:
             return
         book = self.books[order.symbol]
         if order.post_only and self._crosses(order, order.price, book):  # type: ignore[arg-type]
-            self._reject(order, "post_only_would_cross",
-                         f"post-only {order.side.value} at {order.price} would take liquidity", ts)
+            self._reject(
+                order,
+                "post_only_would_cross",
+                f"post-only {order.side.value} at {order.price} would take liquidity",
+                ts,
+            )
             return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
@@ -165,14 +169,19 @@ class SimVenue:
     ) -> None:
         limit: Decimal = order.price  # type: ignore[assignment]
         if self._crosses(order, limit, book):
-            if order.tif is TimeInForce.FOK and self._available(order, limit, book) < order.remaining:
+            if (
+                order.tif is TimeInForce.FOK
+                and self._available(order, limit, book) < order.remaining
+            ):
                 self.listener.on_expired(order.client_id, ts, "FOK: not enough liquidity")
                 return
             left = self._take(order, inst, book, limit, ts, venue_id)
             if left <= 0:
                 return
         if order.tif is not TimeInForce.GTC:
-            self.listener.on_expired(order.client_id, ts, f"{order.tif.value.upper()}: rest expired")
+            self.listener.on_expired(
+                order.client_id, ts, f"{order.tif.value.upper()}: rest expired"
+            )
             return
         r = _Resting(order, venue_id, ZERO)
         if self.queue_position:
@@ -184,8 +193,9 @@ class SimVenue:
     def _arrive_cancel(self, order: Order, ts: int) -> None:
         r = self._by_client.get(order.client_id)
         if r is None:
-            self.listener.on_cancel_rejected(order.client_id, "order_not_open",
-                                             "the order is not open at the venue", ts)
+            self.listener.on_cancel_rejected(
+                order.client_id, "order_not_open", "the order is not open at the venue", ts
+            )
             return
         self._remove(r)
         self.listener.on_canceled(order.client_id, ts)
@@ -193,14 +203,18 @@ class SimVenue:
     def _arrive_edit(self, order: Order, price: Decimal, size: Decimal, ts: int) -> None:
         r = self._by_client.get(order.client_id)
         if r is None:
-            self.listener.on_edit_rejected(order.client_id, "order_not_open",
-                                           "the order is not open at the venue", ts)
+            self.listener.on_edit_rejected(
+                order.client_id, "order_not_open", "the order is not open at the venue", ts
+            )
             return
         book = self.books[order.symbol]
         if order.post_only and self._crosses(order, price, book):
             self.listener.on_edit_rejected(
-                order.client_id, "post_only_would_cross",
-                f"post-only {order.side.value} at {price} would take liquidity", ts)
+                order.client_id,
+                "post_only_would_cross",
+                f"post-only {order.side.value} at {price} would take liquidity",
+                ts,
+            )
             return
         lose_priority = price != order.price or size > order.size
         self._remove(r)
@@ -271,8 +285,11 @@ class SimVenue:
             return left
         px = _dec(last)
         if self.slippage:
-            px = inst.price_up(px * (1 + self.slippage)) if buy else inst.price_down(
-                px * (1 - self.slippage))
+            px = (
+                inst.price_up(px * (1 + self.slippage))
+                if buy
+                else inst.price_down(px * (1 - self.slippage))
+            )
         if limit is not None and (px > limit if buy else px < limit):
             return left
         self._fill(order, inst, px, left, Liquidity.TAKER, ts, venue_id)
@@ -338,8 +355,15 @@ class SimVenue:
             order = r.order
             if size >= order.remaining:
                 self._remove(r)
-            self._fill(order, inst, order.price, size, Liquidity.MAKER, ts,  # type: ignore[arg-type]
-                       r.venue_id)
+            self._fill(
+                order,
+                inst,
+                order.price,
+                size,
+                Liquidity.MAKER,
+                ts,  # type: ignore[arg-type]
+                r.venue_id,
+            )
 
     def on_book(self, symbol: str) -> None:
         """The level we rest at shrank: the volume ahead of us cannot exceed what is left."""

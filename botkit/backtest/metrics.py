@@ -1,0 +1,257 @@
+"""Performance metrics over a backtest's equity curve and fills.
+
+Pure functions: no I/O, no state. Money stays ``Decimal``; ratios (returns,
+Sharpe, Sortino, drawdown fraction, turnover, exposure) are ``float`` because
+they are statistics, not amounts anyone settles.
+
+Definitions
+-----------
+- Sample returns: simple returns between consecutive equity samples,
+  ``r_i = e_i / e_{i-1} - 1``. A step whose starting equity is not positive has
+  no defined return and is left out.
+- Annualisation: the sampling interval is the *median* gap between sample
+  timestamps (robust to the shorter final sample the engine takes at the last
+  event), and a year is 365 days because crypto venues trade around the clock:
+  ``periods_per_year = 365 d / median gap``.
+- Sharpe: ``mean(r) / std(r, ddof=1) * sqrt(periods_per_year)`` with a zero
+  risk-free rate.
+- Sortino: ``mean(r - t) / dd * sqrt(periods_per_year)`` with target ``t``
+  (default 0) and downside deviation ``dd = sqrt(mean(min(0, r - t)^2))``
+  taken over *all* samples (Sortino & Price), not only the losing ones.
+- Both need at least two returns, else ``None``. With zero dispersion (or no
+  downside for Sortino) the ratio is ``0.0`` when the mean is zero too (a flat
+  curve: no risk, no return) and ``None`` otherwise (it would be infinite).
+- Max drawdown: the largest fall from a running peak, as a fraction of that
+  peak and, separately, in quote currency; the two maxima may come from
+  different episodes. The timestamps belong to the deepest fractional drawdown
+  (or the deepest absolute one when no peak was positive).
+- Turnover: total traded notional divided by the initial equity.
+- Exposure: the time-weighted fraction of the run during which any
+  (strategy, symbol) position is non-zero, and the time-weighted mean of gross
+  position value / equity. Positions are replayed from fills (the run starts
+  flat); between fills a symbol is marked at its last fill price, because the
+  result carries no price path; equity is the latest equity sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from botkit.model import ZERO, Fill, Side
+
+NS_PER_YEAR = 365 * 24 * 3600 * 10**9
+
+# Relative spread below which float noise is treated as "no dispersion":
+# equity 100 -> 110 -> 121 gives returns that differ only in the last bits.
+_FLAT_TOLERANCE = 1e-12
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def returns(equity: Sequence[Decimal | float]) -> FloatArray:
+    """Simple per-sample returns of an equity series (steps from equity <= 0 dropped)."""
+    if len(equity) < 2:
+        return np.empty(0, dtype=np.float64)
+    e = np.array([float(x) for x in equity], dtype=np.float64)
+    prev, cur = e[:-1], e[1:]
+    ok = prev > 0
+    return cur[ok] / prev[ok] - 1.0
+
+
+def periods_per_year(timestamps_ns: Sequence[int]) -> float | None:
+    """Samples per year implied by the median gap between timestamps (None if unknown)."""
+    if len(timestamps_ns) < 2:
+        return None
+    gaps = np.diff(np.array(timestamps_ns, dtype=np.int64))
+    gaps = gaps[gaps > 0]
+    if gaps.size == 0:
+        return None
+    return NS_PER_YEAR / float(np.median(gaps))
+
+
+def _is_flat(r: FloatArray) -> bool:
+    scale = max(1.0, float(np.max(np.abs(r))))
+    return float(np.ptp(r)) <= _FLAT_TOLERANCE * scale
+
+
+def sharpe(r: Sequence[float] | FloatArray, periods_per_year: float | None) -> float | None:
+    """Annualised Sharpe ratio of per-sample returns, zero risk-free rate."""
+    arr = np.asarray(r, dtype=np.float64)
+    if arr.size < 2 or not periods_per_year or periods_per_year <= 0:
+        return None
+    mean = float(arr.mean())
+    if _is_flat(arr):
+        return 0.0 if abs(mean) <= _FLAT_TOLERANCE else None
+    std = float(arr.std(ddof=1))
+    return mean / std * math.sqrt(periods_per_year)
+
+
+def sortino(
+    r: Sequence[float] | FloatArray,
+    periods_per_year: float | None,
+    target: float = 0.0,
+) -> float | None:
+    """Annualised Sortino ratio: excess mean over downside deviation (all samples)."""
+    arr = np.asarray(r, dtype=np.float64)
+    if arr.size < 2 or not periods_per_year or periods_per_year <= 0:
+        return None
+    excess = arr - target
+    mean = float(excess.mean())
+    downside = np.minimum(excess, 0.0)
+    dd = math.sqrt(float(np.mean(downside * downside)))
+    if dd <= _FLAT_TOLERANCE:
+        return 0.0 if abs(mean) <= _FLAT_TOLERANCE else None
+    return mean / dd * math.sqrt(periods_per_year)
+
+
+class Drawdown(NamedTuple):
+    fraction: float
+    absolute: Decimal
+    peak_ts: int | None
+    trough_ts: int | None
+
+
+def max_drawdown(equity: Sequence[tuple[int, Decimal]]) -> Drawdown:
+    """Deepest fall from a running peak: ``(fraction, absolute, peak_ts, trough_ts)``.
+
+    ``equity`` is a time-ordered sequence of ``(ts_ns, equity)``. With no fall
+    at all the result is ``(0.0, 0, None, None)``.
+    """
+    best_frac = ZERO
+    best_abs = ZERO
+    frac_at: tuple[int, int] | None = None
+    abs_at: tuple[int, int] | None = None
+    peak: Decimal | None = None
+    peak_ts = 0
+    for ts, value in equity:
+        if peak is None or value > peak:
+            peak, peak_ts = value, ts
+            continue
+        fall = peak - value
+        if fall > best_abs:
+            best_abs, abs_at = fall, (peak_ts, ts)
+        if peak > 0 and fall / peak > best_frac:
+            best_frac, frac_at = fall / peak, (peak_ts, ts)
+    at = frac_at or abs_at
+    return Drawdown(
+        fraction=float(best_frac),
+        absolute=best_abs,
+        peak_ts=at[0] if at else None,
+        trough_ts=at[1] if at else None,
+    )
+
+
+def drawdown_series(values: Sequence[Decimal | float]) -> FloatArray:
+    """Fractional drawdown at every sample (0 at a new peak), for charts."""
+    e = np.array([float(x) for x in values], dtype=np.float64)
+    if e.size == 0:
+        return e
+    peak = np.maximum.accumulate(e)
+    out = np.zeros_like(e)
+    pos = peak > 0
+    out[pos] = (e[pos] - peak[pos]) / peak[pos]
+    return out
+
+
+def traded_notional(fills: Iterable[Fill]) -> Decimal:
+    """Sum of price x size over fills, in the quote currency."""
+    return sum((f.price * f.size for f in fills), ZERO)
+
+
+def turnover(fills: Iterable[Fill], initial_equity: Decimal) -> float | None:
+    """Traded notional / initial equity; None when the initial equity is not positive."""
+    if initial_equity <= 0:
+        return None
+    return float(traded_notional(fills) / initial_equity)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    time_fraction: float | None
+    avg_gross_leverage: float | None
+
+
+def exposure(
+    fills: Sequence[Fill],
+    start_ns: int,
+    end_ns: int,
+    equity: Sequence[tuple[int, Decimal]] = (),
+    initial_equity: Decimal | None = None,
+) -> Exposure:
+    """Time in the market and average gross position value / equity (see module doc).
+
+    Fills before ``start_ns`` count from the start; fills after ``end_ns`` are
+    ignored. Spans where equity is not positive are left out of the leverage
+    average. Both values are None for an empty time range.
+    """
+    if end_ns <= start_ns:
+        return Exposure(None, None)
+    fl = sorted(fills, key=lambda f: f.ts_ns)
+    eq = sorted(equity, key=lambda s: s[0])
+    sizes: dict[tuple[str, str], Decimal] = {}
+    marks: dict[str, Decimal] = {}
+    cur_equity = initial_equity if initial_equity is not None else (eq[0][1] if eq else None)
+    i = j = 0
+    held_ns = 0
+    lev_ns = 0
+    lev_sum = 0.0
+
+    def advance(t: int) -> None:
+        nonlocal i, j, cur_equity
+        while i < len(fl) and fl[i].ts_ns <= t:
+            f = fl[i]
+            key = (f.strategy, f.symbol)
+            delta = f.size if f.side is Side.BUY else -f.size
+            sizes[key] = sizes.get(key, ZERO) + delta
+            marks[f.symbol] = f.price
+            i += 1
+        while j < len(eq) and eq[j][0] <= t:
+            cur_equity = eq[j][1]
+            j += 1
+
+    t = start_ns
+    advance(t)
+    while t < end_ns:
+        nxt = end_ns
+        if i < len(fl):
+            nxt = min(nxt, fl[i].ts_ns)
+        if j < len(eq):
+            nxt = min(nxt, eq[j][0])
+        dt = nxt - t
+        open_keys = [k for k, s in sizes.items() if s != 0]
+        if open_keys:
+            held_ns += dt
+        if cur_equity is not None and cur_equity > 0:
+            gross = sum((abs(sizes[k]) * marks[k[1]] for k in open_keys), ZERO)
+            lev_sum += float(gross / cur_equity) * dt
+            lev_ns += dt
+        t = nxt
+        advance(t)
+    span = end_ns - start_ns
+    return Exposure(
+        time_fraction=held_ns / span,
+        avg_gross_leverage=lev_sum / lev_ns if lev_ns else None,
+    )
+
+
+__all__ = [
+    "NS_PER_YEAR",
+    "Drawdown",
+    "Exposure",
+    "drawdown_series",
+    "exposure",
+    "max_drawdown",
+    "periods_per_year",
+    "returns",
+    "sharpe",
+    "sortino",
+    "traded_notional",
+    "turnover",
+]

@@ -1,0 +1,770 @@
+"""The journal: a durable store of orders, fills, stream cursors and nonces (SQLite).
+
+A restart must resume where the bot stopped without losing or double counting a
+fill, and a nonce must never go backwards. The journal gives that only if callers
+write *before* they act:
+
+- record an order as PENDING_NEW with its client id before sending it, so a
+  place that times out or a crash mid-send can be looked up by client id later;
+- reserve a nonce before signing with it, so a restart starts above anything a
+  venue may have seen;
+- record a fill (with the order's new state, in one transaction) before acting
+  on it, and advance the stream cursor after; a fill replayed from the cursor
+  after a crash is then a duplicate, which :meth:`Journal.record_fill` refuses.
+
+Every write method commits before it returns (inside
+:meth:`Journal.transaction`, when the outermost block ends). With
+``synchronous="FULL"`` (the default) a commit is on disk when it returns, so it
+survives a power loss; ``"NORMAL"`` skips the fsync on commit in WAL mode: a
+commit survives the process being killed, but the last few may be lost if the
+machine goes down (the file stays consistent either way).
+FULL costs one fsync per commit -- milliseconds on an ordinary disk, against
+tens of microseconds for NORMAL -- so a burst of writes that belong together
+should share one commit through :meth:`Journal.transaction`.
+
+Fills are keyed by (venue, trade id). A ``Fill`` carries no venue, so the
+journal is opened with the venue it records for (``venue=``) and each fill call
+may override it.
+
+The strategy a fill is attributed to is the strategy of its order when the
+journal knows the order, else the fill's own ``strategy`` -- the same rule the
+execution router uses, so positions rebuilt here match the router's.
+
+One connection serves the whole process. Methods are synchronous, short and
+guarded by a lock, so threads may share a journal; asyncio code calls them
+directly (do not ``await`` inside :meth:`Journal.transaction`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from botkit.model import (
+    ZERO,
+    Fill,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+    to_decimal,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Journal",
+    "JournalError",
+    "Synchronous",
+]
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+_INT64_MAX = 2**63 - 1
+
+# Each entry takes the schema from version i to version i + 1; entry 0 creates
+# version 1. A new version appends an entry and never edits an old one, because
+# journals written by older releases replay the list from where they stopped.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE orders (
+            client_id      TEXT PRIMARY KEY,
+            symbol         TEXT NOT NULL,
+            side           TEXT NOT NULL,
+            type           TEXT NOT NULL,
+            size           TEXT NOT NULL,
+            price          TEXT,
+            tif            TEXT NOT NULL,
+            post_only      INTEGER NOT NULL,
+            reduce_only    INTEGER NOT NULL,
+            stop_price     TEXT,
+            strategy       TEXT NOT NULL,
+            status         TEXT NOT NULL,
+            filled         TEXT NOT NULL,
+            avg_price      TEXT,
+            fees           TEXT NOT NULL,
+            venue_order_id TEXT,
+            created_ns     INTEGER NOT NULL,
+            updated_ns     INTEGER NOT NULL,
+            reason         TEXT,
+            code           TEXT
+        )
+        """,
+        "CREATE INDEX orders_strategy_symbol ON orders (strategy, symbol)",
+        "CREATE INDEX orders_status ON orders (status)",
+        "CREATE INDEX orders_venue_order_id ON orders (venue_order_id)",
+        """
+        CREATE TABLE fills (
+            seq            INTEGER PRIMARY KEY,
+            venue          TEXT NOT NULL,
+            trade_id       TEXT NOT NULL,
+            client_id      TEXT NOT NULL,
+            symbol         TEXT NOT NULL,
+            side           TEXT NOT NULL,
+            price          TEXT NOT NULL,
+            size           TEXT NOT NULL,
+            fee            TEXT NOT NULL,
+            fee_asset      TEXT NOT NULL,
+            liquidity      TEXT NOT NULL,
+            ts_ns          INTEGER NOT NULL,
+            venue_order_id TEXT,
+            strategy       TEXT NOT NULL,
+            UNIQUE (venue, trade_id)
+        )
+        """,
+        "CREATE INDEX fills_ts ON fills (ts_ns, seq)",
+        "CREATE INDEX fills_strategy_symbol ON fills (strategy, symbol)",
+        """
+        CREATE TABLE cursors (
+            stream     TEXT PRIMARY KEY,
+            value      TEXT NOT NULL,
+            updated_ns INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE nonces (
+            key  TEXT PRIMARY KEY,
+            last INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_ORDER_COLUMNS: tuple[str, ...] = (
+    "client_id",
+    "symbol",
+    "side",
+    "type",
+    "size",
+    "price",
+    "tif",
+    "post_only",
+    "reduce_only",
+    "stop_price",
+    "strategy",
+    "status",
+    "filled",
+    "avg_price",
+    "fees",
+    "venue_order_id",
+    "created_ns",
+    "updated_ns",
+    "reason",
+    "code",
+)
+_FILL_COLUMNS: tuple[str, ...] = (
+    "trade_id",
+    "client_id",
+    "symbol",
+    "side",
+    "price",
+    "size",
+    "fee",
+    "fee_asset",
+    "liquidity",
+    "ts_ns",
+    "venue_order_id",
+    "strategy",
+)
+
+_ORDER_SELECT = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders"
+_ORDER_UPSERT = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ORDER_COLUMNS))}) "
+    "ON CONFLICT (client_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ORDER_COLUMNS[1:])
+)
+_FILL_SELECT = f"SELECT {', '.join(_FILL_COLUMNS)} FROM fills"
+_FILL_INSERT = (
+    f"INSERT INTO fills (venue, {', '.join(_FILL_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' * len(_FILL_COLUMNS))}) "
+    "ON CONFLICT (venue, trade_id) DO NOTHING"
+)
+# Derived from the model so a new closed status cannot drift out of the filter.
+_CLOSED_VALUES: tuple[str, ...] = tuple(s.value for s in OrderStatus if s.is_closed)
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or read: missing, not a journal, too new, corrupt."""
+
+
+class Journal:
+    """Durable orders, fills, cursors and nonces in one SQLite file (WAL mode)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        venue: str = "",
+        synchronous: Synchronous = "FULL",
+        create: bool = True,
+    ) -> None:
+        sync = str(synchronous).upper()
+        if sync not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
+        self.path = path if str(path) == ":memory:" else Path(path)
+        self.venue = venue
+        self.synchronous: Synchronous = sync  # type: ignore[assignment]
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = self._connect(create)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        venue: str = "",
+        synchronous: Synchronous = "FULL",
+        create: bool = True,
+    ) -> Journal:
+        return cls(path, venue=venue, synchronous=synchronous, create=create)
+
+    # ----- opening ---------------------------------------------------------------
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        memory = self.path == ":memory:"
+        if not memory:
+            assert isinstance(self.path, Path)
+            if not self.path.exists():
+                if not create:
+                    raise JournalError(f"no journal at {self.path}")
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every transaction is begun explicitly, so nothing is
+        # ever left open by the sqlite3 module's implicit BEGIN.
+        conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=5.0
+        )
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if not memory and str(mode).lower() != "wal":
+                raise JournalError(f"{self.path}: cannot switch the journal to WAL mode ({mode})")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            _migrate(conn, _MIGRATIONS, create=create, where=str(self.path))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise JournalError(f"cannot read {self.path} as a botkit journal: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r}, venue={self.venue!r})"
+
+    # ----- transactions ------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Journal]:
+        """Group writes into one commit: all of them land, or none.
+
+        Nested use is allowed (a savepoint): an exception inside an inner block
+        undoes only that block if the outer one catches it. Also the way to
+        batch many writes into one fsync, e.g. when importing history.
+        """
+        with self._lock:
+            depth = self._depth
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
+            self._depth = depth + 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = depth
+                if depth == 0:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                else:
+                    conn.execute(f"ROLLBACK TO sp{depth}")
+                    conn.execute(f"RELEASE sp{depth}")
+                raise
+            self._depth = depth
+            if depth == 0:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (disk full, I/O error) may leave the
+                    # transaction open; the next write must not join it.
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            else:
+                conn.execute(f"RELEASE sp{depth}")
+
+    # ----- orders --------------------------------------------------------------------
+
+    def record_order(self, order: Order) -> None:
+        """Insert or replace the order with this client id (every field)."""
+        row = _order_row(order)
+        with self.transaction():
+            self._conn.execute(_ORDER_UPSERT, row)
+
+    def order(self, client_id: str) -> Order | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"{_ORDER_SELECT} WHERE client_id = ?", (client_id,)
+            ).fetchone()
+        return None if row is None else _order_from_row(row)
+
+    def orders(
+        self, strategy: str | None = None, symbol: str | None = None, open_only: bool = False
+    ) -> list[Order]:
+        """Orders in creation order, optionally one strategy's, one symbol's, or only open ones."""
+        where: list[str] = []
+        args: list[Any] = []
+        if strategy is not None:
+            where.append("strategy = ?")
+            args.append(strategy)
+        if symbol is not None:
+            where.append("symbol = ?")
+            args.append(symbol)
+        if open_only:
+            where.append(f"status NOT IN ({', '.join('?' * len(_CLOSED_VALUES))})")
+            args.extend(_CLOSED_VALUES)
+        sql = _ORDER_SELECT + _where(where) + " ORDER BY created_ns, rowid"
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [_order_from_row(r) for r in rows]
+
+    # ----- fills -----------------------------------------------------------------------
+
+    def record_fill(self, fill: Fill, venue: str | None = None) -> bool:
+        """Store a fill unless (venue, trade id) is already stored; False means a duplicate."""
+        with self.transaction():
+            return self._insert_fill(fill, self._venue(venue), self._strategy_of(fill))
+
+    def record_fill_and_order(self, fill: Fill, order: Order, venue: str | None = None) -> bool:
+        """Store a fill and its order's new state in one transaction.
+
+        A duplicate fill writes nothing, not even the order: the router leaves
+        an order untouched for a fill it has already counted.
+        """
+        if fill.client_id != order.client_id and not (
+            fill.venue_order_id is not None and fill.venue_order_id == order.venue_order_id
+        ):
+            raise ValueError(
+                f"fill {fill.trade_id} belongs to {fill.client_id or fill.venue_order_id!r}, "
+                f"not to order {order.client_id!r}"
+            )
+        row = _order_row(order)
+        with self.transaction():
+            if not self._insert_fill(fill, self._venue(venue), order.strategy or fill.strategy):
+                return False
+            self._conn.execute(_ORDER_UPSERT, row)
+            return True
+
+    def has_fill(self, trade_id: str, venue: str | None = None) -> bool:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM fills WHERE venue = ? AND trade_id = ?",
+                (self._venue(venue), trade_id),
+            ).fetchone()
+        return row is not None
+
+    def fill_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM fills").fetchone()[0])
+
+    def fills(
+        self,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        since_ns: int | None = None,
+        *,
+        venue: str | None = None,
+    ) -> list[Fill]:
+        """Fills in time order (ties in the order they were recorded); ``since_ns`` inclusive."""
+        where: list[str] = []
+        args: list[Any] = []
+        if strategy is not None:
+            where.append("strategy = ?")
+            args.append(strategy)
+        if symbol is not None:
+            where.append("symbol = ?")
+            args.append(symbol)
+        if since_ns is not None:
+            where.append("ts_ns >= ?")
+            args.append(since_ns)
+        if venue is not None:
+            where.append("venue = ?")
+            args.append(venue)
+        sql = _FILL_SELECT + _where(where) + " ORDER BY ts_ns, seq"
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [_fill_from_row(r) for r in rows]
+
+    def _venue(self, venue: str | None) -> str:
+        return self.venue if venue is None else venue
+
+    def _strategy_of(self, fill: Fill) -> str:
+        row = self._conn.execute(
+            "SELECT strategy FROM orders WHERE client_id = ?", (fill.client_id,)
+        ).fetchone()
+        if row is None and fill.venue_order_id is not None:
+            row = self._conn.execute(
+                "SELECT strategy FROM orders WHERE venue_order_id = ? LIMIT 1",
+                (fill.venue_order_id,),
+            ).fetchone()
+        return row[0] if row is not None and row[0] else fill.strategy
+
+    def _insert_fill(self, fill: Fill, venue: str, strategy: str) -> bool:
+        cur = self._conn.execute(_FILL_INSERT, (venue, *_fill_row(fill, strategy)))
+        return cur.rowcount == 1
+
+    # ----- cursors -----------------------------------------------------------------------
+
+    def set_cursor(self, stream: str, value: str | int) -> None:
+        """Remember how far a stream was consumed (e.g. the last user-trade time per venue)."""
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise TypeError(f"cursor value must be a str or int, got {type(value).__name__}")
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO cursors (stream, value, updated_ns) VALUES (?, ?, ?) "
+                "ON CONFLICT (stream) DO UPDATE SET value = excluded.value, "
+                "updated_ns = excluded.updated_ns",
+                (stream, str(value), time.time_ns()),
+            )
+
+    def cursor(self, stream: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM cursors WHERE stream = ?", (stream,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # ----- nonces ------------------------------------------------------------------------
+
+    def reserve_nonce(self, key: str, candidate: int) -> int:
+        """``max(candidate, last + 1)``, durably stored before it is returned.
+
+        ``candidate`` is typically the clock in the venue's unit. Because the
+        value is committed first, a crash after the nonce was used can never
+        make a restart hand out the same value or a lower one.
+        """
+        return self._reserve(key, candidate, 1)
+
+    def reserve_nonce_block(self, key: str, n: int, candidate: int = 0) -> range:
+        """Reserve ``n`` consecutive nonces with one durable write.
+
+        Trade-off: one fsync per ``n`` nonces instead of one per nonce, but the
+        values are fixed now, so they lag the clock as the block is used up (a
+        venue that bounds a nonce's age would refuse stale ones), a crash skips
+        the unused rest (harmless: venues need increasing values, not dense
+        ones), and two processes sharing one key must not use blocks at all --
+        their interleaved values would go backwards at the venue.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        first = self._reserve(key, candidate, n)
+        return range(first, first + n)
+
+    def last_nonce(self, key: str) -> int:
+        """The highest nonce reserved for ``key`` (0 if none)."""
+        with self._lock:
+            row = self._conn.execute("SELECT last FROM nonces WHERE key = ?", (key,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _reserve(self, key: str, candidate: int, n: int) -> int:
+        if isinstance(candidate, bool) or not isinstance(candidate, int):
+            raise TypeError(f"nonce candidate must be an int, got {type(candidate).__name__}")
+        with self.transaction():
+            row = self._conn.execute("SELECT last FROM nonces WHERE key = ?", (key,)).fetchone()
+            last = 0 if row is None else int(row[0])
+            first = max(candidate, last + 1)
+            top = first + n - 1
+            if top > _INT64_MAX:
+                raise OverflowError(f"nonce {top} for {key!r} does not fit in 64 bits")
+            self._conn.execute(
+                "INSERT INTO nonces (key, last) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET last = excluded.last",
+                (key, top),
+            )
+        return first
+
+    # ----- derived state -------------------------------------------------------------------
+
+    def positions(self, strategy: str | None = None) -> dict[tuple[str, str], Position]:
+        """Positions per (strategy, symbol), replayed from the stored fills alone."""
+        out: dict[tuple[str, str], Position] = {}
+        for f in self.fills(strategy=strategy):
+            key = (f.strategy, f.symbol)
+            pos = out.get(key)
+            if pos is None:
+                pos = Position(f.symbol)
+            out[key] = pos.apply(f.side, f.price, f.size)
+        return out
+
+    def balances_delta(
+        self, instruments: Mapping[str, Instrument] | None = None
+    ) -> dict[str, Decimal]:
+        """How the stored fills changed each asset: base ±size, quote ∓notional, fee asset −fee.
+
+        The base and quote of a symbol come from ``instruments`` when given,
+        else from a symbol written ``BASE/QUOTE`` (or with ``-`` or ``_``). A
+        symbol that neither resolves raises ``ValueError``: a silently missing
+        leg would be a wrong balance.
+        """
+        out: dict[str, Decimal] = {}
+        legs: dict[str, tuple[str, str]] = {}
+        for f in self.fills():
+            pair = legs.get(f.symbol)
+            if pair is None:
+                pair = legs[f.symbol] = _legs(f.symbol, instruments)
+            base, quote = pair
+            sign = 1 if f.side is Side.BUY else -1
+            out[base] = out.get(base, ZERO) + sign * f.size
+            out[quote] = out.get(quote, ZERO) - sign * f.notional
+            if f.fee:
+                out[f.fee_asset] = out.get(f.fee_asset, ZERO) - f.fee
+        return out
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own consistency check: ``["ok"]`` for a sound file."""
+        with self._lock:
+            return [str(r[0]) for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT version FROM schema_version").fetchone()[0])
+
+
+# ----- schema -----------------------------------------------------------------------------
+
+
+def _migrate(
+    conn: sqlite3.Connection,
+    migrations: Sequence[Sequence[str]],
+    *,
+    create: bool = True,
+    where: str = "journal",
+) -> int:
+    """Bring the schema to ``len(migrations)`` in one transaction; return the version."""
+    target = len(migrations)
+    # Fast path without the write lock, so a reader (the CLI) opening a current
+    # journal never queues behind the bot's writes.
+    try:
+        row = conn.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        row = None  # no such table yet: decided below, under the lock
+    if row is not None and int(row[0]) == target:
+        return target
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if "schema_version" not in tables:
+            if tables:
+                raise JournalError(f"{where} is an SQLite file but not a botkit journal")
+            if not create:
+                raise JournalError(f"{where} is empty, not a botkit journal")
+            conn.execute(
+                "CREATE TABLE schema_version ("
+                "id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"
+            )
+            conn.execute("INSERT INTO schema_version (id, version) VALUES (1, 0)")
+        row = conn.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()
+        if row is None:
+            raise JournalError(f"{where}: schema_version has no row")
+        version = int(row[0])
+        if version > target:
+            raise JournalError(
+                f"{where} has schema version {version}; this botkit reads up to {target}"
+            )
+        for step in migrations[version:]:
+            for statement in step:
+                conn.execute(statement)
+        if version != target:
+            conn.execute("UPDATE schema_version SET version = ? WHERE id = 1", (target,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return target
+
+
+# ----- rows ---------------------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def _dec_text(value: Any, name: str) -> str:
+    # str() of a Decimal round-trips exactly, trailing zeros included.
+    return str(to_decimal(value, name))
+
+
+def _opt_dec_text(value: Any, name: str) -> str | None:
+    return None if value is None else _dec_text(value, name)
+
+
+def _ns(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int of nanoseconds, got {type(value).__name__}")
+    return value
+
+
+def _order_row(o: Order) -> tuple[Any, ...]:
+    return (
+        o.client_id,
+        o.symbol,
+        Side(o.side).value,
+        OrderType(o.type).value,
+        _dec_text(o.size, "size"),
+        _opt_dec_text(o.price, "price"),
+        TimeInForce(o.tif).value,
+        int(bool(o.post_only)),
+        int(bool(o.reduce_only)),
+        _opt_dec_text(o.stop_price, "stop_price"),
+        o.strategy,
+        OrderStatus(o.status).value,
+        _dec_text(o.filled, "filled"),
+        _opt_dec_text(o.avg_price, "avg_price"),
+        _dec_text(o.fees, "fees"),
+        o.venue_order_id,
+        _ns(o.created_ns, "created_ns"),
+        _ns(o.updated_ns, "updated_ns"),
+        o.reason,
+        o.code,
+    )
+
+
+def _fill_row(f: Fill, strategy: str) -> tuple[Any, ...]:
+    return (
+        f.trade_id,
+        f.client_id,
+        f.symbol,
+        Side(f.side).value,
+        _dec_text(f.price, "price"),
+        _dec_text(f.size, "size"),
+        _dec_text(f.fee, "fee"),
+        f.fee_asset,
+        Liquidity(f.liquidity).value,
+        _ns(f.ts_ns, "ts_ns"),
+        f.venue_order_id,
+        strategy,
+    )
+
+
+def _dec(text: Any, what: str) -> Decimal:
+    try:
+        d = Decimal(text)
+    except (InvalidOperation, TypeError, ValueError):
+        raise JournalError(f"corrupt journal row: {what} = {text!r} is not a number") from None
+    if not d.is_finite():
+        raise JournalError(f"corrupt journal row: {what} = {text!r} is not finite")
+    return d
+
+
+def _opt_dec(text: Any, what: str) -> Decimal | None:
+    return None if text is None else _dec(text, what)
+
+
+def _enum(cls: type[_E], value: Any, what: str) -> _E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise JournalError(
+            f"corrupt journal row: {what} = {value!r} is not a {cls.__name__}"
+        ) from None
+
+
+def _int(value: Any, what: str) -> int:
+    if not isinstance(value, int):
+        raise JournalError(f"corrupt journal row: {what} = {value!r} is not an integer")
+    return value
+
+
+def _order_from_row(r: Sequence[Any]) -> Order:
+    cid = r[0]
+    w = f"order {cid}"
+    return Order(
+        client_id=cid,
+        symbol=r[1],
+        side=_enum(Side, r[2], f"{w} side"),
+        type=_enum(OrderType, r[3], f"{w} type"),
+        size=_dec(r[4], f"{w} size"),
+        price=_opt_dec(r[5], f"{w} price"),
+        tif=_enum(TimeInForce, r[6], f"{w} tif"),
+        post_only=bool(r[7]),
+        reduce_only=bool(r[8]),
+        stop_price=_opt_dec(r[9], f"{w} stop_price"),
+        strategy=r[10],
+        status=_enum(OrderStatus, r[11], f"{w} status"),
+        filled=_dec(r[12], f"{w} filled"),
+        avg_price=_opt_dec(r[13], f"{w} avg_price"),
+        fees=_dec(r[14], f"{w} fees"),
+        venue_order_id=r[15],
+        created_ns=_int(r[16], f"{w} created_ns"),
+        updated_ns=_int(r[17], f"{w} updated_ns"),
+        reason=r[18],
+        code=r[19],
+    )
+
+
+def _fill_from_row(r: Sequence[Any]) -> Fill:
+    tid = r[0]
+    w = f"fill {tid}"
+    return Fill(
+        trade_id=tid,
+        client_id=r[1],
+        symbol=r[2],
+        side=_enum(Side, r[3], f"{w} side"),
+        price=_dec(r[4], f"{w} price"),
+        size=_dec(r[5], f"{w} size"),
+        fee=_dec(r[6], f"{w} fee"),
+        fee_asset=r[7],
+        liquidity=_enum(Liquidity, r[8], f"{w} liquidity"),
+        ts_ns=_int(r[9], f"{w} ts_ns"),
+        venue_order_id=r[10],
+        strategy=r[11],
+    )
+
+
+def _legs(symbol: str, instruments: Mapping[str, Instrument] | None) -> tuple[str, str]:
+    inst = instruments.get(symbol) if instruments is not None else None
+    if inst is not None:
+        return inst.base, inst.quote
+    for sep in ("/", "-", "_"):
+        parts = symbol.split(sep)
+        if len(parts) == 2 and all(parts):
+            return parts[0], parts[1]
+    raise ValueError(
+        f"cannot tell the base and quote of {symbol!r}: pass instruments to balances_delta"
+    )

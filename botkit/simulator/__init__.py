@@ -1,0 +1,1 @@
+"""A local venue simulator: each venue's own HTTP and websocket protocol over the sim engine."""

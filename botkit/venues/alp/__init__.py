@@ -1,0 +1,23 @@
+"""ALP.COM: spot REST v1, and v3 orders/trades/balances (seed document 001).
+
+``auth`` signs requests (``X-KEY``/``X-SIGN``/``X-NONCE``: lower-case hex
+HMAC-SHA256 of key + sorted, form-encoded payload); ``parsing`` turns payloads
+into model values and error replies into ``botkit.venues.errors`` types.
+
+Choices where the document is unclear (details in the modules' docstrings):
+
+* GET requests: the examples sign ``{}`` even when query filters are sent; that
+  is the default, ``sign_query_params=True`` signs the query instead.
+* v3 documents no signing scheme; it is signed like v1.
+* Nonces: strictly increasing milliseconds from a persisted ``NonceSource``.
+* v1 order amounts (``amount``/``amount_filled``/``amount_original``) are used
+  inconsistently in the examples; see ``parsing`` for the reading chosen.
+* v3 account trades carry no trade id; a stable id is derived from the record.
+* The private-call limit is 2 calls a second per account (the risk module's
+  rate limit), 100 a second per IP for public calls.
+"""
+
+from botkit.venues.alp.auth import sign_headers
+from botkit.venues.alp.parsing import VENUE, classify_error, parse_pairs
+
+__all__ = ["VENUE", "classify_error", "parse_pairs", "sign_headers"]

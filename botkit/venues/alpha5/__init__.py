@@ -1,0 +1,25 @@
+"""Alpha5: derivatives REST (seed document 000).
+
+``auth`` builds the optional bearer header and query strings; ``parsing`` turns
+payloads into model values and error replies into ``botkit.venues.errors``
+types.
+
+Choices where the document is unclear (details in the modules' docstrings):
+
+* Authentication is documented as "None"; an optional bearer token from the
+  config is sent as ``Authorization: Bearer <token>``.
+* ``place_order`` documents no side parameter; the adapter sends ``side=buy`` or
+  ``side=sell`` (the values the parsers also read back).
+* Parameters go in the query string, as documented, POSTs included (several
+  private calls are GETs).
+* Post-only: "the price will be changed to be just below the bid" is read as
+  buy -> best ask - tick, sell -> best bid + tick (the risk module's ``slide``).
+* No response schemas are documented; the field names the parsers read are an
+  explicit assumption (the document's parameter names first, Deribit-style
+  aliases after them).
+"""
+
+from botkit.venues.alpha5.auth import auth_headers, query_params
+from botkit.venues.alpha5.parsing import VENUE, classify_error, parse_contracts
+
+__all__ = ["VENUE", "auth_headers", "classify_error", "parse_contracts", "query_params"]

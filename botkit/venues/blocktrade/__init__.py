@@ -1,0 +1,25 @@
+"""BlockTrade: spot REST + websockets (seed document 004).
+
+``auth`` signs requests (``X-Api-Key``/``X-Nonce``/``X-Signature``: upper-case
+hex HMAC-SHA256 of ``KEY.NONCE[.BODY]``); ``parsing`` turns the venue's payloads
+into model values and its error replies into ``botkit.venues.errors`` types.
+
+Choices where the document is unclear (details in the modules' docstrings):
+
+* Nonces: the example uses whole seconds, which repeat; a ``NonceSource``
+  (milliseconds, persisted) is used instead — the venue only asks for increase.
+* Prices and amounts are sent as strings (typed "number as string", although
+  the example sends ``"price": 1000``); ``json_body`` writes Decimals that way.
+* Order status: NEW/FILLED (the enum) plus PARTIALLY_FILLED (the examples) and
+  CANCELLED/CANCELED, REJECTED, EXPIRED; anything else is UNKNOWN and left to
+  reconciliation.
+* User trades on the websocket: both the bare trade object and the framed
+  ``{message_type, payload: {data: [...]}}`` shape are accepted.
+* Symbols are ``BASE/QUOTE`` iso codes; min/max order value come from the
+  quote asset.
+"""
+
+from botkit.venues.blocktrade.auth import sign_headers
+from botkit.venues.blocktrade.parsing import VENUE, Markets, classify_error, parse_markets
+
+__all__ = ["VENUE", "Markets", "classify_error", "parse_markets", "sign_headers"]

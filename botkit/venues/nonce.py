@@ -1,0 +1,84 @@
+"""Strictly increasing request nonces for the HMAC-signed venues (BlockTrade, ALP.COM).
+
+The venues' examples use the wall clock (BlockTrade whole seconds, ALP
+milliseconds); the venues themselves only require each nonce to be greater than
+the previous one. Whole seconds repeat within a second, and a clock can step
+backwards (NTP), so a nonce is ``max(last + 1, now in the unit)``: it follows the
+clock when the clock moves forward and counts up by one otherwise.
+
+``last`` is what the journal persists; a source built from the persisted value
+never goes backwards across a restart, even if the clock did. Changing the unit
+later is safe in both directions: going from ms to µs jumps forward, going from
+µs to ms keeps counting from the larger persisted value.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = ["NonceSource", "NonceUnit"]
+
+NonceUnit = Literal["ms", "us"]
+
+_NS_PER: Mapping[str, int] = MappingProxyType({"ms": 1_000_000, "us": 1_000})
+
+
+class NonceSource:
+    """Hands out strictly increasing integers for one API key.
+
+    ``clock`` returns the current time in nanoseconds (``time.time_ns`` by
+    default); tests and the simulator pass their own.
+    """
+
+    __slots__ = ("_clock", "_divisor", "_last", "_lock", "unit")
+
+    def __init__(
+        self,
+        last: int = 0,
+        unit: NonceUnit = "ms",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        if isinstance(last, bool) or not isinstance(last, int):
+            raise TypeError(f"last must be an int, got {type(last).__name__}")
+        if last < 0:
+            raise ValueError(f"last must be >= 0, got {last}")
+        if unit not in _NS_PER:
+            raise ValueError(f"unit must be one of {sorted(_NS_PER)}, got {unit!r}")
+        self.unit: NonceUnit = unit
+        self._divisor = _NS_PER[unit]
+        self._clock = clock
+        self._last = last
+        # Several tasks or threads may sign with the same key; two of them must
+        # never be handed the same value.
+        self._lock = threading.Lock()
+
+    @property
+    def last(self) -> int:
+        """The most recent nonce handed out (or the persisted starting value)."""
+        return self._last
+
+    def next(self) -> int:
+        """The next nonce: ``max(last + 1, now in the unit)``."""
+        now = self._clock() // self._divisor
+        with self._lock:
+            value = max(self._last + 1, now)
+            self._last = value
+            return value
+
+    def advance_to(self, value: int) -> None:
+        """Never hand out ``value`` or anything below it.
+
+        For when the venue reports a higher last-seen nonce (another process used
+        the key) or the journal holds a larger value than this source started from.
+        """
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"value must be an int, got {type(value).__name__}")
+        with self._lock:
+            self._last = max(self._last, value)
+
+    def __repr__(self) -> str:
+        return f"NonceSource(last={self._last}, unit={self.unit!r})"

@@ -1,0 +1,330 @@
+"""Grid: a ladder of limit buys under the price, each one sold one spacing higher when it fills.
+
+A level cycles through three states: *armed* (its buy rests on the book),
+*holding* (the buy filled; a reduce-only sell, the exit, rests one spacing
+above it) and back to *armed* once the exit has filled. Fills drive every
+transition (``on_fill``); order updates (``on_order``) only notice orders that
+ended without filling, which are retried after ``retry_ms`` on the next trade.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from botkit import CancelAll, Place, Side, hookimpl
+from botkit.intents import Intent
+from botkit.model import Instrument, OrderStatus
+
+DEFAULT_SPACING_PCT = Decimal("0.1")
+_NEVER = 1 << 62
+# What an order is to its level.
+_BUY = 0
+_EXIT = 1
+_LAPSED = 2  # an exit that ended unfilled; it may still see a late fill
+
+PositivePrice = Annotated[Decimal, Field(gt=0)]
+
+
+class GridOrder(BaseModel):
+    """One explicit level: a buy price and its own size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price: Decimal = Field(gt=0)
+    size: Decimal = Field(gt=0)
+
+
+class GridParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str
+    size: Decimal = Field(Decimal("0.001"), gt=0, description="buy size per level, base asset")
+    spacing_pct: Decimal | None = Field(
+        None, gt=0, lt=100, description="distance between levels, % of the starting price"
+    )
+    spacing: Decimal | None = Field(
+        None, gt=0, description="distance between levels, in the quote currency"
+    )
+    levels: list[PositivePrice] | None = Field(
+        None, min_length=1, description="explicit buy prices (instead of count)"
+    )
+    orders: list[GridOrder] | None = Field(
+        None, min_length=1, description="explicit buy prices with their own sizes"
+    )
+    count: int = Field(5, ge=1, le=1000, description="levels below the starting price")
+    lower: Decimal | None = Field(None, gt=0, description="no buy levels below this price")
+    upper: Decimal | None = Field(None, gt=0, description="no buy levels above this price")
+    retry_ms: float = Field(1000.0, ge=0, description="wait before re-placing a refused order")
+    cancel_on_stop: bool = Field(True, description="cancel the grid's orders when the run ends")
+
+    @field_validator("spacing")
+    @classmethod
+    def _one_spacing(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if v is not None and info.data.get("spacing_pct") is not None:
+            raise ValueError("give spacing_pct or spacing, not both")
+        return v
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct_levels(cls, v: list[Decimal] | None) -> list[Decimal] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("levels must be distinct prices")
+        return v
+
+    @field_validator("orders")
+    @classmethod
+    def _one_list(cls, v: list[GridOrder] | None, info: ValidationInfo) -> list[GridOrder] | None:
+        if v is None:
+            return v
+        if info.data.get("levels") is not None:
+            raise ValueError("give levels or orders, not both")
+        if len({o.price for o in v}) != len(v):
+            raise ValueError("orders must have distinct prices")
+        return v
+
+    @field_validator("count")
+    @classmethod
+    def _count_or_list(cls, v: int, info: ValidationInfo) -> int:
+        # Only runs when count is given: the default stands aside for an explicit list.
+        if info.data.get("levels") is not None or info.data.get("orders") is not None:
+            raise ValueError("count does not apply when levels or orders are given")
+        return v
+
+    @field_validator("upper")
+    @classmethod
+    def _bounds_in_order(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        lower = info.data.get("lower")
+        if v is not None and lower is not None and v <= lower:
+            raise ValueError(f"upper ({v}) must be above lower ({lower})")
+        return v
+
+
+class _Level:
+    """One rung of the ladder and the position it holds."""
+
+    __slots__ = ("buy_id", "exit_price", "exits", "index", "price", "size", "unplaced")
+
+    def __init__(self, index: int, price: Decimal, exit_price: Decimal, size: Decimal) -> None:
+        self.index = index
+        self.price = price
+        self.exit_price = exit_price
+        self.size = size
+        self.buy_id: str | None = None  # the resting buy, if any
+        self.unplaced = Decimal(0)  # bought and not yet covered by an exit order
+        self.exits: set[str] = set()  # open exit orders
+
+    @property
+    def idle(self) -> bool:
+        return self.buy_id is None and not self.unplaced and not self.exits
+
+
+class Grid:
+    """A buy ladder below the price; each filled buy gets a reduce-only exit one spacing up.
+
+    The ladder starts at the first price seen (the last trade at start, else the
+    first trade): ``count`` buys at ``start - k * step`` for k = 1..count, where
+    the step is ``spacing`` (quote currency) or ``spacing_pct`` percent of the
+    starting price, rounded down to the tick (at least one tick) once, at start.
+    ``levels`` (prices, each of ``size``) or ``orders`` (``{price, size}``
+    items) give the buys explicitly instead; explicit prices at or above the
+    starting price are skipped. Levels outside ``lower``..``upper`` are left out.
+
+    When a buy fills (in part or in full), a reduce-only limit sell of the filled
+    size is placed at the buy price plus one step; a partial fill waits until the
+    part is large enough for the instrument's minimum size and order value.
+    When every exit of a level has filled and its buy is done, the buy is placed
+    again: the level is re-armed. An order that ends without filling (rejected,
+    cancelled, expired) is placed again on the first trade ``retry_ms`` later.
+    The grid's orders are cancelled on stop unless ``cancel_on_stop`` is false.
+
+    Params: ``symbol``; ``size`` (0.001); ``spacing_pct`` (0.1) or ``spacing``;
+    ``count`` (5), or ``levels`` / ``orders``; ``lower``, ``upper`` (none);
+    ``retry_ms`` (1000); ``cancel_on_stop`` (true).
+    """
+
+    Params = GridParams
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        p = GridParams.model_validate(params)
+        self.p = p
+        self.symbol = p.symbol
+        self.levels: list[_Level] = []
+        self.started = False
+        self.stopped = False
+        self._by_cid: dict[str, tuple[_Level, int]] = {}  # client id -> (level, kind)
+        self._retry_at = 0  # the first trade starts the ladder
+        self._retry_ns = int(p.retry_ms * 1_000_000)
+        self._seq = 0
+        self._prefix = ""
+        self._inst: Instrument | None = None
+
+    # ----- hooks -------------------------------------------------------------------
+
+    @hookimpl
+    def on_start(self, ctx: Any) -> list[Intent] | None:
+        self._inst = ctx.instrument(self.symbol)
+        # A run tag keeps client ids unique across restarts (see market_maker).
+        self._prefix = f"{ctx.name}-{_base36(ctx.now_ns // 1_000_000)}"
+        last = ctx.book(self.symbol).last_price
+        return None if last is None else self._start(ctx, last)
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Intent] | None:
+        if trade.ts_ns < self._retry_at:
+            return None  # the steady state: fills come through on_fill
+        if not self.started:
+            return self._start(ctx, trade.price)
+        return self._retry(ctx)
+
+    @hookimpl
+    def on_order(self, ctx: Any, order: Any) -> list[Intent] | None:
+        # Fills are on_fill's business; this only notices orders that ended without one.
+        status = order.status
+        if not status.is_closed or status is OrderStatus.FILLED or self.stopped:
+            return None
+        cid = order.client_id
+        entry = self._by_cid.get(cid)
+        if entry is None:
+            return None
+        level, kind = entry
+        if kind == _BUY:
+            if level.buy_id == cid:
+                level.buy_id = None
+        elif kind == _EXIT:
+            level.exits.discard(cid)
+            level.unplaced += order.size - order.filled  # still held: sell it again later
+            self._by_cid[cid] = (level, _LAPSED)
+        if status is OrderStatus.REJECTED:
+            del self._by_cid[cid]  # it never reached the venue: no late fill can come
+        self._retry_at = min(self._retry_at, ctx.now_ns + self._retry_ns)
+        return None
+
+    @hookimpl
+    def on_fill(self, ctx: Any, fill: Any) -> list[Intent] | None:
+        cid = fill.client_id
+        entry = self._by_cid.get(cid)
+        if entry is None or self.stopped:
+            return None
+        level, kind = entry
+        order = ctx.order(cid)
+        done = order is None or not order.is_open
+        if done:
+            del self._by_cid[cid]
+        if kind == _BUY:
+            level.unplaced += fill.size
+            if done and level.buy_id == cid:
+                level.buy_id = None
+            exit_ = self._exit(level, final=level.buy_id is None)
+            return None if exit_ is None else [exit_]
+        if kind == _EXIT:
+            if done:
+                level.exits.discard(cid)
+        else:
+            # A late fill of an exit given up on: that much no longer needs selling.
+            level.unplaced -= min(level.unplaced, fill.size)
+        return [self._arm(level)] if level.idle else None
+
+    @hookimpl
+    def on_stop(self, ctx: Any) -> list[Intent] | None:
+        self.stopped = True  # what the cancels below bring back must not re-arm anything
+        self._retry_at = _NEVER
+        if self.p.cancel_on_stop and self.started:
+            return [CancelAll(self.symbol)]
+        return None
+
+    # ----- the ladder --------------------------------------------------------------
+
+    def _start(self, ctx: Any, last: float) -> list[Intent] | None:
+        inst = self._inst
+        assert inst is not None, "on_start sets the instrument"
+        p = self.p
+        self.started = True
+        self._retry_at = _NEVER
+        ref = Decimal(repr(last))
+        top = inst.price_down(ref)
+        if p.spacing is not None:
+            raw_step = p.spacing
+        else:
+            raw_step = ref * (p.spacing_pct or DEFAULT_SPACING_PCT) / 100
+        step = max(inst.price_down(raw_step), inst.tick_size)
+        if p.orders is not None:
+            wanted = [(o.price, o.size) for o in p.orders]
+        elif p.levels is not None:
+            wanted = [(price, p.size) for price in p.levels]
+        else:
+            wanted = [(top - k * step, p.size) for k in range(1, p.count + 1)]
+        for price, size in wanted:
+            buy = inst.price_down(price)
+            lot = inst.size_down(size)
+            if buy >= ref or buy <= 0:
+                ctx.log.warning(
+                    "grid level %s is not below the start price %s: skipped", price, ref
+                )
+                continue
+            if lot <= 0:
+                ctx.log.warning("grid level %s: size %s is below the lot: skipped", price, size)
+                continue
+            if (p.lower is not None and buy < p.lower) or (p.upper is not None and buy > p.upper):
+                continue
+            self.levels.append(_Level(len(self.levels), buy, buy + step, lot))
+        if not self.levels:
+            ctx.log.warning("grid on %s has no level to place around %s", self.symbol, ref)
+            return None
+        return [self._arm(level) for level in self.levels]
+
+    def _next_id(self, level: _Level, kind: str) -> str:
+        self._seq += 1
+        return f"{self._prefix}-L{level.index}{kind}{self._seq}"
+
+    def _arm(self, level: _Level) -> Place:
+        cid = level.buy_id = self._next_id(level, "b")
+        self._by_cid[cid] = (level, _BUY)
+        return Place(self.symbol, Side.BUY, level.size, level.price, client_id=cid)
+
+    def _exit(self, level: _Level, final: bool) -> Place | None:
+        """A reduce-only sell for what the level holds uncovered, once it is worth sending."""
+        size = level.unplaced
+        if not size:
+            return None
+        if not final and not self._tradable(size, level.exit_price):
+            return None  # a sliver of a partial fill: wait for more of the buy to fill
+        level.unplaced = Decimal(0)
+        cid = self._next_id(level, "x")
+        level.exits.add(cid)
+        self._by_cid[cid] = (level, _EXIT)
+        return Place(
+            self.symbol, Side.SELL, size, level.exit_price, reduce_only=True, client_id=cid
+        )
+
+    def _tradable(self, size: Decimal, price: Decimal) -> bool:
+        inst = self._inst
+        assert inst is not None
+        if inst.min_size is not None and size < inst.min_size:
+            return False
+        return inst.min_notional is None or size * price >= inst.min_notional
+
+    def _retry(self, ctx: Any) -> list[Intent] | None:
+        self._retry_at = _NEVER
+        out: list[Intent] = []
+        for level in self.levels:
+            if level.idle:
+                out.append(self._arm(level))
+            elif level.unplaced:
+                exit_ = self._exit(level, final=level.buy_id is None)
+                if exit_ is not None:
+                    out.append(exit_)
+        return out or None
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    n = abs(n)
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out

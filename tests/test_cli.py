@@ -1,0 +1,79 @@
+"""The `botkit` command as a user runs it: the shipped backtest, and bad bot.yaml files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+
+def botkit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "botkit.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_shipped_backtest_writes_a_report_with_fills_from_every_strategy(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    run = botkit("backtest", "bot.yaml", "--out", str(out), "--no-progress")
+    assert run.returncode == 0, run.stderr
+    assert "PnL" in run.stdout or "pnl" in run.stdout.lower()
+    for name in ("summary.json", "fills.csv", "orders.csv", "equity.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    per = summary["per_strategy"]
+    assert set(per) == {"trend", "maker", "ladder"}
+    assert all(per[name]["fills"] > 0 for name in per), per
+    assert summary["events"] > 100_000
+
+
+def test_strategies_lists_the_examples() -> None:
+    run = botkit("strategies")
+    assert run.returncode == 0, run.stderr
+    for name in ("ema_cross", "market_maker", "grid"):
+        assert name in run.stdout
+
+
+BAD = {
+    "unknown strategy": ("use: ema_cross", "use: ema_crosss", "ema_cross"),
+    "negative size": ('size: "0.05"', 'size: "-0.05"', "size"),
+    "misspelled key": ("max_open_orders: 100", "max_open_ordrs: 100", "max_open_orders"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_bot_yaml_gives_one_paragraph_and_exit_status_2(case: str, tmp_path: Path) -> None:
+    old, new, must_name = BAD[case]
+    text = (ROOT / "bot.yaml").read_text()
+    assert old in text
+    (tmp_path / "bot.yaml").write_text(text.replace(old, new, 1))
+    run = botkit("backtest", str(tmp_path / "bot.yaml"))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert must_name in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 3, run.stderr
+
+
+def test_a_limit_order_without_a_price_in_bot_yaml_is_refused(tmp_path: Path) -> None:
+    # The grid can take an explicit ladder of orders; a limit order needs its price.
+    text = (
+        (ROOT / "bot.yaml")
+        .read_text()
+        .replace(
+            "use: grid\n    params:\n      symbol: BTC/USDT\n",
+            "use: grid\n    params:\n      symbol: BTC/USDT\n      orders:\n"
+            '        - {side: buy, size: "0.01", type: limit}\n',
+        )
+    )
+    (tmp_path / "bot.yaml").write_text(text)
+    run = botkit("backtest", str(tmp_path / "bot.yaml"))
+    assert run.returncode == 2, run.stderr
+    assert "price" in run.stderr and "Traceback" not in run.stderr

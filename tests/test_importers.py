@@ -1,0 +1,161 @@
+"""Importers, on real recorded files from the shared data folder (never copied into the repo)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botkit.backtest.catalog import Catalog, replay, to_ns
+from botkit.backtest.data_cli import main as data_main
+from botkit.backtest.importers import (
+    import_freqtrade_trades,
+    import_hftbacktest,
+    import_ohlcv_json,
+    parse_interval,
+)
+from botkit.events import Bar, BookDelta, BookSnapshot, Trade
+from botkit.model import Side
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+SPOT_FEED = REAL / "hftbacktest" / "spot" / "btcusdt_20240808.gz"
+BTC_1H = REAL / "nostalgiaforinfinity" / "BTC_USDT-1h.json"
+XRP_TRADES = REAL / "freqtrade" / "XRP_ETH-trades.json.gz"
+MS = 1_000_000
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not available")
+
+
+@pytest.fixture(scope="module")
+def binance(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    cat = Catalog(tmp_path_factory.mktemp("catalog"))
+    result = import_hftbacktest(cat, SPOT_FEED, "binance", "BTC/USDT")
+    # Binance's sync procedure on this file: the README's own replay found the same.
+    assert result.notes["snapshots"] == 1
+    assert result.notes["diffs_applied"] == 3_449
+    assert result.notes["diffs_dropped"] == 2
+    assert result.notes["sequence_gaps"] == 0
+    assert result.notes["book_tickers"] == 28_040
+    return cat
+
+
+def test_binance_trades_are_all_there_with_exchange_times(binance: Catalog) -> None:
+    trades = [e for b in replay(binance, "binance", ["BTC/USDT"], kinds=["trades"]) for e in b]
+    assert len(trades) == 9_757
+    ids = [t.trade_id for t in trades]
+    assert ids == list(range(3_735_683_259, 3_735_693_016))  # contiguous
+    first = trades[0]
+    # {"t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true}
+    assert first == Trade(1_723_161_255_342 * MS, "BTC/USDT", 61837.63, 0.02, Side.SELL, 3735683259)
+    assert min(t.price for t in trades) == 61583.22
+    assert max(t.price for t in trades) == 61860.80
+    # Trades span midnight UTC, so they sit in two day files.
+    assert [str(e.date) for e in binance.entries(kind="trades")] == ["2024-08-08", "2024-08-09"]
+
+
+def test_binance_book_rebuilds_and_never_crosses(binance: Catalog) -> None:
+    bids: dict[float, float] = {}
+    asks: dict[float, float] = {}
+    snapshots = deltas = 0
+    stream = (e for b in replay(binance, "binance", ["BTC/USDT"], kinds=["book"]) for e in b)
+    for e in stream:
+        if isinstance(e, BookSnapshot):
+            snapshots += 1
+            bids, asks = dict(e.bids), dict(e.asks)
+            assert len(bids) == len(asks) == 1000
+            continue
+        assert isinstance(e, BookDelta)
+        assert snapshots, "a delta before the snapshot"
+        deltas += 1
+        for levels, book in ((e.bids, bids), (e.asks, asks)):
+            for price, size in levels:
+                if size > 0:
+                    book[price] = size
+                else:
+                    book.pop(price, None)
+        assert max(bids) < min(asks), f"crossed at {e.ts_ns}"
+    assert snapshots == 1
+    assert deltas == 3_449  # one event per applied diff (no two share a millisecond)
+
+
+def test_binance_replay_interleaves_book_and_trades(binance: Catalog) -> None:
+    stream = [e for b in replay(binance, "binance", ["BTC/USDT"]) for e in b]
+    assert [e.ts_ns for e in stream] == sorted(e.ts_ns for e in stream)
+    # At one instant the book comes before the trades.
+    for _, group in groupby(stream, key=lambda e: e.ts_ns):
+        kinds = [isinstance(e, Trade) for e in group]
+        assert kinds == sorted(kinds)
+
+
+def test_ohlcv_json_becomes_hourly_bars(tmp_path: Path) -> None:
+    cat = Catalog(tmp_path)
+    result = import_ohlcv_json(cat, BTC_1H, "binance", "BTC/USDT")
+    assert result.rows == {"bars_1h": 5_482}
+    assert result.notes["gaps"] == 6  # real outages, kept as they are
+
+    bars = [e for b in replay(cat, "binance", "BTC/USDT", kinds=["bars"]) for e in b]
+    assert len(bars) == 5_482
+    hour = 3_600 * 1_000_000_000
+    # [1606780800000, 19695.87, 19720.0, 19479.8, 19565.47, 4570.361518]; stamped at its close.
+    assert bars[0] == Bar(
+        1_606_780_800_000 * MS + hour,
+        "BTC/USDT",
+        hour,
+        19695.87,
+        19720.0,
+        19479.8,
+        19565.47,
+        4570.361518,
+    )
+    assert bars[-1].ts_ns == to_ns("2021-07-17T21:00:00Z")
+    assert all(b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high for b in bars)
+
+
+def test_freqtrade_trades(tmp_path: Path) -> None:
+    cat = Catalog(tmp_path)
+    assert import_freqtrade_trades(cat, XRP_TRADES, "binance", "XRP/ETH").rows == {"trades": 12_477}
+    trades = [e for b in replay(cat, "binance", "XRP/ETH") for e in b]
+    assert len(trades) == 12_477
+    assert np.array_equal([t.trade_id for t in trades], np.arange(13_519_807, 13_532_284))
+    sides = [t.side for t in trades]
+    assert (sides.count(Side.BUY), sides.count(Side.SELL)) == (6_524, 5_953)
+    # [1570752011620, "13519807", null, "sell", 0.00141342, 23.0, 0.03250866]
+    assert trades[0] == Trade(
+        1_570_752_011_620 * MS, "XRP/ETH", 0.00141342, 23.0, Side.SELL, 13519807
+    )
+
+    # Importing the same file again changes nothing.
+    import_freqtrade_trades(cat, XRP_TRADES, "binance", "XRP/ETH")
+    assert sum(e.rows for e in cat.entries()) == 12_477
+
+
+def test_import_and_list_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = str(tmp_path / "data")
+    argv = ["data", "import", "--format", "freqtrade-trades", "--venue", "binance"]
+    assert data_main([*argv, "--symbol", "XRP/ETH", "--catalog", catalog, str(XRP_TRADES)]) == 0
+    assert "trades: 12,477 rows" in capsys.readouterr().out
+
+    assert data_main(["data", "list", "--catalog", catalog]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["venue", "symbol", "kind", "from", "to", "days", "rows", "MB"]
+    assert out[1].split()[:7] == [
+        "binance",
+        "XRP/ETH",
+        "trades",
+        "2019-10-11",
+        "2019-10-13",
+        "3",
+        "12,477",
+    ]
+
+    missing = tmp_path / "nope.json"
+    assert data_main([*argv, "--symbol", "X/Y", "--catalog", catalog, str(missing)]) == 2
+
+
+def test_intervals() -> None:
+    assert parse_interval("1m") == 60 * 1_000_000_000
+    assert parse_interval("4h") == 4 * 3_600 * 1_000_000_000
+    with pytest.raises(ValueError):
+        parse_interval("1M")  # months have no fixed length

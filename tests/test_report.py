@@ -1,0 +1,422 @@
+"""The backtest output folder: summary.json, CSVs, the chart, the HTML page, the stdout table."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import re
+import statistics
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from botkit.backtest.report import format_table, write_report
+from botkit.backtest.result import BacktestResult
+from botkit.model import (
+    Fill,
+    Liquidity,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
+
+D = Decimal
+S = 10**9
+T0 = 1_704_067_200 * S  # 2024-01-01T00:00:00Z
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_fill(
+    sec: int,
+    strategy: str,
+    side: Side,
+    price: str,
+    size: str,
+    fee: str,
+    liquidity: Liquidity = Liquidity.MAKER,
+    fee_asset: str = "USDT",
+) -> Fill:
+    return Fill(
+        trade_id=f"T{sec}",
+        client_id=f"{strategy}-{sec}",
+        symbol="BTC-USDT",
+        side=side,
+        price=D(price),
+        size=D(size),
+        fee=D(fee),
+        fee_asset=fee_asset,
+        liquidity=liquidity,
+        ts_ns=T0 + sec * S,
+        venue_order_id=f"V{sec}",
+        strategy=strategy,
+    )
+
+
+def make_order(
+    sec: int,
+    strategy: str,
+    side: Side,
+    price: str,
+    size: str,
+    status: OrderStatus,
+    filled: str = "0",
+    code: str | None = None,
+) -> Order:
+    return Order(
+        client_id=f"{strategy}-{sec}",
+        symbol="BTC-USDT",
+        side=side,
+        type=OrderType.LIMIT,
+        size=D(size),
+        price=D(price),
+        tif=TimeInForce.GTC,
+        post_only=strategy == "mm",
+        strategy=strategy,
+        status=status,
+        filled=D(filled),
+        avg_price=D(price) if filled != "0" else None,
+        created_ns=T0 + sec * S,
+        updated_ns=T0 + sec * S + 5,
+        code=code,
+        reason=None if code is None else f"rejected: {code}",
+    )
+
+
+def sample_result() -> BacktestResult:
+    """Two strategies on one symbol over a minute, equity sampled every 15 s.
+
+    mm buys 0.1 @ 20000 and sells it @ 20050 (+5 realised); trend buys
+    0.05 @ 20100 and still holds it, marked at 20200 (+5 unrealised).
+    """
+    fills = [
+        make_fill(10, "mm", Side.BUY, "20000", "0.1", "0.2"),
+        make_fill(20, "trend", Side.BUY, "20100", "0.05", "0.5025", Liquidity.TAKER),
+        make_fill(30, "mm", Side.SELL, "20050", "0.1", "0.2005"),
+    ]
+    orders = [
+        make_order(9, "mm", Side.BUY, "20000", "0.1", OrderStatus.FILLED, "0.1"),
+        make_order(19, "trend", Side.BUY, "20100", "0.05", OrderStatus.FILLED, "0.05"),
+        make_order(29, "mm", Side.SELL, "20050", "0.1", OrderStatus.FILLED, "0.1"),
+        make_order(31, "mm", Side.BUY, "19000", "0.1", OrderStatus.CANCELED),
+        make_order(
+            32, "mm", Side.BUY, "1", "0.001", OrderStatus.REJECTED, code="below_min_notional"
+        ),
+    ]
+    return BacktestResult(
+        strategies=["mm", "trend"],
+        quote_asset="USDT",
+        initial_equity=D("1000"),
+        final_equity=D("1009.097"),
+        start_ns=T0,
+        end_ns=T0 + 60 * S,
+        events=120_000,
+        wall_s=2.0,
+        fills=fills,
+        orders=orders,
+        rejects=Counter({"below_min_notional": 2, "post_only_would_cross": 1}),
+        equity=[
+            (T0, D("1000")),
+            (T0 + 15 * S, D("1010")),
+            (T0 + 30 * S, D("990")),
+            (T0 + 45 * S, D("1020")),
+            (T0 + 60 * S, D("1009.097")),
+        ],
+        positions={
+            ("mm", "BTC-USDT"): Position("BTC-USDT", D("0"), D("0"), D("5.0")),
+            ("trend", "BTC-USDT"): Position("BTC-USDT", D("0.05"), D("20100"), D("0")),
+        },
+        marks={"BTC-USDT": D("20200")},
+        balances={"USDT": D("1009.097")},
+    )
+
+
+def empty_result(initial: str = "1000") -> BacktestResult:
+    return BacktestResult(
+        strategies=["idle"],
+        quote_asset="USDT",
+        initial_equity=D(initial),
+        final_equity=D(initial),
+        start_ns=T0,
+        end_ns=T0,
+        events=0,
+        wall_s=0.0,
+        equity=[(T0, D(initial))],
+    )
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> tuple[dict, Path]:
+    out = tmp_path / "run"
+    return write_report(sample_result(), out), out
+
+
+# ---------------------------------------------------------------- summary
+
+
+def test_summary_json_is_written_and_matches_the_returned_dict(report: tuple[dict, Path]) -> None:
+    summary, out = report
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+
+def test_money_is_exact_decimal_strings(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    assert summary["pnl"] == "9.097"
+    assert summary["initial_equity"] == "1000"
+    assert summary["final_equity"] == "1009.097"
+    # 0.2 + 0.5025 + 0.2005
+    assert D(summary["fees"]) == D("0.903")
+    # 2000 + 1005 + 2005
+    assert D(summary["volume"]) == D("5010")
+    assert summary["return"] == pytest.approx(0.009097)
+    assert summary["turnover"] == pytest.approx(5.01)
+
+
+def test_counts_and_rejects_by_reason(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    assert summary["orders"] == 5
+    assert summary["fills"] == 3
+    assert summary["rejects"] == {
+        "total": 3,
+        "by_reason": {"below_min_notional": 2, "post_only_would_cross": 1},
+    }
+    assert summary["events"] == 120_000
+    assert summary["events_per_s"] == pytest.approx(60_000)
+    assert summary["start"] == "2024-01-01T00:00:00.000000Z"
+    assert summary["end"] == "2024-01-01T00:01:00.000000Z"
+
+
+def test_risk_ratios_from_the_equity_curve(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    eq = [1000, 1010, 990, 1020, 1009.097]
+    r = [b / a - 1 for a, b in itertools.pairwise(eq)]
+    per_year = 365 * 24 * 3600 / 15  # one sample every 15 s
+    assert summary["periods_per_year"] == pytest.approx(per_year)
+    expected_sharpe = statistics.mean(r) / statistics.stdev(r) * per_year**0.5
+    assert summary["sharpe"] == pytest.approx(expected_sharpe)
+    downside = (sum(min(x, 0) ** 2 for x in r) / len(r)) ** 0.5
+    assert summary["sortino"] == pytest.approx(statistics.mean(r) / downside * per_year**0.5)
+
+    dd = summary["max_drawdown"]
+    assert dd["fraction"] == pytest.approx(20 / 1010)
+    assert dd["absolute"] == "20"
+    assert dd["peak"] == "2024-01-01T00:00:15.000000Z"
+    assert dd["trough"] == "2024-01-01T00:00:30.000000Z"
+
+
+def test_exposure(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    # Something is held from 10 s to the end at 60 s.
+    assert summary["exposure"]["time_fraction"] == pytest.approx(50 / 60)
+    # Gross value / latest equity sample, marked at the last fill price:
+    lev = (
+        2000 / 1000 * 5  # [10, 15): mm 0.1 @ 20000
+        + 2000 / 1010 * 5  # [15, 20)
+        + 0.15 * 20100 / 1010 * 10  # [20, 30): mm 0.1 + trend 0.05 @ 20100
+        + 0.05 * 20050 / 990 * 15  # [30, 45): trend only, last fill 20050
+        + 0.05 * 20050 / 1020 * 15  # [45, 60)
+    ) / 60
+    assert summary["exposure"]["avg_gross_leverage"] == pytest.approx(lev)
+
+
+def test_per_strategy_numbers(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    mm = summary["per_strategy"]["mm"]
+    assert (mm["fills"], mm["orders"]) == (2, 4)
+    assert D(mm["volume"]) == D("4005")
+    assert D(mm["fees"]) == D("0.4005")
+    assert D(mm["realized_pnl"]) == D("5")
+    assert mm["positions"]["BTC-USDT"]["size"] == "0"
+
+    trend = summary["per_strategy"]["trend"]
+    assert (trend["fills"], trend["orders"]) == (1, 1)
+    assert D(trend["volume"]) == D("1005")
+    assert trend["fees"] == "0.5025"
+    assert D(trend["realized_pnl"]) == 0
+    assert D(trend["unrealized_pnl"]) == D("5")  # 0.05 x (20200 - 20100)
+    pos = trend["positions"]["BTC-USDT"]
+    assert (pos["size"], pos["avg_price"], pos["mark"]) == ("0.05", "20100", "20200")
+
+
+def test_fees_in_other_assets_are_listed_not_converted(tmp_path: Path) -> None:
+    result = sample_result()
+    result.fills.append(
+        make_fill(40, "trend", Side.BUY, "20000", "0.01", "0.00001", fee_asset="BTC")
+    )
+    summary = write_report(result, tmp_path)
+    assert D(summary["fees"]) == D("0.903")
+    assert summary["fees_by_asset"] == {"BTC": "0.00001", "USDT": "0.903"}
+    assert summary["per_strategy"]["trend"]["fees_by_asset"]["BTC"] == "0.00001"
+
+
+# ------------------------------------------------------------------- CSVs
+
+
+def test_fills_csv(report: tuple[dict, Path]) -> None:
+    _, out = report
+    with (out / "fills.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3
+    assert list(rows[0]) == [
+        "ts",
+        "ts_ns",
+        "strategy",
+        "symbol",
+        "side",
+        "price",
+        "size",
+        "fee",
+        "fee_asset",
+        "liquidity",
+        "trade_id",
+        "client_id",
+        "venue_order_id",
+    ]
+    first = rows[0]
+    assert first["ts"] == "2024-01-01T00:00:10.000000Z"
+    assert int(first["ts_ns"]) == T0 + 10 * S
+    assert (first["strategy"], first["side"], first["liquidity"]) == ("mm", "buy", "maker")
+    assert (first["price"], first["size"], first["fee"]) == ("20000", "0.1", "0.2")
+    assert (first["trade_id"], first["client_id"], first["venue_order_id"]) == (
+        "T10",
+        "mm-10",
+        "V10",
+    )
+
+
+def test_orders_csv(report: tuple[dict, Path]) -> None:
+    _, out = report
+    with (out / "orders.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["client_id"] for r in rows] == ["mm-9", "trend-19", "mm-29", "mm-31", "mm-32"]
+    for col in ("type", "tif", "filled", "avg_price", "post_only", "reduce_only", "reason"):
+        assert col in rows[0]
+    filled, canceled, rejected = rows[0], rows[3], rows[4]
+    assert (filled["status"], filled["filled"], filled["avg_price"]) == ("filled", "0.1", "20000")
+    assert (filled["type"], filled["tif"], filled["post_only"]) == ("limit", "gtc", "true")
+    assert (canceled["status"], canceled["avg_price"]) == ("canceled", "")
+    assert (rejected["status"], rejected["code"]) == ("rejected", "below_min_notional")
+    assert rejected["created"] == "2024-01-01T00:00:32.000000Z"
+    assert int(rejected["updated_ns"]) == T0 + 32 * S + 5
+
+
+# ----------------------------------------------------------- chart, HTML
+
+
+def test_equity_png_is_a_png(report: tuple[dict, Path]) -> None:
+    _, out = report
+    assert (out / "equity.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_html_is_self_contained_and_shows_the_summary(report: tuple[dict, Path]) -> None:
+    _, out = report
+    page = (out / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page and "<link" not in page
+    # The only image is the embedded chart.
+    assert re.findall(r'src="([^"]{0,22})', page) == ["data:image/png;base64,"]
+    assert "9.097 USDT" in page  # PnL
+    assert "0.91%" in page  # return
+    for text in ("mm", "trend", "below_min_notional", "post_only_would_cross", "T10", "T30"):
+        assert text in page
+
+
+def test_html_shows_only_the_first_and_last_fills_of_a_long_run(tmp_path: Path) -> None:
+    result = sample_result()
+    result.fills = [make_fill(i, "mm", Side.BUY, "20000", "0.001", "0") for i in range(50)]
+    write_report(result, tmp_path, html_fills=5)
+    page = (tmp_path / "report.html").read_text()
+    assert "40 fills not shown" in page
+    shown = set(re.findall(r">(T\d+)<", page))
+    assert shown == {f"T{i}" for i in (*range(5), *range(45, 50))}
+
+
+# -------------------------------------------------------------- edge cases
+
+
+def test_empty_run_with_one_equity_sample(tmp_path: Path) -> None:
+    summary = write_report(empty_result(), tmp_path)
+    assert summary["pnl"] == "0"
+    assert summary["return"] == 0.0
+    assert summary["sharpe"] is None and summary["sortino"] is None
+    assert summary["max_drawdown"] == {
+        "fraction": 0.0,
+        "absolute": "0",
+        "peak": None,
+        "trough": None,
+    }
+    assert (summary["fills"], summary["orders"], summary["rejects"]["total"]) == (0, 0, 0)
+    assert summary["fees"] == "0" and summary["volume"] == "0"
+    assert summary["events_per_s"] is None
+    assert summary["exposure"] == {"time_fraction": None, "avg_gross_leverage": None}
+    assert summary["per_strategy"]["idle"]["fills"] == 0
+    with (tmp_path / "fills.csv").open(newline="") as fh:
+        assert len(list(csv.reader(fh))) == 1  # header only
+    assert (tmp_path / "equity.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert "No fills." in (tmp_path / "report.html").read_text()
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+
+
+def test_run_without_equity_samples_uses_initial_and_final(tmp_path: Path) -> None:
+    result = sample_result()
+    result.equity = []
+    summary = write_report(result, tmp_path)
+    assert summary["pnl"] == "9.097"
+    assert summary["max_drawdown"]["fraction"] == 0.0
+    assert summary["sharpe"] is None  # one return is not enough
+
+
+def test_zero_initial_equity_gives_none_not_a_crash(tmp_path: Path) -> None:
+    result = empty_result("0")
+    result.final_equity = D("5")
+    result.end_ns = T0 + 10 * S
+    summary = write_report(result, tmp_path)
+    assert summary["pnl"] == "5"
+    assert summary["return"] is None
+    assert summary["turnover"] is None
+    assert "Return" in format_table(summary)
+
+
+# ---------------------------------------------------------------- stdout
+
+
+def test_format_table(report: tuple[dict, Path]) -> None:
+    summary, _ = report
+    text = format_table(summary)
+    lines = text.splitlines()
+    labels = [line.split("  ")[0].strip() for line in lines[:10]]
+    assert labels == [
+        "PnL",
+        "Return",
+        "Sharpe",
+        "Sortino",
+        "Max DD",
+        "Fees",
+        "Orders",
+        "Fills",
+        "Rejects",
+        "Events/s",
+    ]
+    assert "+9.097 USDT" in lines[0]
+    assert "0.91%" in lines[1]
+    assert "1.98%" in lines[4]  # 20 / 1010
+    assert "below_min_notional 2" in lines[8]
+    assert "60,000" in lines[9]
+    # Values start in one column, two spaces after the longest label.
+    assert all(line[8:10] == "  " and line[10] != " " for line in lines[:10])
+    assert lines[11].split()[:3] == ["strategy", "fills", "orders"]
+    assert "volume USDT" in lines[11] and "realised pnl" in lines[11]
+    mm = lines[12].split()
+    assert mm[:3] == ["mm", "2", "4"] and D(mm[-1]) == D(5)
+    assert lines[13].split()[0] == "trend"
+
+
+def test_format_table_of_an_empty_run(tmp_path: Path) -> None:
+    text = format_table(write_report(empty_result(), tmp_path))
+    assert "Sharpe" in text and "–" in text
+    assert text.splitlines()[-1].split()[0] == "idle"

@@ -1,0 +1,144 @@
+"""NonceSource: strictly increasing across same-tick calls, clock steps and restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botkit.venues.nonce import NonceSource
+
+MS = 1_000_000
+
+
+class FakeClock:
+    def __init__(self, ns: int) -> None:
+        self.ns = ns
+
+    def __call__(self) -> int:
+        return self.ns
+
+
+def test_follows_the_clock_in_ms() -> None:
+    clock = FakeClock(1_700_000_000_123 * MS + 456_789)
+    src = NonceSource(clock=clock)
+    assert src.next() == 1_700_000_000_123
+    clock.ns += 5 * MS
+    assert src.next() == 1_700_000_000_128
+    assert src.last == 1_700_000_000_128
+
+
+def test_microseconds() -> None:
+    clock = FakeClock(1_700_000_000_123_456_789)
+    assert NonceSource(unit="us", clock=clock).next() == 1_700_000_000_123_456
+
+
+def test_same_millisecond_still_increases() -> None:
+    src = NonceSource(clock=FakeClock(1_000 * MS))
+    assert [src.next() for _ in range(4)] == [1000, 1001, 1002, 1003]
+
+
+def test_clock_stepping_backwards_never_repeats() -> None:
+    clock = FakeClock(5_000 * MS)
+    src = NonceSource(clock=clock)
+    assert src.next() == 5000
+    clock.ns = 1_000 * MS  # NTP step back by four seconds
+    assert src.next() == 5001
+    assert src.next() == 5002
+    clock.ns = 9_000 * MS
+    assert src.next() == 9000
+
+
+def test_restart_from_persisted_value_never_goes_back() -> None:
+    clock = FakeClock(1_000 * MS)
+    first = NonceSource(clock=clock)
+    for _ in range(3):
+        first.next()
+    persisted = first.last
+    clock.ns = 10 * MS  # the machine came back with a wrong clock
+    second = NonceSource(last=persisted, clock=clock)
+    assert second.next() == persisted + 1
+
+
+def test_persisted_value_ahead_of_clock() -> None:
+    src = NonceSource(last=10**15, clock=FakeClock(1_000 * MS))
+    assert src.next() == 10**15 + 1
+
+
+def test_unit_change_ms_to_us_and_back() -> None:
+    clock = FakeClock(2_000 * MS)
+    ms = NonceSource(clock=clock)
+    a = ms.next()
+    us = NonceSource(last=a, unit="us", clock=clock)
+    b = us.next()
+    assert b == 2_000_000 > a
+    back = NonceSource(last=b, unit="ms", clock=clock)
+    assert back.next() == b + 1
+
+
+def test_advance_to() -> None:
+    src = NonceSource(clock=FakeClock(100 * MS))
+    src.advance_to(500)
+    assert src.next() == 501
+    src.advance_to(3)  # never lowers
+    assert src.next() == 502
+
+
+def test_default_clock_is_wall_clock() -> None:
+    before = time.time_ns() // MS
+    value = NonceSource().next()
+    assert before <= value <= time.time_ns() // MS
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc",
+    [
+        ({"last": -1}, ValueError),
+        ({"last": 1.5}, TypeError),
+        ({"last": True}, TypeError),
+        ({"unit": "s"}, ValueError),
+    ],
+)
+def test_rejects_bad_arguments(kwargs: dict[str, object], exc: type[Exception]) -> None:
+    with pytest.raises(exc):
+        NonceSource(**kwargs)  # type: ignore[arg-type]
+
+
+def test_threads_never_share_a_value() -> None:
+    src = NonceSource(clock=FakeClock(1_000 * MS))
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        got = [src.next() for _ in range(500)]
+        with lock:
+            seen.extend(got)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == len(set(seen)) == 4000
+    assert src.last == max(seen)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start=st.integers(min_value=0, max_value=10**16),
+    steps=st.lists(st.integers(min_value=-(10**12), max_value=10**12), max_size=40),
+    unit=st.sampled_from(["ms", "us"]),
+)
+def test_strictly_increasing_under_any_clock(start: int, steps: list[int], unit: str) -> None:
+    clock = FakeClock(10**18)
+    src = NonceSource(last=start, unit=unit, clock=clock)  # type: ignore[arg-type]
+    previous = start
+    for step in steps:
+        clock.ns = max(0, clock.ns + step)
+        value = src.next()
+        assert value > previous
+        assert value >= clock.ns // (MS if unit == "ms" else 1_000)
+        previous = value
