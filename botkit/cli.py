@@ -50,6 +50,40 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from botkit.config import parse_duration
+
+    config = _load(args.config)
+    _setup_logging(args.log_level or config.log_level, config.secret_values())
+    if config.mode == "backtest":
+        print(
+            "error: bot.yaml says mode: backtest; use `botkit backtest`, or set mode: paper "
+            "or mode: live",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    from botkit.live import run_live
+
+    duration = parse_duration(args.duration) / 1e9 if args.duration else None
+    try:
+        summary = asyncio.run(run_live(config, duration))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_venue_sim(args: argparse.Namespace) -> int:
+    from botkit.simulator.server import serve
+
+    serve(args.venue, args.port, seed=args.seed)
+    return 0
+
+
 def cmd_strategies(args: argparse.Namespace) -> int:
     from botkit.plugins import available
 
@@ -74,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--no-progress", action="store_true", help="no progress bar")
     bt.add_argument("--log-level", help="override log_level of bot.yaml")
     bt.set_defaults(func=cmd_backtest)
+
+    run = sub.add_parser("run", help="paper-trade or trade live until stopped")
+    run.add_argument("config", help="path to bot.yaml (mode: paper or live)")
+    run.add_argument("--duration", help="stop by itself after this long, e.g. 30s")
+    run.add_argument("--log-level", help="override log_level of bot.yaml")
+    run.set_defaults(func=cmd_run)
+
+    vs = sub.add_parser("venue-sim", help="run a local venue simulator")
+    vs.add_argument("--venue", required=True, choices=("blocktrade", "alp", "alpha5"))
+    vs.add_argument("--port", type=int, default=8400)
+    vs.add_argument("--seed", type=int, default=1)
+    vs.set_defaults(func=cmd_venue_sim)
 
     st = sub.add_parser("strategies", help="list the installed strategies")
     st.set_defaults(func=cmd_strategies)

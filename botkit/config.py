@@ -659,11 +659,24 @@ class OutputConfig(_Model):
     equity_interval: PositiveDuration = 60 * 1_000_000_000
 
 
+class LiveConfig(_Model):
+    """Paper and live runs: the journal, what happens on stop, and the local simulator."""
+
+    journal: Path = Path("state/journal.sqlite")
+    cancel_on_stop: bool = True
+    # Run the venue's protocol simulator in-process and trade against it: a live
+    # run with no credentials and no network beyond 127.0.0.1.
+    simulator: bool = False
+    simulator_seed: int = 1
+    reconcile_interval: PositiveDuration = 60 * 1_000_000_000
+    request_timeout: PositiveDuration = 10 * 1_000_000_000
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-_SECTIONS = ("venue", "account", "risk", "sim", "data", "output")
+_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
 
 
 class BotConfig(_Model):
@@ -681,6 +694,7 @@ class BotConfig(_Model):
     sim: SimConfig = Field(default_factory=SimConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -1255,7 +1269,7 @@ def _check_venue(cfg: BotConfig) -> list[ConfigIssue]:
             )
         ]
     issues = []
-    if cfg.mode == "live" and venue.name in _SIGNED_VENUES:
+    if cfg.mode == "live" and venue.name in _SIGNED_VENUES and not cfg.live.simulator:
         for key in ("api_key", "api_secret"):
             if getattr(venue, key) is None:
                 var = _env_name_for(venue.name, key)

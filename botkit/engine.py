@@ -432,6 +432,17 @@ class Engine:
         if self.hook_errors[key] <= 3:  # the first few with traceback, then only counted
             log.exception("strategy %s raised in %s; the loop goes on", slot.name, hook)
 
+    def tick(self, now_ns: int) -> None:
+        """Advance the wall clock when no market event came (live timers)."""
+        if now_ns >= self._next_wakeup:
+            self._wake(now_ns)
+        if now_ns > self.now_ns:
+            self.now_ns = now_ns
+
+    def venue_changed(self) -> None:
+        """A live venue reported something: deliver the resulting updates to strategies."""
+        self._drain()
+
     def submit(self, strategy: str, intents: Iterable[Any]) -> None:
         """Process intents on behalf of a strategy (e.g. remote control)."""
         self._emit(self.slots[strategy], intents)

@@ -145,6 +145,27 @@ class ExecutionRouter:
     def attach(self, venue: VenueGateway) -> None:
         self.venue = venue
 
+    def restore(self, orders: Iterable[Order], fills: Iterable[Fill]) -> None:
+        """Resume from a journal: known orders, fills already counted, positions from fills.
+
+        Balances are not replayed here: a live venue reports them itself.
+        """
+        for order in orders:
+            self.orders[order.client_id] = order
+            if order.venue_order_id:
+                self._by_venue_id[order.venue_order_id] = order
+            if order.is_open:
+                self.open_order_map(order.strategy, order.symbol)[order.client_id] = order
+                self.open_count += 1
+        for fill in fills:
+            if fill.trade_id in self._seen_trades:
+                continue
+            self._seen_trades.add(fill.trade_id)
+            self.fills.append(fill)
+            key = (fill.strategy, fill.symbol)
+            pos = self._positions.get(key) or Position(fill.symbol)
+            self._positions[key] = pos.apply(fill.side, fill.price, fill.size)
+
     # ----- reads -------------------------------------------------------------
 
     def open_orders(self, strategy: str, symbol: str | None = None) -> list[Order]:

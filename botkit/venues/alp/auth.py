@@ -30,17 +30,32 @@ API v3 documents no signing scheme of its own ("include valid api-secret and
 api-key ... functionality in progress"), so v3 requests are signed exactly like
 v1; only the payload differs (v3 bodies are JSON, and their top-level fields are
 what gets signed, a list value as its ``str()`` just as ``urlencode`` does).
+
+Decimals are signed in plain notation (``format(d, "f")``: ``0.00000001``, never
+``1E-8``), which is exactly how ``encode_json`` and a form body put them on the
+wire, so the signature covers the text the venue receives. v3 bodies carry
+prices and amounts as JSON numbers, as the document's examples do
+(``"limit_price": 25750.45``); ``encode_json`` writes a Decimal as a number
+literal with its exact digits (no float rounding on the way).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from botkit.venues._common import check_header_value, hmac_sha256_hex
 
-__all__ = ["SIGNED_METHODS", "sign", "sign_headers", "signing_message"]
+__all__ = [
+    "SIGNED_METHODS",
+    "encode_json",
+    "plain",
+    "sign",
+    "sign_headers",
+    "signing_message",
+]
 
 ParamValue = str | int | float | Decimal | bool | list[object] | None
 
@@ -48,9 +63,38 @@ ParamValue = str | int | float | Decimal | bool | list[object] | None
 SIGNED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def plain(value: Decimal) -> str:
+    """A Decimal in plain notation, digits kept: ``Decimal("1E-8")`` -> ``0.00000001``."""
+    return format(value, "f")
+
+
 def signing_message(api_key: str, payload: Mapping[str, ParamValue]) -> str:
     """``api_key`` + the payload sorted by key and form-encoded."""
-    return api_key + urlencode(sorted(payload.items(), key=lambda kv: kv[0]))
+    items = [(k, plain(v) if isinstance(v, Decimal) else v) for k, v in payload.items()]
+    return api_key + urlencode(sorted(items, key=lambda kv: kv[0]))
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot send {value!r}")
+        return plain(value)
+    if isinstance(value, Mapping):
+        parts = (f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items())
+        return "{" + ",".join(parts) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise TypeError("send money as Decimal, not float")
+    return json.dumps(value, ensure_ascii=True)
+
+
+def encode_json(payload: object) -> str:
+    """Compact ASCII JSON with each Decimal as a number literal of its exact digits.
+
+    Sign the payload and send exactly this text: both use the same plain digits.
+    """
+    return _encode(payload)
 
 
 def sign(api_key: str, api_secret: str, payload: Mapping[str, ParamValue]) -> str:

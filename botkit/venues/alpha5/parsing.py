@@ -39,6 +39,7 @@ Further choices:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
 
 from botkit.events import BookSnapshot, Ticker, Trade
@@ -72,10 +73,13 @@ __all__ = [
     "VENUE",
     "classify_error",
     "parse_assets",
+    "parse_balances",
     "parse_contracts",
     "parse_order",
     "parse_order_book",
     "parse_orders",
+    "parse_orders_created",
+    "parse_positions",
     "parse_recent_trades",
     "parse_ticker",
     "parse_user_trades",
@@ -104,6 +108,7 @@ TIME = (
     "creation_timestamp",
     "created_at",
 )
+CREATED = ("creation_timestamp", "created_at")
 TRADE_ID = ("trade_id", "id")
 FEE = ("fee",)
 FEE_ASSET = ("fee_asset", "fee_currency")
@@ -119,6 +124,9 @@ ASK = ("best_ask_price", "ask_price", "ask")
 BID_SIZE = ("best_bid_amount", "best_bid_size", "bid_size")
 ASK_SIZE = ("best_ask_amount", "best_ask_size", "ask_size")
 LAST = ("last_price", "last")
+MIN_VALUE = ("min_order_value", "min_notional")
+MAX_VALUE = ("max_order_value", "max_notional")
+BALANCE = ("balance", "total", "equity")
 
 DEFAULT_QUOTE = "USD"
 DEFAULT_KIND = "future"
@@ -180,6 +188,20 @@ _SYMBOLIC: tuple[tuple[str, type[VenueError]], ...] = (
     ("invalid_params", InvalidRequest),
     ("invalid_argument", InvalidRequest),
     ("invalid_arguments", InvalidRequest),
+    # The codes the local simulator answers with (Deribit-flavoured, see
+    # botkit.simulator.alpha5); a real deployment may add its own here.
+    ("instrument_not_found", NotFound),
+    ("invalid_amount", OrderRejected),
+    ("invalid_price", OrderRejected),
+    ("qty_too_high", OrderRejected),
+    ("order_value_too_low", OrderRejected),
+    ("order_value_too_high", OrderRejected),
+    ("post_only_not_allowed", OrderRejected),
+    ("reduce_only_violation", OrderRejected),
+    ("not_enough_liquidity", OrderRejected),
+    ("order_not_open", OrderRejected),
+    ("no_open_position", OrderRejected),
+    ("unsupported_order_type", InvalidRequest),
 )
 
 ERROR_RULES = ErrorRules(codes=MappingProxyType(dict(_SYMBOLIC)), messages=_SYMBOLIC)
@@ -221,6 +243,10 @@ def parse_contracts(payload: object) -> list[Instrument]:
         max_size = f.opt_non_negative("max_size")
         if min_size is not None and max_size is not None and min_size > max_size:
             f.fail("min_size", f"{min_size} exceeds max_size {max_size}")
+        min_value = f.opt_non_negative(*MIN_VALUE)
+        max_value = f.opt_non_negative(*MAX_VALUE)
+        if min_value is not None and max_value is not None and min_value > max_value:
+            f.fail(MIN_VALUE, f"{min_value} exceeds {max_value}")
         kind = f.opt_text(*KIND) or DEFAULT_KIND
         instruments.append(
             Instrument(
@@ -232,6 +258,8 @@ def parse_contracts(payload: object) -> list[Instrument]:
                 lot_size=f.positive(*LOT),
                 min_size=min_size,
                 max_size=max_size,
+                min_notional=min_value,
+                max_notional=max_value,
                 kind=kind.lower(),
                 maker_fee=f.opt_decimal("maker_fee", "maker_commission") or ZERO,
                 taker_fee=f.opt_decimal("taker_fee", "taker_commission") or ZERO,
@@ -290,6 +318,20 @@ def parse_orders(payload: object) -> list[VenueOrder]:
     return [_order(f) for f in _items(payload, "order")]
 
 
+def parse_orders_created(payload: object) -> list[tuple[VenueOrder, int]]:
+    """Like ``parse_orders``, each with its creation time in ns.
+
+    ``VenueOrder.ts_ns`` is the time of the last change; matching an order the
+    venue holds without our client id needs the time it was created. Falls back
+    to ``ts_ns`` when no creation time is given.
+    """
+    out = []
+    for f in _items(payload, "order"):
+        order = _order(f)
+        out.append((order, f.opt_time_ns(*CREATED, unit="auto") or order.ts_ns))
+    return out
+
+
 # --- fills ------------------------------------------------------------------------------
 
 
@@ -323,6 +365,38 @@ def parse_user_trades(payload: object) -> list[Fill]:
             )
         )
     return fills
+
+
+# --- account ----------------------------------------------------------------------------
+
+
+def parse_positions(payload: object) -> dict[str, Decimal]:
+    """``GET /account/get_positions`` -> signed size per contract (long > 0).
+
+    The size may come signed, or unsigned with a ``side``/``direction`` of
+    sell/short meaning a short position; a negative size always means short.
+    """
+    out: dict[str, Decimal] = {}
+    for f in _items(payload, "position"):
+        size = f.decimal(*SIZE)
+        if size > 0 and f.has(*SIDE):
+            raw = f.raw(*SIDE)
+            text = raw.strip().lower() if isinstance(raw, str) else None
+            if text in ("sell", "short"):
+                size = -size
+            elif text not in ("buy", "long", "zero", "flat"):
+                f.fail(SIDE, f"unexpected direction {raw!r}")
+        symbol = f.text(*SYMBOL)
+        out[symbol] = out.get(symbol, ZERO) + size
+    return out
+
+
+def parse_balances(payload: object) -> dict[str, Decimal]:
+    """``GET /account/wallet_balances`` -> total balance per asset."""
+    out: dict[str, Decimal] = {}
+    for f in _items(payload, "balance"):
+        out[f.text(*BASE, "currency")] = f.decimal(*BALANCE)
+    return out
 
 
 # --- public market data -----------------------------------------------------------------
