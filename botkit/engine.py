@@ -28,7 +28,7 @@ from botkit.book import OrderBook
 from botkit.events import Bar, BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer, Trade
 from botkit.execution import NOTIFY_ORDER, ExecutionRouter
 from botkit.intents import Cancel, CancelAll, Edit, Place
-from botkit.model import ZERO, Fill, Instrument, Order, Position
+from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Position, Side
 from botkit.risk import RiskModule
 
 log = logging.getLogger("botkit.engine")
@@ -234,6 +234,11 @@ class Engine:
         if self.cancel_on_stop:
             for slot in self.slots.values():
                 self.router.cancel_all(slot.name, None, self.now_ns)
+            self._drain()
+        # Requests still on their way (order latency) arrive, so no order ends half-sent.
+        while self.venue.next_due < INF:
+            self.now_ns = self.venue.next_due
+            self.venue.advance(self.now_ns)
             self._drain()
         self._sample_equity(self.now_ns)
 
@@ -480,8 +485,11 @@ class Engine:
         elif cls is Edit:
             order = router.orders.get(intent.client_id)
             if order is None or order.strategy != name or not order.is_open:
-                self.rejects["unknown_order"] += 1
-                log.info("%s: edit of %s ignored: no such open order", name, intent.client_id)
+                self._edit_refused(
+                    slot,
+                    intent.client_id,
+                    order if order is not None and order.strategy == name else None,
+                )
                 return
             symbol = order.symbol
             others = [o for o in router.open_orders(name, symbol) if o is not order]
@@ -506,6 +514,36 @@ class Engine:
         else:
             self.rejects["invalid_intent"] += 1
             log.error("strategy %s emitted %r, which is not an intent", name, intent)
+
+    def _edit_refused(self, slot: _Slot, client_id: str, order: Order | None) -> None:
+        """An edit of an order that is closed (it raced a fill) or was never this strategy's."""
+        code = "order_not_open" if order is not None else "unknown_order"
+        self.rejects[code] += 1
+        if slot.name not in self._wants_orders:
+            return
+        if order is not None:
+            update = snapshot(order, self.now_ns)._replace(
+                code=code, reason=f"the order is {order.status.value}; nothing to edit"
+            )
+        else:
+            update = OrderUpdate(
+                self.now_ns,
+                client_id,
+                "",
+                Side.BUY,
+                OrderType.LIMIT,
+                OrderStatus.REJECTED,
+                None,
+                ZERO,
+                ZERO,
+                None,
+                None,
+                code,
+                "no order with this client id",
+                slot.name,
+            )
+        self._pending.append((NOTIFY_ORDER, slot.name, update))
+        self._drain()
 
     def _rejected(self, slot: _Slot, intent: Place | Edit, code: str | None, reason: str) -> None:
         code = code or "rejected"

@@ -9,7 +9,6 @@ as tuples, two different event types with equal fields compare equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -79,8 +78,7 @@ class Timer(NamedTuple):
     scheduled_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdate:
+class OrderUpdate(NamedTuple):
     """A snapshot of one of the strategy's orders after a change (the ``on_order`` hook).
 
     ``code`` is the stable reject code (``below_min_notional``, ...) when the

@@ -88,6 +88,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REJECTED: frozenset(),
 }
 
+_CLOSED = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED})
+
 NOTIFY_ORDER = 0
 NOTIFY_FILL = 1
 
@@ -454,7 +456,7 @@ class ExecutionRouter:
             return
         order.status = status
         order.updated_ns = ts_ns
-        if status.is_closed:
+        if status in _CLOSED:
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:
                 self.open_count -= 1

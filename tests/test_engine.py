@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit import Instrument, OrderType, Place, Side, hookimpl
+from botkit import Edit, Instrument, OrderType, Place, Side, hookimpl
 from botkit.backtest.wiring import build_sim_engine
 from botkit.engine import StrategySpec
 from botkit.events import Trade
@@ -131,3 +131,67 @@ def test_equity_is_sampled_on_the_event_clock(btc: Instrument) -> None:
         5_000_000_000,
     ]
     assert engine.initial_equity == D(1000) + D("101")  # BTC marked at the first price seen
+
+
+class EditsGhost:
+    """Edits an order that never existed, then one that has already filled."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.updates: list[Any] = []
+        self.step = 0
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Any] | None:
+        self.step += 1
+        if self.step == 1:
+            return [
+                Edit("no-such-order", price=1),
+                Place(SYM, Side.BUY, 1, type=OrderType.MARKET, client_id="m1"),
+            ]
+        if self.step == 2:
+            return [Edit("m1", price=99)]
+        return None
+
+    @hookimpl
+    def on_order(self, ctx: Any, order: Any) -> None:
+        self.updates.append(order)
+
+
+def test_an_edit_of_a_missing_or_closed_order_is_answered(btc: Instrument) -> None:
+    ghost = EditsGhost({})
+    engine = build_sim_engine({SYM: btc}, [StrategySpec("g", ghost)], balances={"USDT": D(1000)})
+    engine.run_backtest([trades(2)])
+    codes = [(u.client_id, u.status, u.code) for u in ghost.updates if u.code]
+    assert codes == [
+        ("no-such-order", OrderStatus.REJECTED, "unknown_order"),
+        ("m1", OrderStatus.FILLED, "order_not_open"),
+    ]
+    assert engine.rejects == {"unknown_order": 1, "order_not_open": 1}
+
+
+class RestsAndStops:
+    """Rests a far bid; the run ends while its cancel is still on its way."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.sent = False
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Place] | None:
+        if self.sent:
+            return None
+        self.sent = True
+        return [Place(SYM, Side.BUY, 1, price=50)]
+
+
+def test_requests_in_flight_arrive_before_the_run_ends(btc: Instrument) -> None:
+    engine = build_sim_engine(
+        {SYM: btc},
+        [StrategySpec("r", RestsAndStops({}))],
+        balances={"USDT": D(1000)},
+        latency_ns=5_000_000_000,
+        cancel_on_stop=True,
+    )
+    engine.run_backtest([trades(8)])
+    engine.stop()
+    (order,) = engine.router.orders.values()
+    assert order.status is OrderStatus.CANCELED

@@ -66,9 +66,7 @@ class Run:
         self.engine: Engine = build_sim_engine(
             {SYM: inst},
             [StrategySpec("mm", self.mm, timers=timers or {})],
-            # USDT only: a BTC holding without a trade price yet stalls the engine's
-            # equity sampler (it retries every nanosecond of event time).
-            balances={"USDT": D(100_000)},
+            balances={"USDT": D(100_000), "BTC": D(10)},
             latency_ns=latency_ns,
         )
         self.sent: list[tuple[str, int, str, Decimal | None, Decimal | None]] = []

@@ -142,14 +142,14 @@ ASSETS: tuple[AssetSpec, ...] = (
 )
 
 PAIRS: tuple[PairSpec, ...] = (
-    PairSpec(1, "BTC", "USDT", "0.01", "0.0001", 2, 30000.0),
+    PairSpec(1, "BTC", "USDT", "0.01", "0.00001", 2, 30000.0),
     PairSpec(2, "ETH", "BTC", "0.00001", "0.001", 5, 0.05),
-    PairSpec(3, "BTC", "EUR", "0.01", "0.0001", 2, 28000.0),
+    PairSpec(3, "BTC", "EUR", "0.01", "0.00001", 2, 28000.0),
 )
 
 DEFAULT_BALANCES: Mapping[str, str] = {
-    "USDT": "100000",
-    "BTC": "2",
+    "USDT": "1000000",
+    "BTC": "20",
     "ETH": "50",
     "EUR": "100000",
 }

@@ -27,17 +27,26 @@ Choices made where the document is unclear:
 * Fills, v3 ``/accounts/trades``: the example has no trade id. ``id``/``trade_id``
   are used when present; otherwise a stable id is derived from the record's
   fields (pair, time, side, price, amount, unfilled amount, fee), so a trade
-  polled twice is still counted once. ``is_maker`` gives the liquidity.
+  polled twice is still counted once; identical records within one reply are
+  told apart by a ``#n`` suffix. ``is_maker`` gives the liquidity. The record
+  names no order either: ``parse_account_trade_records_v3`` keeps the order's
+  type and its unfilled amount after the trade for the adapter to attribute it
+  (``order_id``/``client_order_id`` are read when a venue sends them).
+* v3 balances: ``balance`` is read as the free part and ``reserve`` (locked in
+  orders) comes on top; see ``parse_balances_v3``.
 * Public ``exchanges``: ``type`` is read as the aggressor's side. Ticker ``buy``
   is the best bid and ``sell`` the best ask; a 0 price there means "none".
 * Errors: the document's error section is missing. Bodies are read in the usual
   shapes (``{"detail"}``, ``{"error"}``, ``{"success": false, ...}``, field
-  error maps). ``"success": false`` with a 2xx status is a definite refusal.
+  error maps). ``"success": false`` with a 2xx status is a definite refusal. A
+  message saying something "already exists" (a reused ``client_order_id``) is a
+  ``Conflict``: ambiguous, since our own earlier attempt may have gone through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -55,6 +64,7 @@ from botkit.venues._common import (
 )
 from botkit.venues.errors import (
     AuthError,
+    Conflict,
     ErrorRules,
     InvalidRequest,
     NotFound,
@@ -67,10 +77,15 @@ from botkit.venues.types import VenueOrder
 __all__ = [
     "ERROR_RULES",
     "VENUE",
+    "AccountTrade",
     "classify_error",
     "is_error_body",
+    "parse_account_trade_records_v3",
     "parse_account_trades_v3",
+    "parse_accounts_v3",
+    "parse_balances_v3",
     "parse_exchanges",
+    "parse_feeinfo_v3",
     "parse_order_ack_v1",
     "parse_order_ack_v3",
     "parse_order_book",
@@ -125,6 +140,9 @@ ERROR_RULES = ErrorRules(
         ("invalid sign", AuthError),
         ("nonce", AuthError),
         ("not found", NotFound),
+        # A client_order_id the venue already holds: most likely our own earlier
+        # attempt went through, so the order may be live — ambiguous, look it up.
+        ("already exists", Conflict),
     )
 )
 
@@ -305,9 +323,33 @@ def parse_own_exchanges_v1(payload: object) -> list[Fill]:
     return fills
 
 
-def parse_account_trades_v3(payload: object) -> list[Fill]:
-    """``GET /api/v3/accounts/trades`` -> Fills with fees and maker/taker."""
-    fills = []
+@dataclass(frozen=True, slots=True)
+class AccountTrade:
+    """One v3 account trade: the Fill, plus what the record says about its order.
+
+    The document's record names no order (no order id, no client id), so an
+    adapter attributes it from these: the order's type, and ``unfilled`` — the
+    order's unfilled amount right after this trade (``amount_unfilled``).
+    ``order_status`` is the order's status after the trade, as sent.
+    """
+
+    fill: Fill
+    order_type: OrderType | None
+    unfilled: Decimal | None
+    order_status: str
+    is_maker: bool | None
+
+
+def parse_account_trade_records_v3(payload: object) -> list[AccountTrade]:
+    """``GET /api/v3/accounts/trades`` -> AccountTrades (Fills with fees and maker/taker).
+
+    A record without an id gets one derived from its fields; records identical
+    in every field within one reply are distinct executions (a venue does not
+    list one trade twice), so the second and later copies get ``#2``, ``#3``...
+    appended — stable across polls, since identical records are interchangeable.
+    """
+    records = []
+    seen: dict[str, int] = {}
     for f in list_of(payload, VENUE, "account_trade_v3"):
         pair = f.text("pair")
         side = side_of(f, "side")
@@ -315,27 +357,96 @@ def parse_account_trades_v3(payload: object) -> list[Fill]:
         size = f.positive("amount")
         fee = f.decimal("fee_amount") if f.has("fee_amount") else ZERO
         ts = f.time_ns("date", unit="ms")
+        unfilled = f.opt_non_negative("amount_unfilled")
         trade_id = f.opt_ident("id", "trade_id")
         if trade_id is None:
-            unfilled = f.opt_decimal("amount_unfilled")
             trade_id = synthetic_id("alp3", pair, ts, side.value, price, size, unfilled, fee)
+            n = seen[trade_id] = seen.get(trade_id, 0) + 1
+            if n > 1:
+                trade_id = f"{trade_id}#{n}"
         maker = f.opt_boolean("is_maker")
-        fills.append(
-            Fill(
-                trade_id=trade_id,
-                client_id=f.opt_ident("client_order_id") or "",
-                symbol=pair,
-                side=side,
-                price=price,
-                size=size,
-                fee=fee,
-                fee_asset=f.opt_text("fee_currency") or _quote_of(f, pair),
-                liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
-                ts_ns=ts,
-                venue_order_id=f.opt_ident("order_id"),
+        order_type, _ = lookup(f, ("type",), ORDER_TYPE_V3)
+        records.append(
+            AccountTrade(
+                fill=Fill(
+                    trade_id=trade_id,
+                    client_id=f.opt_ident("client_order_id") or "",
+                    symbol=pair,
+                    side=side,
+                    price=price,
+                    size=size,
+                    fee=fee,
+                    fee_asset=f.opt_text("fee_currency") or _quote_of(f, pair),
+                    liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+                    ts_ns=ts,
+                    venue_order_id=f.opt_ident("order_id"),
+                ),
+                order_type=order_type,
+                unfilled=unfilled,
+                order_status=lookup(f, ("status",), ORDER_STATUS_V3)[1],
+                is_maker=maker,
             )
         )
-    return fills
+    return records
+
+
+def parse_account_trades_v3(payload: object) -> list[Fill]:
+    """``GET /api/v3/accounts/trades`` -> Fills with fees and maker/taker."""
+    return [r.fill for r in parse_account_trade_records_v3(payload)]
+
+
+# --- account ----------------------------------------------------------------------------
+
+
+def parse_accounts_v3(payload: object) -> list[tuple[str, str | None]]:
+    """``GET /api/v3/accounts`` -> ``(account id, parent id or None)`` per account."""
+    out = []
+    for f in list_of(payload, VENUE, "account_v3"):
+        parent = f.opt_ident("id_parent")
+        out.append((f.ident("id"), None if parent in (None, "0") else parent))
+    return out
+
+
+def parse_balances_v3(payload: object, *, reserve_is_extra: bool = True) -> dict[str, Decimal]:
+    """``GET /api/v3/accounts/balances`` -> total per currency (SPOT wallets only).
+
+    ``reserve`` is "locked in orders". The document does not say whether
+    ``balance`` includes it; the wallet-activity example moves an order's
+    amount out of ``balance`` into ``reserve``, so ``balance`` is read as the
+    free part and the total is ``balance + reserve`` (``reserve_is_extra=False``
+    reads ``balance`` as the total).
+    """
+    totals: dict[str, Decimal] = {}
+    for f in list_of(payload, VENUE, "balance_v3"):
+        wallet = f.opt_text("wallet_type")
+        if wallet is not None and wallet.upper() != "SPOT":
+            continue
+        currency = f.text("currency")
+        amount = f.decimal("balance")
+        if reserve_is_extra:
+            amount += f.opt_decimal("reserve") or ZERO
+        totals[currency] = totals.get(currency, ZERO) + amount
+    return totals
+
+
+def parse_feeinfo_v3(payload: object) -> dict[str, tuple[Decimal, Decimal]]:
+    """``GET /api/v3/feeinfo`` -> ``{pair: (maker rate, taker rate)}``; ``""`` = any pair.
+
+    Rates are fractions (the trade example's ``fee_rate`` 0.001 gives its
+    ``fee_amount``). Inactive entries are skipped; where several entries name
+    the same pair, the lowest ``priority`` number wins (1 = first).
+    """
+    best: dict[str, tuple[int, Decimal, Decimal]] = {}
+    for f in list_of(payload, VENUE, "feeinfo_v3"):
+        if f.opt_boolean("is_active") is False:
+            continue
+        pair = f.opt_text("pair") or ""
+        priority = f.integer("priority") if f.has("priority") else 0
+        maker = f.non_negative("maker_fee_rate")
+        taker = f.non_negative("taker_fee_rate")
+        if pair not in best or priority < best[pair][0]:
+            best[pair] = (priority, maker, taker)
+    return {pair: (m, t) for pair, (_, m, t) in best.items()}
 
 
 # --- public market data -----------------------------------------------------------------

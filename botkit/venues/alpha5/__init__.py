@@ -17,9 +17,22 @@ Choices where the document is unclear (details in the modules' docstrings):
 * No response schemas are documented; the field names the parsers read are an
   explicit assumption (the document's parameter names first, Deribit-style
   aliases after them).
+* No client order id is documented: the adapter keeps the venue's order id and
+  finds orders by it, with a side/type/price/size/time match as the fallback.
+* No websocket is documented: fills and market data are polled over REST.
+
+``rest`` is the HTTP client and ``adapter.Alpha5Adapter`` the ``VenueAdapter``.
 """
 
+from botkit.venues.alpha5.adapter import Alpha5Adapter
 from botkit.venues.alpha5.auth import auth_headers, query_params
 from botkit.venues.alpha5.parsing import VENUE, classify_error, parse_contracts
 
-__all__ = ["VENUE", "auth_headers", "classify_error", "parse_contracts", "query_params"]
+__all__ = [
+    "VENUE",
+    "Alpha5Adapter",
+    "auth_headers",
+    "classify_error",
+    "parse_contracts",
+    "query_params",
+]

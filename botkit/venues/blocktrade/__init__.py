@@ -19,7 +19,15 @@ Choices where the document is unclear (details in the modules' docstrings):
   quote asset.
 """
 
+from botkit.venues.blocktrade.adapter import BlockTradeAdapter
 from botkit.venues.blocktrade.auth import sign_headers
 from botkit.venues.blocktrade.parsing import VENUE, Markets, classify_error, parse_markets
 
-__all__ = ["VENUE", "Markets", "classify_error", "parse_markets", "sign_headers"]
+__all__ = [
+    "VENUE",
+    "BlockTradeAdapter",
+    "Markets",
+    "classify_error",
+    "parse_markets",
+    "sign_headers",
+]
