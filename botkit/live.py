@@ -96,6 +96,10 @@ async def _venue(config: BotConfig, journal: Journal) -> AsyncIterator[VenueAdap
                 running_simulator(venue.name, seed=config.live.simulator_seed)
             )
             base_url, ws_url = sim.base_url, sim.ws_url
+            if key is None:  # the simulator's own test credentials
+                proto = importlib.import_module(f"botkit.simulator.{venue.name}")
+                key = getattr(proto, "DEFAULT_API_KEY", None)
+                secret = getattr(proto, "DEFAULT_API_SECRET", None)
             log.info("trading against the local %s simulator at %s", venue.name, base_url)
         if base_url is None:
             raise ValueError(f"venue.base_url is needed to trade on {venue.name}")

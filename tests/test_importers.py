@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import groupby
 from pathlib import Path
 
@@ -159,3 +160,37 @@ def test_intervals() -> None:
     assert parse_interval("4h") == 4 * 3_600 * 1_000_000_000
     with pytest.raises(ValueError):
         parse_interval("1M")  # months have no fixed length
+
+
+def test_binance_sync_drops_stale_diffs_and_stops_at_a_gap(tmp_path: Path) -> None:
+    def diff(e: int, first: int, last: int, bid: str) -> str:
+        data = {"e": "depthUpdate", "E": e, "U": first, "u": last, "b": [[bid, "1"]], "a": []}
+        return f"{e * MS} " + json.dumps({"stream": "x@depth", "data": data})
+
+    snapshot = {"lastUpdateId": 10, "bids": [["100", "1"]], "asks": [["101", "2"]]}
+    feed = tmp_path / "feed.txt"
+    feed.write_text(
+        "\n".join(
+            [
+                diff(1_000, 1, 5, "99"),  # older than the snapshot: dropped
+                f"{1_050 * MS} {json.dumps(snapshot)}",
+                diff(1_100, 8, 12, "99.5"),  # straddles lastUpdateId + 1: applied
+                diff(1_200, 13, 14, "99.6"),  # continues: applied
+                diff(1_300, 20, 21, "99.7"),  # updates 15..19 are missing
+                diff(1_400, 22, 23, "99.8"),  # no new snapshot, so never applied
+            ]
+        )
+    )
+    cat = Catalog(tmp_path / "cat")
+    result = import_hftbacktest(cat, feed, "binance", "BTC/USDT")
+
+    assert result.notes["diffs_dropped"] == 1
+    assert result.notes["diffs_applied"] == 2
+    assert result.notes["sequence_gaps"] == 1
+    book = [e for b in replay(cat, "binance", "BTC/USDT") for e in b]
+    assert book == [
+        # Stored at the exchange time of the first diff applied after it.
+        BookSnapshot(1_100 * MS, "BTC/USDT", [(100.0, 1.0)], [(101.0, 2.0)]),
+        BookDelta(1_100 * MS, "BTC/USDT", [(99.5, 1.0)], []),
+        BookDelta(1_200 * MS, "BTC/USDT", [(99.6, 1.0)], []),
+    ]

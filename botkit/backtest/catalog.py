@@ -662,9 +662,10 @@ _TUPLE_NEW = tuple.__new__
 _CATALOG_SIDES: dict[int, Side | None] = {SIDE_BUY: Side.BUY, SIDE_SELL: Side.SELL}
 
 
-def _column_values(col: pa.Array | pa.ChunkedArray) -> list[Any]:
+def _column_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray | list[Any]:
+    """A numpy array when the column converts without copying, else Python values."""
     if col.null_count == 0 and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
-        values: list[Any] = col.to_numpy().tolist()
+        values: np.ndarray = col.to_numpy()
         return values
     return col.to_pylist()
 

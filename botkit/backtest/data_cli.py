@@ -97,7 +97,7 @@ def _import(args: argparse.Namespace) -> int:
     catalog = Catalog(args.catalog)
     try:
         result = import_file(catalog, args.format, args.file, args.venue, args.symbol, **options)
-    except (ValueError, KeyError) as e:
+    except (ValueError, KeyError, TypeError, IndexError) as e:
         print(f"error: cannot import {args.file} as {args.format}: {e}", file=sys.stderr)
         return 1
     print(f"imported {args.file.name} -> {args.venue} {args.symbol}: {result.summary()}")

@@ -207,8 +207,10 @@ def _feed_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             local, _, payload = line.partition(" ")
             try:
                 yield int(local), json.loads(payload)
-            except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: not '<ts_ns> <json>': {e}") from None
+            except ValueError:
+                raise ValueError(
+                    f"{path.name}:{lineno}: expected '<ts_ns> <json>', got {line[:60]!r}"
+                ) from None
 
 
 def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: str) -> ImportResult:

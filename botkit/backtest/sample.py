@@ -3,25 +3,28 @@
 The model (prices in integer ticks of 0.01, sizes in integer lots of 0.00001):
 
 - **Fair value** ``F`` moves every ~100 ms. Its velocity is an Ornstein–Uhlenbeck
-  process (moves persist for tens of seconds, as order flow does; about $33 a
-  minute, 1 sd), and on top of that
-  the market goes through *regimes* lasting minutes: trends up or down (a
-  drift of 0.8–2.5 % an hour), mean-reverting stretches (a pull back to where
-  the stretch began, with faster swings) and calm spells. Rare jumps (a few an
-  hour, 0.04–0.15 %) come with a burst of taker activity, and a weak pull
-  towards the opening price keeps the session range-bound overall.
+  process (moves persist for about a minute, as order flow does; roughly $45 a
+  minute, 1 sd). On top of that the market goes through *regimes* lasting
+  minutes: trends up or down (a drift of 0.8–2.5 % an hour), mean-reverting
+  stretches (a pull back to where the stretch began, with faster swings) and
+  calm spells; after a trend it more often pauses or turns than carries on.
+  Rare jumps (a few an hour, 0.04–0.15 %) come with a burst of taker
+  activity, and a pull towards the opening price (half-life 30 min) keeps the
+  session range-bound overall.
 - **Liquidity providers** re-quote every ~100 ms: levels on the wrong side of
   ``F`` are cancelled, the touch is placed around ``F`` with a spread of mostly
   1–3 ticks, the gap a moving touch leaves behind is filled with new levels,
-  each side is kept 25–40 levels deep, and a few random adds, resizes and
-  cancels make the depth churn. Resting sizes are heavy-tailed and mostly
-  round amounts; the touch is the largest.
-- **Takers** arrive as a Poisson process (about 3 a second on average, with
-  clustered activity). A taker buys with a probability that rises with
-  ``F`` above the mid, so trades push the price where fair value goes. A buy
-  walks the asks from the best one, printing one trade per level it touches
-  (ids are consecutive), and reduces or removes those levels. Taker sizes are
-  heavy-tailed: a lognormal body and a Pareto tail.
+  each side is kept 25–40 levels deep (gaps widen away from the touch), and a
+  few random adds, resizes and cancels make the depth churn. Resting sizes are
+  heavy-tailed and mostly round amounts; the touch holds the largest.
+- **Takers** arrive as a Poisson process (3–5 a second, with clustered
+  activity). A taker buys with a probability that rises with ``F`` above the
+  mid, so trades push the price where fair value goes. A buy walks the asks
+  from the best one, printing one trade per level it touches (ids are
+  consecutive), and reduces or removes those levels. Taker sizes are
+  heavy-tailed: a lognormal body and a Pareto tail. About one taker in 170 is
+  a *sweep*: it takes every level up to a limit $0.50–4 past the touch, and
+  fair value moves to where it stopped, so the book re-forms there.
 
 Every book change is a delta at the time it happens: the liquidity update at
 its ~100 ms tick, a trade's effect at the trade's own ts_ns (so at that instant
@@ -95,9 +98,10 @@ class MarketModel:
     start_price_ticks: int = 6_300_000  # 63,000.00
     step_s: float = 0.1  # the liquidity update period
     step_jitter_s: float = 0.02
-    # Fair value velocity (ticks/s) is an OU process: moves persist for seconds
-    # instead of jittering every step, which would also churn the book needlessly.
-    velocity_tau_s: float = 45.0
+    # Fair value velocity (ticks/s) is an OU process: moves persist for about a
+    # minute instead of jittering every step, which would also churn the book for
+    # nothing (every tick the touch moves costs delta rows).
+    velocity_tau_s: float = 90.0
     velocity_ticks: float = 45.0  # its stationary sd, in trends
     revert_velocity_ticks: float = 70.0
     calm_velocity_ticks: float = 30.0
@@ -106,7 +110,7 @@ class MarketModel:
     regime_min_s: float = 120.0
     trend_pct_per_hour: tuple[float, float] = (0.8, 2.5)
     revert_half_life_s: tuple[float, float] = (120.0, 480.0)
-    home_half_life_s: float = 3600.0
+    home_half_life_s: float = 1800.0
     jumps_per_hour: float = 3.0
     jump_pct: tuple[float, float] = (0.04, 0.15)
     jump_activity: float = 1.5  # added to log activity
@@ -115,9 +119,9 @@ class MarketModel:
     activity_half_life_s: float = 120.0
     taker_scale_ticks: float = 15.0  # logistic scale of P(buy) in F - mid
     taker_max_levels: int = 6
-    sweep_share: float = 0.008  # of takers; about one sweep every 30 s
+    sweep_share: float = 0.006  # of takers: about one sweep every 40 s
     sweep_reach_ticks: tuple[float, float] = (50.0, 400.0)  # from the touch
-    sweep_impact: float = 0.8  # share of a sweep's move that fair value keeps
+    sweep_impact: float = 1.0  # share of a sweep's move that fair value keeps
     taker_median_btc: float = 0.0015
     taker_tail_p: float = 0.2
     taker_tail_btc: float = 0.01
@@ -126,7 +130,7 @@ class MarketModel:
     touch_median_btc: float = 0.25
     level_median_btc: float = 0.03
     level_max_btc: float = 8.0
-    spread_probs: tuple[float, ...] = (0.0, 0.55, 0.25, 0.12, 0.04, 0.02, 0.02)
+    spread_probs: tuple[float, ...] = (0.0, 0.55, 0.25, 0.12, 0.04, 0.02, 0.02)  # 0, 1, 2.. ticks
     spread_redraw_p: float = 0.15
     min_depth: int = 25
     max_depth: int = 40

@@ -47,6 +47,12 @@ the ones a client must cope with either way):
   (``2022-10-06T12:28:06.801064Z``); ``start_time``/``end_time`` filters accept
   the documented ``2006-01-02T15:04:05Z07:00`` with or without a fraction, and
   apply to an order's creation time. The 30-day window rule is enforced.
+* The documented limit of 2 private calls a second is off by default
+  (``rate_limit_per_s=2`` turns it on): a call over the limit in a rolling second
+  (less 50 ms of network jitter) answers 429 ``{"detail": "Request was
+  throttled. Expected available in N seconds."}`` and does nothing. Every refusal
+  (auth, throttling, bad parameters, the exchange's own) is logged in
+  ``exchange.rejected``.
 * ``minimum_order_size``/``maximum_order_size`` bound the amount in the base
   currency. v3 fee rates are fractions; fees are charged in the quote currency.
 * Balances (v1 wallets, v3 balances): ``balance`` is the free amount and
@@ -101,6 +107,7 @@ DEFAULT_API_SECRET = "alp-sim-secret"
 S = OrderStatus
 DAY_NS = 86_400 * 10**9
 OTHER_ACCOUNT = 384360  # whose side of a public trade is not ours
+JITTER_S = 0.05
 
 STATUS_V3 = {
     S.OPEN: "OPEN",
@@ -185,16 +192,25 @@ class AlpExchange(SimExchange):
             order = self.by_client[fill.client_id]
             self.after_trade[fill.trade_id] = (order.size - order.filled, v3_status(order))
             if fill.liquidity is Liquidity.TAKER:
-                self._public(fill.ts_ns, fill.symbol, fill.price, fill.size, fill.side,
-                             self.alp.account_id)
+                self._public(
+                    fill.ts_ns, fill.symbol, fill.price, fill.size, fill.side, self.alp.account_id
+                )
         elif kind == "trade":
-            self._public(payload.ts_ns, payload.symbol, Decimal(repr(payload.price)),
-                         Decimal(repr(payload.size)), payload.side, OTHER_ACCOUNT)
+            self._public(
+                payload.ts_ns,
+                payload.symbol,
+                Decimal(repr(payload.price)),
+                Decimal(repr(payload.size)),
+                payload.side,
+                OTHER_ACCOUNT,
+            )
 
-    def _public(self, ts: int, pair: str, price: Decimal, amount: Decimal, side: Side | None,
-                account: int) -> None:
+    def _public(
+        self, ts: int, pair: str, price: Decimal, amount: Decimal, side: Side | None, account: int
+    ) -> None:
         self.public_trades.append(
-            PublicTrade(next(self._public_ids), ts, pair, price, amount, side, account))
+            PublicTrade(next(self._public_ids), ts, pair, price, amount, side, account)
+        )
 
     def order_by_id(self, oid: int) -> Order | None:
         return self.orders.get(f"{self.name}-{oid}")
@@ -207,13 +223,20 @@ def v3_status(order: Order) -> str:
 
 
 def _instruments() -> dict[str, Instrument]:
-    def pair(base: str, quote: str, price_dp: int, amount_dp: int, min_size: str,
-             max_size: str) -> Instrument:
+    def pair(
+        base: str, quote: str, price_dp: int, amount_dp: int, min_size: str, max_size: str
+    ) -> Instrument:
         return Instrument(
-            venue="alp", symbol=f"{base}_{quote}", base=base, quote=quote,
-            tick_size=Decimal(1).scaleb(-price_dp), lot_size=Decimal(1).scaleb(-amount_dp),
-            min_size=Decimal(min_size), max_size=Decimal(max_size),
-            maker_fee=Decimal("0.001"), taker_fee=Decimal("0.002"),
+            venue="alp",
+            symbol=f"{base}_{quote}",
+            base=base,
+            quote=quote,
+            tick_size=Decimal(1).scaleb(-price_dp),
+            lot_size=Decimal(1).scaleb(-amount_dp),
+            min_size=Decimal(min_size),
+            max_size=Decimal(max_size),
+            maker_fee=Decimal("0.001"),
+            taker_fee=Decimal("0.002"),
         )
 
     return {
@@ -240,7 +263,10 @@ def make_exchange(seed: int = 1, **options: Any) -> AlpExchange:
         raise TypeError(f"unknown alp simulator option(s): {', '.join(sorted(unknown))}")
     alp = AlpOptions(**{k: v for k, v in options.items() if k in names})
     balances = {k: Decimal(str(v)) for k, v in (options.get("balances") or {}).items()} or {
-        "USDT": Decimal(100_000), "BTC": Decimal(2), "ETH": Decimal(20)}
+        "USDT": Decimal(5_000_000),
+        "BTC": Decimal(100),
+        "ETH": Decimal(1000),
+    }
     return AlpExchange(
         alp,
         _instruments(),
@@ -333,8 +359,10 @@ Action = Callable[[Call], web.Response]
 
 class AlpProtocol:
     def __init__(self, exchange: SimExchange) -> None:
+        if not isinstance(exchange, AlpExchange):
+            raise TypeError("ALP routes need the exchange make_exchange() builds")
         self.ex = exchange
-        self.opt = exchange.alp if isinstance(exchange, AlpExchange) else AlpOptions()
+        self.opt = exchange.alp
 
     # ----- plumbing ----------------------------------------------------------------------
 
@@ -391,32 +419,36 @@ class AlpProtocol:
             nonce = int(raw_nonce)
         except ValueError:
             raise Refused("Invalid nonce: an integer is required.", 401) from None
-        last = self.ex.last_nonce.get(key, 0) if isinstance(self.ex, AlpExchange) else 0
+        last = self.ex.last_nonce.get(key, 0)
         if nonce <= last:
             raise Refused(f"Invalid nonce: must be greater than {last}.", 401)
-        if isinstance(self.ex, AlpExchange):
-            self.ex.last_nonce[key] = nonce
+        self.ex.last_nonce[key] = nonce
 
     def _throttle(self) -> None:
         limit = self.opt.rate_limit_per_s
-        if not limit or not isinstance(self.ex, AlpExchange):
+        if not limit:
             return
         now = time.monotonic()
         calls = self.ex.recent_calls
-        while calls and calls[0] <= now - 1.0:
+        # A call counts for one second, less some network jitter: a client that spaces
+        # its calls exactly 1/limit apart must never be throttled.
+        while calls and calls[0] <= now - 1.0 + JITTER_S:
             calls.popleft()
         if len(calls) >= limit:
             wait = max(1, round(calls[0] + 1.0 - now + 0.5))
-            raise Refused(f"Request was throttled. Expected available in {wait} seconds.", 429,
-                          "detail")
+            raise Refused(
+                f"Request was throttled. Expected available in {wait} seconds.", 429, "detail"
+            )
         calls.append(now)
 
-    def private(self, version: int, what: str, action: Action) -> Callable[
-            [web.Request], Awaitable[web.Response]]:
+    def private(
+        self, version: int, what: str, action: Action
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             try:
-                call = Call(request.method, request.query, await self._body(request),
-                            request.match_info)
+                call = Call(
+                    request.method, request.query, await self._body(request), request.match_info
+                )
                 self._authenticate(request, call)
                 self._throttle()
             except Refused as err:
@@ -432,8 +464,9 @@ class AlpProtocol:
 
         return handler
 
-    def public(self, version: int, what: str, action: Action) -> Callable[
-            [web.Request], Awaitable[web.Response]]:
+    def public(
+        self, version: int, what: str, action: Action
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             call = Call(request.method, request.query, {}, request.match_info)
             return self._act(version, what, action, call)
@@ -482,7 +515,8 @@ class AlpProtocol:
             return start, start + span
         if end - start > span:
             raise Refused(
-                f"start_time and end_time interval must not exceed {self.opt.max_window_days} days")
+                f"start_time and end_time interval must not exceed {self.opt.max_window_days} days"
+            )
         return start, end
 
     def _oid(self, order: Order) -> int:
@@ -508,16 +542,18 @@ class AlpProtocol:
         for inst in self.ex.instruments.values():
             if (c1 and inst.base != c1) or (c2 and inst.quote != c2):
                 continue
-            out.append({
-                "name": inst.symbol,
-                "currency1": inst.base,
-                "currency2": inst.quote,
-                "price_precision": -inst.tick_size.as_tuple().exponent,  # type: ignore[operator]
-                "amount_precision": -inst.lot_size.as_tuple().exponent,  # type: ignore[operator]
-                "maximum_order_size": inst.max_size,
-                "minimum_order_size": inst.min_size,
-                "liquidity_type": 10,
-            })
+            out.append(
+                {
+                    "name": inst.symbol,
+                    "currency1": inst.base,
+                    "currency2": inst.quote,
+                    "price_precision": -inst.tick_size.as_tuple().exponent,  # type: ignore[operator]
+                    "amount_precision": -inst.lot_size.as_tuple().exponent,  # type: ignore[operator]
+                    "maximum_order_size": inst.max_size,
+                    "minimum_order_size": inst.min_size,
+                    "liquidity_type": 10,
+                }
+            )
         return _json(out)
 
     def ticker(self, call: Call) -> web.Response:
@@ -530,17 +566,19 @@ class AlpProtocol:
             book = self.ex.books[name]
             day = [t for t in self._public_trades(name) if t.ts_ns >= now - DAY_NS]
             last = day[-1].price if day else ZERO
-            out.append({
-                "timestamp": _epoch_s(now),
-                "pair": name,
-                "last": last,
-                "diff": last - day[0].price if day else ZERO,
-                "vol": sum((t.amount for t in day), ZERO),
-                "high": max((t.price for t in day), default=ZERO),
-                "low": min((t.price for t in day), default=ZERO),
-                "buy": _dec_float(book.best_bid) if book.best_bid is not None else ZERO,
-                "sell": _dec_float(book.best_ask) if book.best_ask is not None else ZERO,
-            })
+            out.append(
+                {
+                    "timestamp": _epoch_s(now),
+                    "pair": name,
+                    "last": last,
+                    "diff": last - day[0].price if day else ZERO,
+                    "vol": sum((t.amount for t in day), ZERO),
+                    "high": max((t.price for t in day), default=ZERO),
+                    "low": min((t.price for t in day), default=ZERO),
+                    "buy": _dec_float(book.best_bid) if book.best_bid is not None else ZERO,
+                    "sell": _dec_float(book.best_ask) if book.best_ask is not None else ZERO,
+                }
+            )
         return _json(out)
 
     def orderbook(self, call: Call) -> web.Response:
@@ -549,16 +587,20 @@ class AlpProtocol:
         q = call.query
         limit_sell = _int(q.get("limit_sell") or q.get("limit_asks"), "limit_sell", 0) or None
         limit_buy = _int(q.get("limit_buy") or q.get("limit_bids"), "limit_buy", 0) or None
-        return _json({
-            "sell": [{"price": _dec_float(p), "amount": _dec_float(s)}
-                     for p, s in book.ask_levels(limit_sell)],
-            "buy": [{"price": _dec_float(p), "amount": _dec_float(s)}
-                    for p, s in book.bid_levels(limit_buy)],
-        })
+        return _json(
+            {
+                "sell": [
+                    {"price": _dec_float(p), "amount": _dec_float(s)}
+                    for p, s in book.ask_levels(limit_sell)
+                ],
+                "buy": [
+                    {"price": _dec_float(p), "amount": _dec_float(s)}
+                    for p, s in book.bid_levels(limit_buy)
+                ],
+            }
+        )
 
     def _public_trades(self, pair: str | None) -> list[PublicTrade]:
-        if not isinstance(self.ex, AlpExchange):
-            return []
         return [t for t in self.ex.public_trades if pair is None or t.pair == pair]
 
     @staticmethod
@@ -569,20 +611,26 @@ class AlpProtocol:
         items = sorted(items, key=key, reverse=ordering == "-id")
         offset = _int(query.get("offset"), "offset", 0)
         limit = _int(query.get("limit"), "limit", 100)
-        return items[offset:offset + limit]
+        return items[offset : offset + limit]
 
     def exchanges(self, call: Call) -> web.Response:
-        trades = self._page(self._public_trades(call.query.get("pair") or None), call.query,
-                            lambda t: t.id)
-        return _json([{
-            "id": t.id,
-            "account_id": t.account_id,
-            "price": t.price,
-            "pair": t.pair,
-            "type": t.side.value if t.side is not None else "buy",
-            "timestamp": _epoch_s(t.ts_ns),
-            "amount": t.amount,
-        } for t in trades])
+        trades = self._page(
+            self._public_trades(call.query.get("pair") or None), call.query, lambda t: t.id
+        )
+        return _json(
+            [
+                {
+                    "id": t.id,
+                    "account_id": t.account_id,
+                    "price": t.price,
+                    "pair": t.pair,
+                    "type": t.side.value if t.side is not None else "buy",
+                    "timestamp": _epoch_s(t.ts_ns),
+                    "amount": t.amount,
+                }
+                for t in trades
+            ]
+        )
 
     def chart(self, call: Call) -> web.Response:
         inst = self._pair(call.match.get("pair"))
@@ -599,8 +647,14 @@ class AlpProtocol:
             start = sec - sec % frame
             bar = bars.get(start)
             if bar is None:
-                bars[start] = {"volume": t.amount, "high": t.price, "low": t.price,
-                               "close": t.price, "time": start, "open": t.price}
+                bars[start] = {
+                    "volume": t.amount,
+                    "high": t.price,
+                    "low": t.price,
+                    "close": t.price,
+                    "time": start,
+                    "open": t.price,
+                }
             else:
                 bar["volume"] += t.amount
                 bar["high"] = max(bar["high"], t.price)
@@ -614,10 +668,13 @@ class AlpProtocol:
     def wallets(self, call: Call) -> web.Response:
         only = call.query.get("currency_id")
         locked = self._locked()
-        return _json([
-            {"currency": c, "balance": total - locked[c], "reserve": locked[c]}
-            for c, total in sorted(self.ex.balances.items()) if not only or c == only
-        ])
+        return _json(
+            [
+                {"currency": c, "balance": total - locked[c], "reserve": locked[c]}
+                for c, total in sorted(self.ex.balances.items())
+                if not only or c == only
+            ]
+        )
 
     @staticmethod
     def _v1_status(order: Order) -> int:
@@ -632,30 +689,42 @@ class AlpProtocol:
         status = _int(q.get("status"), "status", 0)
         out = []
         for order in sorted(self.ex.orders.values(), key=self._oid, reverse=True):
-            if ((side and order.side is not side) or (pair and order.symbol != pair)
-                    or (status and self._v1_status(order) != status)):
+            if (
+                (side and order.side is not side)
+                or (pair and order.symbol != pair)
+                or (status and self._v1_status(order) != status)
+            ):
                 continue
-            out.append({"amount": order.size, "pair": order.symbol, "type": order.side.value,
-                        "status": self._v1_status(order), "price": order.price or ZERO,
-                        "id": self._oid(order)})
-        return _json(out[:_int(q.get("limit"), "limit", 2000)])
+            out.append(
+                {
+                    "amount": order.size,
+                    "pair": order.symbol,
+                    "type": order.side.value,
+                    "status": self._v1_status(order),
+                    "price": order.price or ZERO,
+                    "id": self._oid(order),
+                }
+            )
+        return _json(out[: _int(q.get("limit"), "limit", 2000)])
 
     def order_detail(self, call: Call) -> web.Response:
         oid = _int(call.match.get("pk"), "pk", 0)
-        order = self.ex.order_by_id(oid) if isinstance(self.ex, AlpExchange) else None
+        order = self.ex.order_by_id(oid)
         if order is None:
             return _json({"detail": "Not found."}, 404)
-        return _json({
-            "id": oid,
-            "date": _us(order.created_ns) // 10**6,
-            "pair": order.symbol,
-            "type": order.side.value,
-            "price": order.price or ZERO,
-            "amount": order.size - order.filled,
-            "amount_filled": format(order.filled, "f"),
-            "amount_original": order.size,
-            "status": str(self._v1_status(order)),
-        })
+        return _json(
+            {
+                "id": oid,
+                "date": _us(order.created_ns) // 10**6,
+                "pair": order.symbol,
+                "type": order.side.value,
+                "price": order.price or ZERO,
+                "amount": order.size - order.filled,
+                "amount_filled": format(order.filled, "f"),
+                "amount_original": order.size,
+                "status": str(self._v1_status(order)),
+            }
+        )
 
     def order_create_v1(self, call: Call) -> web.Response:
         b = call.body
@@ -664,26 +733,42 @@ class AlpProtocol:
                 raise Refused(f"{name}: This field is required.")
         inst = self._pair(b["pair"])
         before = len(self.ex.trades)
-        order = self.ex.place(inst.symbol, _side(b["type"], "type"), OrderType.LIMIT,
-                              _number(b["amount"], "amount"), _number(b["price"], "price"))
+        order = self.ex.place(
+            inst.symbol,
+            _side(b["type"], "type"),
+            OrderType.LIMIT,
+            _number(b["amount"], "amount"),
+            _number(b["price"], "price"),
+        )
         if order.status is S.REJECTED:
-            return self._error(1, f"{REASONS.get(order.code or '', 'Rejected')}: {order.reason}",
-                               400)
+            return self._error(
+                1, f"{REASONS.get(order.code or '', 'Rejected')}: {order.reason}", 400
+            )
         own = [f for f in self.ex.trades[before:] if f.client_id == order.client_id]
-        return _json({
-            "success": True,
-            "type": order.side.value,
-            "date": _epoch_s(order.created_ns),
-            "oid": self._oid(order),
-            "price": order.price,
-            "amount": order.size - order.filled,
-            "trades": [{"type": f.side.opposite.value, "price": f.price, "o_id": 0,
-                        "amount": f.size, "tid": self._tid(f.trade_id)} for f in own],
-        })
+        return _json(
+            {
+                "success": True,
+                "type": order.side.value,
+                "date": _epoch_s(order.created_ns),
+                "oid": self._oid(order),
+                "price": order.price,
+                "amount": order.size - order.filled,
+                "trades": [
+                    {
+                        "type": f.side.opposite.value,
+                        "price": f.price,
+                        "o_id": 0,
+                        "amount": f.size,
+                        "tid": self._tid(f.trade_id),
+                    }
+                    for f in own
+                ],
+            }
+        )
 
     def order_cancel_v1(self, call: Call) -> web.Response:
         oid = _int(call.body.get("order"), "order", 0)
-        order = self.ex.order_by_id(oid) if isinstance(self.ex, AlpExchange) else None
+        order = self.ex.order_by_id(oid)
         if order is None or not order.is_open:
             raise Refused(REASONS["order_not_open"])
         self.ex.cancel(order.venue_order_id)
@@ -693,18 +778,26 @@ class AlpProtocol:
         q = call.query
         side = _side(q["type"], "type") if q.get("type") else None
         pair = q.get("pair")
-        fills = [f for f in self.ex.trades
-                 if (not side or f.side is side) and (not pair or f.symbol == pair)]
+        fills = [
+            f
+            for f in self.ex.trades
+            if (not side or f.side is side) and (not pair or f.symbol == pair)
+        ]
         page = self._page(fills, q, lambda f: self._tid(f.trade_id))
-        return _json([{
-            "id": self._tid(f.trade_id),
-            "account_id": self.opt.account_id,
-            "price": f.price,
-            "pair": f.symbol,
-            "type": f.side.value,
-            "timestamp": _epoch_s(f.ts_ns),
-            "amount": f.size,
-        } for f in page])
+        return _json(
+            [
+                {
+                    "id": self._tid(f.trade_id),
+                    "account_id": self.opt.account_id,
+                    "price": f.price,
+                    "pair": f.symbol,
+                    "type": f.side.value,
+                    "timestamp": _epoch_s(f.ts_ns),
+                    "amount": f.size,
+                }
+                for f in page
+            ]
+        )
 
     def empty_list(self, call: Call) -> web.Response:
         return _json([])
@@ -712,34 +805,52 @@ class AlpProtocol:
     # ----- v3 -------------------------------------------------------------------------------
 
     def feeinfo(self, call: Call) -> web.Response:
-        return _json([{
-            "name": "simulated account",
-            "account_id": self.opt.account_id,
-            "is_active": True,
-            "currency": inst.quote,
-            "pair": inst.symbol,
-            "taker_fee_rate": inst.taker_fee,
-            "maker_fee_rate": inst.maker_fee,
-            "fee_currency": inst.quote,
-            "priority": 1,
-        } for inst in self.ex.instruments.values()])
+        return _json(
+            [
+                {
+                    "name": "simulated account",
+                    "account_id": self.opt.account_id,
+                    "is_active": True,
+                    "currency": inst.quote,
+                    "pair": inst.symbol,
+                    "taker_fee_rate": inst.taker_fee,
+                    "maker_fee_rate": inst.maker_fee,
+                    "fee_currency": inst.quote,
+                    "priority": 1,
+                }
+                for inst in self.ex.instruments.values()
+            ]
+        )
 
     def accounts(self, call: Call) -> web.Response:
-        return _json([{"id": self.opt.account_id, "name": "simulated account",
-                       "email": "sim@example.invalid", "id_parent": 0}])
+        return _json(
+            [
+                {
+                    "id": self.opt.account_id,
+                    "name": "simulated account",
+                    "email": "sim@example.invalid",
+                    "id_parent": 0,
+                }
+            ]
+        )
 
     def balances(self, call: Call) -> web.Response:
         locked = self._locked()
         now = _iso(time.time_ns())
-        return _json([{
-            "account_id": self.opt.account_id,
-            "balance": total - locked[c],
-            "reserve": locked[c],
-            "currency": c,
-            "pair": "",
-            "wallet_type": "SPOT",
-            "last_update_at": now,
-        } for c, total in sorted(self.ex.balances.items())])
+        return _json(
+            [
+                {
+                    "account_id": self.opt.account_id,
+                    "balance": total - locked[c],
+                    "reserve": locked[c],
+                    "currency": c,
+                    "pair": "",
+                    "wallet_type": "SPOT",
+                    "last_update_at": now,
+                }
+                for c, total in sorted(self.ex.balances.items())
+            ]
+        )
 
     def _order_v3(self, order: Order) -> dict[str, Any]:
         closed = not order.is_open
@@ -756,7 +867,8 @@ class AlpProtocol:
             "amount": order.size,
             "amount_filled": order.filled,
             "amount_cancelled": order.size - order.filled
-            if order.status in (S.CANCELED, S.EXPIRED) else ZERO,
+            if order.status in (S.CANCELED, S.EXPIRED)
+            else ZERO,
             "status": v3_status(order),
             "date": _iso(order.created_ns),
             "updated_at": _iso(order.updated_ns or order.created_ns),
@@ -816,13 +928,14 @@ class AlpProtocol:
         if size is None:
             raise Refused("base_amount is required")
         cid = str(b.get("client_order_id") or "") or None
-        order = self.ex.place(inst.symbol, side, otype, size, price, client_id=cid, tif=tif,
-                              stop_price=stop)
+        order = self.ex.place(
+            inst.symbol, side, otype, size, price, client_id=cid, tif=tif, stop_price=stop
+        )
         if order.status is S.REJECTED:
-            return self._error(3, f"{REASONS.get(order.code or '', 'Rejected')}: {order.reason}",
-                               400)
-        return web.Response(text=str(self._oid(order)), status=201,
-                            content_type="application/json")
+            return self._error(
+                3, f"{REASONS.get(order.code or '', 'Rejected')}: {order.reason}", 400
+            )
+        return web.Response(text=str(self._oid(order)), status=201, content_type="application/json")
 
     def _size_for(self, inst: Instrument, side: Side, quote: Decimal) -> Decimal:
         book = self.ex.books[inst.symbol]
@@ -846,7 +959,7 @@ class AlpProtocol:
             done = []
             for raw in ids:
                 oid = _int(raw, "order_ids", 0)
-                order = self.ex.order_by_id(oid) if isinstance(self.ex, AlpExchange) else None
+                order = self.ex.order_by_id(oid)
                 if order is not None and order.is_open:
                     done.append(self.ex.cancel(order.venue_order_id))
         else:
@@ -858,11 +971,14 @@ class AlpProtocol:
         start, end = self._window(q)
         pair = q.get("pair")
         side = _side(q["side"], "side") if q.get("side") else None
-        after = self.ex.after_trade if isinstance(self.ex, AlpExchange) else {}
+        after = self.ex.after_trade
         out = []
         for f in self.ex.trades:
-            if not start <= _us(f.ts_ns) < end or (pair and f.symbol != pair) or (
-                    side is not None and f.side is not side):
+            if (
+                not start <= _us(f.ts_ns) < end
+                or (pair and f.symbol != pair)
+                or (side is not None and f.side is not side)
+            ):
                 continue
             order = self.ex.by_client[f.client_id]
             unfilled, status = after.get(f.trade_id, (order.size - order.filled, "FILLED"))

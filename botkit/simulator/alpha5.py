@@ -92,10 +92,19 @@ from botkit.model import (
 )
 from botkit.simulator.exchange import SimExchange, SimReject
 
-__all__ = ["API", "ERRORS", "Alpha5Exchange", "Contract", "make_exchange", "setup_routes"]
+__all__ = [
+    "API",
+    "ERRORS",
+    "TEST_TOKEN",
+    "Alpha5Exchange",
+    "Contract",
+    "make_exchange",
+    "setup_routes",
+]
 
 VENUE = "alpha5"
 API = "/v1"  # the path of the documented base URL
+TEST_TOKEN = "alpha5-test-token"  # a bearer token for tests that exercise authentication
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,7 @@ def _perpetual(base: str, tick: str, lot: str, max_size: str) -> Contract:
             min_size=lot,
             max_size=max_size,
             min_notional="5",
-            max_notional="1000000",
+            max_notional="100000000",
             kind="perpetual",
             maker_fee="0.0002",
             taker_fee="0.0005",
@@ -134,8 +143,8 @@ def _perpetual(base: str, tick: str, lot: str, max_size: str) -> Contract:
 
 
 DEFAULT_CONTRACTS = (
-    _perpetual("BTC", "0.5", "0.001", "100"),
-    _perpetual("ETH", "0.05", "0.01", "2000"),
+    _perpetual("BTC", "0.5", "0.001", "1000"),
+    _perpetual("ETH", "0.05", "0.01", "10000"),
 )
 DEFAULT_MIDS = {"BTC/USDT": 30000.0, "ETH/USDT": 2000.0}
 DEFAULT_BALANCES = {"USDT": Decimal("100000")}

@@ -81,7 +81,9 @@ class Faults:
         for k, v in changes.items():
             if k not in self.__dataclass_fields__ or k == "rng":
                 raise KeyError(f"unknown fault {k!r}")
-            setattr(self, k, type(getattr(self, k))(v) if getattr(self, k) is not None else v)
+            current = getattr(self, k)
+            # None switches an optional knob (drop_ws_every_s) back off.
+            setattr(self, k, v if v is None or current is None else type(current)(v))
         if "seed" in changes:
             self.rng = random.Random(self.seed)
 

@@ -196,8 +196,12 @@ class LiveGateway:
 
     async def _ambiguous_place(self, order: Order, err: BaseException) -> None:
         self._count("ambiguous_place")
-        log.warning("place of %s is ambiguous (%s): looking it up", order.client_id, err)
-        self.router.on_ambiguous(order.client_id, str(err), _now())
+        log.warning(
+            "place of %s is ambiguous (%s): looking it up",
+            order.client_id,
+            str(err) or type(err).__name__,
+        )
+        self.router.on_ambiguous(order.client_id, str(err) or type(err).__name__, _now())
         self._journal_order(order)
         self._changed()
         await asyncio.sleep(self.lookup_grace)
@@ -366,6 +370,10 @@ class LiveGateway:
         while True:
             try:
                 await self.catch_up()
+                if self.router.open_count:
+                    # An order can close at the venue with no message to us (an IOC
+                    # remainder expiring, a cancel by the venue): ask about the quiet ones.
+                    await self.reconcile(min_age_ns=int(self.poll_interval * 1e9))
                 attempt = 0
             except (VenueError, *AMBIGUOUS) as err:
                 self._count("poll_failed")
@@ -391,14 +399,24 @@ class LiveGateway:
 
     # ----- reconciliation ----------------------------------------------------------------------
 
-    async def reconcile(self) -> dict[str, int]:
-        """Compare the router's open orders with the venue's, and settle every difference."""
+    async def reconcile(self, min_age_ns: int = 0) -> dict[str, int]:
+        """Compare the router's open orders with the venue's, and settle every difference.
+
+        ``min_age_ns`` skips orders that changed more recently than that (their
+        news may still be on its way), and orders with a request in flight.
+        """
         venue_open = await self._call(lambda: self.adapter.open_orders(None))
         by_cid = {vo.client_id: vo for vo in venue_open if vo.client_id}
         by_vid = {vo.venue_order_id: vo for vo in venue_open}
         settled = 0
+        now = _now()
         for order in list(self.router.orders.values()):
             if not order.is_open:
+                continue
+            if min_age_ns and (
+                now - order.updated_ns < min_age_ns
+                or order.status in (S.PENDING_NEW, S.UNKNOWN, S.PENDING_CANCEL, S.PENDING_EDIT)
+            ):
                 continue
             vo = by_cid.get(order.client_id) or (
                 by_vid.get(order.venue_order_id) if order.venue_order_id else None

@@ -15,6 +15,8 @@ import aiohttp
 import pytest
 
 from botkit.events import BookSnapshot, Trade
+from botkit.execution import ExecutionRouter
+from botkit.intents import Place
 from botkit.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
@@ -26,6 +28,7 @@ from botkit.venues.errors import (
     VenueError,
     VenueUnavailable,
 )
+from botkit.venues.live import LiveGateway
 
 BTC = "BTC/USDT"
 ETH = "ETH/USDT"
@@ -82,7 +85,7 @@ async def test_instruments(adapter: Alpha5Adapter) -> None:
     btc = inst[BTC]
     assert (btc.venue, btc.base, btc.quote, btc.kind) == ("alpha5", "BTC", "USDT", "perpetual")
     assert (btc.tick_size, btc.lot_size) == (D("0.5"), D("0.001"))
-    assert (btc.min_notional, btc.max_notional) == (D(5), D(1000000))
+    assert (btc.min_notional, btc.max_notional, btc.max_size) == (D(5), D(10**8), D(1000))
     assert adapter.user_trade_stream(None) is None
 
 
@@ -400,12 +403,43 @@ async def test_5xx_after_acting_is_found(sim: RunningSimulator, adapter: Alpha5A
     assert_clean(sim)
 
 
+@pytest.mark.parametrize("after", [True, False])
+async def test_gateway_settles_an_ambiguous_place(
+    sim: RunningSimulator, adapter: Alpha5Adapter, after: bool
+) -> None:
+    """Through the router and the live gateway: UNKNOWN, then tracked or proven absent."""
+    router = ExecutionRouter(await adapter.instruments(), balances=await adapter.balances())
+    gateway = LiveGateway(
+        adapter, router, request_timeout_s=2.0, lookup_grace_s=0.05, backoff_s=(0.02, 0.1)
+    )
+    router.attach(gateway)
+    bid, _ = touch(sim)
+    sim.set_faults(fail_next=1, fail_after_probability=1.0 if after else 0.0)
+    order = router.place("s", Place(BTC, Side.BUY, D("0.01"), bid - 10), time.time_ns())
+    try:
+        for _ in range(100):
+            if order.status in (OrderStatus.OPEN, OrderStatus.REJECTED):
+                break
+            await asyncio.sleep(0.02)
+        if after:
+            assert order.status is OrderStatus.OPEN
+            (resting,) = sim.exchange.open_orders()
+            assert order.venue_order_id == resting.venue_order_id
+        else:
+            assert order.status is OrderStatus.REJECTED and order.code == "not_at_venue"
+            assert sim.exchange.orders == {}
+        assert gateway.counters.get("ambiguous_place") == 1
+    finally:
+        await gateway.close()
+    assert_clean(sim)
+
+
 async def test_stall_and_timeout(sim: RunningSimulator) -> None:
     a = Alpha5Adapter(sim.base_url, timeout_s=0.2)
     try:
         sim.set_faults(stall_next=1, stall_s=0.05)
         assert await a.balances() == {"USDT": D(100000)}  # slow, not failed
-        sim.set_faults(stall_next=1, stall_s=1.0)
+        sim.set_faults(stall_next=1, stall_s=0.5)
         with pytest.raises(asyncio.TimeoutError):
             await a.balances()
     finally:
@@ -427,14 +461,15 @@ async def test_market_stream(sim: RunningSimulator, adapter: Alpha5Adapter) -> N
     books: list[BookSnapshot] = []
     trades: list[Trade] = []
     stream = adapter.market_stream([BTC, ETH])
-    async for event in stream:
-        if isinstance(event, BookSnapshot):
-            books.append(event)
-        elif isinstance(event, Trade):
-            trades.append(event)
-        sim.exchange.step()
-        if len(trades) >= 6 and {b.symbol for b in books} == {BTC, ETH}:
-            break
+    async with asyncio.timeout(10):
+        async for event in stream:
+            if isinstance(event, BookSnapshot):
+                books.append(event)
+            elif isinstance(event, Trade):
+                trades.append(event)
+            sim.exchange.step()
+            if len(trades) >= 6 and {b.symbol for b in books} == {BTC, ETH}:
+                break
     await stream.aclose()  # type: ignore[attr-defined]
     assert {t.symbol for t in trades} <= {BTC, ETH}
     ids = [t.trade_id for t in trades]
@@ -442,3 +477,71 @@ async def test_market_stream(sim: RunningSimulator, adapter: Alpha5Adapter) -> N
     btc_books = [b for b in books if b.symbol == BTC]
     assert btc_books[-1].bids[0][0] < btc_books[-1].asks[0][0]
     assert_clean(sim)
+
+
+# ----- parsing extensions (pure) ---------------------------------------------------------------
+
+
+def test_parse_positions_balances_and_perpetuals() -> None:
+    from botkit.venues.alpha5 import parsing as a5
+    from botkit.venues.errors import ParseError
+
+    assert a5.parse_positions(
+        {
+            "result": [
+                {"contract_symbol": "X", "size": "-2"},
+                {"instrument_name": "Y", "size": 3, "direction": "sell"},
+            ]
+        }
+    ) == {"X": D(-2), "Y": D(-3)}
+    assert a5.parse_positions([{"contract_symbol": "X", "size": "1", "direction": "buy"}]) == {
+        "X": D(1)
+    }
+    with pytest.raises(ParseError):
+        a5.parse_positions([{"contract_symbol": "X", "size": "1", "direction": "up"}])
+    assert a5.parse_balances([{"asset": "USDT", "balance": "10.5", "available": "3"}]) == {
+        "USDT": D("10.5")
+    }
+    contracts = [
+        {"contract_symbol": "BTC-PERPETUAL", "asset": "BTC", "tick_size": "1", "lot_size": "1"},
+        {
+            "contract_symbol": "BTC-X",
+            "asset": "BTC",
+            "tick_size": "1",
+            "lot_size": "1",
+            "settlement_period": "perpetual",
+        },
+        {
+            "contract_symbol": "BTC-29MAR24",
+            "asset": "BTC",
+            "tick_size": "1",
+            "lot_size": "1",
+            "min_order_value": "5",
+            "max_order_value": "9",
+        },
+    ]
+    assert a5.parse_perpetuals(contracts) == {"BTC-PERPETUAL", "BTC-X"}
+    dated = a5.parse_contracts(contracts)[2]
+    assert (dated.min_notional, dated.max_notional) == (D(5), D(9))
+    with pytest.raises(ParseError):
+        a5.parse_contracts([{**contracts[2], "min_order_value": "10"}])
+
+
+def test_parse_orders_created() -> None:
+    from botkit.venues.alpha5 import parsing as a5
+
+    base = {"order_id": "1", "contract_symbol": "X", "side": "buy", "size": "1", "status": "open"}
+    ((vo, created),) = a5.parse_orders_created(
+        [{**base, "creation_timestamp": 1700000000000, "last_update_timestamp": 1700000000500}]
+    )
+    assert created == 1700000000000 * 10**6 and vo.ts_ns == 1700000000500 * 10**6
+    ((_, fallback),) = a5.parse_orders_created([{**base, "timestamp": 1700000000}])
+    assert fallback == 1700000000 * 10**9
+
+
+def test_symbol_mapping() -> None:
+    from botkit.venues.alpha5.adapter import our_symbol
+
+    assert our_symbol("BTC-PERPETUAL", "BTC", "USDT", True) == "BTC/USDT"
+    assert our_symbol("BTC-29MAR24", "BTC", "USDT", False) == "BTC/USDT-29MAR24"
+    assert our_symbol("BTCQ", "BTC", "USD", False) == "BTC/USD-BTCQ"

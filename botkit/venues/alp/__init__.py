@@ -1,5 +1,6 @@
 """ALP.COM: spot REST v1, and v3 orders/trades/balances (seed document 001).
 
+``AlpAdapter`` (``adapter``) is the live adapter over the REST client ``rest``;
 ``auth`` signs requests (``X-KEY``/``X-SIGN``/``X-NONCE``: lower-case hex
 HMAC-SHA256 of key + sorted, form-encoded payload); ``parsing`` turns payloads
 into model values and error replies into ``botkit.venues.errors`` types.
@@ -17,7 +18,8 @@ Choices where the document is unclear (details in the modules' docstrings):
   rate limit), 100 a second per IP for public calls.
 """
 
+from botkit.venues.alp.adapter import AlpAdapter
 from botkit.venues.alp.auth import sign_headers
 from botkit.venues.alp.parsing import VENUE, classify_error, parse_pairs
 
-__all__ = ["VENUE", "classify_error", "parse_pairs", "sign_headers"]
+__all__ = ["VENUE", "AlpAdapter", "classify_error", "parse_pairs", "sign_headers"]

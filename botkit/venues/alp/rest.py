@@ -41,7 +41,7 @@ import aiohttp
 from botkit.redact import Secret
 from botkit.venues.alp.auth import encode_json, plain, sign_headers
 from botkit.venues.alp.parsing import VENUE, classify_error, is_error_body
-from botkit.venues.errors import AuthError, VenueError, parse_retry_after
+from botkit.venues.errors import AuthError, parse_retry_after
 from botkit.venues.nonce import NonceSource
 
 __all__ = ["AlpRest", "Reply"]
@@ -211,8 +211,3 @@ class AlpRest:
         if is_error_body(body):
             raise classify_error(status, body)
         return Reply(status, body)
-
-
-def error_for(status: int, body: object) -> VenueError:
-    """The typed error for a reply the caller judged to be a refusal."""
-    return classify_error(status, body)

@@ -96,11 +96,6 @@ def our_symbol(contract_symbol: str, base: str, quote: str, perpetual: bool) -> 
     return f"{base}/{quote}-{rest if sep else contract_symbol}"
 
 
-def _is_perpetual(raw: dict[str, Any], contract_symbol: str) -> bool:
-    period = raw.get("settlement_period") or raw.get("kind")
-    return period == "perpetual" or contract_symbol.upper().endswith("-PERPETUAL")
-
-
 class Alpha5Adapter:
     name = "alpha5"
     supports_edit = True
@@ -119,7 +114,7 @@ class Alpha5Adapter:
         **options: Any,
     ) -> None:
         del ws_url, api_secret  # no websocket documented; nothing is signed
-        token = options.pop("bearer_token", None) or api_key
+        token = options.pop("bearer_token", None) or api_key or None
         self.min_request_interval_s = float(options.pop("min_request_interval_s", 0.0))
         self.poll_interval_s = float(options.pop("poll_interval_s", 1.0))
         self.book_depth = int(options.pop("book_depth", 10))
@@ -150,11 +145,10 @@ class Alpha5Adapter:
     async def _load(self) -> None:
         async with self._lock:
             raw = await self.rest.live_contracts()
-            items = raw if isinstance(raw, list) else [raw]
-            instruments = parsing.parse_contracts(raw)
+            perpetuals = parsing.parse_perpetuals(raw)
             contracts: dict[str, Contract] = {}
-            for inst, item in zip(instruments, items, strict=True):
-                perpetual = _is_perpetual(item, inst.symbol)
+            for inst in parsing.parse_contracts(raw):
+                perpetual = inst.symbol in perpetuals
                 ours = our_symbol(inst.symbol, inst.base, inst.quote, perpetual)
                 if self.symbols is not None and ours not in self.symbols:
                     continue
@@ -225,20 +219,27 @@ class Alpha5Adapter:
             params["trigger"] = self.stop_trigger
         return params
 
+    def _acted(self, reply: object, what: str, client_id: str | None = None) -> VenueOrder:
+        """The order in the reply to a call that changed state, in our terms.
+
+        A reply we cannot read does not say the call failed: it is ambiguous (the
+        base VenueError), so the gateway looks the order up instead of giving up.
+        """
+        try:
+            vo = parsing.parse_order(reply)
+        except ParseError as err:
+            raise VenueError(self.name, f"unreadable {what} reply: {err}") from err
+        if client_id is not None:
+            self._remember(client_id, vo.venue_order_id)
+        view = self._view(vo, client_id)
+        if view is None:
+            raise VenueError(self.name, f"{what} reply names contract {vo.symbol}")
+        return view
+
     async def place(self, order: Order) -> VenueOrder:
         c = await self._contract(order.symbol)
         reply = await self.rest.place_order(self._order_params(c, order))
-        vo = parsing.parse_order(reply)
-        self._remember(order.client_id, vo.venue_order_id)
-        view = self._view(vo, order.client_id)
-        if view is None:
-            raise ParseError(
-                self.name,
-                "order",
-                "contract_symbol",
-                f"reply names {vo.symbol}, not {c.contract_symbol}",
-            )
-        return view
+        return self._acted(reply, "place_order", order.client_id)
 
     async def _venue_id(self, order: Order) -> str:
         vid = order.venue_order_id or self._venue_of.get(order.client_id)
@@ -260,10 +261,7 @@ class Alpha5Adapter:
         vid = await self._venue_id(order)
         price_arg = price if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
         reply = await self.rest.edit_order(vid, size=size, price=price_arg)
-        view = self._view(parsing.parse_order(reply), order.client_id)
-        if view is None:
-            raise ParseError(self.name, "order", "contract_symbol", "reply names another contract")
-        return view
+        return self._acted(reply, "edit_order", order.client_id)
 
     async def cancel_all(self, symbol: str | None = None) -> None:
         for c in await self._contracts_for(symbol):
@@ -364,11 +362,7 @@ class Alpha5Adapter:
                 f"no order on {c.contract_symbol} to name the position by",
                 code="no_open_position",
             )
-        vo = parsing.parse_order(await self.rest.close_position(ids[0], price))
-        view = self._view(vo)
-        if view is None:
-            raise ParseError(self.name, "order", "contract_symbol", "reply names another contract")
-        return view
+        return self._acted(await self.rest.close_position(ids[0], price), "close_position")
 
     # ----- account --------------------------------------------------------------------------
 

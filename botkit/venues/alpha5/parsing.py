@@ -25,7 +25,13 @@ Further choices:
 * Contracts: ``lot_size`` falls back to ``size_increment``, ``contract_size``
   and ``min_trade_amount``; the quote currency to ``USD`` (the document: "for
   perpetual and futures the amount is in USD units"); the instrument kind is the
-  contract ``type``/``kind`` (``future``, ``spread``, ...), ``future`` if absent.
+  contract ``type``/``kind`` (``future``, ``spread``, ...), ``future`` if absent;
+  the minimum/maximum order value is ``min_order_value``/``max_order_value``
+  (alias ``min_notional``/``max_notional``). A contract is perpetual when its
+  ``settlement_period`` says so or its symbol ends in ``-PERPETUAL``.
+* Positions: ``size`` signed, or unsigned with ``direction``/``side`` sell
+  (short) or buy; balances: ``balance`` (alias ``total``/``equity``) per
+  ``asset``.
 * A fill without a maker flag is counted as taker (the conservative fee
   assumption); ``Fill.client_id`` is the order's label when one is echoed.
 * Errors: no error format is documented. Bodies are read as
@@ -33,7 +39,9 @@ Further choices:
   ``{"code", "message"}``; symbolic codes/messages (``not_enough_funds``,
   ``too_many_requests``, ``order_not_found``, ``unauthorized``, ...) are mapped,
   numeric codes are not (they differ between sources and cannot be checked
-  against this venue).
+  against this venue). The codes the local simulator answers with
+  (``instrument_not_found``, ``order_value_too_low``, ``reduce_only_violation``,
+  ...) are in the table too.
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ __all__ = [
     "parse_order_book",
     "parse_orders",
     "parse_orders_created",
+    "parse_perpetuals",
     "parse_positions",
     "parse_recent_trades",
     "parse_ticker",
@@ -127,6 +136,7 @@ LAST = ("last_price", "last")
 MIN_VALUE = ("min_order_value", "min_notional")
 MAX_VALUE = ("max_order_value", "max_notional")
 BALANCE = ("balance", "total", "equity")
+PERIOD = ("settlement_period",)
 
 DEFAULT_QUOTE = "USD"
 DEFAULT_KIND = "future"
@@ -266,6 +276,21 @@ def parse_contracts(payload: object) -> list[Instrument]:
             )
         )
     return instruments
+
+
+def parse_perpetuals(payload: object) -> frozenset[str]:
+    """The contract symbols of ``get_live_contracts`` that are perpetual.
+
+    Read from ``settlement_period``/``kind`` ``perpetual``, or else a
+    ``-PERPETUAL`` symbol suffix (the document's own example symbol).
+    """
+    out = set()
+    for f in _items(payload, "contract"):
+        symbol = f.text(*SYMBOL)
+        period = f.opt_text(*PERIOD)
+        if (period or "").lower() == "perpetual" or symbol.upper().endswith("-PERPETUAL"):
+            out.add(symbol)
+    return frozenset(out)
 
 
 # --- orders -----------------------------------------------------------------------------

@@ -73,6 +73,8 @@ from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+import aiohttp
+
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.venues._common import Fields, list_of
@@ -97,6 +99,7 @@ from botkit.venues.blocktrade.websocket import (
     ws_url_for,
 )
 from botkit.venues.errors import (
+    Conflict,
     InvalidRequest,
     NotFound,
     OrderRejected,
@@ -115,8 +118,7 @@ MarketEvent = Trade | BookSnapshot | BookDelta | Ticker
 
 _MS = 1_000_000
 _OPEN_STATUSES = "NEW,PARTIALLY_FILLED"
-_PAGE = 1000
-_MAX_PAGES = 100  # the venue's own offset cap is 100000
+_MAX_PAGES = 1000  # a bound on paging, never reached in practice
 _SIDES = {Side.BUY: "BUY", Side.SELL: "SELL"}
 _TYPES = {
     OrderType.LIMIT: "LIMIT",
@@ -154,13 +156,16 @@ class BlockTradeAdapter:
         post_only: Literal["reject", "send"] = "reject",
         since_overlap_ms: int = 1,
         ws_auth: Literal["headers", "token"] = "headers",
-        heartbeat_s: float = 20.0,
+        heartbeat_s: float | None = 20.0,
         reconnect_backoff_s: tuple[float, float] = (0.2, 5.0),
         min_request_interval_s: float = 0.0,
         match_slack_ms: int = 2000,
         fee_asset: Literal["quote", "base"] = "quote",
         serialize_private: bool = True,
         user_trade_stream: bool = True,
+        page_size: int = 1000,
+        lookup_attempts: int = 4,
+        open_statuses: str = _OPEN_STATUSES,
     ) -> None:
         if post_only not in ("reject", "send"):
             raise ValueError(f"post_only must be 'reject' or 'send', got {post_only!r}")
@@ -194,6 +199,9 @@ class BlockTradeAdapter:
         self.match_slack_ms = match_slack_ms
         self.fee_asset: Literal["quote", "base"] = fee_asset
         self.has_user_trade_stream = user_trade_stream
+        self.page_size = page_size
+        self.lookup_attempts = lookup_attempts
+        self.open_statuses = open_statuses
         self._markets: Markets | None = None
         self._connected = False
         self._connect_lock: asyncio.Lock | None = None
@@ -201,6 +209,7 @@ class BlockTradeAdapter:
         self._generation: dict[str, int] = {}  # client id -> latest customer_order_id suffix
         self._client_by_venue: dict[str, str] = {}  # venue order id -> client id
         self._venue_by_client: dict[str, str] = {}  # client id -> latest venue order id
+        self._retired: set[str] = set()  # venue ids of replaced orders (no customer ids)
         self._ws_token: str | None = None
 
     # ----- lifecycle --------------------------------------------------------------------------
@@ -261,8 +270,10 @@ class BlockTradeAdapter:
     # ----- reference data ---------------------------------------------------------------------
 
     async def instruments(self) -> dict[str, Instrument]:
+        """Every listed pair, or only ``symbols`` when the adapter was given some."""
         markets = await self._ready()
-        return {i.symbol: i for i in markets.instruments}
+        wanted = set(self.symbols) if self.symbols else None
+        return {i.symbol: i for i in markets.instruments if wanted is None or i.symbol in wanted}
 
     async def _pair_id(self, symbol: str) -> int:
         markets = await self._ready()
@@ -290,13 +301,11 @@ class BlockTradeAdapter:
 
     def _ours(self, vo: VenueOrder) -> VenueOrder:
         """The venue's view with the client id as the router knows it."""
-        cid = self._base_client_id(vo.client_id) or self._client_by_venue.get(vo.venue_order_id)
-        cid = cid or None
-        if cid is not None and vo.client_id is not None and cid != vo.client_id:
-            return _with(vo, client_id=cid)
-        if vo.client_id is None and cid is not None:
-            return _with(vo, client_id=cid)
-        return vo
+        known = self._client_by_venue.get(vo.venue_order_id) or None
+        # Without customer ids the venue's customer_order_id is its own UUID, not ours.
+        ours = self._base_client_id(vo.client_id) if self.use_customer_order_id else None
+        cid = ours or known
+        return vo if cid is None or cid == vo.client_id else _with(vo, client_id=cid)
 
     # ----- orders -----------------------------------------------------------------------------
 
@@ -328,11 +337,14 @@ class BlockTradeAdapter:
             route = "/customer_orders"
         else:
             route = "/orders"
+            replaced = self._venue_by_client.pop(cid, None)
+            if replaced is not None:
+                self._retired.add(replaced)  # a replace: never match the old order again
 
         try:
             reply = await self.rest.private("POST", route, body=body)
         except VenueError as err:
-            if err.status == 409 and self.use_customer_order_id:
+            if isinstance(err, Conflict) and self.use_customer_order_id:
                 found = await self._resolve_duplicate(order)
                 if found is not None:
                     return found
@@ -416,7 +428,7 @@ class BlockTradeAdapter:
         await self.rest.private("POST", "/orders/cancel", body={"trading_pair_id": pair_id})
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        params: dict[str, str | int] = {"status": _OPEN_STATUSES}
+        params: dict[str, str | int] = {"status": self.open_statuses}
         if symbol is not None:
             params["trading_pair_id"] = await self._pair_id(symbol)
         orders = await self._list_orders(params)
@@ -429,7 +441,7 @@ class BlockTradeAdapter:
         offset = 0
         for _ in range(max_pages):
             page = await self.rest.private(
-                "GET", "/orders", params={**params, "limit": _PAGE, "offset": offset}
+                "GET", "/orders", params={**params, "limit": self.page_size, "offset": offset}
             )
             rows = await self._parsed(lambda m, page=page: parse_orders(page, m))
             for vo in rows:
@@ -437,11 +449,12 @@ class BlockTradeAdapter:
                 seen.setdefault(vo.venue_order_id, self._ours(vo))
             count = _count(page)
             offset += len(rows)
-            if len(rows) < _PAGE or (count is not None and offset >= count):
+            if len(rows) < self.page_size or (count is not None and offset >= count):
                 break
-        for vo in seen.values():
-            if vo.client_id is not None:
-                self._client_by_venue.setdefault(vo.venue_order_id, vo.client_id)
+        if self.use_customer_order_id:
+            for vo in seen.values():
+                if vo.client_id is not None:
+                    self._client_by_venue.setdefault(vo.venue_order_id, vo.client_id)
         return list(seen.values())
 
     async def _order_by_venue_id(self, venue_id: str) -> VenueOrder | None:
@@ -503,7 +516,8 @@ class BlockTradeAdapter:
         params: dict[str, str | int] = {"trading_pair_id": await self._pair_id(order.symbol)}
         recent = await self._list_orders(params, max_pages=1)
         since = order.created_ns - self.match_slack_ms * _MS
-        claimed = {v for c, v in self._venue_by_client.items() if c != order.client_id}
+        cid = order.client_id
+        claimed = {v for v, c in self._client_by_venue.items() if c and c != cid} | self._retired
         candidates = [
             vo
             for vo in recent
@@ -533,9 +547,9 @@ class BlockTradeAdapter:
             params["trading_pair_ids"] = await self._pair_id(symbol)
         fills: dict[str, Fill] = {}
         offset = 0
-        for _ in range(_MAX_PAGES * 10):
+        for _ in range(_MAX_PAGES):
             page = await self.rest.private(
-                "GET", "/user_trades", params={**params, "limit": _PAGE, "offset": offset}
+                "GET", "/user_trades", params={**params, "limit": self.page_size, "offset": offset}
             )
             rows = await self._parsed(
                 lambda m, page=page: parse_user_trades(page, m, fee_asset=self.fee_asset)
@@ -544,7 +558,7 @@ class BlockTradeAdapter:
                 fills.setdefault(f.trade_id, f)
             count = _count(page)
             offset += len(rows)
-            if len(rows) < _PAGE or (count is not None and offset >= count):
+            if len(rows) < self.page_size or (count is not None and offset >= count):
                 break
         floor = None if since_ns is None else (since_ns // _MS) * _MS
         out = [f for f in fills.values() if floor is None or f.ts_ns >= floor]
@@ -552,19 +566,35 @@ class BlockTradeAdapter:
         return [await self._with_client_id(f) for f in out]
 
     async def _with_client_id(self, fill: Fill) -> Fill:
+        """The fill with our client id, looking its order up once when we do not know it.
+
+        A fill can arrive before its place was acknowledged (or after an ambiguous
+        place); without the client id the router could not tell whose it is.
+        """
         vid = fill.venue_order_id
         if fill.client_id or vid is None:
             return fill
         cid = self._client_by_venue.get(vid)
         if cid is None:
-            try:
-                vo = await self._order_by_venue_id(vid)
-            except (VenueError, ParseError, OSError, TimeoutError) as err:
-                log.info("could not look up order %s for fill %s: %s", vid, fill.trade_id, err)
-                vo = None
-            cid = vo.client_id if vo is not None else None
-            self._client_by_venue[vid] = cid or ""
+            cid = await self._client_id_of(vid, fill.trade_id)
         return _with(fill, client_id=cid) if cid else fill
+
+    async def _client_id_of(self, venue_id: str, trade_id: str) -> str | None:
+        for attempt in range(self.lookup_attempts):
+            try:
+                vo = await self._order_by_venue_id(venue_id)
+            except (VenueError, ParseError, aiohttp.ClientError, OSError, TimeoutError) as err:
+                definite = isinstance(err, VenueError) and not (err.ambiguous or err.retryable)
+                log.info("order %s of fill %s: lookup failed (%s)", venue_id, trade_id, err)
+                if definite or isinstance(err, ParseError):
+                    break
+                await asyncio.sleep(0.1 * 2**attempt)
+                continue
+            cid = vo.client_id if vo is not None else None
+            # Known now (or known to be nobody's): never asked again.
+            self._client_by_venue[venue_id] = cid or ""
+            return cid
+        return None  # not remembered: the next fill of this order asks again
 
     def user_trade_stream(self, since_ns: int | None) -> AsyncIterator[Fill] | None:
         if not self.has_user_trade_stream:

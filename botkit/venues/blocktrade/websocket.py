@@ -85,7 +85,7 @@ class BlockTradeWebsocket:
         url: str,
         rest: BlockTradeRest,
         *,
-        heartbeat_s: float = 20.0,
+        heartbeat_s: float | None = 20.0,
         backoff_s: tuple[float, float] = (0.2, 5.0),
         connect_timeout_s: float = 10.0,
         auth_retries: int = 1,
