@@ -77,3 +77,16 @@ def test_a_limit_order_without_a_price_in_bot_yaml_is_refused(tmp_path: Path) ->
     run = botkit("backtest", str(tmp_path / "bot.yaml"))
     assert run.returncode == 2, run.stderr
     assert "price" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_documented_live_variant_runs_against_the_local_simulator(tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "live-sim.yaml").read_text()
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text(
+        text.replace("journal: state/live-sim.sqlite", f"journal: {tmp_path / 'journal.sqlite'}")
+    )
+    run = botkit("run", str(cfg), "--duration", "6s")
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["mode"] == "live" and summary["orders"] > 0 and summary["events"] > 0
+    assert "Traceback" not in run.stderr

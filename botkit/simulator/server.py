@@ -149,7 +149,7 @@ async def running_simulator(
 ) -> AsyncIterator[RunningSimulator]:
     """Run a simulator on 127.0.0.1 inside the current event loop (for tests)."""
     app = build_app(venue, seed=seed, **options)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -164,7 +164,7 @@ def serve(venue: str, port: int, host: str = "127.0.0.1", seed: int = 1) -> None
     """Run a simulator until interrupted (`botkit venue-sim`)."""
     app = build_app(venue, seed=seed)
     print(f"{venue} simulator on http://{host}:{port} (websocket ws://{host}:{port})", flush=True)
-    web.run_app(app, host=host, port=port, print=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
 __all__ = ["VENUES", "RunningSimulator", "build_app", "running_simulator", "serve"]

@@ -100,6 +100,7 @@ class LiveGateway:
         self.supports_edit = adapter.supports_edit
         self.cursor_key = f"{adapter.name}:user_trades"
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: set[asyncio.Task[Any]] = set()
         self._cursor: int | None = None
         self.counters: dict[str, int] = {}
 
@@ -116,13 +117,15 @@ class LiveGateway:
 
     # ----- plumbing ----------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any], background: bool = False) -> None:
+        """Run a request (awaited by ``drain``) or a background loop (only cancelled)."""
         task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
+        (self._loops if background else self._tasks).add(task)
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._loops.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("venue task failed", exc_info=task.exception())
 
@@ -153,9 +156,10 @@ class LiveGateway:
             await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        everything = list(self._tasks | self._loops)
+        for task in everything:
             task.cancel()
-        for task in list(self._tasks):
+        for task in everything:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -356,9 +360,9 @@ class LiveGateway:
         if self.journal is not None:
             stored = self.journal.cursor(self.cursor_key)
             self._cursor = int(stored) if stored is not None else None
-        self._spawn(self._poll_fills())
+        self._spawn(self._poll_fills(), background=True)
         if self.adapter.has_user_trade_stream:
-            self._spawn(self._stream_fills())
+            self._spawn(self._stream_fills(), background=True)
 
     async def catch_up(self) -> int:
         """REST user trades from the cursor on; the boundary repeats and dedupe drops it."""

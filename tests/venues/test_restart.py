@@ -48,7 +48,7 @@ venue:
 instruments:
   - symbol: BTC/USDT
     tick_size: "0.01"
-    lot_size: "0.0001"
+    lot_size: "0.00001"
 strategies:
   - name: churn
     use: {HERE / "churn.py"}:Churn

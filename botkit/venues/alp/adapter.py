@@ -290,6 +290,8 @@ class AlpAdapter:
         self._symbol_of: dict[str, str] = {}  # the venue's pair -> our symbol
         self._account_id: str | None = None if opts.account_id is None else str(opts.account_id)
         self._memory = _Memory(opts.memory)
+        # Client ids whose place was cancelled before it was sent.
+        self._unsent: OrderedDict[str, None] = OrderedDict()
         # Trades that matched no order even after learning the venue's order list.
         self._orphans: OrderedDict[str, None] = OrderedDict()
         self._connected = False
@@ -416,30 +418,47 @@ class AlpAdapter:
                 raise InvalidRequest(VENUE, "stop order without a stop price")
             body["stop_price"] = order.stop_price
             body["stop_operator"] = "GTE" if order.side is Side.BUY else "LTE"
-        track = self._memory.add(
-            _Track(
-                None,
-                order.client_id,
-                coid,
-                pair,
-                order.side,
-                order.type,
-                order.price if order.type.needs_price else None,
-                amount,
-                time.time_ns(),
-            )
-        )
+        sent: list[_Track] = []
+
+        def remember() -> None:
+            # Created when the request leaves, not when it queued: tracks are then in
+            # the order the venue received them, which is the order it matched them in.
+            if not sent:
+                sent.append(
+                    self._memory.add(
+                        _Track(
+                            None,
+                            order.client_id,
+                            coid,
+                            pair,
+                            order.side,
+                            order.type,
+                            order.price if order.type.needs_price else None,
+                            amount,
+                            time.time_ns(),
+                        )
+                    )
+                )
+
         try:
-            reply = await self.rest.private("POST", "/api/v3/orders", body=body)
+            reply = await self.rest.private("POST", "/api/v3/orders", body=body, on_send=remember)
         except VenueError as err:
-            if not err.ambiguous:
-                self._memory.forget(track)  # refused: nothing at the venue to attract fills
+            if not err.ambiguous and sent:
+                self._memory.forget(sent[0])  # refused: nothing at the venue to attract fills
             if type(err) is InvalidRequest:
                 # A 400 to a place is the venue refusing this order, and saying why.
                 raise OrderRejected(
                     VENUE, err.message, status=err.status, code=err.code, body=err.body
                 ) from err
             raise
+        except BaseException:
+            if not sent:
+                # Cancelled (a caller's timeout) before it left: certainly not at the venue.
+                self._unsent[order.client_id] = None
+                while len(self._unsent) > self.options.memory:
+                    self._unsent.popitem(last=False)
+            raise
+        track = sent[0]
         vid = parse_order_ack_v3(reply.body)
         self._memory.bind(track, vid)
         if order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC:
@@ -586,6 +605,8 @@ class AlpAdapter:
         await self.connect()
         cid = order.client_id
         mine = self._memory.for_cid(cid)
+        if not mine and cid in self._unsent:
+            return None  # its place never left this process
         pending = [t for t in mine if t.vid is None]
         slack = self.options.match_slack_ms * _MS
         starts = [t.created_ns for t in mine] + ([order.created_ns] if order.created_ns else [])

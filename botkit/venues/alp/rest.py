@@ -31,8 +31,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -88,6 +89,15 @@ def _text(value: object) -> str:
     return str(value)
 
 
+async def _written(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object) -> None:
+    """aiohttp trace hook: the request (headers, then any body) went out."""
+    event = ctx.trace_request_ctx
+    if isinstance(event, asyncio.Event) and (
+        isinstance(params, aiohttp.TraceRequestChunkSentParams) or not event.is_set()
+    ):
+        event.set()
+
+
 def _secret(value: str | Secret | None) -> Secret | None:
     return None if value is None else Secret(value)
 
@@ -125,8 +135,11 @@ class AlpRest:
 
     async def open(self) -> None:
         if self._session is None or self._session.closed:
+            trace = aiohttp.TraceConfig()
+            trace.on_request_chunk_sent.append(_written)
+            trace.on_request_headers_sent.append(_written)
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s), trace_configs=[trace]
             )
 
     async def close(self) -> None:
@@ -149,8 +162,13 @@ class AlpRest:
         params: Params | None = None,
         body: Params | None = None,
         form: bool = False,
+        on_send: Callable[[], None] | None = None,
     ) -> Reply:
-        """A signed call: ``params`` go in the query, ``body`` as JSON (or a form)."""
+        """A signed call: ``params`` go in the query, ``body`` as JSON (or a form).
+
+        ``on_send`` runs just before the request leaves (after waiting for its turn):
+        a call cancelled before that point certainly did nothing at the venue.
+        """
         if self._key is None or self._secret is None:
             raise AuthError(VENUE, "no API key and secret configured for private calls")
         verb = method.upper()
@@ -160,12 +178,15 @@ class AlpRest:
             payload = {k: _text(v) for k, v in payload.items()}
         data = None if verb == "GET" else (payload if form else encode_json(payload))
         signed: Params = query if verb == "GET" else payload
-        async with self._private_lock:
-            wait = self._last_private + self.min_interval_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            attempt = 0
-            while True:
+        attempt = 0
+        while True:
+            async with self._private_lock:
+                # Held from drawing the nonce until the request is on the wire, so
+                # requests leave in nonce order; not while waiting for the answer, so a
+                # slow reply does not hold up every other call.
+                wait = self._last_private + self.min_interval_s - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 headers = sign_headers(
                     self._key.reveal(),
                     self._secret.reveal(),
@@ -177,16 +198,30 @@ class AlpRest:
                 if data is not None and not form:
                     headers["Content-Type"] = "application/json"
                 self._last_private = time.monotonic()
+                if on_send is not None:
+                    on_send()
+                written = asyncio.Event()
+                task = asyncio.ensure_future(
+                    self._send(verb, path, query, data, headers, written=written)
+                )
+                waiter = asyncio.ensure_future(written.wait())
                 try:
-                    return await self._send(verb, path, query, data, headers)
-                except AuthError as err:
-                    if attempt >= self.nonce_retries or "nonce" not in err.message.lower():
-                        raise
-                    attempt += 1
-                    quoted = _QUOTED_NONCE.findall(err.message)
-                    if quoted:
-                        self.nonce.advance_to(int(quoted[-1]))
-                    log.info("alp refused nonce (%s); re-signing", err.message)
+                    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                except BaseException:
+                    task.cancel()
+                    raise
+                finally:
+                    waiter.cancel()
+            try:
+                return await task  # cancelling this call cancels the request too
+            except AuthError as err:
+                if attempt >= self.nonce_retries or "nonce" not in err.message.lower():
+                    raise
+                attempt += 1
+                quoted = _QUOTED_NONCE.findall(err.message)
+                if quoted:
+                    self.nonce.advance_to(int(quoted[-1]))
+                log.info("alp refused nonce (%s); re-signing", err.message)
 
     async def _send(
         self,
@@ -195,12 +230,18 @@ class AlpRest:
         params: Params | None,
         data: str | dict[str, str] | None,
         headers: dict[str, str],
+        written: asyncio.Event | None = None,
     ) -> Reply:
         await self.open()
         assert self._session is not None
         query = {k: _text(v) for k, v in (params or {}).items()}
         async with self._session.request(
-            method, self.base_url + path, params=query or None, data=data, headers=headers
+            method,
+            self.base_url + path,
+            params=query or None,
+            data=data,
+            headers=headers,
+            trace_request_ctx=written,
         ) as resp:
             text = await resp.text()
             status = resp.status

@@ -23,10 +23,12 @@ Choices where the document is unclear or silent (each one an option):
   across a replace, but the venue refuses a ``customer_order_id`` it has seen.
   The first order of a client id is sent as the id itself; each replacement as
   ``{id}~{n}`` (n = 2, 3, ...; ``replace_separator``). Orders, open orders and
-  fills are reported with the suffix stripped. ``find_order`` looks up the
-  latest attempt it knows of and then probes upward (so a restart, which
-  forgets the counter, still finds the live generation). A place refused as a
-  duplicate (409) whose id we did not send before is also resolved by probing.
+  fills are reported with the suffix stripped. ``find_order`` looks up exactly
+  the latest attempt this process sent; for a client id it did not send (after
+  a restart, which forgets the counter) it probes ``id``, ``id~2``, ... upward
+  to the live generation. A place refused as a duplicate (409) is resolved the
+  same way: a live order with that id is the order; a closed one means a replace
+  whose counter was lost, and the next generation is sent.
 * Without customer order ids (``use_customer_order_id=False``: ``POST /orders``,
   which assigns its own), ``find_order`` falls back to the venue id from the
   place reply, then to matching recent orders by pair, side, price, amount and
@@ -39,9 +41,10 @@ Choices where the document is unclear or silent (each one an option):
   a spot venue and is not sent (the risk module clips it to the position).
 * Place replies: ``{"id", "customer_order_id"}`` only. A GTC limit is reported
   OPEN from it; IOC, FOK and market orders are read back (``GET /orders/{id}``)
-  since they may already be closed. A 400 reply to a place is an
-  ``OrderRejected`` carrying the venue's message (the Error schema has no codes);
-  a reply that cannot be read is ambiguous (the order is looked up).
+  since they may already be closed; a read-back that keeps failing makes the
+  place ambiguous, so the order is looked up rather than left open for good.
+  A 400 reply to a place is an ``OrderRejected`` carrying the venue's message
+  (the Error schema has no codes); a reply that cannot be read is ambiguous.
 * ``user_trades(since_ns)``: ``start_time`` is "trades after this time" in ms
   while the venue keeps ns internally; to be inclusive under either reading the
   request starts ``since_overlap_ms`` (1) before ``since_ns``'s millisecond,
@@ -53,9 +56,11 @@ Choices where the document is unclear or silent (each one an option):
   this stream are not yielded twice. Authentication: signed handshake headers
   (``ws_auth="headers"``, default) or the ``/user`` token (``ws_auth="token"``).
 * Fills carry the client id when the venue order is known to this adapter (from
-  a place reply, a lookup or a listing); an unknown one is looked up once by
-  ``GET /orders/{id}``; failing that it stays empty and the router matches the
-  venue order id.
+  a place reply, a lookup or a listing); an unknown one is looked up by ``GET
+  /orders/{id}`` (retried on transient errors, then asked again at its next
+  fill); failing that the fill goes out without it and the router matches the
+  venue order id. A fill that precedes its place's acknowledgement (or follows
+  an ambiguous place) is thus still the right order's.
 * Order status: NEW/PARTIALLY_FILLED/FILLED/CANCELLED(CANCELED)/REJECTED/EXPIRED;
   anything else is UNKNOWN and left to reconciliation (``parsing``).
 * ``balances()`` is the total per asset (available + reserved + locked) of the
@@ -379,12 +384,27 @@ class BlockTradeAdapter:
             stop_price=order.stop_price,
         )
         if order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC:
-            # May already be done (filled or expired): ask rather than assume it rests.
+            # Done at once (filled, or the rest cancelled): only the venue knows which.
+            return await self._read_back(venue_id, ack)
+        return ack
+
+    async def _read_back(self, venue_id: str, ack: VenueOrder) -> VenueOrder:
+        """The state of an order that does not rest (market, IOC, FOK) just after its place.
+
+        Reporting it OPEN would leave it open for good if the rest was cancelled, so a
+        read-back that keeps failing is reported as ambiguous: the caller looks the
+        order up by client id later.
+        """
+        err: BaseException | None = None
+        for attempt in range(self.lookup_attempts):
             try:
                 return await self._order_by_venue_id(venue_id) or ack
-            except (VenueError, ParseError) as err:
-                log.info("read-back of %s failed (%s); reporting the ack", venue_id, err)
-        return ack
+            except (VenueError, aiohttp.ClientError, OSError, TimeoutError) as e:
+                if isinstance(e, VenueError) and not (e.ambiguous or e.retryable):
+                    raise VenueError(VENUE, f"order {venue_id} placed; state unknown: {e}") from e
+                err = e
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise VenueError(VENUE, f"order {venue_id} placed; state unknown: {err}") from err
 
     async def _resolve_duplicate(self, order: Order) -> VenueOrder | None:
         """A 409 on a place: our customer_order_id exists. Either an earlier attempt went
