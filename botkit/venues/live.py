@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -432,6 +433,17 @@ class LiveGateway:
                 if order.status in (S.PENDING_NEW, S.UNKNOWN):
                     await self._settle(order)
             settled += 1
+        for vo in venue_open:
+            order = self.router.orders.get(vo.client_id or "")
+            if order is not None and not order.is_open:
+                # A place we gave up on arrived after all (a stall longer than the
+                # lookup grace): the strategy was told it is gone, so it must go.
+                self._count("zombie_canceled")
+                log.warning("order %s is open at the venue but closed here: cancelling it",
+                            order.client_id)
+                ghost = dataclasses.replace(order, venue_order_id=vo.venue_order_id)
+                with contextlib.suppress(VenueError, *AMBIGUOUS):
+                    await self._call(lambda g=ghost: self.adapter.cancel(g))  # type: ignore[misc]
         known = {o.client_id for o in self.router.orders.values()}
         strangers = [vo for vo in venue_open if vo.client_id not in known]
         for vo in strangers:

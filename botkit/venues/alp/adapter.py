@@ -16,7 +16,7 @@ Choices where the document is unclear or silent (each one an option):
   ``currency2``; the venue's pair ``name`` (``BTC_USDT``) is used on the wire.
 * Signing and nonces: see ``auth`` and ``rest`` (GET signs ``{}`` as the
   examples do, ``sign_query_params`` to sign the query; ms nonces from an
-  injectable ``NonceSource``; private calls serialised).
+  injectable ``NonceSource``; private calls leave one at a time, in nonce order).
 * v3 bodies are JSON with prices and amounts as number literals (the examples'
   ``"limit_price": 25750.45``), written from the Decimal's exact digits.
 * ``account_id`` (v3 order body): the option, else the first account ``GET
@@ -174,6 +174,7 @@ class _Track:
     created_ns: int
     seen: Decimal = ZERO  # the trade amounts attributed to it so far
     closed_ns: int | None = None  # when we learnt it was closed (no trades after it)
+    inflight: bool = False  # its place request is out and unanswered
     key: int = field(default=0, compare=False)
 
 
@@ -436,6 +437,7 @@ class AlpAdapter:
                             order.price if order.type.needs_price else None,
                             amount,
                             time.time_ns(),
+                            inflight=True,
                         )
                     )
                 )
@@ -443,6 +445,8 @@ class AlpAdapter:
         try:
             reply = await self.rest.private("POST", "/api/v3/orders", body=body, on_send=remember)
         except VenueError as err:
+            if sent:
+                sent[0].inflight = False
             if not err.ambiguous and sent:
                 self._memory.forget(sent[0])  # refused: nothing at the venue to attract fills
             if type(err) is InvalidRequest:
@@ -452,13 +456,16 @@ class AlpAdapter:
                 ) from err
             raise
         except BaseException:
-            if not sent:
+            if sent:
+                sent[0].inflight = False
+            else:
                 # Cancelled (a caller's timeout) before it left: certainly not at the venue.
                 self._unsent[order.client_id] = None
                 while len(self._unsent) > self.options.memory:
                     self._unsent.popitem(last=False)
             raise
         track = sent[0]
+        track.inflight = False
         vid = parse_order_ack_v3(reply.body)
         self._memory.bind(track, vid)
         if order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC:
@@ -564,24 +571,47 @@ class AlpAdapter:
 
     def _claim_pending(self, vo: VenueOrder, created_ns: int) -> _Track | None:
         """A listed order that is one we sent but never heard back about."""
-        slack = self.options.match_slack_ms * _MS
-        window = int(self.options.find_window_s * _NS)
         for track in self._memory.tracks():
-            if track.vid is not None:
-                continue
-            if vo.client_id and vo.client_id == track.coid:
+            if track.vid is None and vo.client_id and vo.client_id == track.coid:
                 self._memory.bind(track, vo.venue_order_id)
                 return track
+        if vo.client_id:
+            return None
         for track in self._memory.tracks():
-            if (
-                track.vid is None
-                and not vo.client_id
-                and self._same_order(track, vo)
-                and track.created_ns - slack <= created_ns <= track.created_ns + window
-            ):
+            if track.vid is None and not track.inflight and self._fits(track, vo, created_ns):
                 self._memory.bind(track, vo.venue_order_id)
                 return track
         return None
+
+    def _fits(self, track: _Track, vo: VenueOrder, created_ns: int) -> bool:
+        """Could this venue order be the one ``track`` sent (no client id to tell)?
+
+        Same fields, created when it was sent, and — since requests leave in order
+        and venue ids count up — its id between those of the orders we sent just
+        before and just after it. While an identical order sent after it is still
+        waiting for its answer, the two cannot be told apart yet: no.
+        """
+        slack = self.options.match_slack_ms * _MS
+        window = int(self.options.find_window_s * _NS)
+        if not (
+            self._same_order(track, vo)
+            and track.created_ns - slack <= created_ns <= track.created_ns + window
+        ):
+            return False
+        if not track.key or not vo.venue_order_id.isdigit():
+            return True
+        vid = int(vo.venue_order_id)
+        for other in self._memory.tracks():
+            if other is track:
+                continue
+            later = other.key > track.key
+            if other.vid is None:
+                if later and other.inflight and self._same_order(other, vo):
+                    return False
+                continue
+            if other.vid.isdigit() and (int(other.vid) < vid) is later:
+                return False  # sent after it but numbered before it, or the reverse
+        return True
 
     @staticmethod
     def _same_order(track: _Track, vo: VenueOrder) -> bool:
@@ -665,19 +695,14 @@ class AlpAdapter:
     def _match_fields(
         self, track: _Track, listed: list[tuple[VenueOrder, int]], cid: str
     ) -> tuple[VenueOrder, int] | None:
-        """The earliest listed order with the track's fields, sent when it was, not another's."""
-        slack = self.options.match_slack_ms * _MS
-        window = int(self.options.find_window_s * _NS)
+        """The earliest listed order that fits the track and is not another client id's."""
         for vo, created in sorted(listed, key=lambda item: item[1]):
             claimed = self._memory.by_vid(vo.venue_order_id)
             if claimed is not None and claimed.cid not in (None, cid):
                 continue
             if vo.client_id and self._strip(vo.client_id) != cid:
                 continue
-            if (
-                self._same_order(track, vo)
-                and track.created_ns - slack <= created <= track.created_ns + window
-            ):
+            if self._fits(track, vo, created):
                 return vo, created
         return None
 
@@ -718,25 +743,29 @@ class AlpAdapter:
         ordered = sorted(
             records.values(), key=lambda r: (r.fill.ts_ns, -(r.unfilled or ZERO), r.fill.trade_id)
         )
-        owners = {r.fill.trade_id: self._attribute(r) for r in ordered}
-        unknown = [
+        fresh = [
             r
             for r in ordered
-            if owners[r.fill.trade_id] is None and r.fill.trade_id not in self._orphans
+            if self._memory.owner(r.fill.trade_id) is None and r.fill.trade_id not in self._orphans
         ]
-        if unknown:
-            try:
-                for vo, created in await self._list_orders({}):
-                    self._absorb(vo, created)
-            except (VenueError, ParseError) as err:
-                log.info("alp: could not list orders to attribute trades (%s)", err)
+        learned = False
+        pending = [t for t in self._memory.tracks() if t.vid is None]
+        if any(t.pair == r.fill.symbol and t.side is r.fill.side for r in fresh for t in pending):
+            # An order whose place went unanswered could own these: find out which
+            # orders the venue really has before guessing.
+            learned = await self._learn()
+        owners = {r.fill.trade_id: self._attribute(r) for r in ordered}
+        unknown = [r for r in fresh if owners[r.fill.trade_id] is None]
+        if unknown and not learned:
+            learned = await self._learn()
             for r in unknown:
                 owners[r.fill.trade_id] = self._attribute(r)
-                if owners[r.fill.trade_id] is None:
-                    # Stays unattributed: a later order with the same fields must not take it.
-                    self._orphans[r.fill.trade_id] = None
-                    while len(self._orphans) > self.options.memory:
-                        self._orphans.popitem(last=False)
+        for r in unknown:
+            if learned and owners[r.fill.trade_id] is None:
+                # Stays unattributed: a later order with the same fields must not take it.
+                self._orphans[r.fill.trade_id] = None
+                while len(self._orphans) > self.options.memory:
+                    self._orphans.popitem(last=False)
         fills = []
         for r in ordered:
             if since_ns is not None and r.fill.ts_ns < since_ns:
@@ -761,6 +790,16 @@ class AlpAdapter:
                 )
             )
         return fills
+
+    async def _learn(self) -> bool:
+        """Read the venue's recent orders (30 days back) into memory; False if that failed."""
+        try:
+            for vo, created in await self._list_orders({}):
+                self._absorb(vo, created)
+        except (VenueError, ParseError, *_AMBIGUOUS) as err:
+            log.info("alp: could not list orders to attribute trades (%s)", err)
+            return False
+        return True
 
     def _windows(self, since_ns: int | None) -> list[dict[str, object]]:
         if since_ns is None:
@@ -819,8 +858,15 @@ class AlpAdapter:
             if rec.unfilled is not None and rec.unfilled + fill.size > t.size:
                 continue
             candidates.append(t)
-        # Open orders first (oldest first within each group: price-time priority).
-        candidates.sort(key=lambda t: t.closed_ns is not None)
+        # Orders the venue confirmed, then ones whose place is still out, then ones whose
+        # place went unanswered; orders still open at the trade's time before one that
+        # had closed (within the clock slack); oldest first (price-time priority).
+        candidates.sort(
+            key=lambda t: (
+                0 if t.vid is not None else 1 if t.inflight else 2,
+                t.closed_ns is not None and t.closed_ns < fill.ts_ns,
+            )
+        )
         if rec.unfilled is not None:
             exact = [t for t in candidates if t.size - t.seen - fill.size == rec.unfilled]
             if exact:

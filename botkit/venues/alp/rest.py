@@ -12,8 +12,10 @@
 * Nonces come from a ``NonceSource`` (inject the journal's, so a restart never
   goes backwards). The venue wants each nonce above the previous one, so two
   requests in flight could arrive out of order and the later one be refused:
-  private calls are serialised (one in flight), and spaced ``min_interval_s``
-  apart (the documented 2 calls a second per account; 0 turns it off). A reply
+  private calls leave one at a time, in nonce order (a lock is held from drawing
+  the nonce until the request is written, not while its answer is awaited), and
+  spaced ``min_interval_s`` apart (the documented 2 calls a second per account;
+  0 turns it off). A reply
   refusing the nonce means nothing was done, so that call is re-signed with a
   fresh nonce, at most ``nonce_retries`` times (after moving the source past
   the value the venue quotes, if it quotes one).
@@ -90,11 +92,9 @@ def _text(value: object) -> str:
 
 
 async def _written(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object) -> None:
-    """aiohttp trace hook: the request (headers, then any body) went out."""
+    """aiohttp trace hook: the request went out (its headers; any small body follows)."""
     event = ctx.trace_request_ctx
-    if isinstance(event, asyncio.Event) and (
-        isinstance(params, aiohttp.TraceRequestChunkSentParams) or not event.is_set()
-    ):
+    if isinstance(event, asyncio.Event):
         event.set()
 
 
@@ -136,7 +136,6 @@ class AlpRest:
     async def open(self) -> None:
         if self._session is None or self._session.closed:
             trace = aiohttp.TraceConfig()
-            trace.on_request_chunk_sent.append(_written)
             trace.on_request_headers_sent.append(_written)
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s), trace_configs=[trace]
