@@ -44,6 +44,7 @@ log = logging.getLogger("botkit.venues.live")
 S = OrderStatus
 INF = 1 << 62
 AMBIGUOUS = (asyncio.TimeoutError, aiohttp.ClientError, ConnectionError)
+GIVE_UP_WATCH_NS = 300 * 1_000_000_000  # how long an order given up on is watched for
 
 
 class RateLimiter:
@@ -102,6 +103,7 @@ class LiveGateway:
         self.cursor_key = f"{adapter.name}:user_trades"
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: set[asyncio.Task[Any]] = set()
+        self._given_up: dict[str, Order] = {}
         self._cursor: int | None = None
         self.counters: dict[str, int] = {}
 
@@ -223,6 +225,7 @@ class LiveGateway:
                 continue
             if vo is None:
                 self._count("absent")
+                self._given_up[order.client_id] = order
                 self.router.on_reject(
                     order.client_id,
                     "not_at_venue",
@@ -375,7 +378,7 @@ class LiveGateway:
         while True:
             try:
                 await self.catch_up()
-                if self.router.open_count:
+                if self.router.open_count or self._given_up:
                     # An order can close at the venue with no message to us (an IOC
                     # remainder expiring, a cancel by the venue): ask about the quiet ones.
                     await self.reconcile(min_age_ns=int(self.poll_interval * 1e9))
@@ -403,6 +406,30 @@ class LiveGateway:
             await asyncio.sleep(0.2)
 
     # ----- reconciliation ----------------------------------------------------------------------
+
+    async def _bury_given_up(self) -> None:
+        """Orders rejected as absent may still land (a stall longer than the lookup grace).
+
+        The strategy was told they are gone, so any that turn up open are cancelled;
+        their fills, if any, still count through user trades.
+        """
+        horizon = _now() - GIVE_UP_WATCH_NS
+        for cid, order in list(self._given_up.items()):
+            try:
+                vo = await self._call(lambda o=order: self.adapter.find_order(o))  # type: ignore[misc]
+            except (VenueError, *AMBIGUOUS):
+                continue
+            if vo is None:
+                if order.updated_ns < horizon:
+                    del self._given_up[cid]
+                continue
+            del self._given_up[cid]
+            if vo.status in (S.OPEN, S.PARTIALLY_FILLED, S.UNKNOWN):
+                self._count("zombie_canceled")
+                log.warning("order %s landed after it was given up: cancelling it", cid)
+                ghost = dataclasses.replace(order, venue_order_id=vo.venue_order_id)
+                with contextlib.suppress(VenueError, *AMBIGUOUS):
+                    await self._call(lambda g=ghost: self.adapter.cancel(g))  # type: ignore[misc]
 
     async def reconcile(self, min_age_ns: int = 0) -> dict[str, int]:
         """Compare the router's open orders with the venue's, and settle every difference.
@@ -433,17 +460,7 @@ class LiveGateway:
                 if order.status in (S.PENDING_NEW, S.UNKNOWN):
                     await self._settle(order)
             settled += 1
-        for vo in venue_open:
-            order = self.router.orders.get(vo.client_id or "")
-            if order is not None and not order.is_open:
-                # A place we gave up on arrived after all (a stall longer than the
-                # lookup grace): the strategy was told it is gone, so it must go.
-                self._count("zombie_canceled")
-                log.warning("order %s is open at the venue but closed here: cancelling it",
-                            order.client_id)
-                ghost = dataclasses.replace(order, venue_order_id=vo.venue_order_id)
-                with contextlib.suppress(VenueError, *AMBIGUOUS):
-                    await self._call(lambda g=ghost: self.adapter.cancel(g))  # type: ignore[misc]
+        await self._bury_given_up()
         known = {o.client_id for o in self.router.orders.values()}
         strangers = [vo for vo in venue_open if vo.client_id not in known]
         for vo in strangers:

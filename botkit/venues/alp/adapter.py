@@ -748,6 +748,13 @@ class AlpAdapter:
             for r in ordered
             if self._memory.owner(r.fill.trade_id) is None and r.fill.trade_id not in self._orphans
         ]
+        held = self._hold_from(fresh)
+        if held is not None:
+            # A place that may own these trades is still waiting for its answer: hand out
+            # only what came before them; the caller's inclusive cursor brings the rest
+            # back on a later call, when the answer has told us whose they are.
+            ordered = [r for r in ordered if r.fill.ts_ns < held]
+            fresh = [r for r in fresh if r.fill.ts_ns < held]
         learned = False
         pending = [t for t in self._memory.tracks() if t.vid is None]
         if any(t.pair == r.fill.symbol and t.side is r.fill.side for r in fresh for t in pending):
@@ -790,6 +797,25 @@ class AlpAdapter:
                 )
             )
         return fills
+
+    def _hold_from(self, fresh: list[AccountTrade]) -> int | None:
+        """The time of the first new trade an unanswered place could own, if any."""
+        slack = self.options.match_slack_ms * _MS
+        out = [t for t in self._memory.tracks() if t.inflight]
+        for r in fresh:
+            f = r.fill
+            for t in out:
+                if (
+                    t.pair == f.symbol
+                    and t.side is f.side
+                    and f.ts_ns >= t.created_ns - slack
+                    and (
+                        t.price is None
+                        or (f.price <= t.price if t.side is Side.BUY else f.price >= t.price)
+                    )
+                ):
+                    return f.ts_ns
+        return None
 
     async def _learn(self) -> bool:
         """Read the venue's recent orders (30 days back) into memory; False if that failed."""

@@ -1,0 +1,65 @@
+"""The live gateway's answers to an unreliable venue, one situation at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from botkit.execution import ExecutionRouter
+from botkit.intents import Place
+from botkit.journal import Journal
+from botkit.model import OrderStatus, OrderType, Side, TimeInForce
+from botkit.simulator.server import running_simulator
+from botkit.venues.alpha5 import Alpha5Adapter
+from botkit.venues.live import LiveGateway
+
+from .suite import until
+
+SYM = "BTC/USDT"
+
+
+async def test_a_place_that_lands_after_it_was_given_up_is_cancelled(tmp_path: Path) -> None:
+    async with running_simulator("alpha5", run_market=False) as sim:
+        sim.exchange.step()
+        adapter = Alpha5Adapter(sim.base_url)
+        await adapter.connect()
+        instruments = await adapter.instruments()
+        router = ExecutionRouter(instruments)
+        journal = Journal(tmp_path / "j.sqlite", venue="alpha5")
+        # The client gives up after 0.3 s and looks the order up 0.1 s later; the
+        # venue sits on the request for 1 s and then places it after all.
+        gateway = LiveGateway(
+            adapter,
+            router,
+            journal,
+            request_timeout_s=0.3,
+            lookup_grace_s=0.1,
+            backoff_s=(0.05, 0.2),
+        )
+        router.attach(gateway)
+        sim.set_faults(stall_next=1, stall_s=1.0)
+        bid = Decimal(repr(sim.exchange.books[SYM].best_bid))
+        inst = instruments[SYM]
+        intent = Place(
+            SYM,
+            Side.BUY,
+            inst.lot_size * 10,
+            bid - 100 * inst.tick_size,
+            OrderType.LIMIT,
+            TimeInForce.GTC,
+        )
+        order = router.place("s", intent, time.time_ns())
+        try:
+            await until(lambda: order.status is OrderStatus.REJECTED)
+            assert order.code == "not_at_venue"
+            await asyncio.sleep(1.2)  # the stalled request reaches the matching engine
+            assert len(sim.exchange.open_orders()) == 1
+            await gateway.reconcile()
+            assert gateway.counters.get("zombie_canceled") == 1
+            assert sim.exchange.open_orders() == []
+        finally:
+            await gateway.close()
+            await adapter.close()
+            journal.close()
