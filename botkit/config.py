@@ -28,7 +28,6 @@ are stored as integer nanoseconds.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 import types
@@ -55,7 +54,7 @@ from pydantic import (
 )
 
 from botkit.intents import Place
-from botkit.model import Instrument, OrderType, Side, TimeInForce
+from botkit.model import Instrument, OrderType, Side, TimeInForce, to_decimal
 from botkit.plugins import PluginError, closest, params_model, resolve
 from botkit.redact import MASK, Secret
 
@@ -197,27 +196,17 @@ def is_secret_key(key: object) -> bool:
 
 
 def _decimal_in(value: Any) -> Decimal:
+    """A bot.yaml number as an exact Decimal (model.to_decimal), in the config's wording."""
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {_kind(value)}")
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} is not allowed: must be a finite number")
-        # The decimal the float prints as: YAML 0.1 means 0.1, not 0.1000000000000000055...
-        d = Decimal(repr(value))
-    elif isinstance(value, int):
-        d = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            d = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f'{_show(value)} is not a number (write e.g. "0.01")') from None
-    else:
-        raise ValueError(f"expected a number, got {_kind(value)}")
-    if not d.is_finite():
-        raise ValueError(f"{_show(value)} is not allowed: must be a finite number")
-    return d
+    try:
+        return to_decimal(value)
+    except TypeError:
+        raise ValueError(f"expected a number, got {_kind(value)}") from None
+    except ValueError as exc:
+        if "finite" in str(exc):
+            raise ValueError(f"{_show(value)} is not allowed: must be a finite number") from None
+        raise ValueError(f'{_show(value)} is not a number (write e.g. "0.01")') from None
 
 
 def _positive(d: Decimal) -> Decimal:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import NoReturn, TypeVar
 
 from botkit.events import Level
-from botkit.model import ZERO, OrderStatus, Side
+from botkit.model import ZERO, OrderStatus, OrderType, Side
 from botkit.venues.errors import ParseError
 
 __all__ = [
@@ -525,3 +525,7 @@ def unwrap(payload: object, keys: tuple[str, ...]) -> object:
             if key in payload and isinstance(payload[key], list | Mapping):
                 return payload[key]
     return payload
+
+
+# Every venue that names its order types after ours spells them the same way.
+ORDER_TYPES: Mapping[str, OrderType] = MappingProxyType({t.value: t for t in OrderType})

@@ -52,8 +52,10 @@ Choices where the document is unclear or silent (each one an option):
   window (30 days back); older open orders are not seen.
 * Cancel: a 202 is success; a 204 ("no orders to cancel") is reported as an
   ``OrderRejected`` so the caller asks the venue what became of the order.
-* IOC, FOK and market orders are read back after the place reply (one more
-  call), since they may already be closed; a GTC limit is reported OPEN.
+* A place is reported OPEN from its reply (the bare order id). IOC, FOK and
+  market orders may already be closed by then; with ``read_back=True`` they are
+  looked up at once (one more call), otherwise their fills and the gateway's
+  reconciliation close them — at 2 calls a second the extra call is dear.
 * Post-only: v3 has no post-only flag. ``post_only="reject"`` (default) refuses
   such orders locally (``InvalidRequest``, nothing sent); ``post_only="send"``
   sends them as plain GTC limits, relying on the risk module's crossing check.
@@ -139,6 +141,7 @@ class AlpOptions:
     sign_query_params: bool = False
     account_id: int | str | None = None
     load_fees: bool = True
+    read_back: bool = False  # look IOC/FOK/market orders up right after placing them
     post_only: Literal["reject", "send"] = "reject"
     balance_includes_reserve: bool = False
     replace_separator: str = "~"
@@ -468,7 +471,9 @@ class AlpAdapter:
         track.inflight = False
         vid = parse_order_ack_v3(reply.body)
         self._memory.bind(track, vid)
-        if order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC:
+        if self.options.read_back and (
+            order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC
+        ):
             found = await self._read_back(order, track)
             if found is not None:
                 return found

@@ -54,6 +54,7 @@ from botkit.events import BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, OrderType
 from botkit.model import TimeInForce as Tif
 from botkit.venues._common import (
+    ORDER_TYPES,
     Fields,
     list_of,
     lookup,
@@ -155,14 +156,7 @@ ORDER_STATUS: Mapping[str, OrderStatus] = MappingProxyType(
     }
 )
 
-ORDER_TYPE: Mapping[str, OrderType] = MappingProxyType(
-    {
-        "limit": OrderType.LIMIT,
-        "market": OrderType.MARKET,
-        "stop_limit": OrderType.STOP_LIMIT,
-        "stop_market": OrderType.STOP_MARKET,
-    }
-)
+ORDER_TYPE = ORDER_TYPES
 
 TIME_IN_FORCE: Mapping[str, Tif] = MappingProxyType(
     {

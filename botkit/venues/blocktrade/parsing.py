@@ -50,9 +50,10 @@ from types import MappingProxyType
 from typing import Literal
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
-from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, OrderType, Side
+from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, Side
 from botkit.model import TimeInForce as Tif
 from botkit.venues._common import (
+    ORDER_TYPES,
     Fields,
     average_price,
     list_of,
@@ -97,14 +98,7 @@ ORDER_STATUS: Mapping[str, OrderStatus] = MappingProxyType(
     }
 )
 
-ORDER_TYPE: Mapping[str, OrderType] = MappingProxyType(
-    {
-        "limit": OrderType.LIMIT,
-        "market": OrderType.MARKET,
-        "stop_limit": OrderType.STOP_LIMIT,
-        "stop_market": OrderType.STOP_MARKET,
-    }
-)
+ORDER_TYPE = ORDER_TYPES
 
 TIME_IN_FORCE: Mapping[str, Tif] = MappingProxyType(
     {"gtc": Tif.GTC, "ioc": Tif.IOC, "fok": Tif.FOK}
