@@ -90,3 +90,32 @@ def test_the_documented_live_variant_runs_against_the_local_simulator(tmp_path: 
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["mode"] == "live" and summary["orders"] > 0 and summary["events"] > 0
     assert "Traceback" not in run.stderr
+
+
+def test_sigterm_stops_a_live_run_cleanly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from botkit.journal import Journal
+
+    journal = tmp_path / "journal.sqlite"
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text(
+        (ROOT / "examples" / "live-sim.yaml")
+        .read_text()
+        .replace("journal: state/live-sim.sqlite", f"journal: {journal}")
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "botkit.cli", "run", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)
+    bot.send_signal(signal.SIGTERM)
+    out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])["orders"] > 0
+    with Journal(journal, venue="blocktrade") as j:
+        assert j.orders() and not j.orders(open_only=True)  # cancelled on stop, and flushed

@@ -401,8 +401,9 @@ class LiveGateway:
             except (VenueError, *AMBIGUOUS) as err:
                 self._count("stream_dropped")
                 log.info("user-trades stream dropped (%s); resuming from the cursor", err)
+            # After every reconnect: what did we miss? (reconcile includes the catch-up)
             with contextlib.suppress(VenueError, *AMBIGUOUS):
-                await self.catch_up()
+                await self.reconcile(min_age_ns=int(self.poll_interval * 1e9))
             await asyncio.sleep(0.2)
 
     # ----- reconciliation ----------------------------------------------------------------------
@@ -466,5 +467,24 @@ class LiveGateway:
         for vo in strangers:
             log.warning("open order %s at the venue is not this bot's", vo.venue_order_id)
         await self.catch_up()
+        mismatched = await self._check_positions()
         self._changed()
-        return {"checked": settled, "strangers": len(strangers)}
+        return {"checked": settled, "strangers": len(strangers), "position_mismatches": mismatched}
+
+    async def _check_positions(self) -> int:
+        """Positions follow from fills alone; the venue's own figure is the cross-check."""
+        venue_positions = await self._call(self.adapter.positions)
+        mismatched = 0
+        for symbol, size in venue_positions.items():
+            ours = self.router.account_position(symbol)
+            if ours != size:
+                mismatched += 1
+                self._count("position_mismatch")
+                log.warning(
+                    "%s: the venue says position %s, our fills say %s (fills from "
+                    "before this journal, or still on their way)",
+                    symbol,
+                    size,
+                    ours,
+                )
+        return mismatched

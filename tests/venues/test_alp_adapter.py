@@ -238,11 +238,15 @@ async def test_ioc_and_market_orders_are_read_back_on_request(alp: Any) -> None:
     plain = await quick.place(order("ioc0", Side.BUY, "0.1", bid - 10 * TICK, tif=TimeInForce.IOC))
     assert plain.status is S.OPEN  # from the reply alone; the venue already closed it
     adapter = make_adapter(sim, read_back=True)
-    ioc = await adapter.place(order("ioc", Side.BUY, "0.1", bid - 10 * TICK, tif=TimeInForce.IOC))
-    assert ioc.status is S.CANCELED and ioc.filled == 0
-    market = await adapter.place(order("mkt", Side.BUY, "0.001", None, OrderType.MARKET))
-    assert market.status is S.FILLED and market.filled == D("0.001")
-    await adapter.close()
+    try:
+        ioc = await adapter.place(
+            order("ioc", Side.BUY, "0.1", bid - 10 * TICK, tif=TimeInForce.IOC)
+        )
+        assert ioc.status is S.CANCELED and ioc.filled == 0
+        market = await adapter.place(order("mkt", Side.BUY, "0.001", None, OrderType.MARKET))
+        assert market.status is S.FILLED and market.filled == D("0.001")
+    finally:
+        await adapter.close()
     assert sim.exchange.rejected == []
 
 

@@ -105,8 +105,9 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
             venue_position = sim.exchange.positions[SYM]
             assert router.account_position(SYM) == venue_position
             assert sum(p.size for p in journal.positions().values()) == venue_position
-            # No order reached the venue twice.
-            assert not [r for r in sim.exchange.rejected if r[2] == "duplicate_client_id"]
+            # Nothing was refused but lookups of places that never arrived: no order
+            # twice, no stale nonce, nothing invalid.
+            assert {r[2] for r in sim.exchange.rejected} <= {"order_not_found"}
             assert len(sim.exchange.by_client) <= n
             # The faults did happen: this was not a quiet run.
             counters = gateway.counters
