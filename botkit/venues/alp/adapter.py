@@ -31,19 +31,28 @@ Choices where the document is unclear or silent (each one an option):
   the order (less ``match_slack_ms``) and takes, in this order: the venue id (from
   the place reply or an earlier match), a ``client_order_id`` the venue echoes,
   then the fallback: same pair, side, type, price and amount, created within
-  ``find_window_s`` after we sent it, not claimed by another client id — the
-  earliest such order.
+  ``find_window_s`` after we sent it, not claimed by another client id, and —
+  as requests leave in order and venue ids count up — numbered between the
+  orders we sent just before and just after it; the earliest such order. A place
+  that timed out before it left this process is known to be absent without a
+  call.
 * Fills: v3 account trades carry no trade id, order id or client id in the
   document. The trade id is derived from the record (``parsing``). A trade is
-  attributed to one of this adapter's orders (from place replies, lookups and
-  listings; when a trade matches none, the recent order list is read once to
-  learn the rest): an ``order_id``/``client_order_id`` when the venue sends one;
-  else same pair, side and order type, a price the order allows (equal to its
-  limit for a maker trade), not before the order, and the order's unfilled
-  amount after the trade (``amount_unfilled``) consistent with the trades
-  already attributed to it — exactly where possible, else merely possible; the
-  oldest such order wins (price-time priority). A trade that matches nothing is
-  returned without a client or order id (the router counts it as an orphan).
+  attributed to one of this adapter's orders (known from place replies, lookups
+  and listings; when an unanswered place or an unmatched trade is about, the
+  recent order list is read once to learn the rest): by an ``order_id`` /
+  ``client_order_id`` when the venue sends one; else same pair, side and order
+  type, a price the order allows (equal to its limit for a maker trade), not
+  before the order nor after it closed, and the order's unfilled amount after
+  the trade (``amount_unfilled``) consistent with the trades already attributed
+  to it — exactly where possible, else merely possible. Orders the venue
+  confirmed rank before ones whose place is still out, and those before ones
+  whose place went unanswered; then the oldest (price-time priority). While a
+  place that could own a new trade awaits its answer, trades from that one on
+  are held back (the caller's inclusive cursor fetches them again). A trade that
+  matches nothing is returned without a client id (the router counts an orphan).
+  Two identical orders (same pair, side, type, price, amount) whose places were
+  ambiguous can still swap fills; totals and positions stay exact.
 * ``user_trades(since_ns)``: ``start_time`` has whole seconds in the documented
   format, so the request starts at ``since_ns``'s second (inclusive under either
   reading) and the reply is trimmed to ``ts >= since_ns``; a span longer than the
