@@ -19,6 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pluggy
@@ -138,6 +139,25 @@ def _caller(impl: pluggy.HookImpl, hook: str) -> Callable[..., Any]:
     return lambda *a: fn(*(a[i] for i in pick))
 
 
+def plugin_view(instance: object) -> SimpleNamespace:
+    """What pluggy registers for a strategy: its marked methods, found on the class.
+
+    pluggy's ``register`` calls ``dir()`` on the plugin, which materialises the
+    instance's ``__dict__``; from then on CPython reads every attribute of that
+    instance on a slower path (measured 2.2x on a hook doing EMA arithmetic).
+    So the strategy itself is never handed to pluggy: a view holding its bound
+    methods is, and the methods still run on the untouched instance.
+    """
+    cls = type(instance)
+    marker = f"{hookspecs.PROJECT}_impl"
+    methods = {
+        name: getattr(instance, name)
+        for name in dir(cls)
+        if not name.startswith("__") and hasattr(getattr(cls, name, None), marker)
+    }
+    return SimpleNamespace(**methods)
+
+
 def resolve_hooks(pm: pluggy.PluginManager, plugin: object) -> dict[str, Callable[..., Any]]:
     hooks: dict[str, Callable[..., Any]] = {}
     for name in HOOKS:
@@ -187,12 +207,13 @@ class Engine:
         for spec in strategies:
             if spec.name in self.slots:
                 raise ValueError(f"two strategies are named {spec.name!r}")
-            self.pm.register(spec.instance, name=spec.name)
+            view = plugin_view(spec.instance)
+            self.pm.register(view, name=spec.name)
             self.slots[spec.name] = _Slot(
                 spec.name,
                 Context(self, spec.name, spec.params),
                 spec.symbols,
-                resolve_hooks(self.pm, spec.instance),
+                resolve_hooks(self.pm, view),
                 dict(spec.timers),
             )
         self.pm.check_pending()
