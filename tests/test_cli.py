@@ -79,16 +79,23 @@ def test_a_limit_order_without_a_price_in_bot_yaml_is_refused(tmp_path: Path) ->
     assert "price" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_documented_live_variant_runs_against_the_local_simulator(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["live", "paper"])
+def test_the_documented_live_variant_runs_against_the_local_simulator(
+    mode: str, tmp_path: Path
+) -> None:
+    # live: orders go to the simulated venue over HTTP; paper: the same live feed,
+    # but orders fill in the in-process matching engine.
     text = (ROOT / "examples" / "live-sim.yaml").read_text()
     cfg = tmp_path / "live.yaml"
     cfg.write_text(
-        text.replace("journal: state/live-sim.sqlite", f"journal: {tmp_path / 'journal.sqlite'}")
+        text.replace(
+            "journal: state/live-sim.sqlite", f"journal: {tmp_path / 'journal.sqlite'}"
+        ).replace("mode: live", f"mode: {mode}")
     )
     run = botkit("run", str(cfg), "--duration", "6s")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
-    assert summary["mode"] == "live" and summary["orders"] > 0 and summary["events"] > 0
+    assert summary["mode"] == mode and summary["orders"] > 0 and summary["events"] > 0
     assert "Traceback" not in run.stderr
 
 
