@@ -6,7 +6,7 @@ from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator
 from botkit.venues.alp import AlpAdapter
 
-from .suite import VenueSuite
+from .suite import Live, VenueSuite
 
 
 class TestAlpAdapter(VenueSuite):
@@ -17,3 +17,13 @@ class TestAlpAdapter(VenueSuite):
         return AlpAdapter(
             sim.base_url, sim.ws_url, api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET
         )
+
+    async def test_declares_what_the_document_gives_it(self, live: Live) -> None:
+        # v3 client_order_id; no websocket (fills by polling) within 2 private calls a second.
+        a = live.adapter
+        assert (a.supports_client_id, a.has_user_trade_stream, a.supports_edit) == (
+            True,
+            False,
+            False,
+        )
+        assert a.min_request_interval_s == 0.5

@@ -13,7 +13,7 @@ from botkit.simulator.alpha5 import TEST_TOKEN
 from botkit.simulator.server import RunningSimulator
 from botkit.venues.alpha5 import Alpha5Adapter
 
-from .suite import VenueSuite
+from .suite import Live, VenueSuite
 
 
 class TestAlpha5Adapter(VenueSuite):
@@ -22,3 +22,12 @@ class TestAlpha5Adapter(VenueSuite):
 
     def make_adapter(self, sim: RunningSimulator) -> Alpha5Adapter:
         return Alpha5Adapter(sim.base_url, sim.ws_url, api_key=TEST_TOKEN)
+
+    async def test_declares_what_the_document_gives_it(self, live: Live) -> None:
+        # A native edit_order; no client-id field and no websocket in the document.
+        a = live.adapter
+        assert (a.supports_client_id, a.has_user_trade_stream, a.supports_edit) == (
+            False,
+            False,
+            True,
+        )
