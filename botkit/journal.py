@@ -339,14 +339,7 @@ class Journal:
         self, strategy: str | None = None, symbol: str | None = None, open_only: bool = False
     ) -> list[Order]:
         """Orders in creation order, optionally one strategy's, one symbol's, or only open ones."""
-        where: list[str] = []
-        args: list[Any] = []
-        if strategy is not None:
-            where.append("strategy = ?")
-            args.append(strategy)
-        if symbol is not None:
-            where.append("symbol = ?")
-            args.append(symbol)
+        where, args = _filters(("strategy = ?", strategy), ("symbol = ?", symbol))
         if open_only:
             where.append(f"status NOT IN ({', '.join('?' * len(_CLOSED_VALUES))})")
             args.extend(_CLOSED_VALUES)
@@ -403,20 +396,12 @@ class Journal:
         venue: str | None = None,
     ) -> list[Fill]:
         """Fills in time order (ties in the order they were recorded); ``since_ns`` inclusive."""
-        where: list[str] = []
-        args: list[Any] = []
-        if strategy is not None:
-            where.append("strategy = ?")
-            args.append(strategy)
-        if symbol is not None:
-            where.append("symbol = ?")
-            args.append(symbol)
-        if since_ns is not None:
-            where.append("ts_ns >= ?")
-            args.append(since_ns)
-        if venue is not None:
-            where.append("venue = ?")
-            args.append(venue)
+        where, args = _filters(
+            ("strategy = ?", strategy),
+            ("symbol = ?", symbol),
+            ("ts_ns >= ?", since_ns),
+            ("venue = ?", venue),
+        )
         sql = _FILL_SELECT + _where(where) + " ORDER BY ts_ns, seq"
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
@@ -619,6 +604,12 @@ def _migrate(
 # ----- rows ---------------------------------------------------------------------------------
 
 _E = TypeVar("_E", bound=Enum)
+
+
+def _filters(*terms: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their arguments, for the filters given a value (None: no filter)."""
+    given = [(term, value) for term, value in terms if value is not None]
+    return [term for term, _ in given], [value for _, value in given]
 
 
 def _where(clauses: list[str]) -> str:
