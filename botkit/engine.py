@@ -15,8 +15,9 @@ import gc
 import heapq
 import itertools
 import logging
+from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
@@ -26,7 +27,16 @@ import pluggy
 
 from botkit import hookspecs
 from botkit.book import OrderBook
-from botkit.events import Bar, BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer, Trade
+from botkit.events import (
+    Bar,
+    BookDelta,
+    BookSnapshot,
+    OrderUpdate,
+    Ticker,
+    Timer,
+    Trade,
+    TradeBatch,
+)
 from botkit.execution import NOTIFY_ORDER, ExecutionRouter
 from botkit.intents import Cancel, CancelAll, Edit, Place
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Position, Side
@@ -37,6 +47,7 @@ log = logging.getLogger("botkit.engine")
 HOOKS = (
     "on_start",
     "on_trade",
+    "scan_trades",
     "on_book",
     "on_ticker",
     "on_bar",
@@ -49,6 +60,7 @@ _ARGS = {
     "on_start": ("ctx",),
     "on_stop": ("ctx",),
     "on_trade": ("ctx", "trade"),
+    "scan_trades": ("ctx", "batch", "start", "stop"),
     "on_book": ("ctx", "book"),
     "on_ticker": ("ctx", "ticker"),
     "on_bar": ("ctx", "bar"),
@@ -137,6 +149,10 @@ def _caller(impl: pluggy.HookImpl, hook: str) -> Callable[..., Any]:
         raise TypeError(f"{hook} takes {spec_args}, the strategy asks for {args}")
     pick = [spec_args.index(a) for a in args]
     return lambda *a: fn(*(a[i] for i in pick))
+
+
+def _no_scan(ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
+    return start
 
 
 def plugin_view(instance: object) -> SimpleNamespace:
@@ -232,6 +248,22 @@ class Engine:
         self._trade_routes = {
             sym: (self.books[sym], self._by_symbol["on_trade"][sym]) for sym in instruments
         }
+        for s in self.slots.values():
+            if "scan_trades" in s.hooks and "on_trade" not in s.hooks:
+                raise TypeError(
+                    f"strategy {s.name} implements scan_trades without on_trade: the trade "
+                    "a scan stops at is delivered through on_trade"
+                )
+        # Symbols whose every trade subscriber can scan: their TradeBatches take the
+        # fast path. Entries are lists so a scanner that raises can be switched off.
+        self._scan_routes: dict[str, tuple[OrderBook, list[list[Any]]]] = {
+            sym: (
+                self.books[sym],
+                [[s.hooks["scan_trades"], fn, ctx, s] for fn, ctx, s in subs],
+            )
+            for sym, subs in self._by_symbol["on_trade"].items()
+            if all("scan_trades" in s.hooks for _, _, s in subs)
+        }
         self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
         self._wants_fills = {n for n, s in self.slots.items() if "on_fill" in s.hooks}
 
@@ -266,11 +298,14 @@ class Engine:
     # ----- the loop ---------------------------------------------------------------------
 
     def run_backtest(
-        self, batches: Iterable[list[Any]], on_batch: Callable[[int], None] | None = None
+        self, batches: Iterable[Sequence[Any]], on_batch: Callable[[int], None] | None = None
     ) -> None:
-        """Replay time-ordered batches of market events on the event clock."""
-        venue = self.venue
-        routes = self._trade_routes
+        """Replay time-ordered batches of market events on the event clock.
+
+        A batch is a list of events or a :class:`TradeBatch` (the trades of one
+        symbol as columns), which skips quiet trades in bulk when the symbol's
+        strategies implement ``scan_trades``.
+        """
         started = False
         n = 0
         # Automatic GC would walk every young event object again and again (a third
@@ -279,33 +314,13 @@ class Engine:
         gc.disable()
         try:
             for i, batch in enumerate(batches):
-                if not started and batch:
+                if not started and len(batch):
                     self.start(batch[0].ts_ns)
                     started = True
-                for ev in batch:
-                    ts = ev.ts_ns
-                    if ts >= self._next_wakeup:
-                        self._wake(ts)
-                    self.now_ns = ts
-                    if ev.__class__ is Trade:
-                        route = routes.get(ev.symbol)
-                        if route is None:
-                            continue
-                        route[0].last_trade = ev
-                        if venue.resting_count:
-                            venue.on_trade(ev, ts)
-                            if self._pending:
-                                self._drain()
-                        for fn, ctx, slot in route[1]:
-                            try:
-                                out = fn(ctx, ev)
-                            except Exception:
-                                self._hook_failed(slot, "on_trade")
-                                continue
-                            if out:
-                                self._emit(slot, out)
-                    else:
-                        self.dispatch_other(ev)
+                if batch.__class__ is TradeBatch:
+                    self._replay_trade_batch(batch)  # type: ignore[arg-type]
+                else:
+                    self._replay_events(batch)
                 n += len(batch)
                 if i % 32 == 31:
                     gc.collect(1)
@@ -317,6 +332,109 @@ class Engine:
         self.events += n
         if not started:
             self.start(0)
+
+    def _replay_events(self, batch: Iterable[Any]) -> None:
+        venue = self.venue
+        routes = self._trade_routes
+        for ev in batch:
+            ts = ev.ts_ns
+            if ts >= self._next_wakeup:
+                self._wake(ts)
+            self.now_ns = ts
+            if ev.__class__ is Trade:  # _deliver inlined: this runs once per trade
+                route = routes.get(ev.symbol)
+                if route is None:
+                    continue
+                route[0].last_trade = ev
+                if venue.resting_count:
+                    venue.on_trade(ev, ts)
+                    if self._pending:
+                        self._drain()
+                for fn, ctx, slot in route[1]:
+                    try:
+                        out = fn(ctx, ev)
+                    except Exception:
+                        self._hook_failed(slot, "on_trade")
+                        continue
+                    if out:
+                        self._emit(slot, out)
+            else:
+                self.dispatch_other(ev)
+
+    def _replay_trade_batch(self, batch: TradeBatch) -> None:
+        """The same outcome as replaying ``batch`` trade by trade, with quiet trades skipped.
+
+        Each scanning strategy keeps its own cursor: the first trade it has not
+        consumed. A trade is processed one by one (book, venue, on_trade for the
+        strategies whose cursor is on it) only where a strategy stopped, or where
+        something else needs it: a timer, an order arriving, an equity sample
+        (all wake-ups on the clock) or a trade reaching a resting order. A scan
+        never runs past those, so a strategy that is ahead of the others has only
+        consumed trades that concern nobody but itself.
+        """
+        route = self._scan_routes.get(batch.symbol)
+        if route is None:
+            self._replay_events(batch.events())
+            return
+        book, scanners = route
+        venue = self.venue
+        ts = batch.ts_ns
+        prices = batch.price
+        n = len(ts)
+        if not n:
+            return
+        cursors = [0] * len(scanners)
+        i = 0
+        while i < n:
+            cap = n
+            wake = self._next_wakeup
+            if wake <= ts[-1]:
+                cap = bisect_left(ts, wake, i, n)
+            if venue.resting_count and cap > i:
+                cap = venue.first_touch(batch.symbol, prices, i, cap)
+            p = cap
+            for j, entry in enumerate(scanners):
+                c = cursors[j]
+                if c < cap:
+                    c = self._scan(entry, batch, c, cap)
+                    cursors[j] = c
+                if c < p:
+                    p = c
+            if p >= n:
+                break
+            # Trade p goes through the one-by-one path.
+            t = ts[p]
+            if t >= self._next_wakeup:
+                if p:
+                    book.last_trade = batch[p - 1]  # what wake-ups (equity) see as the last price
+                self._wake(t)
+            self.now_ns = t
+            ev = batch[p]
+            book.last_trade = ev
+            if venue.resting_count:
+                venue.on_trade(ev, t)
+                if self._pending:
+                    self._drain()
+            for j, (_, fn, ctx, slot) in enumerate(scanners):
+                if cursors[j] == p:  # else it consumed this trade in a scan already
+                    cursors[j] = p + 1
+                    self._deliver(fn, ctx, slot, "on_trade", ev)
+            i = p + 1
+        if i < n:  # the batch ended inside a scan
+            book.last_trade = batch[n - 1]
+        self.now_ns = ts[n - 1]
+
+    def _scan(self, entry: list[Any], batch: TradeBatch, start: int, stop: int) -> int:
+        scan, _, ctx, slot = entry
+        try:
+            k = scan(ctx, batch, start, stop)
+            if k.__class__ is not int or not start <= k <= stop:
+                raise ValueError(f"scan_trades returned {k!r}, not an index in [{start}, {stop}]")
+        except Exception:
+            self._hook_failed(slot, "scan_trades")
+            entry[0] = _no_scan  # from here on every trade goes through on_trade
+            return start
+        return k
 
     def dispatch(self, ev: Any) -> None:
         """Handle one market event (live and paper feed it one at a time)."""
@@ -361,13 +479,18 @@ class Engine:
 
     def _fan_out(self, hook: str, symbol: str, ev: Any) -> None:
         for fn, ctx, slot in self._by_symbol[hook][symbol]:
-            try:
-                out = fn(ctx, ev)
-            except Exception:
-                self._hook_failed(slot, hook)
-                continue
-            if out:
-                self._emit(slot, out)
+            self._deliver(fn, ctx, slot, hook, ev)
+
+    def _deliver(
+        self, fn: Callable[..., Any], ctx: Context, slot: _Slot, hook: str, ev: Any
+    ) -> None:
+        try:
+            out = fn(ctx, ev)
+        except Exception:
+            self._hook_failed(slot, hook)
+            return
+        if out:
+            self._emit(slot, out)
 
     # ----- time: timers, venue latency, equity samples -------------------------------
 

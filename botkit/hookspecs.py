@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from botkit.events import Bar, BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer, Trade
+    from botkit.events import (
+        Bar,
+        BookDelta,
+        BookSnapshot,
+        OrderUpdate,
+        Ticker,
+        Timer,
+        Trade,
+        TradeBatch,
+    )
     from botkit.intents import Intent
     from botkit.model import Fill
 
@@ -39,6 +48,30 @@ def on_start(ctx: Any) -> Intents:
 @hookspec
 def on_trade(ctx: Any, trade: Trade) -> Intents:
     """Called for every public trade on the strategy's symbols."""
+
+
+@hookspec
+def scan_trades(ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
+    """Optional, backtest only: skip the trades ``on_trade`` would ignore, in bulk.
+
+    A strategy driven by trades usually does nothing on most of them (an EMA
+    cross strategy updates two numbers). When every strategy that takes a
+    symbol's trades implements this hook, the engine hands it the trades as
+    columns instead of calling ``on_trade`` once per trade. The strategy reads
+    ``batch.price[i]`` (and ``batch.ts_ns``, or ``batch[i]`` for a whole Trade)
+    for ``i`` from ``start`` on, updating its state exactly as ``on_trade``
+    would, and returns the index of the first trade it did *not* consume:
+    one on which ``on_trade`` might act, or ``stop`` when none. The engine then
+    sends that trade through ``on_trade`` as usual.
+
+    The promise it makes: for every trade it consumed, ``on_trade`` would have
+    returned no intents and read nothing from ``ctx`` (the clock, the book and
+    the account are not advanced during a scan). Timers, order arrivals and
+    trades that reach a resting order never fall inside ``[start, stop)``: the
+    engine stops the range before them. Returning ``start`` is always correct.
+    Live and paper runs call ``on_trade`` only. A strategy that raises here is
+    counted like any hook error and gets ``on_trade`` for every trade from then on.
+    """
 
 
 @hookspec

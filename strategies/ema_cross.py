@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botkit import OrderType, Place, Side, hookimpl
 
+# Plain names: on Python 3.11 ``Side.BUY`` goes through EnumType.__getattr__ (~110 ns).
+_BUY = Side.BUY
+_SELL = Side.SELL
+_MARKET = OrderType.MARKET
+
 
 class EmaCrossParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -84,14 +89,14 @@ class EmaCross:
         size = self.p.size
         if up:
             if pos < 0:
-                return [Place(sym, Side.BUY, -pos + size, type=OrderType.MARKET)]
+                return [Place(sym, _BUY, -pos + size, type=_MARKET)]
             if pos == 0:
-                return [Place(sym, Side.BUY, size, type=OrderType.MARKET)]
+                return [Place(sym, _BUY, size, type=_MARKET)]
         elif pos > 0:
             target = pos + size if self.p.allow_short else pos
-            return [Place(sym, Side.SELL, target, type=OrderType.MARKET)]
+            return [Place(sym, _SELL, target, type=_MARKET)]
         elif pos == 0 and self.p.allow_short:
-            return [Place(sym, Side.SELL, size, type=OrderType.MARKET)]
+            return [Place(sym, _SELL, size, type=_MARKET)]
         return None
 
     # The engine sends a strategy only its own symbol's events (params.symbol).
@@ -109,6 +114,26 @@ class EmaCross:
             return None
         self.above = above
         return self._on_cross(ctx, above)
+
+    @hookimpl
+    def scan_trades(self, ctx: Any, batch: Any, start: int, stop: int) -> int:
+        """The backtest's fast path: the same arithmetic as on_trade, stopping before a cross."""
+        if self.warming or not self.on_trades:
+            return start  # warm-up (and bar mode) go through on_trade
+        prices = batch.price
+        af, bf, as_, bs = self.a_fast, self.b_fast, self.a_slow, self.b_slow
+        fast, slow, above = self.fast_v, self.slow_v, self.above
+        for i in range(start, stop):
+            x = prices[i]
+            f = af * x + bf * fast
+            s = as_ * x + bs * slow
+            if (f > s) is not above:
+                # A cross: on_trade takes this trade, from the state before it.
+                self.fast_v, self.slow_v = fast, slow
+                return i
+            fast, slow = f, s
+        self.fast_v, self.slow_v = fast, slow
+        return stop
 
     @hookimpl
     def on_bar(self, ctx: Any, bar: Any) -> list[Place] | None:

@@ -354,13 +354,16 @@ def test_iter_trade_batches_reads_foreign_trade_files(tmp_path: Path) -> None:
     batches = list(iter_trade_batches(path, "BTC/USDT", batch_rows=300))
 
     assert [len(b) for b in batches] == [300, 300, 300, 100]
+    # A batch is a sequence of trades held as columns; slicing keeps it a batch.
     first = batches[0][:3]
-    assert first == [
+    assert list(first) == [
         Trade(DAY, "BTC/USDT", 30_000.0, 0.25, Side.BUY, 1),
         Trade(DAY + SEC, "BTC/USDT", 30_000.01, 0.25, Side.SELL, 2),
         Trade(DAY + 2 * SEC, "BTC/USDT", 30_000.02, 0.25, None, 3),
     ]
     assert all(type(t) is Trade for b in batches for t in b)
+    assert batches[1][0] == Trade(DAY + 300 * SEC, "BTC/USDT", 30_003.0, 0.25, Side.BUY, 301)
+    assert batches[1].price[:2] == [30_003.0, 30_003.01]  # the columns scan_trades reads
 
     # Other column names and codes: here 0 means a buyer and there are no ids.
     other = iter_trade_batches(

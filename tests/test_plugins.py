@@ -266,6 +266,7 @@ def test_hook_names_match_the_specs() -> None:
     expected = {
         "on_start",
         "on_trade",
+        "scan_trades",
         "on_book",
         "on_ticker",
         "on_bar",

@@ -27,12 +27,10 @@ long the recording is.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -45,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from botkit.events import Bar, BookDelta, BookSnapshot, Trade
+from botkit.events import Bar, BookDelta, BookSnapshot, TradeBatch, build_events, gc_paused
 from botkit.model import Side
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -628,37 +626,6 @@ def _row_groups_in(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None)
 # ---- replay ---------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building a batch of events.
-
-    Event objects hold no reference cycles, but allocating tens of thousands of
-    tracked objects triggers generation-0 collections every ~700 of them, which
-    nearly halves the build rate. The previous state is always restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _make_events(cls: type, *columns: Iterable[Any]) -> list[Any]:
-    """Events from columns, one per row, without running Python code per row.
-
-    The market events are NamedTuples, whose generated ``__new__`` is a Python
-    function; ``tuple.__new__(cls, row)`` builds the identical object in C. A
-    non-tuple event class falls back to its constructor.
-    """
-    with _gc_paused():
-        if issubclass(cls, tuple):
-            return list(map(_TUPLE_NEW, repeat(cls), zip(*columns)))
-        return list(map(cls, *columns))
-
-
-_TUPLE_NEW = tuple.__new__
 _CATALOG_SIDES: dict[int, Side | None] = {SIDE_BUY: Side.BUY, SIDE_SELL: Side.SELL}
 
 
@@ -678,23 +645,9 @@ def trades_from_arrays(
     side: Sequence[Any] | np.ndarray | None,
     trade_id: Sequence[Any] | np.ndarray | None,
     side_map: Mapping[Any, Side | None] = _CATALOG_SIDES,
-) -> list[Trade]:
-    """Build Trade objects from columns, at C speed: no per-row Python branching."""
-    sides: Iterable[Any]
-    if side is None:
-        sides = repeat(None)
-    else:
-        raw = side.tolist() if isinstance(side, np.ndarray) else side
-        sides = map(side_map.get, raw)
-    ids: Iterable[Any]
-    if trade_id is None:
-        ids = repeat(None)
-    else:
-        ids = trade_id.tolist() if isinstance(trade_id, np.ndarray) else trade_id
-    ts_list = ts_ns.tolist()
-    price_list = price.tolist()
-    size_list = size.tolist()
-    return _make_events(Trade, ts_list, repeat(symbol), price_list, size_list, sides, ids)
+) -> TradeBatch:
+    """Trades from columns, as a :class:`TradeBatch` (a sequence of Trade built on demand)."""
+    return TradeBatch(symbol, ts_ns, price, size, side, trade_id, side_map)
 
 
 def iter_trade_batches(
@@ -707,8 +660,8 @@ def iter_trade_batches(
     id_col: str | None = "trade_id",
     side_map: Mapping[Any, Side | None] | None = None,
     batch_rows: int = 65536,
-) -> Iterator[list[Trade]]:
-    """Stream any Parquet file of trades as lists of :class:`Trade`.
+) -> Iterator[TradeBatch]:
+    """Stream any Parquet file of trades as :class:`TradeBatch` columns (sequences of Trade).
 
     ``ts_col`` is int64 nanoseconds or a timestamp column; ``side_map`` maps the
     side column's values to a Side (unmapped values give ``side=None``; the default
@@ -832,17 +785,17 @@ def _book_events(
     starts_l, ends_l = starts.tolist(), ends.tolist()
     mids = (starts + n_bids).tolist()
     ev_ts = ts[starts]
-    with _gc_paused():
+    with gc_paused():
         # One (price, size) tuple per row in a single C-level pass; each event then
         # takes two slices of that list: no Python code runs per level.
         levels = list(zip(cols["price"][order].tolist(), cols["size"][order].tolist()))
     bids = map(levels.__getitem__, map(slice, starts_l, mids))
     asks = map(levels.__getitem__, map(slice, mids, ends_l))
-    events = _make_events(cls, ev_ts.tolist(), repeat(symbol), bids, asks)
+    events = build_events(cls, ev_ts.tolist(), repeat(symbol), bids, asks)
     return ev_ts, events
 
 
-def _trade_events(symbol: str, cols: _Columns) -> tuple[np.ndarray, list[Any]]:
+def _trade_events(symbol: str, cols: _Columns) -> tuple[np.ndarray, TradeBatch]:
     ts = cols["ts_ns"]
     events = trades_from_arrays(
         symbol, ts, cols["price"], cols["size"], cols["side"], cols["trade_id"]
@@ -852,7 +805,7 @@ def _trade_events(symbol: str, cols: _Columns) -> tuple[np.ndarray, list[Any]]:
 
 def _bar_events(symbol: str, interval_ns: int, cols: _Columns) -> tuple[np.ndarray, list[Any]]:
     ts = cols["ts_ns"]
-    events = _make_events(
+    events = build_events(
         Bar,
         ts.tolist(),
         repeat(symbol),
@@ -874,7 +827,7 @@ def _event_chunks(
     start_ns: int | None,
     end_ns: int | None,
     batch_rows: int,
-) -> Iterator[tuple[np.ndarray, list[Any]]]:
+) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
     files = catalog.files(venue, symbol, kind, start_ns, end_ns)
     columns = _COLUMN_NAMES["bars" if is_bars_kind(kind) else kind]
     interval = bar_interval_ns(kind) if is_bars_kind(kind) else 0
@@ -951,10 +904,10 @@ def book_at(catalog: Catalog, venue: str, symbol: str, ts_ns: int) -> BookSnapsh
 class _Stream:
     __slots__ = ("chunks", "events", "pos", "ts")
 
-    def __init__(self, chunks: Iterator[tuple[np.ndarray, list[Any]]]) -> None:
+    def __init__(self, chunks: Iterator[tuple[np.ndarray, Sequence[Any]]]) -> None:
         self.chunks = chunks
         self.ts: np.ndarray = np.empty(0, dtype=np.int64)
-        self.events: list[Any] = []
+        self.events: Sequence[Any] = []
         self.pos = 0
 
     def fill(self) -> bool:
@@ -977,8 +930,11 @@ def replay(
     end_ns: int | None = None,
     batch_rows: int = 65536,
     book_at_start: bool = True,
-) -> Iterator[list[Any]]:
-    """Stream recorded events as batches (lists) in global time order.
+) -> Iterator[Sequence[Any]]:
+    """Stream recorded events as batches in global time order.
+
+    A batch is a list of events, or a :class:`TradeBatch` when it holds only the
+    trades of one symbol (then the engine can skip quiet trades in bulk).
 
     Streams of several symbols and kinds are merged; events at the same ts_ns come
     as book snapshot, book delta, trade, bar (shorter bars first), each kind in
@@ -1006,7 +962,7 @@ def replay(
     yield from _merge_streams(streams)
 
 
-def _merge_streams(streams: list[_Stream]) -> Iterator[list[Any]]:
+def _merge_streams(streams: list[_Stream]) -> Iterator[Sequence[Any]]:
     active = [s for s in streams if s.fill()]
     while active:
         if len(active) == 1:
@@ -1020,7 +976,7 @@ def _merge_streams(streams: list[_Stream]) -> Iterator[list[Any]]:
         # everything up to the smallest of those is final.
         watermark = min(int(s.ts[-1]) for s in active)
         parts_ts: list[np.ndarray] = []
-        parts_ev: list[list[Any]] = []
+        parts_ev: list[Sequence[Any]] = []
         for s in active:
             cut = int(np.searchsorted(s.ts, watermark, "right"))
             if cut > s.pos:

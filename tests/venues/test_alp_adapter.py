@@ -181,7 +181,8 @@ async def test_find_order_without_memory_matches_fields_or_the_echoed_id() -> No
             twin = order("c-8", Side.BUY, "0.3", bid - 30 * TICK)
             await placed(adapter, twin)
             await placed(adapter, o)
-            fresh = make_adapter(sim)  # a restart: nothing remembered
+            # A restart with no memory of orders; the nonce comes back from the journal.
+            fresh = make_adapter(sim, nonce=NonceSource(adapter.nonce.last))
             try:
                 lookup = order("c-9", Side.BUY, "0.3", bid - 30 * TICK)
                 lookup.created_ns = o.created_ns
@@ -237,7 +238,7 @@ async def test_ioc_and_market_orders_are_read_back_on_request(alp: Any) -> None:
     bid, _ = touch(sim)
     plain = await quick.place(order("ioc0", Side.BUY, "0.1", bid - 10 * TICK, tif=TimeInForce.IOC))
     assert plain.status is S.OPEN  # from the reply alone; the venue already closed it
-    adapter = make_adapter(sim, read_back=True)
+    adapter = make_adapter(sim, read_back=True, nonce=quick.nonce)  # one key, one nonce source
     try:
         ioc = await adapter.place(
             order("ioc", Side.BUY, "0.1", bid - 10 * TICK, tif=TimeInForce.IOC)

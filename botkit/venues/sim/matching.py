@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -44,6 +45,16 @@ from botkit.model import (
 
 INF = 1 << 62
 _BPS = Decimal("0.0001")
+# Members read per order or per trade, as plain names: on Python 3.11 a read like
+# ``Side.BUY`` goes through EnumType.__getattr__'s slow hook (about 110 ns).
+_BUY = Side.BUY
+_SELL = Side.SELL
+_MARKET = OrderType.MARKET
+_GTC = TimeInForce.GTC
+_FOK = TimeInForce.FOK
+_MAKER = Liquidity.MAKER
+_TAKER = Liquidity.TAKER
+_STOPS = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET})
 
 
 class SimListener(Protocol):
@@ -63,7 +74,7 @@ class _Resting:
     def __init__(self, order: Order, venue_id: str, queue: Decimal) -> None:
         self.order = order
         self.price_f = float(order.price)  # type: ignore[arg-type]
-        self.is_buy = order.side is Side.BUY
+        self.is_buy = order.side is _BUY
         self.queue = queue
         self.venue_id = venue_id
 
@@ -143,7 +154,7 @@ class SimVenue:
         if inst is None:
             self._reject(order, "unknown_instrument", f"{order.symbol} is not listed", ts)
             return
-        if order.type.is_stop:
+        if order.type in _STOPS:
             self._reject(order, "unsupported_order_type", "the simulator has no stop orders", ts)
             return
         book = self.books[order.symbol]
@@ -157,7 +168,7 @@ class SimVenue:
             return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             left = self._take(order, inst, book, None, ts, venue_id)
             if left > 0:
                 self.listener.on_expired(order.client_id, ts, "no liquidity left for the rest")
@@ -169,16 +180,13 @@ class SimVenue:
     ) -> None:
         limit: Decimal = order.price  # type: ignore[assignment]
         if self._crosses(order, limit, book):
-            if (
-                order.tif is TimeInForce.FOK
-                and self._available(order, limit, book) < order.remaining
-            ):
+            if order.tif is _FOK and self._available(order, limit, book) < order.remaining:
                 self.listener.on_expired(order.client_id, ts, "FOK: not enough liquidity")
                 return
             left = self._take(order, inst, book, limit, ts, venue_id)
             if left <= 0:
                 return
-        if order.tif is not TimeInForce.GTC:
+        if order.tif is not _GTC:
             self.listener.on_expired(
                 order.client_id, ts, f"{order.tif.value.upper()}: rest expired"
             )
@@ -237,7 +245,7 @@ class SimVenue:
 
     @staticmethod
     def _crosses(order: Order, price: Decimal, book: OrderBook) -> bool:
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             ref = book.best_ask if book.asks or book.best_ask is not None else book.last_price
             return ref is not None and float(price) >= ref
         ref = book.best_bid if book.bids or book.best_bid is not None else book.last_price
@@ -246,7 +254,7 @@ class SimVenue:
     @staticmethod
     def _available(order: Order, limit: Decimal, book: OrderBook) -> Decimal:
         lim = float(limit)
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             levels = [(p, s) for p, s in book.asks.items() if p <= lim]
         else:
             levels = [(p, s) for p, s in book.bids.items() if p >= lim]
@@ -265,7 +273,7 @@ class SimVenue:
     ) -> Decimal:
         """Fill as taker against the book (or the last trade); return the size left."""
         left = order.remaining
-        buy = order.side is Side.BUY
+        buy = order.side is _BUY
         if book.asks if buy else book.bids:
             levels = book.ask_levels() if buy else book.bid_levels()
             lim = None if limit is None else float(limit)
@@ -275,7 +283,7 @@ class SimVenue:
                 size = min(left, inst.size_down(_dec(s)))
                 if size <= 0:
                     continue
-                self._fill(order, inst, _dec(p), size, Liquidity.TAKER, ts, venue_id)
+                self._fill(order, inst, _dec(p), size, _TAKER, ts, venue_id)
                 left -= size
                 if left <= 0:
                     break
@@ -292,7 +300,7 @@ class SimVenue:
             )
         if limit is not None and (px > limit if buy else px < limit):
             return left
-        self._fill(order, inst, px, left, Liquidity.TAKER, ts, venue_id)
+        self._fill(order, inst, px, left, _TAKER, ts, venue_id)
         return ZERO
 
     def _fill(
@@ -305,7 +313,7 @@ class SimVenue:
         ts: int,
         venue_id: str,
     ) -> None:
-        rate = inst.maker_fee if liquidity is Liquidity.MAKER else inst.taker_fee
+        rate = inst.maker_fee if liquidity is _MAKER else inst.taker_fee
         fill = Fill(
             f"{self.name}-t{next(self._trade_ids)}",
             order.client_id,
@@ -335,7 +343,7 @@ class SimVenue:
         for r in list(resting):
             if px < r.price_f if r.is_buy else px > r.price_f:
                 size = r.order.remaining  # traded through our level: all of it went
-            elif px == r.price_f and aggressor is not (Side.BUY if r.is_buy else Side.SELL):
+            elif px == r.price_f and aggressor is not (_BUY if r.is_buy else _SELL):
                 if vol is None:
                     vol = _dec(trade.size)
                 if vol <= 0:
@@ -360,10 +368,24 @@ class SimVenue:
                 inst,
                 order.price,
                 size,
-                Liquidity.MAKER,
+                _MAKER,
                 ts,  # type: ignore[arg-type]
                 r.venue_id,
             )
+
+    def first_touch(self, symbol: str, prices: Sequence[float], start: int, stop: int) -> int:
+        """The index of the first trade in ``prices[start:stop]`` that :meth:`on_trade`
+        would act on (at or through a resting order's price), or ``stop``."""
+        resting = self._resting.get(symbol)
+        if not resting:
+            return stop
+        hi = max((r.price_f for r in resting if r.is_buy), default=-math.inf)
+        lo = min((r.price_f for r in resting if not r.is_buy), default=math.inf)
+        for i in range(start, stop):
+            x = prices[i]
+            if x <= hi or x >= lo:
+                return i
+        return stop
 
     def on_book(self, symbol: str) -> None:
         """The level we rest at shrank: the volume ahead of us cannot exceed what is left."""
