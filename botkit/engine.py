@@ -38,7 +38,7 @@ from botkit.events import (
     TradeBatch,
 )
 from botkit.execution import NOTIFY_ORDER, ExecutionRouter
-from botkit.intents import Cancel, CancelAll, Edit, Place
+from botkit.intents import INTENT_TYPES, Cancel, CancelAll, Edit, Intent, Place
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Position, Side
 from botkit.risk import RiskModule
 
@@ -69,6 +69,7 @@ _ARGS = {
     "on_fill": ("ctx", "fill"),
 }
 INF = 1 << 62
+_ONE_INTENT = frozenset(INTENT_TYPES)
 
 
 class Context:
@@ -596,13 +597,18 @@ class Engine:
         """Process intents on behalf of a strategy (e.g. remote control)."""
         self._emit(self.slots[strategy], intents)
 
-    def _emit(self, slot: _Slot, intents: Iterable[Any]) -> None:
-        try:
-            for intent in intents:
+    def _emit(self, slot: _Slot, intents: Iterable[Any] | Intent) -> None:
+        if intents.__class__ in _ONE_INTENT:
+            self._apply(slot, intents)  # a bare intent: intents are tuples, not to be iterated
+        else:
+            try:
+                each = iter(intents)  # type: ignore[arg-type]
+            except TypeError:
+                log.error("strategy %s returned %r, not intents", slot.name, intents)
+                self.hook_errors[f"{slot.name}.return"] += 1
+                each = iter(())
+            for intent in each:
                 self._apply(slot, intent)
-        except TypeError:
-            log.error("strategy %s returned %r, not an iterable of intents", slot.name, intents)
-            self.hook_errors[f"{slot.name}.return"] += 1
         self._drain()
         if self.venue.next_due < self._next_wakeup:
             self._next_wakeup = self.venue.next_due

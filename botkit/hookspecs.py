@@ -4,7 +4,7 @@ A strategy is a class built from its params (``Cls(params)``) whose methods are
 marked with ``@hookimpl``; it implements only the hooks it needs. Hooks are
 plain synchronous functions: the engine owns the asyncio loop and calls them in
 event-time order. Every hook may return an iterable of intents
-(``Place``, ``Edit``, ``Cancel``, ``CancelAll``) or None.
+(``Place``, ``Edit``, ``Cancel``, ``CancelAll``), a single intent, or None.
 
 ``ctx`` is the strategy's read-only view of the world: ``ctx.now_ns``,
 ``ctx.params``, ``ctx.instrument(symbol)``, ``ctx.book(symbol)``,

@@ -382,7 +382,7 @@ def test_market_order_valued_at_the_last_price_without_a_book_side() -> None:
 def test_stop_market_is_valued_at_its_stop_price() -> None:
     place = Place("BTC/USDT", Side.BUY, "0.04", type="stop_market", stop_price=100)
     rejected(check(place, book=None), "below_min_notional")
-    accepted(check(dataclasses.replace(place, stop_price=150), book=None))
+    accepted(check(place._replace(stop_price=150), book=None))
 
 
 def test_inputs_are_not_mutated() -> None:

@@ -14,13 +14,14 @@ later is safe in both directions: going from ms to µs jumps forward, going from
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["NonceSource", "NonceUnit"]
+__all__ = ["NonceSource", "NonceUnit", "advance_past_refusal"]
 
 NonceUnit = Literal["ms", "us"]
 
@@ -82,3 +83,18 @@ class NonceSource:
 
     def __repr__(self) -> str:
         return f"NonceSource(last={self._last}, unit={self.unit!r})"
+
+
+_QUOTED_NONCE = re.compile(r"(\d{4,})")
+
+
+def advance_past_refusal(source: NonceSource, message: str) -> None:
+    """After a venue refused a nonce, skip past the last one it reports having seen.
+
+    Both venues answer like "Invalid nonce: must be greater than 1795481767007";
+    counting up by one from a clock that is behind (a restart without the
+    journal, another process on the key) could take many refusals.
+    """
+    quoted = _QUOTED_NONCE.findall(message)
+    if quoted:
+        source.advance_to(int(quoted[-1]))

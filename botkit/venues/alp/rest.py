@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -45,7 +44,7 @@ from botkit.redact import Secret
 from botkit.venues.alp.auth import encode_json, plain, sign_headers
 from botkit.venues.alp.parsing import VENUE, classify_error, is_error_body
 from botkit.venues.errors import AuthError, parse_retry_after
-from botkit.venues.nonce import NonceSource
+from botkit.venues.nonce import NonceSource, advance_past_refusal
 
 __all__ = ["AlpRest", "Reply"]
 
@@ -54,7 +53,6 @@ log = logging.getLogger("botkit.venues.alp.rest")
 Params = Mapping[str, object]
 
 _API_SUFFIXES = ("/api/v1", "/api/v3", "/api")
-_QUOTED_NONCE = re.compile(r"(\d{4,})")
 
 
 class Reply(NamedTuple):
@@ -217,9 +215,7 @@ class AlpRest:
                 if attempt >= self.nonce_retries or "nonce" not in err.message.lower():
                     raise
                 attempt += 1
-                quoted = _QUOTED_NONCE.findall(err.message)
-                if quoted:
-                    self.nonce.advance_to(int(quoted[-1]))
+                advance_past_refusal(self.nonce, err.message)
                 log.info("alp refused nonce (%s); re-signing", err.message)
 
     async def _send(

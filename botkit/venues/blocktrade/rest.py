@@ -37,7 +37,7 @@ from botkit.venues._common import json_body
 from botkit.venues.blocktrade.auth import sign_headers
 from botkit.venues.blocktrade.parsing import VENUE, classify_error
 from botkit.venues.errors import AuthError, ParseError, parse_retry_after
-from botkit.venues.nonce import NonceSource
+from botkit.venues.nonce import NonceSource, advance_past_refusal
 
 __all__ = ["DEFAULT_API_PREFIX", "BlockTradeRest", "path"]
 
@@ -157,6 +157,7 @@ class BlockTradeRest:
                 except AuthError as err:
                     if "nonce" not in err.message.lower() or attempt >= self.nonce_retries:
                         raise
+                    advance_past_refusal(self.nonce, err.message)
                     log.warning("nonce refused (%s); re-signing with a fresh one", err.message)
         raise AssertionError("unreachable")
 
