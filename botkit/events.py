@@ -10,7 +10,7 @@ as tuples, two different event types with equal fields compare equal.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import repeat
@@ -149,6 +149,18 @@ def _values(column: Any) -> list[Any]:
     return column.tolist() if hasattr(column, "tolist") else list(column)
 
 
+def _none(i: int) -> None:
+    return None
+
+
+def _reader(column: Any) -> Callable[[int], Any]:
+    """Row i of a column as a Python value: ``ndarray.item(i)`` for numpy, else indexing."""
+    if column is None:
+        return _none
+    item = getattr(column, "item", None)
+    return item if item is not None else column.__getitem__  # type: ignore[no-any-return]
+
+
 class TradeBatch(Sequence[Trade]):
     """Consecutive trades of one symbol as columns: what a backtest replays fastest.
 
@@ -160,7 +172,18 @@ class TradeBatch(Sequence[Trade]):
     None); without it the values are already Side or None.
     """
 
-    __slots__ = ("_ids", "_rest", "_side_map", "_sides", "_sizes", "price", "symbol", "ts_ns")
+    __slots__ = (
+        "_id_at",
+        "_ids",
+        "_side_at",
+        "_side_map",
+        "_sides",
+        "_size_at",
+        "_sizes",
+        "price",
+        "symbol",
+        "ts_ns",
+    )
 
     def __init__(
         self,
@@ -184,21 +207,15 @@ class TradeBatch(Sequence[Trade]):
         self._sides = side
         self._ids = trade_id
         self._side_map = side_map
-        self._rest: tuple[list[Any], Sequence[Any], Sequence[Any]] | None = None
-
-    def _columns(self) -> tuple[list[Any], Sequence[Any], Sequence[Any]]:
-        """(sizes, sides, ids) as Python values, converted once."""
-        if self._rest is None:
-            sides: Sequence[Any]
-            if self._sides is None:
-                sides = _Nones(len(self.ts_ns))
-            elif self._side_map is None:
-                sides = _values(self._sides)
-            else:
-                sides = list(map(self._side_map.get, _values(self._sides)))
-            ids = _Nones(len(self.ts_ns)) if self._ids is None else _values(self._ids)
-            self._rest = (_values(self._sizes), sides, ids)
-        return self._rest
+        # Readers of one row as a Python value: a strategy that scans builds a
+        # trade only where it stops, so converting whole columns would be waste.
+        self._size_at = _reader(size)
+        self._id_at = _reader(trade_id)
+        raw_side_at = _reader(side)
+        if side_map is not None and side is not None:
+            self._side_at: Callable[[int], Any] = lambda i: side_map.get(raw_side_at(i))
+        else:
+            self._side_at = raw_side_at
 
     def __len__(self) -> int:
         return len(self.ts_ns)
@@ -220,9 +237,10 @@ class TradeBatch(Sequence[Trade]):
                 None if self._ids is None else self._ids[i],
                 self._side_map,
             )
-        sizes, sides, ids = self._rest or self._columns()
+        ts = self.ts_ns[i]
         return _TUPLE_NEW(
-            Trade, (self.ts_ns[i], self.symbol, self.price[i], sizes[i], sides[i], ids[i])
+            Trade,
+            (ts, self.symbol, self.price[i], self._size_at(i), self._side_at(i), self._id_at(i)),
         )
 
     def __iter__(self) -> Iterator[Trade]:
@@ -230,32 +248,16 @@ class TradeBatch(Sequence[Trade]):
 
     def events(self) -> list[Trade]:
         """Every trade as a :class:`Trade`, built at C speed."""
-        sizes, sides, ids = self._columns()
+        sides: Iterable[Any]
+        if self._sides is None:
+            sides = repeat(None)
+        elif self._side_map is None:
+            sides = _values(self._sides)
+        else:
+            sides = map(self._side_map.get, _values(self._sides))
+        ids = repeat(None) if self._ids is None else _values(self._ids)
+        sizes = _values(self._sizes)
         return build_events(Trade, self.ts_ns, repeat(self.symbol), self.price, sizes, sides, ids)
 
     def __repr__(self) -> str:
         return f"TradeBatch({self.symbol!r}, {len(self)} trades)"
-
-
-class _Nones(Sequence[None]):
-    """n Nones, without a list of them."""
-
-    __slots__ = ("_n",)
-
-    def __init__(self, n: int) -> None:
-        self._n = n
-
-    def __len__(self) -> int:
-        return self._n
-
-    @overload
-    def __getitem__(self, i: int) -> None: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> _Nones: ...
-
-    def __getitem__(self, i: int | slice) -> _Nones | None:
-        if isinstance(i, slice):
-            return _Nones(len(range(self._n)[i]))
-        range(self._n)[i]  # the IndexError a list would raise
-        return None

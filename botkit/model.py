@@ -80,6 +80,7 @@ _BUY = Side.BUY
 _SELL = Side.SELL
 _STOPS = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET})
 _PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+_NEW = tuple.__new__
 
 
 class Liquidity(StrEnum):
@@ -240,26 +241,28 @@ class Position(NamedTuple):
     realized_pnl: Decimal = ZERO
 
     def apply(self, side: Side, price: Decimal, size: Decimal) -> Position:
-        """The position after one fill (direct construction: this runs once per fill)."""
-        signed = size if side is _BUY else -size
-        old = self.size
-        new = old + signed
-        sym = self.symbol
-        if old == 0:
-            return Position(sym, new, price, self.realized_pnl)
-        if (old > 0) == (signed > 0):
-            # Adding: the average entry moves.
-            avg = (self.avg_price * abs(old) + price * size) / abs(new)
-            return Position(sym, new, avg, self.realized_pnl)
-        closed = min(abs(old), size)
-        direction = 1 if old > 0 else -1
-        pnl = self.realized_pnl + (price - self.avg_price) * closed * direction
-        if new == 0:
-            return Position(sym, new, ZERO, pnl)
-        if (new > 0) == (old > 0):
-            return Position(sym, new, self.avg_price, pnl)
-        # Flipped through zero: the rest opens at this price.
-        return Position(sym, new, price, pnl)
+        """The position after one fill (built in C, no generated ``__new__``: once per fill)."""
+        sym, old, avg, pnl = self
+        if side is _BUY:
+            new = old + size
+            adding = old >= 0
+        else:
+            new = old - size
+            adding = old <= 0
+        if not old:
+            return _NEW(Position, (sym, new, price, pnl))
+        if adding:  # the average entry moves
+            return _NEW(Position, (sym, new, (avg * abs(old) + price * size) / abs(new), pnl))
+        long = old > 0
+        if long:
+            pnl += (price - avg) * (old if size > old else size)
+        else:
+            pnl += (avg - price) * (-old if size > -old else size)
+        if not new:
+            return _NEW(Position, (sym, new, ZERO, pnl))
+        if (new > 0) is long:
+            return _NEW(Position, (sym, new, avg, pnl))
+        return _NEW(Position, (sym, new, price, pnl))  # flipped through zero: the rest opens here
 
     def unrealized(self, mark: Decimal) -> Decimal:
         return (mark - self.avg_price) * self.size if self.size else ZERO

@@ -55,6 +55,7 @@ _FOK = TimeInForce.FOK
 _MAKER = Liquidity.MAKER
 _TAKER = Liquidity.TAKER
 _STOPS = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET})
+_NEW = tuple.__new__
 
 
 class SimListener(Protocol):
@@ -314,19 +315,22 @@ class SimVenue:
         venue_id: str,
     ) -> None:
         rate = inst.maker_fee if liquidity is _MAKER else inst.taker_fee
-        fill = Fill(
-            f"{self.name}-t{next(self._trade_ids)}",
-            order.client_id,
-            order.symbol,
-            order.side,
-            price,
-            size,
-            price * size * rate,
-            inst.quote,
-            liquidity,
-            ts,
-            venue_id,
-            order.strategy,
+        fill: Fill = _NEW(  # Fill's twelve fields, built in C: once per execution
+            Fill,
+            (
+                f"{self.name}-t{next(self._trade_ids)}",
+                order.client_id,
+                order.symbol,
+                order.side,
+                price,
+                size,
+                price * size * rate,
+                inst.quote,
+                liquidity,
+                ts,
+                venue_id,
+                order.strategy,
+            ),
         )
         self.trades.append(fill)
         self.listener.on_fill(fill)
