@@ -386,11 +386,13 @@ class Engine:
             return
         cursors = [0] * len(scanners)
         i = 0
+        seen_wake, wake_at = -1, n  # the wake-up time last looked up, and its index
         while i < n:
-            cap = n
             wake = self._next_wakeup
-            if wake <= ts[-1]:
-                cap = bisect_left(ts, wake, i, n)
+            if wake != seen_wake:
+                seen_wake = wake
+                wake_at = bisect_left(ts, wake, i, n) if wake <= ts[-1] else n
+            cap = wake_at if wake_at > i else i
             if venue.resting_count and cap > i:
                 cap = venue.first_touch(batch.symbol, prices, i, cap)
             p = cap

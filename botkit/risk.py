@@ -564,20 +564,8 @@ class RiskModule:
         if cls is Place or (cls is not Edit and isinstance(intent, Place)):
             if instrument is None:
                 return _reject(intent, "unknown_instrument", f"unknown instrument {intent.symbol}")
-            args = (
-                False,
-                intent.symbol,
-                intent.side,
-                intent.type,
-                intent.tif,
-                intent.size,
-                intent.price,
-                intent.stop_price,
-                bool(intent.post_only),
-                bool(intent.reduce_only),
-                intent.client_id,
-                ZERO,
-            )
+            # A Place's fields are _check's arguments, in the same order.
+            args: tuple[Any, ...] = (*intent, False, ZERO)
         elif cls is Edit or isinstance(intent, Edit):
             if instrument is None:
                 name = getattr(order, "symbol", intent.client_id)
@@ -600,17 +588,17 @@ class RiskModule:
                 )
             # The Edit is checked as the order it leaves behind.
             args = (
-                True,
                 order.symbol,
                 order.side,
-                order.type,
-                order.tif,
                 order.size if intent.size is None else intent.size,
                 order.price if intent.price is None else intent.price,
-                order.stop_price,
-                bool(order.post_only),
-                bool(order.reduce_only),
+                order.type,
+                order.tif,
+                order.post_only,
+                order.reduce_only,
                 intent.client_id,
+                order.stop_price,
+                True,
                 _to_decimal_strict(getattr(order, "filled", ZERO), "order.filled"),
             )
         elif isinstance(intent, Cancel | CancelAll):
@@ -647,19 +635,23 @@ class RiskModule:
         open_orders: Collection[Any],
         now_ns: int | None,
         open_order_count: int | None,
-        is_edit: bool,
         symbol: str,
         side_raw: Any,
-        type_raw: Any,
-        tif_raw: Any,
         size_raw: Any,
         price_raw: Any,
-        stop_raw: Any,
-        post_only: bool,
-        reduce_only: bool,
+        type_raw: Any,
+        tif_raw: Any,
+        post_only: Any,
+        reduce_only: Any,
         client_id: str | None,
+        stop_raw: Any,
+        is_edit: bool,
         filled: Decimal,
     ) -> Decision:
+        if post_only.__class__ is not bool:
+            post_only = bool(post_only)
+        if reduce_only.__class__ is not bool:
+            reduce_only = bool(reduce_only)
         # 1. Side.
         side = side_raw if side_raw.__class__ is Side else _coerce(side_raw, _SIDES)
         if side is None:
