@@ -250,3 +250,28 @@ def test_a_market_order_from_a_scan_stop_fills_at_that_trade(btc: Instrument) ->
     assert all(f.price == D(repr(by_ts[f.ts_ns])) for f in fills)
     assert {f.side for f in fills} == {Side.BUY, Side.SELL}
     assert all(o.type is OrderType.MARKET for o in engine.router.all_orders())
+
+
+def test_the_shipped_sample_replays_its_trades_as_columns_with_the_same_outcome(
+    btc: Instrument,
+) -> None:
+    from conftest import ROOT
+
+    from botkit.backtest.catalog import Catalog, replay
+
+    catalog = Catalog(ROOT / "backtest_data")
+    batches = list(replay(catalog, "sim", ["BTC/USDT"], kinds=("trades",), batch_rows=20_000))
+    assert batches and all(type(b) is TradeBatch for b in batches)
+    as_lists = [b.events() for b in batches]
+    assert sum(map(len, as_lists)) > 50_000
+
+    def make() -> list[StrategySpec]:
+        return [ema("ema", 10, 50, allow_short=True)]
+
+    a, b = engine_for(btc, make), engine_for(btc, make)
+    a.run_backtest(as_lists)
+    b.run_backtest(batches)
+    a.stop()
+    b.stop()
+    assert len(a.router.fills) > 100
+    assert_same_run(a, b)
