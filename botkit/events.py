@@ -237,10 +237,16 @@ class TradeBatch(Sequence[Trade]):
                 None if self._ids is None else self._ids[i],
                 self._side_map,
             )
-        ts = self.ts_ns[i]
         return _TUPLE_NEW(
             Trade,
-            (ts, self.symbol, self.price[i], self._size_at(i), self._side_at(i), self._id_at(i)),
+            (
+                self.ts_ns[i],
+                self.symbol,
+                self.price[i],
+                self._size_at(i),
+                self._side_at(i),
+                self._id_at(i),
+            ),
         )
 
     def __iter__(self) -> Iterator[Trade]:

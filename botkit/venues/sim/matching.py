@@ -54,7 +54,6 @@ _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _MAKER = Liquidity.MAKER
 _TAKER = Liquidity.TAKER
-_STOPS = frozenset({OrderType.STOP_LIMIT, OrderType.STOP_MARKET})
 _NEW = tuple.__new__
 
 
@@ -120,10 +119,7 @@ class SimVenue:
     # ----- requests (from the router) ---------------------------------------------
 
     def submit(self, order: Order, now_ns: int) -> None:
-        if self.latency_ns <= 0:
-            self._arrive_new(order, now_ns)  # the common case, without _at's star-args call
-        else:
-            self._at(now_ns, self._arrive_new, order)
+        self._at(now_ns, self._arrive_new, order)
 
     def cancel(self, order: Order, now_ns: int) -> None:
         self._at(now_ns, self._arrive_cancel, order)
@@ -158,7 +154,7 @@ class SimVenue:
         if inst is None:
             self._reject(order, "unknown_instrument", f"{order.symbol} is not listed", ts)
             return
-        if order.type in _STOPS:
+        if order.type.is_stop:
             self._reject(order, "unsupported_order_type", "the simulator has no stop orders", ts)
             return
         book = self.books[order.symbol]
