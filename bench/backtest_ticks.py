@@ -55,9 +55,9 @@ def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, obje
     from botkit_strategies.ema_cross import EmaCross
 
     from botkit.backtest.catalog import iter_trade_batches
-    from botkit.backtest.wiring import build_sim_engine
-    from botkit.engine import StrategySpec
     from botkit.model import Instrument
+    from botkit.node import build_sim_engine
+    from botkit.plugins import StrategySpec
 
     inst = Instrument("sim", SYMBOL, "BTC", "USDT", tick_size="0.01", lot_size="0.00001")
     strategy = EmaCross({"symbol": SYMBOL, "fast": 10, "slow": 50, "size": "0.01"})

@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    from botkit.live import run_live
+    from botkit.node import run_live
 
     duration = parse_duration(args.duration) / 1e9 if args.duration else None
     try:
@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     vs = sub.add_parser("venue-sim", help="run a local venue simulator")
-    vs.add_argument("--venue", required=True, choices=("blocktrade", "alp", "alpha5"))
+    from botkit.simulator.server import venues
+
+    vs.add_argument("--venue", required=True, choices=venues())
     vs.add_argument("--port", type=int, default=8400)
     vs.add_argument("--seed", type=int, default=1)
     vs.set_defaults(func=cmd_venue_sim)

@@ -55,13 +55,11 @@ from pydantic import (
 
 from botkit.intents import Place
 from botkit.model import Instrument, OrderType, Side, TimeInForce, to_decimal
-from botkit.plugins import PluginError, closest, params_model, resolve
+from botkit.plugins import PluginError, check_hooks, closest, params_model, resolve
 from botkit.redact import MASK, Secret
+from botkit.venues import registry
 
 DOCS = "docs/bot-yaml.md"
-VENUES = ("sim", "blocktrade", "alp", "alpha5")
-# Venues whose private API is signed with a key pair (see the design's venue table).
-_SIGNED_VENUES = ("blocktrade", "alp")
 SECRET_SUFFIXES = ("key", "secret", "token", "password", "passphrase")
 
 # --------------------------------------------------------------------------- errors
@@ -429,10 +427,21 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str | None], str | None]:
     return check
 
 
+def _known_venue(name: str) -> str:
+    known = registry.names()
+    if name not in known:
+        match = closest(name, known)
+        raise ValueError(
+            f"{_show(name)} is not allowed; must be one of {', '.join(known)}"
+            + (f". Did you mean '{match}'?" if match else "")
+        )
+    return name
+
+
 class VenueConfig(_Model):
     """Where orders go in live mode, and market data comes from in paper and live."""
 
-    name: Literal["sim", "blocktrade", "alp", "alpha5"] = "sim"
+    name: Annotated[str, AfterValidator(_known_venue)] = "sim"
     base_url: Annotated[str | None, AfterValidator(_url(("https://", "http://")))] = None
     ws_url: Annotated[str | None, AfterValidator(_url(("wss://", "ws://")))] = None
     api_key: Secret | None = None
@@ -1182,6 +1191,7 @@ def _check_strategies(cfg: BotConfig, base_dir: Path) -> list[ConfigIssue]:
         first_of.setdefault(s.name, i)
         try:
             cls = resolve(s.use, base_dir)
+            check_hooks(cls, f"strategy '{s.name}' ({cls.__qualname__})")
             model = params_model(cls)
         except PluginError as exc:
             issues.append(ConfigIssue(("strategies", i, "use"), str(exc), value=s.use))
@@ -1252,14 +1262,15 @@ def _check_venue(cfg: BotConfig) -> list[ConfigIssue]:
                 ("venue", "name"),
                 f"'sim' cannot be used with mode: {cfg.mode}, which reads market data "
                 "from a live venue",
-                allowed="must be one of " + ", ".join(v for v in VENUES if v != "sim"),
+                allowed="must be one of " + ", ".join(registry.names("trading")),
                 fix="Set venue.name, or use mode: backtest",
                 value="sim",
             )
         ]
     issues = []
-    if cfg.mode == "live" and venue.name in _SIGNED_VENUES and not cfg.live.simulator:
-        for key in ("api_key", "api_secret"):
+    spec = registry.get(venue.name)
+    if cfg.mode == "live" and not cfg.live.simulator:
+        for key in spec.credentials:
             if getattr(venue, key) is None:
                 var = _env_name_for(venue.name, key)
                 issues.append(

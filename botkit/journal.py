@@ -40,7 +40,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -61,6 +61,7 @@ from botkit.model import (
     TimeInForce,
     to_decimal,
 )
+from botkit.venues.kit.nonce import NS_PER_UNIT
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -472,6 +473,21 @@ class Journal:
         first = self._reserve(key, candidate, n)
         return range(first, first + n)
 
+    def advance_nonce(self, key: str, value: int) -> None:
+        """Make ``last`` at least ``value``, durably: nothing at or below it is handed out."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"nonce must be an int, got {type(value).__name__}")
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO nonces (key, last) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET last = MAX(last, excluded.last)",
+                (key, value),
+            )
+
+    def nonce_source(self, key: str, unit: str = "ms") -> JournalNonce:
+        """A ``NonceSource`` whose every value is stored here before it is used."""
+        return JournalNonce(self, key, unit)
+
     def last_nonce(self, key: str) -> int:
         """The highest nonce reserved for ``key`` (0 if none)."""
         with self._lock:
@@ -759,3 +775,37 @@ def _legs(symbol: str, instruments: Mapping[str, Instrument] | None) -> tuple[st
     raise ValueError(
         f"cannot tell the base and quote of {symbol!r}: pass instruments to balances_delta"
     )
+
+
+class JournalNonce:
+    """A ``NonceSource`` backed by the journal: ``max(last + 1, now)``, stored before use.
+
+    It never goes backwards, across restarts and clock steps; after a venue
+    refuses a nonce, ``advance_to`` skips past the value the venue reports.
+    """
+
+    __slots__ = ("_clock", "_divisor", "journal", "key")
+
+    def __init__(
+        self,
+        journal: Journal,
+        key: str,
+        unit: str = "ms",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        if unit not in NS_PER_UNIT:
+            raise ValueError(f"unit must be one of {sorted(NS_PER_UNIT)}, got {unit!r}")
+        self.journal = journal
+        self.key = key
+        self._divisor = NS_PER_UNIT[unit]
+        self._clock = clock
+
+    @property
+    def last(self) -> int:
+        return self.journal.last_nonce(self.key)
+
+    def next(self) -> int:
+        return self.journal.reserve_nonce(self.key, self._clock() // self._divisor)
+
+    def advance_to(self, value: int) -> None:
+        self.journal.advance_nonce(self.key, value)

@@ -516,7 +516,7 @@ def test_no_instruments(bot_dir: Path) -> None:
 def test_paper_mode_needs_a_live_venue(bot_dir: Path) -> None:
     msg = error(bot_dir, GOOD.replace("mode: backtest", "mode: paper"))
     assert "venue.name: 'sim' cannot be used with mode: paper" in msg
-    assert "blocktrade, alp, alpha5" in msg
+    assert "alp, alpha5, blocktrade" in msg
 
 
 def test_timer_must_be_positive(bot_dir: Path) -> None:

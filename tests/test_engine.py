@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from botkit import Edit, Instrument, OrderType, Place, Side, hookimpl
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import StrategySpec
 from botkit.events import Trade
 from botkit.model import OrderStatus
+from botkit.node import build_sim_engine
+from botkit.plugins import StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal

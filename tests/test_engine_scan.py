@@ -16,9 +16,10 @@ import pytest
 from botkit_strategies.ema_cross import EmaCross
 
 from botkit import CancelAll, Instrument, OrderType, Place, Side, hookimpl
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import Engine, StrategySpec
+from botkit.engine import Engine
 from botkit.events import Trade, TradeBatch
+from botkit.node import build_sim_engine
+from botkit.plugins import PluginError, StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal
@@ -223,7 +224,7 @@ def test_scan_trades_needs_on_trade(btc: Instrument) -> None:
         def scan_trades(self, ctx: Any, batch: Any, start: int, stop: int) -> int:
             return stop
 
-    with pytest.raises(TypeError, match="scan_trades without on_trade"):
+    with pytest.raises(PluginError, match="scan_trades without on_trade"):
         build_sim_engine({SYM: btc}, [StrategySpec("s", OnlyScans())])
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from botkit import Instrument, OrderType, Place, Side, TimeInForce
-from botkit.execution import TRANSITIONS, ExecutionRouter, can_transition
+from botkit.execution import ON_ORDER, TRANSITIONS, ExecutionRouter, Updates, can_transition
 from botkit.intents import Edit
 from botkit.model import Fill, Liquidity, Order, OrderStatus
 
@@ -34,16 +34,20 @@ class ScriptedVenue:
 
 
 @pytest.fixture
-def router(btc: Instrument) -> tuple[ExecutionRouter, ScriptedVenue, list[tuple[str, str]]]:
-    seen: list[tuple[str, str]] = []
-
-    def notify(kind: int, strategy: str, obj: object) -> None:
-        seen.append(("order", obj.status.value) if kind == 0 else ("fill", obj.trade_id))  # type: ignore[attr-defined]
-
-    r = ExecutionRouter({SYM: btc}, balances={"USDT": D(1000), "BTC": D(0)}, notify=notify)
+def router(btc: Instrument) -> tuple[ExecutionRouter, ScriptedVenue, Updates]:
+    updates = Updates(wants_orders={"s"}, wants_fills={"s"})
+    r = ExecutionRouter({SYM: btc}, balances={"USDT": D(1000), "BTC": D(0)}, updates=updates)
     v = ScriptedVenue()
     r.attach(v)
-    return r, v, seen
+    return r, v, updates
+
+
+def posted(updates: Updates) -> list[tuple[str, str]]:
+    """What the router told the strategy, in order: order statuses and fill ids."""
+    return [
+        ("order", obj.status.value) if kind == ON_ORDER else ("fill", obj.trade_id)
+        for kind, _, obj in updates.queue
+    ]
 
 
 def place(r: ExecutionRouter, size: str = "1", cid: str | None = None) -> Order:
@@ -79,7 +83,7 @@ def test_every_status_has_a_row_and_closed_states_only_take_late_fills() -> None
 
 
 def test_happy_path_place_ack_partial_fill(router) -> None:  # type: ignore[no-untyped-def]
-    r, v, seen = router
+    r, v, updates = router
     o = place(r, "2")
     assert v.calls == [("submit", o.client_id)] and o.client_id.startswith("bk-s-")
     r.on_ack(o.client_id, "V1", 2)
@@ -89,7 +93,7 @@ def test_happy_path_place_ack_partial_fill(router) -> None:  # type: ignore[no-u
     assert r.position_size("s", SYM) == D("2")
     assert r.balances["BTC"] == D("2")
     assert r.balances["USDT"] == D(1000) - D("50") - D("148.5") - D("0.2")
-    assert seen == [
+    assert posted(updates) == [
         ("order", "pending_new"),
         ("order", "open"),
         ("order", "partially_filled"),

@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from botkit import Instrument, OrderType, Place, Side, hookimpl
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import Engine, StrategySpec
+from botkit.engine import Engine
 from botkit.events import BookDelta, BookSnapshot, Trade
 from botkit.model import Liquidity, OrderStatus
+from botkit.node import build_sim_engine
+from botkit.plugins import StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal
@@ -120,7 +121,7 @@ def test_venue_rejects_a_post_only_order_that_crosses_on_arrival(btc: Instrument
         events,
         latency_ns=5_000_000,
     )
-    assert [r[2] for r in engine.venue.rejected] == ["post_only_would_cross"]
+    assert [r[2] for r in engine.router.venue.rejected] == ["post_only_would_cross"]
     assert s.updates[-1].status is OrderStatus.REJECTED
     assert s.updates[-1].code == "post_only_would_cross"
     assert not engine.rejects  # nothing was refused inside the process

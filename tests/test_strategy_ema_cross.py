@@ -16,9 +16,10 @@ from botkit_strategies.ema_cross import EmaCross
 from pydantic import ValidationError
 
 from botkit import Instrument, OrderType, Side
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import Engine, StrategySpec
+from botkit.engine import Engine
 from botkit.events import Bar, BookSnapshot, Trade
+from botkit.node import build_sim_engine
+from botkit.plugins import StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal

@@ -16,10 +16,11 @@ from botkit_strategies.grid import Grid
 from pydantic import ValidationError
 
 from botkit import Cancel, Instrument, Side
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import Engine, StrategySpec
+from botkit.engine import Engine
 from botkit.events import Trade
 from botkit.model import Order, OrderStatus
+from botkit.node import build_sim_engine
+from botkit.plugins import StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal

@@ -16,10 +16,11 @@ from botkit_strategies.market_maker import MarketMaker
 from pydantic import ValidationError
 
 from botkit import Instrument, Side
-from botkit.backtest.wiring import build_sim_engine
-from botkit.engine import Engine, StrategySpec
+from botkit.engine import Engine
 from botkit.events import BookDelta, BookSnapshot, Trade
 from botkit.model import OrderStatus
+from botkit.node import build_sim_engine
+from botkit.plugins import StrategySpec
 
 SYM = "BTC/USDT"
 D = Decimal

@@ -8,37 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from botkit.backtest.result import BacktestResult
-from botkit.backtest.wiring import build_sim_engine
 from botkit.config import BotConfig
-from botkit.engine import Engine, StrategySpec
-
-
-def strategy_symbols(params: dict[str, Any], known: set[str]) -> frozenset[str] | None:
-    """The symbols a strategy trades: ``params.symbol`` or ``params.symbols``; None = all."""
-    syms: list[str] = []
-    if isinstance(params.get("symbol"), str):
-        syms.append(params["symbol"])
-    if isinstance(params.get("symbols"), list):
-        syms.extend(str(s) for s in params["symbols"])
-    return frozenset(syms) & known if syms else None
-
-
-def make_strategies(config: BotConfig) -> list[StrategySpec]:
-    known = {i.symbol for i in config.instruments}
-    specs = []
-    for sc in config.strategies:
-        cls = sc.load_class()
-        params = dict(sc.params)
-        specs.append(
-            StrategySpec(
-                sc.name,
-                cls(params),
-                params,
-                strategy_symbols(params, known),
-                dict(sc.timers),
-            )
-        )
-    return specs
+from botkit.engine import Engine
+from botkit.node import build_backtest
 
 
 def _ns(value: Any) -> int | None:
@@ -53,20 +25,6 @@ def _ns(value: Any) -> int | None:
     return _ns(dt)
 
 
-def build_engine(config: BotConfig) -> Engine:
-    sim = config.sim
-    return build_sim_engine(
-        config.make_instruments(),
-        make_strategies(config),
-        config.risk,
-        balances=dict(config.account.balances),
-        latency_ns=sim.latency,
-        slippage_bps=sim.slippage_bps,
-        queue_position=sim.queue_position,
-        equity_interval_ns=config.output.equity_interval,
-    )
-
-
 def run_backtest(
     config: BotConfig, out_dir: Path | None = None, progress: bool | None = None
 ) -> tuple[BacktestResult, dict[str, Any]]:
@@ -74,7 +32,7 @@ def run_backtest(
     from botkit.backtest.progress import Progress
     from botkit.backtest.report import write_report
 
-    engine = build_engine(config)
+    engine = build_backtest(config)
     catalog = Catalog(config.resolve_path(config.data.catalog))
     venue = config.data.venue or config.venue.name
     symbols = list(engine.instruments)

@@ -87,10 +87,10 @@ from aiohttp import web
 
 from botkit.model import ZERO, Fill, Instrument, Liquidity, Order, OrderStatus, OrderType, Side
 from botkit.model import TimeInForce as Tif
-from botkit.simulator.exchange import SimExchange, SimReject
-from botkit.venues._common import iso_to_ns, parse_decimal
+from botkit.simulator.backend import ExchangeBackend, SimReject
 from botkit.venues.alp.auth import encode_json, sign
-from botkit.venues.errors import ParseError
+from botkit.venues.kit.errors import ParseError
+from botkit.venues.kit.parsing import iso_to_ns, parse_decimal
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -172,7 +172,7 @@ class PublicTrade:
     account_id: int
 
 
-class AlpExchange(SimExchange):
+class AlpExchange(ExchangeBackend):
     """The simulated exchange plus what ALP's protocol needs to remember."""
 
     def __init__(self, options: AlpOptions, *args: Any, **kwargs: Any) -> None:
@@ -358,7 +358,7 @@ Action = Callable[[Call], web.Response]
 
 
 class AlpProtocol:
-    def __init__(self, exchange: SimExchange) -> None:
+    def __init__(self, exchange: ExchangeBackend) -> None:
         if not isinstance(exchange, AlpExchange):
             raise TypeError("ALP routes need the exchange make_exchange() builds")
         self.ex = exchange
@@ -378,7 +378,7 @@ class AlpProtocol:
         return self._error(version, err.message, err.status, err.shape)
 
     def _sim_refusal(self, version: int, err: SimReject) -> web.Response:
-        # SimExchange.reject already logged it.
+        # ExchangeBackend.reject already logged it.
         phrase = REASONS.get(err.code, "Invalid request")
         status = 404 if err.code == "order_not_found" and version == 1 else 400
         return self._error(version, f"{phrase}: {err.message}", status)
@@ -1009,7 +1009,7 @@ class AlpProtocol:
         return _json(out)
 
 
-def setup_routes(app: web.Application, exchange: SimExchange) -> None:
+def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     p = AlpProtocol(exchange)
     r = app.router
     # public

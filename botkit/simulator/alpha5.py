@@ -90,7 +90,7 @@ from botkit.model import (
     Side,
     TimeInForce,
 )
-from botkit.simulator.exchange import SimExchange, SimReject
+from botkit.simulator.backend import ExchangeBackend, SimReject
 
 __all__ = [
     "API",
@@ -196,7 +196,7 @@ STATUS_OUT = {
 }
 
 
-class Alpha5Exchange(SimExchange):
+class Alpha5Exchange(ExchangeBackend):
     """The simulated exchange plus what the Alpha5 protocol needs to know about it."""
 
     def __init__(
@@ -296,7 +296,7 @@ class _Query:
     """Typed access to one request's query string; bad input is 400 invalid_params."""
 
     q: Mapping[str, str]
-    exchange: SimExchange
+    exchange: ExchangeBackend
     what: str
     seen: set[str] = field(default_factory=set)
 
@@ -365,13 +365,13 @@ Action = Callable[[_Query], Any]
 class Alpha5Protocol:
     """The HTTP side of one simulated Alpha5 venue."""
 
-    def __init__(self, exchange: SimExchange) -> None:
+    def __init__(self, exchange: ExchangeBackend) -> None:
         self.ex = exchange
         if isinstance(exchange, Alpha5Exchange):
             self.contracts = exchange.contracts
             self.contract_of = exchange.contract_of
             self.token = exchange.token
-        else:  # a plain SimExchange: list its instruments as perpetuals
+        else:  # a plain ExchangeBackend: list its instruments as perpetuals
             self.contracts = {
                 f"{i.base}-PERPETUAL": Contract(f"{i.base}-PERPETUAL", i)
                 for i in exchange.instruments.values()
@@ -937,7 +937,7 @@ class Alpha5Protocol:
         self.stop_of_order[order.venue_order_id] = stop.order_id
 
 
-def setup_routes(app: web.Application, exchange: SimExchange) -> None:
+def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     proto = Alpha5Protocol(exchange)
     r = app.router
     pub, prv = proto.public, proto.private

@@ -92,7 +92,7 @@ from aiohttp import WSMsgType, web
 from botkit.book import OrderBook
 from botkit.events import BookSnapshot, Trade
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
-from botkit.simulator.exchange import SimExchange, SimReject
+from botkit.simulator.backend import ExchangeBackend, SimReject
 from botkit.venues.blocktrade.auth import signature
 
 VENUE = "blocktrade"
@@ -171,7 +171,7 @@ class SimConfig:
     seed: int = 1
 
 
-class BlockTradeExchange(SimExchange):
+class BlockTradeExchange(ExchangeBackend):
     """The simulated exchange plus the protocol's options."""
 
     def __init__(self, *args: Any, config: SimConfig, **kwargs: Any) -> None:
@@ -300,7 +300,7 @@ def _error(status: int, message: str) -> web.Response:
 class _State:
     """Id maps, trade history and auth bookkeeping the protocol adds to the exchange."""
 
-    def __init__(self, exchange: SimExchange, config: SimConfig) -> None:
+    def __init__(self, exchange: ExchangeBackend, config: SimConfig) -> None:
         self.exchange = exchange
         self.config = config
         self.assets = {a.iso: a for a in config.assets}
@@ -607,7 +607,7 @@ def _reject_message(state: _State, rej: SimReject, symbol: str | None) -> tuple[
 Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
-def setup_routes(app: web.Application, exchange: SimExchange) -> None:
+def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     config = getattr(exchange, "config", None) or SimConfig()
     state = _State(exchange, config)
     faults = exchange.faults

@@ -1,6 +1,7 @@
 """The simulator's aiohttp server: a venue's protocol module plus test-only admin routes.
 
-``botkit venue-sim --venue blocktrade|alp|alpha5 --port N`` runs one. Tests
+``botkit venue-sim --venue NAME --port N`` runs one for any venue the registry
+(``botkit.venues.registry``) lists with a simulator. Tests
 start one in-process with ``async with running_simulator("alp") as sim:`` on a
 free loopback port, and read the ground truth from ``sim.exchange``.
 
@@ -12,7 +13,6 @@ balances, open orders), ``POST step`` (advance the market N steps).
 
 from __future__ import annotations
 
-import importlib
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,24 +22,38 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from botkit.simulator.exchange import SimExchange
+from botkit.simulator.backend import ExchangeBackend
+from botkit.venues import registry
 
-VENUES = ("blocktrade", "alp", "alpha5")
-EXCHANGE_KEY: web.AppKey[SimExchange] = web.AppKey("exchange", SimExchange)
+EXCHANGE_KEY: web.AppKey[ExchangeBackend] = web.AppKey("exchange", ExchangeBackend)
 
 
 class VenueProtocol(Protocol):
     """What each ``botkit.simulator.<venue>`` module provides."""
 
-    def make_exchange(self, seed: int, **options: Any) -> SimExchange: ...
+    def make_exchange(self, seed: int, **options: Any) -> ExchangeBackend: ...
 
-    def setup_routes(self, app: web.Application, exchange: SimExchange) -> None: ...
+    def setup_routes(self, app: web.Application, exchange: ExchangeBackend) -> None: ...
+
+
+def venues() -> tuple[str, ...]:
+    """The venues that have a protocol simulator."""
+    return tuple(n for n, spec in registry.specs().items() if spec.simulated)
 
 
 def protocol(venue: str) -> VenueProtocol:
-    if venue not in VENUES:
-        raise ValueError(f"unknown venue {venue!r}: choose one of {', '.join(VENUES)}")
-    return importlib.import_module(f"botkit.simulator.{venue}")  # type: ignore[return-value]
+    spec = registry.get(venue)
+    if not spec.simulated:
+        raise ValueError(f"venue {venue!r} has no simulator: choose one of {', '.join(venues())}")
+    return spec.simulator_module()  # type: ignore[no-any-return]
+
+
+def default_credentials(venue: str) -> dict[str, str]:
+    """The credentials a venue's simulator accepts unless told otherwise."""
+    module = protocol(venue)
+    creds = {"api_key": getattr(module, "DEFAULT_API_KEY", None)}
+    creds["api_secret"] = getattr(module, "DEFAULT_API_SECRET", None)
+    return {k: v for k, v in creds.items() if v is not None}
 
 
 def _fill_json(f: Any) -> dict[str, Any]:
@@ -58,7 +72,7 @@ def _fill_json(f: Any) -> dict[str, Any]:
     }
 
 
-def _admin_routes(app: web.Application, exchange: SimExchange) -> None:
+def _admin_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     async def faults(request: web.Request) -> web.Response:
         try:
             exchange.faults.update(**(await request.json()))
@@ -126,7 +140,7 @@ def free_port() -> int:
 class RunningSimulator:
     venue: str
     port: int
-    exchange: SimExchange
+    exchange: ExchangeBackend
 
     @property
     def base_url(self) -> str:
@@ -141,6 +155,11 @@ class RunningSimulator:
 
     def position(self, symbol: str) -> Decimal:
         return self.exchange.positions.get(symbol, Decimal(0))
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The credentials this simulator accepts."""
+        return default_credentials(self.venue)
 
 
 @asynccontextmanager
@@ -167,4 +186,11 @@ def serve(venue: str, port: int, host: str = "127.0.0.1", seed: int = 1) -> None
     web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
-__all__ = ["VENUES", "RunningSimulator", "build_app", "running_simulator", "serve"]
+__all__ = [
+    "RunningSimulator",
+    "build_app",
+    "default_credentials",
+    "running_simulator",
+    "serve",
+    "venues",
+]

@@ -22,12 +22,12 @@ from typing import Any, ClassVar
 import pytest
 
 from botkit.execution import ExecutionRouter
+from botkit.execution.live import LiveGateway
 from botkit.intents import Edit, Place
 from botkit.journal import Journal
 from botkit.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
-from botkit.venues.base import VenueAdapter
-from botkit.venues.live import LiveGateway
+from botkit.venues.kit.adapter import VenueAdapter
 
 S = OrderStatus
 

@@ -25,7 +25,7 @@ from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alp import AlpAdapter, parsing
 from botkit.venues.alp.auth import encode_json, sign, sign_headers
 from botkit.venues.alp.rest import AlpRest
-from botkit.venues.errors import (
+from botkit.venues.kit.errors import (
     AuthError,
     InsufficientFunds,
     InvalidRequest,
@@ -34,7 +34,7 @@ from botkit.venues.errors import (
     RateLimited,
     VenueUnavailable,
 )
-from botkit.venues.nonce import NonceSource
+from botkit.venues.kit.nonce import ClockNonce
 
 D = Decimal
 S = OrderStatus
@@ -182,7 +182,7 @@ async def test_find_order_without_memory_matches_fields_or_the_echoed_id() -> No
             await placed(adapter, twin)
             await placed(adapter, o)
             # A restart with no memory of orders; the nonce comes back from the journal.
-            fresh = make_adapter(sim, nonce=NonceSource(adapter.nonce.last))
+            fresh = make_adapter(sim, nonce=ClockNonce(adapter.nonce.last))
             try:
                 lookup = order("c-9", Side.BUY, "0.3", bid - 30 * TICK)
                 lookup.created_ns = o.created_ns
@@ -432,7 +432,7 @@ async def test_bad_credentials_are_auth_errors(alp: Any) -> None:
 
 async def test_a_nonce_behind_the_venue_is_re_signed_once(alp: Any) -> None:
     sim, _ = alp
-    nonce = NonceSource(last=5)
+    nonce = ClockNonce(last=5)
     sim.exchange.last_nonce[DEFAULT_API_KEY] = 10**15  # another process used the key
     adapter = make_adapter(sim, nonce=nonce)
     try:

@@ -16,19 +16,19 @@ import pytest
 
 from botkit.events import BookSnapshot, Trade
 from botkit.execution import ExecutionRouter
+from botkit.execution.live import LiveGateway
 from botkit.intents import Place
 from botkit.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
-from botkit.venues.base import VenueAdapter
-from botkit.venues.errors import (
+from botkit.venues.kit.adapter import VenueAdapter
+from botkit.venues.kit.errors import (
     AuthError,
     NotFound,
     OrderRejected,
     VenueError,
     VenueUnavailable,
 )
-from botkit.venues.live import LiveGateway
 
 BTC = "BTC/USDT"
 ETH = "ETH/USDT"
@@ -484,7 +484,7 @@ async def test_market_stream(sim: RunningSimulator, adapter: Alpha5Adapter) -> N
 
 def test_parse_positions_balances_and_perpetuals() -> None:
     from botkit.venues.alpha5 import parsing as a5
-    from botkit.venues.errors import ParseError
+    from botkit.venues.kit.errors import ParseError
 
     assert a5.parse_positions(
         {

@@ -26,7 +26,7 @@ from botkit.venues.blocktrade import BlockTradeAdapter
 from botkit.venues.blocktrade.auth import json_body, sign_headers
 from botkit.venues.blocktrade.rest import BlockTradeRest
 from botkit.venues.blocktrade.websocket import BlockTradeWebsocket, ws_url_for
-from botkit.venues.errors import (
+from botkit.venues.kit.errors import (
     AuthError,
     InsufficientFunds,
     InvalidRequest,
@@ -35,7 +35,7 @@ from botkit.venues.errors import (
     VenueError,
     VenueUnavailable,
 )
-from botkit.venues.nonce import NonceSource
+from botkit.venues.kit.nonce import ClockNonce
 
 D = Decimal
 S = OrderStatus
@@ -408,7 +408,7 @@ async def test_bad_signature_is_an_auth_error(sim: RunningSimulator) -> None:
 async def test_a_nonce_behind_the_venue_jumps_past_what_the_venue_last_saw(
     sim: RunningSimulator,
 ) -> None:
-    ahead = make_adapter(sim, nonce=NonceSource(last=10**15))
+    ahead = make_adapter(sim, nonce=ClockNonce(last=10**15))
     try:
         await ahead.balances()
     finally:
@@ -651,7 +651,7 @@ async def _count_connections(adapter: BlockTradeAdapter) -> int:
 async def test_wire_format_signed_body_and_replies(sim: RunningSimulator) -> None:
     """What goes over the wire: signed JSON with string numbers; 202 with no body; errors
     as {"message": ...}."""
-    nonce = NonceSource()
+    nonce = ClockNonce()
     async with aiohttp.ClientSession() as http:
         bid, _ = touch(sim)
         body = json_body(

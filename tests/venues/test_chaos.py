@@ -16,13 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 from botkit.execution import ExecutionRouter
+from botkit.execution.live import LiveGateway
 from botkit.intents import Place
 from botkit.journal import Journal
 from botkit.model import OrderType, Side, TimeInForce
 from botkit.simulator.blocktrade import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import running_simulator
 from botkit.venues.blocktrade import BlockTradeAdapter
-from botkit.venues.live import LiveGateway
 
 SYM = "BTC/USDT"
 TARGET_FILLS = 2000

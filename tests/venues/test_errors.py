@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botkit.venues import errors as e
 from botkit.venues.alp.parsing import classify_error as alp_classify
 from botkit.venues.alp.parsing import is_error_body
 from botkit.venues.alpha5.parsing import classify_error as alpha5_classify
 from botkit.venues.blocktrade.parsing import classify_error as bt_classify
+from botkit.venues.kit import errors as e
 
 # The BlockTrade document's Error example, used by every error status it lists.
 BT_ERROR = {"message": "Error message"}

@@ -8,12 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from botkit.execution import ExecutionRouter
+from botkit.execution.live import LiveGateway
 from botkit.intents import Place
 from botkit.journal import Journal
 from botkit.model import OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
-from botkit.venues.live import LiveGateway
 
 from .suite import until
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botkit.venues.nonce import NonceSource
+from botkit.venues.kit.nonce import ClockNonce
 
 MS = 1_000_000
 
@@ -24,7 +24,7 @@ class FakeClock:
 
 def test_follows_the_clock_in_ms() -> None:
     clock = FakeClock(1_700_000_000_123 * MS + 456_789)
-    src = NonceSource(clock=clock)
+    src = ClockNonce(clock=clock)
     assert src.next() == 1_700_000_000_123
     clock.ns += 5 * MS
     assert src.next() == 1_700_000_000_128
@@ -33,17 +33,17 @@ def test_follows_the_clock_in_ms() -> None:
 
 def test_microseconds() -> None:
     clock = FakeClock(1_700_000_000_123_456_789)
-    assert NonceSource(unit="us", clock=clock).next() == 1_700_000_000_123_456
+    assert ClockNonce(unit="us", clock=clock).next() == 1_700_000_000_123_456
 
 
 def test_same_millisecond_still_increases() -> None:
-    src = NonceSource(clock=FakeClock(1_000 * MS))
+    src = ClockNonce(clock=FakeClock(1_000 * MS))
     assert [src.next() for _ in range(4)] == [1000, 1001, 1002, 1003]
 
 
 def test_clock_stepping_backwards_never_repeats() -> None:
     clock = FakeClock(5_000 * MS)
-    src = NonceSource(clock=clock)
+    src = ClockNonce(clock=clock)
     assert src.next() == 5000
     clock.ns = 1_000 * MS  # NTP step back by four seconds
     assert src.next() == 5001
@@ -54,33 +54,33 @@ def test_clock_stepping_backwards_never_repeats() -> None:
 
 def test_restart_from_persisted_value_never_goes_back() -> None:
     clock = FakeClock(1_000 * MS)
-    first = NonceSource(clock=clock)
+    first = ClockNonce(clock=clock)
     for _ in range(3):
         first.next()
     persisted = first.last
     clock.ns = 10 * MS  # the machine came back with a wrong clock
-    second = NonceSource(last=persisted, clock=clock)
+    second = ClockNonce(last=persisted, clock=clock)
     assert second.next() == persisted + 1
 
 
 def test_persisted_value_ahead_of_clock() -> None:
-    src = NonceSource(last=10**15, clock=FakeClock(1_000 * MS))
+    src = ClockNonce(last=10**15, clock=FakeClock(1_000 * MS))
     assert src.next() == 10**15 + 1
 
 
 def test_unit_change_ms_to_us_and_back() -> None:
     clock = FakeClock(2_000 * MS)
-    ms = NonceSource(clock=clock)
+    ms = ClockNonce(clock=clock)
     a = ms.next()
-    us = NonceSource(last=a, unit="us", clock=clock)
+    us = ClockNonce(last=a, unit="us", clock=clock)
     b = us.next()
     assert b == 2_000_000 > a
-    back = NonceSource(last=b, unit="ms", clock=clock)
+    back = ClockNonce(last=b, unit="ms", clock=clock)
     assert back.next() == b + 1
 
 
 def test_advance_to() -> None:
-    src = NonceSource(clock=FakeClock(100 * MS))
+    src = ClockNonce(clock=FakeClock(100 * MS))
     src.advance_to(500)
     assert src.next() == 501
     src.advance_to(3)  # never lowers
@@ -89,7 +89,7 @@ def test_advance_to() -> None:
 
 def test_default_clock_is_wall_clock() -> None:
     before = time.time_ns() // MS
-    value = NonceSource().next()
+    value = ClockNonce().next()
     assert before <= value <= time.time_ns() // MS
 
 
@@ -104,11 +104,11 @@ def test_default_clock_is_wall_clock() -> None:
 )
 def test_rejects_bad_arguments(kwargs: dict[str, object], exc: type[Exception]) -> None:
     with pytest.raises(exc):
-        NonceSource(**kwargs)  # type: ignore[arg-type]
+        ClockNonce(**kwargs)  # type: ignore[arg-type]
 
 
 def test_threads_never_share_a_value() -> None:
-    src = NonceSource(clock=FakeClock(1_000 * MS))
+    src = ClockNonce(clock=FakeClock(1_000 * MS))
     seen: list[int] = []
     lock = threading.Lock()
 
@@ -134,7 +134,7 @@ def test_threads_never_share_a_value() -> None:
 )
 def test_strictly_increasing_under_any_clock(start: int, steps: list[int], unit: str) -> None:
     clock = FakeClock(10**18)
-    src = NonceSource(last=start, unit=unit, clock=clock)  # type: ignore[arg-type]
+    src = ClockNonce(last=start, unit=unit, clock=clock)  # type: ignore[arg-type]
     previous = start
     for step in steps:
         clock.ns = max(0, clock.ns + step)

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Fill, Instrument, Liquidity, OrderStatus, OrderType, Side, TimeInForce
-from botkit.venues import _common
 from botkit.venues.alp import parsing as alp
 from botkit.venues.alpha5 import parsing as a5
 from botkit.venues.blocktrade import parsing as bt
-from botkit.venues.errors import ParseError
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit import parsing as _common
+from botkit.venues.kit.errors import ParseError
+from botkit.venues.kit.types import VenueOrder
 
 D = Decimal
 MS = 1_000_000

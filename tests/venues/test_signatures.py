@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from botkit.venues._common import json_body
 from botkit.venues.alp import auth as alp_auth
 from botkit.venues.alpha5 import auth as alpha5_auth
 from botkit.venues.blocktrade import auth as bt_auth
+from botkit.venues.kit.parsing import json_body
 
 # =====================================================================================
 # Reference implementation — taken from the BlockTrade API document (seed 004,

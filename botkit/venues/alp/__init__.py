@@ -3,7 +3,7 @@
 ``AlpAdapter`` (``adapter``) is the live adapter over the REST client ``rest``;
 ``auth`` signs requests (``X-KEY``/``X-SIGN``/``X-NONCE``: lower-case hex
 HMAC-SHA256 of key + sorted, form-encoded payload); ``parsing`` turns payloads
-into model values and error replies into ``botkit.venues.errors`` types.
+into model values and error replies into ``botkit.venues.kit.errors`` types.
 
 Choices where the document is unclear (details in the modules' docstrings):
 
@@ -21,5 +21,17 @@ Choices where the document is unclear (details in the modules' docstrings):
 from botkit.venues.alp.adapter import AlpAdapter
 from botkit.venues.alp.auth import sign_headers
 from botkit.venues.alp.parsing import VENUE, classify_error, parse_pairs
+from botkit.venues.registry import Capabilities, VenueSpec
 
-__all__ = ["VENUE", "AlpAdapter", "classify_error", "parse_pairs", "sign_headers"]
+SPEC = VenueSpec(
+    name="alp",
+    title="ALP.COM",
+    auth="hmac",
+    capabilities=Capabilities(client_id=True, post_only=True, withdrawals=True),
+    credentials=("api_key", "api_secret"),
+    adapter="botkit.venues.alp.adapter:AlpAdapter",
+    simulator="botkit.simulator.alp",
+    document="001",
+)
+
+__all__ = ["SPEC", "VENUE", "AlpAdapter", "classify_error", "parse_pairs", "sign_headers"]

@@ -95,7 +95,6 @@ import aiohttp
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.redact import Secret
-from botkit.venues._common import Fields
 from botkit.venues.alp.parsing import (
     VENUE,
     AccountTrade,
@@ -110,15 +109,17 @@ from botkit.venues.alp.parsing import (
     parse_pairs,
 )
 from botkit.venues.alp.rest import AlpRest
-from botkit.venues.errors import (
+from botkit.venues.kit.adapter import Connection
+from botkit.venues.kit.errors import (
     InvalidRequest,
     NotFound,
     OrderRejected,
     ParseError,
     VenueError,
 )
-from botkit.venues.nonce import NonceSource
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.nonce import NonceSource
+from botkit.venues.kit.parsing import Fields
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = ["AlpAdapter", "AlpOptions"]
 
@@ -272,6 +273,19 @@ class AlpAdapter:
     supports_edit = False
     supports_client_id = True
     has_user_trade_stream = False
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> AlpAdapter:
+        """The adapter the node builds from bot.yaml's ``venue:`` section."""
+        creds = connection.credentials
+        return cls(
+            connection.base_url,
+            connection.ws_url,
+            api_key=creds.get("api_key"),
+            api_secret=creds.get("api_secret"),
+            nonce=connection.nonce,
+            **dict(connection.options),
+        )
 
     def __init__(
         self,

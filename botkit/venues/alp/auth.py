@@ -9,7 +9,7 @@ What the document's Python example computes, and what this module does:
 * ``X-SIGN`` = lower-case hex HMAC-SHA256 of that message keyed with the secret,
   both UTF-8 encoded;
 * ``X-KEY`` = the key, ``X-NONCE`` = an integer greater than the previous one (the
-  example uses milliseconds; the adapter takes ``NonceSource(unit="ms")``).
+  example uses milliseconds; the adapter takes ``ClockNonce(unit="ms")``).
   The nonce is not part of the signature.
 
 The document's JavaScript example encodes values with ``encodeURIComponent``,
@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from botkit.venues._common import check_header_value, hmac_sha256_hex
+from botkit.venues.kit.parsing import check_header_value, hmac_sha256_hex
 
 __all__ = [
     "SIGNED_METHODS",

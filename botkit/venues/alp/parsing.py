@@ -53,16 +53,7 @@ from types import MappingProxyType
 from botkit.events import BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, OrderType
 from botkit.model import TimeInForce as Tif
-from botkit.venues._common import (
-    Fields,
-    list_of,
-    lookup,
-    parse_levels,
-    settle_status,
-    side_of,
-    synthetic_id,
-)
-from botkit.venues.errors import (
+from botkit.venues.kit.errors import (
     AuthError,
     Conflict,
     ErrorRules,
@@ -72,7 +63,16 @@ from botkit.venues.errors import (
     VenueError,
     classify,
 )
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.parsing import (
+    Fields,
+    list_of,
+    lookup,
+    parse_levels,
+    settle_status,
+    side_of,
+    synthetic_id,
+)
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = [
     "ERROR_RULES",

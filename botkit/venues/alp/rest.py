@@ -20,7 +20,7 @@
   fresh nonce, at most ``nonce_retries`` times (after moving the source past
   the value the venue quotes, if it quotes one).
 * Replies are decoded with exact Decimals for JSON numbers. An error status, or a
-  2xx whose body says ``"success": false``, becomes a ``botkit.venues.errors``
+  2xx whose body says ``"success": false``, becomes a ``botkit.venues.kit.errors``
   type through ``parsing.classify_error`` (a 5xx is always ambiguous). Timeouts
   and connection errors propagate as ``asyncio.TimeoutError`` /
   ``aiohttp.ClientError``: the caller treats them as ambiguous.
@@ -43,8 +43,8 @@ import aiohttp
 from botkit.redact import Secret
 from botkit.venues.alp.auth import encode_json, plain, sign_headers
 from botkit.venues.alp.parsing import VENUE, classify_error, is_error_body
-from botkit.venues.errors import AuthError, parse_retry_after
-from botkit.venues.nonce import NonceSource, advance_past_refusal
+from botkit.venues.kit.errors import AuthError, parse_retry_after
+from botkit.venues.kit.nonce import ClockNonce, NonceSource, advance_past_refusal
 
 __all__ = ["AlpRest", "Reply"]
 
@@ -118,7 +118,7 @@ class AlpRest:
         self.base_url = _origin(base_url)
         self._key = _secret(api_key)
         self._secret = _secret(api_secret)
-        self.nonce = nonce if nonce is not None else NonceSource(unit="ms")
+        self.nonce = nonce if nonce is not None else ClockNonce(unit="ms")
         self.timeout_s = timeout_s
         self.min_interval_s = min_interval_s
         self.sign_query_params = sign_query_params

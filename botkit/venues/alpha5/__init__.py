@@ -1,7 +1,7 @@
 """Alpha5: derivatives REST (seed document 000).
 
 ``auth`` builds the optional bearer header and query strings; ``parsing`` turns
-payloads into model values and error replies into ``botkit.venues.errors``
+payloads into model values and error replies into ``botkit.venues.kit.errors``
 types.
 
 Choices where the document is unclear (details in the modules' docstrings):
@@ -27,8 +27,22 @@ Choices where the document is unclear (details in the modules' docstrings):
 from botkit.venues.alpha5.adapter import Alpha5Adapter
 from botkit.venues.alpha5.auth import auth_headers, query_params
 from botkit.venues.alpha5.parsing import VENUE, classify_error, parse_contracts
+from botkit.venues.registry import Capabilities, VenueSpec
+
+SPEC = VenueSpec(
+    name="alpha5",
+    title="Alpha5",
+    auth="bearer",
+    capabilities=Capabilities(
+        edit=True, post_only=True, reduce_only=True, positions=True, withdrawals=True
+    ),
+    adapter="botkit.venues.alpha5.adapter:Alpha5Adapter",
+    simulator="botkit.simulator.alpha5",
+    document="000",
+)
 
 __all__ = [
+    "SPEC",
     "VENUE",
     "Alpha5Adapter",
     "auth_headers",

@@ -62,10 +62,10 @@ from botkit.events import Trade
 from botkit.model import Fill, Instrument, Order, OrderStatus, OrderType, TimeInForce
 from botkit.venues.alpha5 import parsing
 from botkit.venues.alpha5.rest import Alpha5Rest
-from botkit.venues.base import MarketEvent
-from botkit.venues.errors import NotFound, ParseError, VenueError
-from botkit.venues.nonce import NonceSource
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.adapter import Connection, MarketEvent
+from botkit.venues.kit.errors import NotFound, ParseError, VenueError
+from botkit.venues.kit.nonce import NonceSource
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = ["Alpha5Adapter", "Contract"]
 
@@ -101,6 +101,19 @@ class Alpha5Adapter:
     supports_edit = True
     supports_client_id = False
     has_user_trade_stream = False
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> Alpha5Adapter:
+        """The adapter the node builds from bot.yaml's ``venue:`` section."""
+        creds = connection.credentials
+        return cls(
+            connection.base_url,
+            connection.ws_url,
+            api_key=creds.get("api_key"),
+            api_secret=creds.get("api_secret"),
+            nonce=connection.nonce,
+            **dict(connection.options),
+        )
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 
-from botkit.venues._common import check_header_value
+from botkit.venues.kit.parsing import check_header_value
 
 __all__ = ["auth_headers", "query_params"]
 

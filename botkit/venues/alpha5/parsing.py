@@ -53,17 +53,7 @@ from types import MappingProxyType
 from botkit.events import BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, OrderType
 from botkit.model import TimeInForce as Tif
-from botkit.venues._common import (
-    ORDER_TYPES,
-    Fields,
-    list_of,
-    lookup,
-    parse_levels,
-    settle_status,
-    side_of,
-    unwrap,
-)
-from botkit.venues.errors import (
+from botkit.venues.kit.errors import (
     AuthError,
     ErrorRules,
     InsufficientFunds,
@@ -75,7 +65,17 @@ from botkit.venues.errors import (
     VenueError,
     classify,
 )
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.parsing import (
+    ORDER_TYPES,
+    Fields,
+    list_of,
+    lookup,
+    parse_levels,
+    settle_status,
+    side_of,
+    unwrap,
+)
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = [
     "ERROR_RULES",

@@ -30,8 +30,8 @@ import aiohttp
 
 from botkit.venues.alpha5.auth import auth_headers, query_params
 from botkit.venues.alpha5.parsing import ENVELOPES, classify_error
-from botkit.venues.errors import parse_retry_after
-from botkit.venues.nonce import NonceSource
+from botkit.venues.kit.errors import parse_retry_after
+from botkit.venues.kit.nonce import ClockNonce, NonceSource
 
 __all__ = ["DEFAULT_PREFIX", "Alpha5Rest"]
 
@@ -68,7 +68,7 @@ class Alpha5Rest:
     ) -> None:
         self.base_url = _base(base_url, prefix)
         self._auth = auth_headers(token)  # validates the token once, up front
-        self.nonce = nonce or NonceSource()  # unused: Alpha5 takes no nonce
+        self.nonce = nonce or ClockNonce()  # unused: Alpha5 takes no nonce
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         self._own_session = session is None

@@ -2,7 +2,7 @@
 
 ``auth`` signs requests (``X-Api-Key``/``X-Nonce``/``X-Signature``: upper-case
 hex HMAC-SHA256 of ``KEY.NONCE[.BODY]``); ``parsing`` turns the venue's payloads
-into model values and its error replies into ``botkit.venues.errors`` types.
+into model values and its error replies into ``botkit.venues.kit.errors`` types.
 
 Choices where the document is unclear (details in the modules' docstrings):
 
@@ -22,8 +22,23 @@ Choices where the document is unclear (details in the modules' docstrings):
 from botkit.venues.blocktrade.adapter import BlockTradeAdapter
 from botkit.venues.blocktrade.auth import sign_headers
 from botkit.venues.blocktrade.parsing import VENUE, Markets, classify_error, parse_markets
+from botkit.venues.registry import Capabilities, VenueSpec
+
+SPEC = VenueSpec(
+    name="blocktrade",
+    title="BlockTrade",
+    auth="hmac",
+    capabilities=Capabilities(
+        client_id=True, user_trade_stream=True, market_stream=True, withdrawals=True
+    ),
+    credentials=("api_key", "api_secret"),
+    adapter="botkit.venues.blocktrade.adapter:BlockTradeAdapter",
+    simulator="botkit.simulator.blocktrade",
+    document="004",
+)
 
 __all__ = [
+    "SPEC",
     "VENUE",
     "BlockTradeAdapter",
     "Markets",

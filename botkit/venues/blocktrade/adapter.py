@@ -82,7 +82,6 @@ import aiohttp
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
-from botkit.venues._common import Fields, list_of
 from botkit.venues.blocktrade.parsing import (
     VENUE,
     Markets,
@@ -103,7 +102,8 @@ from botkit.venues.blocktrade.websocket import (
     Connected,
     ws_url_for,
 )
-from botkit.venues.errors import (
+from botkit.venues.kit.adapter import Connection
+from botkit.venues.kit.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
@@ -111,8 +111,9 @@ from botkit.venues.errors import (
     ParseError,
     VenueError,
 )
-from botkit.venues.nonce import NonceSource
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.nonce import NonceSource
+from botkit.venues.kit.parsing import Fields, list_of
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = ["BlockTradeAdapter"]
 
@@ -142,6 +143,19 @@ class BlockTradeAdapter:
     supports_edit = False
     supports_client_id = True
     has_user_trade_stream = True
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> BlockTradeAdapter:
+        """The adapter the node builds from bot.yaml's ``venue:`` section."""
+        creds = connection.credentials
+        return cls(
+            connection.base_url,
+            connection.ws_url,
+            api_key=creds.get("api_key"),
+            api_secret=creds.get("api_secret"),
+            nonce=connection.nonce,
+            **dict(connection.options),
+        )
 
     def __init__(
         self,

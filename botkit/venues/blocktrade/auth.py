@@ -20,13 +20,13 @@ The same headers, signed with no body, authenticate the websocket connection
 
 Nonce: the example uses whole seconds (``int(time.time())``), which repeats
 within a second; the venue only asks for an increasing value. The adapter takes
-nonces from ``botkit.venues.nonce.NonceSource`` (milliseconds by default,
+nonces from ``botkit.venues.kit.nonce.NonceSource`` (milliseconds by default,
 persisted in the journal).
 """
 
 from __future__ import annotations
 
-from botkit.venues._common import check_header_value, hmac_sha256_hex, json_body
+from botkit.venues.kit.parsing import check_header_value, hmac_sha256_hex, json_body
 
 __all__ = ["json_body", "sign_headers", "signature"]
 

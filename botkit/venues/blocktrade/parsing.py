@@ -38,7 +38,7 @@ Choices made where the document is unclear:
   later ones are updates of the same shape; the caller says which
   (``snapshot=``). In an update a level's ``amount`` is its new total, 0 removes it.
 * Errors: the Error schema is ``{"message": ...}`` with no codes, so the HTTP
-  status decides, refined only by the common wordings in ``botkit.venues.errors``.
+  status decides, refined only by the common wordings in ``botkit.venues.kit.errors``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ from typing import Literal
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, Side
 from botkit.model import TimeInForce as Tif
-from botkit.venues._common import (
+from botkit.venues.kit.errors import ErrorRules, ParseError, VenueError, classify
+from botkit.venues.kit.parsing import (
     ORDER_TYPES,
     Fields,
     average_price,
@@ -62,8 +63,7 @@ from botkit.venues._common import (
     settle_status,
     side_of,
 )
-from botkit.venues.errors import ErrorRules, ParseError, VenueError, classify
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.types import VenueOrder
 
 __all__ = [
     "ERROR_RULES",

@@ -13,7 +13,7 @@
   nonce is drawn and the request completes before the next one is signed. A
   reply that refuses the nonce (401 whose message mentions it) means nothing was
   done, so such a call is re-signed with a fresh nonce (``nonce_retries``).
-* Error replies become ``botkit.venues.errors`` types via
+* Error replies become ``botkit.venues.kit.errors`` types via
   ``parsing.classify_error`` (a 5xx is always ambiguous, whatever its body; a
   non-JSON body, e.g. a proxy's HTML page, is classified by its status).
   Timeouts and connection errors propagate as ``asyncio.TimeoutError`` /
@@ -33,11 +33,11 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from yarl import URL
 
-from botkit.venues._common import json_body
 from botkit.venues.blocktrade.auth import sign_headers
 from botkit.venues.blocktrade.parsing import VENUE, classify_error
-from botkit.venues.errors import AuthError, ParseError, parse_retry_after
-from botkit.venues.nonce import NonceSource, advance_past_refusal
+from botkit.venues.kit.errors import AuthError, ParseError, parse_retry_after
+from botkit.venues.kit.nonce import ClockNonce, NonceSource, advance_past_refusal
+from botkit.venues.kit.parsing import json_body
 
 __all__ = ["DEFAULT_API_PREFIX", "BlockTradeRest", "path"]
 
@@ -85,7 +85,7 @@ class BlockTradeRest:
         self.base_url = base
         self.api_key = api_key
         self._secret = api_secret
-        self.nonce = nonce if nonce is not None else NonceSource()
+        self.nonce = nonce if nonce is not None else ClockNonce()
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.nonce_retries = nonce_retries
         self._lock: asyncio.Lock | None = asyncio.Lock() if serialize_private else None

@@ -35,7 +35,7 @@ import aiohttp
 
 from botkit.venues.blocktrade.parsing import VENUE, classify_error
 from botkit.venues.blocktrade.rest import BlockTradeRest
-from botkit.venues.errors import AuthError, error_fields
+from botkit.venues.kit.errors import AuthError, error_fields
 
 __all__ = ["DEFAULT_WS_PATH", "BlockTradeWebsocket", "Connected", "ws_url_for"]
 

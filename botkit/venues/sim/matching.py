@@ -83,7 +83,7 @@ def _dec(x: float) -> Decimal:
     return Decimal(repr(x))
 
 
-class SimVenue:
+class MatchingEngine:
     """An in-process venue that matches the account's orders against recorded market data."""
 
     supports_edit = True

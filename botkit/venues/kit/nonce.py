@@ -19,17 +19,40 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["NonceSource", "NonceUnit", "advance_past_refusal"]
+__all__ = ["NS_PER_UNIT", "ClockNonce", "NonceSource", "NonceUnit", "advance_past_refusal"]
 
 NonceUnit = Literal["ms", "us"]
 
-_NS_PER: Mapping[str, int] = MappingProxyType({"ms": 1_000_000, "us": 1_000})
+NS_PER_UNIT: Mapping[str, int] = MappingProxyType({"ms": 1_000_000, "us": 1_000})
+_NS_PER = NS_PER_UNIT
 
 
-class NonceSource:
-    """Hands out strictly increasing integers for one API key.
+@runtime_checkable
+class NonceSource(Protocol):
+    """Strictly increasing nonces for one API key: what a signed venue's client draws from.
+
+    Two implementations: :class:`ClockNonce` (in memory) and the journal's
+    (``Journal.nonce_source``), which stores every value before handing it out.
+    """
+
+    @property
+    def last(self) -> int:
+        """The most recent value handed out (or the persisted starting value)."""
+        ...
+
+    def next(self) -> int:
+        """The next value: greater than every value handed out before."""
+        ...
+
+    def advance_to(self, value: int) -> None:
+        """Never hand out ``value`` or anything below it (the venue saw a higher one)."""
+        ...
+
+
+class ClockNonce:
+    """Hands out strictly increasing integers for one API key, in memory.
 
     ``clock`` returns the current time in nanoseconds (``time.time_ns`` by
     default); tests and the simulator pass their own.
@@ -82,7 +105,7 @@ class NonceSource:
             self._last = max(self._last, value)
 
     def __repr__(self) -> str:
-        return f"NonceSource(last={self._last}, unit={self.unit!r})"
+        return f"ClockNonce(last={self._last}, unit={self.unit!r})"
 
 
 _QUOTED_NONCE = re.compile(r"(\d{4,})")

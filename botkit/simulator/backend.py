@@ -1,7 +1,7 @@
 """The exchange behind every simulated venue protocol.
 
 It keeps the account's orders (as ``botkit.model.Order`` records), matches them
-with the same ``SimVenue`` fill model the backtest uses against a seeded
+with the same ``MatchingEngine`` fill model the backtest uses against a seeded
 background market (``MarketFlow``), validates requests the way a venue does
 (tick, lot, order value, post-only, reduce-only, funds), and keeps the venue's
 own record of the account's trades: the ground truth tests compare against.
@@ -35,7 +35,7 @@ from botkit.model import (
     TimeInForce,
 )
 from botkit.simulator.flow import MarketFlow
-from botkit.venues.sim import SimVenue
+from botkit.venues.sim import MatchingEngine
 
 S = OrderStatus
 
@@ -118,7 +118,7 @@ class Faults:
 Subscriber = Callable[[str, Any], None]  # (kind: "order" | "fill" | "book" | "trade", payload)
 
 
-class SimExchange:
+class ExchangeBackend:
     def __init__(
         self,
         name: str,
@@ -136,7 +136,7 @@ class SimExchange:
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.positions: dict[str, Decimal] = {s: ZERO for s in instruments}
         self.books = {s: OrderBook(s) for s in instruments}
-        self.venue = SimVenue(instruments, self.books, self, queue_position=True, name=name)
+        self.venue = MatchingEngine(instruments, self.books, self, queue_position=True, name=name)
         self.step_s = step_s
         mids = mids or {}
         self.flows = {
@@ -384,7 +384,7 @@ class SimExchange:
             f for f in self.trades if f.ts_ns >= since_ns and (symbol is None or f.symbol == symbol)
         ]
 
-    # ----- SimVenue listener: outcomes of the matching engine ------------------------------
+    # ----- MatchingEngine listener: outcomes of the matching engine ------------------------------
 
     def on_ack(self, client_id: str, venue_order_id: str, ts_ns: int) -> None:
         order = self.by_client[client_id]

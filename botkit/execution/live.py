@@ -35,14 +35,13 @@ import aiohttp
 
 from botkit.execution import ExecutionRouter
 from botkit.model import Fill, Order, OrderStatus
-from botkit.venues.base import VenueAdapter
-from botkit.venues.errors import RateLimited, VenueError
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.adapter import VenueAdapter
+from botkit.venues.kit.errors import RateLimited, VenueError
+from botkit.venues.kit.types import VenueOrder
 
-log = logging.getLogger("botkit.venues.live")
+log = logging.getLogger("botkit.execution.live")
 
 S = OrderStatus
-INF = 1 << 62
 AMBIGUOUS = (asyncio.TimeoutError, aiohttp.ClientError, ConnectionError)
 GIVE_UP_WATCH_NS = 300 * 1_000_000_000  # how long an order given up on is watched for
 
@@ -72,15 +71,11 @@ def _now() -> int:
 class LiveGateway:
     """Implements the router's venue interface over an async adapter."""
 
-    resting_count = 0  # the venue matches, not us: the engine never hands us trades
-    next_due = INF
-
     def __init__(
         self,
         adapter: VenueAdapter,
         router: ExecutionRouter,
         journal: Any = None,
-        on_change: Callable[[], None] | None = None,
         request_timeout_s: float = 10.0,
         max_attempts: int = 8,
         backoff_s: tuple[float, float] = (0.2, 5.0),
@@ -90,7 +85,6 @@ class LiveGateway:
         self.adapter = adapter
         self.router = router
         self.journal = journal
-        self.on_change = on_change or (lambda: None)
         self.timeout = request_timeout_s
         self.max_attempts = max_attempts
         self.backoff = backoff_s
@@ -106,17 +100,6 @@ class LiveGateway:
         self._given_up: dict[str, Order] = {}
         self._cursor: int | None = None
         self.counters: dict[str, int] = {}
-
-    # ----- engine compatibility (market data goes to the venue, not to us) ---------------
-
-    def on_trade(self, trade: Any, ts: int) -> None:
-        pass
-
-    def on_book(self, symbol: str) -> None:
-        pass
-
-    def advance(self, now_ns: int) -> None:
-        pass
 
     # ----- plumbing ----------------------------------------------------------------------
 
@@ -134,12 +117,6 @@ class LiveGateway:
 
     def _count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1
-
-    def _changed(self) -> None:
-        try:
-            self.on_change()
-        except Exception:
-            log.exception("engine callback failed")
 
     async def _call(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         await self.limiter.wait()
@@ -210,7 +187,6 @@ class LiveGateway:
         )
         self.router.on_ambiguous(order.client_id, str(err) or type(err).__name__, _now())
         self._journal_order(order)
-        self._changed()
         await asyncio.sleep(self.lookup_grace)
         await self._settle(order)
 
@@ -260,7 +236,6 @@ class LiveGateway:
 
     def _after(self, order: Order) -> None:
         self._journal_order(order)
-        self._changed()
 
     # ----- cancel and edit ----------------------------------------------------------------------
 
@@ -355,7 +330,6 @@ class LiveGateway:
             order = self.router.orders.get(fill.client_id)
             if order is not None:
                 self._journal_order(order)
-            self._changed()
         else:
             self._count("duplicate_fill")
         return new
@@ -468,7 +442,6 @@ class LiveGateway:
             log.warning("open order %s at the venue is not this bot's", vo.venue_order_id)
         await self.catch_up()
         mismatched = await self._check_positions()
-        self._changed()
         return {"checked": settled, "strangers": len(strangers), "position_mismatches": mismatched}
 
     async def _check_positions(self) -> int:

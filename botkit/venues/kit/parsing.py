@@ -21,7 +21,7 @@ from typing import NoReturn, TypeVar
 
 from botkit.events import Level
 from botkit.model import ZERO, OrderStatus, OrderType, Side
-from botkit.venues.errors import ParseError
+from botkit.venues.kit.errors import ParseError
 
 __all__ = [
     "SIDES",

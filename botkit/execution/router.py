@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
+from botkit.execution.transitions import CLOSED, TRANSITIONS
+from botkit.execution.updates import Updates
 from botkit.intents import Edit, Place
 from botkit.model import (
     ZERO,
@@ -33,62 +35,7 @@ log = logging.getLogger("botkit.execution")
 
 S = OrderStatus
 
-# The one transition table. The real world breaks the happy path, so it allows
-# a fill after a cancel was acknowledged (CANCELED -> FILLED / PARTIALLY_FILLED
-# bookkeeping), a fill before the ack (PENDING_NEW -> PARTIALLY_FILLED), and an
-# UNKNOWN state for ambiguous outcomes that reconciliation settles later.
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_NEW: frozenset(
-        {
-            S.OPEN,
-            S.PARTIALLY_FILLED,
-            S.FILLED,
-            S.REJECTED,
-            S.CANCELED,
-            S.EXPIRED,
-            S.UNKNOWN,
-            S.PENDING_CANCEL,
-        }
-    ),
-    S.UNKNOWN: frozenset(
-        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED, S.PENDING_CANCEL}
-    ),
-    S.OPEN: frozenset(
-        {
-            S.PARTIALLY_FILLED,
-            S.FILLED,
-            S.PENDING_CANCEL,
-            S.PENDING_EDIT,
-            S.CANCELED,
-            S.EXPIRED,
-            S.UNKNOWN,
-        }
-    ),
-    S.PARTIALLY_FILLED: frozenset(
-        {
-            S.PARTIALLY_FILLED,
-            S.FILLED,
-            S.PENDING_CANCEL,
-            S.PENDING_EDIT,
-            S.CANCELED,
-            S.EXPIRED,
-            S.UNKNOWN,
-        }
-    ),
-    S.PENDING_CANCEL: frozenset(
-        {S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.OPEN, S.EXPIRED, S.UNKNOWN}
-    ),
-    S.PENDING_EDIT: frozenset(
-        {S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED, S.UNKNOWN}
-    ),
-    # Late fills after a cancel or expiry acknowledgement.
-    S.CANCELED: frozenset({S.FILLED}),
-    S.EXPIRED: frozenset({S.FILLED}),
-    S.FILLED: frozenset(),
-    S.REJECTED: frozenset(),
-}
-
-_CLOSED = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED})
+_CLOSED = CLOSED
 # Members read per order or per fill, as plain names: on Python 3.11 a read like
 # ``S.FILLED`` goes through EnumType.__getattr__'s slow hook (about 110 ns).
 _PENDING_NEW = S.PENDING_NEW
@@ -100,14 +47,14 @@ _ACKABLE = frozenset({S.PENDING_NEW, S.UNKNOWN, S.PENDING_EDIT})
 _FILL_MOVES = frozenset({S.PENDING_NEW, S.UNKNOWN, S.OPEN, S.PARTIALLY_FILLED})
 _BUY = Side.BUY
 
-NOTIFY_ORDER = 0
-NOTIFY_FILL = 1
 
-Notify = Callable[[int, str, "Order | Fill"], None]
+class VenuePort(Protocol):
+    """What the router asks of a venue: the narrow port every venue implements.
 
-
-class VenueGateway(Protocol):
-    """What the router asks of a venue. Outcomes come back via the listener callbacks."""
+    Requests return at once; outcomes come back later through the router's
+    ``on_*`` callbacks (``on_ack``, ``on_fill``, ...), whether the venue is the
+    in-process matching engine or a live exchange behind asyncio tasks.
+    """
 
     supports_edit: bool
 
@@ -118,14 +65,6 @@ class VenueGateway(Protocol):
     def edit(self, order: Order, price: Decimal, size: Decimal, now_ns: int) -> None: ...
 
 
-class InvalidTransition(RuntimeError):
-    pass
-
-
-def can_transition(old: OrderStatus, new: OrderStatus) -> bool:
-    return new in TRANSITIONS[old]
-
-
 class ExecutionRouter:
     """Tracks every order and fill of every strategy on one venue account."""
 
@@ -133,13 +72,13 @@ class ExecutionRouter:
         self,
         instruments: dict[str, Instrument],
         balances: dict[str, Decimal] | None = None,
-        notify: Notify | None = None,
+        updates: Updates | None = None,
         id_prefix: str = "bk",
     ) -> None:
         self.instruments = instruments
-        self.venue: VenueGateway | None = None
+        self.venue: VenuePort | None = None
         self.balances: dict[str, Decimal] = dict(balances or {})
-        self._notify: Notify = notify or (lambda kind, strategy, obj: None)
+        self.updates = updates if updates is not None else Updates()
         self._prefix = id_prefix
         self._seq = itertools.count(1)
         self.orders: dict[str, Order] = {}  # every order ever, closed ones stay matchable
@@ -154,7 +93,8 @@ class ExecutionRouter:
         self.anomalies = 0
         self.open_count = 0
 
-    def attach(self, venue: VenueGateway) -> None:
+    def attach(self, venue: VenuePort) -> None:
+        """Bind the venue orders go to (once, by the node; the venue reports back here)."""
         self.venue = venue
 
     def restore(self, orders: Iterable[Order], fills: Iterable[Fill]) -> None:
@@ -249,7 +189,7 @@ class ExecutionRouter:
         self.orders[order.client_id] = order
         self.open_order_map(strategy, order.symbol)[order.client_id] = order
         self.open_count += 1
-        self._notify(NOTIFY_ORDER, strategy, order)
+        self.updates.order(order, now_ns)
         assert self.venue is not None, "no venue attached"
         self.venue.submit(order, now_ns)
         return order
@@ -276,13 +216,11 @@ class ExecutionRouter:
                 code=code,
             )
             self.orders[order.client_id] = order
-            self._notify(NOTIFY_ORDER, strategy, order)
+            self.updates.order(order, now_ns)
             return order
         # A refused edit leaves the original order as it was; the strategy still hears why.
         order = self.orders[intent.client_id]
-        order.code, order.reason = code, reason
-        self._notify(NOTIFY_ORDER, strategy, order)
-        order.code = order.reason = None
+        self.updates.order(order, now_ns, code, reason)
         return order
 
     def cancel(self, strategy: str, client_id: str, now_ns: int) -> bool:
@@ -371,9 +309,7 @@ class ExecutionRouter:
         order = self.orders.get(client_id)
         if order is None or order.status is not S.PENDING_CANCEL:
             return
-        order.code, order.reason = code, reason
-        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns)
-        order.code = order.reason = None
+        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
 
     def on_edited(self, client_id: str, price: Decimal, size: Decimal, ts_ns: int) -> None:
         order = self.orders.get(client_id)
@@ -390,9 +326,7 @@ class ExecutionRouter:
         order = self.orders.get(client_id)
         if order is None or order.status is not S.PENDING_EDIT:
             return
-        order.code, order.reason = code, reason
-        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns)
-        order.code = order.reason = None
+        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
 
     def on_expired(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
         order = self.orders.get(client_id)
@@ -430,7 +364,7 @@ class ExecutionRouter:
                 self._set(order, _FILLED, fill.ts_ns)
             elif order.status in _FILL_MOVES:
                 self._set(order, _PARTIALLY_FILLED, fill.ts_ns)
-        self._notify(NOTIFY_FILL, strategy, fill)
+        self.updates.fill(strategy, fill)
 
     def _apply_to_account(self, strategy: str, fill: Fill) -> None:
         key = (strategy, fill.symbol)
@@ -453,7 +387,14 @@ class ExecutionRouter:
 
     # ----- state machine ---------------------------------------------------------
 
-    def _set(self, order: Order, status: OrderStatus, ts_ns: int) -> None:
+    def _set(
+        self,
+        order: Order,
+        status: OrderStatus,
+        ts_ns: int,
+        code: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         old = order.status
         if status is not old and status not in TRANSITIONS[old]:
             self.anomalies += 1
@@ -467,7 +408,7 @@ class ExecutionRouter:
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:
                 self.open_count -= 1
-        self._notify(NOTIFY_ORDER, order.strategy, order)
+        self.updates.order(order, ts_ns, code, reason)
 
     def all_orders(self) -> Iterable[Order]:
         return self.orders.values()

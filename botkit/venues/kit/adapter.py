@@ -2,25 +2,45 @@
 
 An adapter speaks one venue's REST and websocket protocol and answers in the
 model's terms (``Instrument``, ``VenueOrder``, ``Fill``, market events). It does
-no bookkeeping of its own: the live gateway (``botkit.venues.live``) turns its
+no bookkeeping of its own: the live gateway (``botkit.execution.live``) turns its
 answers into router callbacks, retries ambiguous outcomes, and reconciles.
 
-Errors are ``botkit.venues.errors.VenueError`` subclasses: ``OrderRejected`` /
+Errors are ``botkit.venues.kit.errors.VenueError`` subclasses: ``OrderRejected`` /
 ``InvalidRequest`` are definite refusals; ``VenueUnavailable``, timeouts and
 connection resets are ambiguous (the order may or may not exist at the venue).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Fill, Instrument, Order
-from botkit.venues.types import VenueOrder
+from botkit.venues.kit.nonce import NonceSource
+from botkit.venues.kit.types import VenueOrder
 
 MarketEvent = Trade | BookSnapshot | BookDelta | Ticker
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything an adapter is built from: ``adapter_cls.from_connection(connection)``.
+
+    ``credentials`` holds the plain values of the venue's credential keys
+    (``api_key``, ``api_secret``, ...) for this process only; ``options`` is
+    ``venue.options`` from bot.yaml, which the adapter validates with its own
+    options model. ``nonce`` is the persisted nonce source of signed venues.
+    """
+
+    base_url: str
+    ws_url: str | None = None
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    nonce: NonceSource | None = None
+    symbols: tuple[str, ...] | None = None
 
 
 @runtime_checkable

@@ -1,0 +1,398 @@
+"""The node: builds the whole bot for a mode from a ``BotConfig``, and runs it.
+
+Every mode assembles the same parts; only the ends differ:
+
+==========  ===================================  =======================================
+mode        market data from                     orders go to
+==========  ===================================  =======================================
+backtest    the catalog (``backtest_data/``)     the matching engine (``venues.sim``)
+paper       the venue's public websocket         the matching engine, in process
+live        the venue's public websocket         the venue, through ``execution.live``
+==========  ===================================  =======================================
+
+The parts are built in one order and each gets its collaborators at
+construction: strategies are registered (``plugins``), which says who wants
+order and fill updates; the router posts those to one ``Updates`` queue; the
+venue reports outcomes to the router; the engine runs the strategies, the risk
+module and the router, and delivers the queue. ``router.attach(venue)`` is the
+one binding made after construction, because the router and its venue report
+to each other.
+
+A live run starts from the journal: the orders it knows, the fills already
+counted, the user-trades cursor and the last nonce. It reconciles with the
+venue before the first strategy hook runs, and again every
+``live.reconcile_interval``. SIGINT or SIGTERM (or ``--duration``) stops it:
+strategies' ``on_stop``, open orders cancelled if ``live.cancel_on_stop``,
+requests in flight awaited, the journal closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from botkit.book import OrderBook
+from botkit.config import BotConfig
+from botkit.engine import NO_MARKET, Engine, SimulatedMarket
+from botkit.execution.live import LiveGateway
+from botkit.execution.router import ExecutionRouter, VenuePort
+from botkit.execution.updates import Updates
+from botkit.journal import Journal
+from botkit.model import Instrument
+from botkit.plugins import LoadedStrategy, StrategySpec, load_strategies, strategy_symbols
+from botkit.redact import Secret, reveal
+from botkit.risk import RiskModule
+from botkit.venues import registry
+from botkit.venues.kit.adapter import Connection, VenueAdapter
+from botkit.venues.sim import MatchingEngine
+
+log = logging.getLogger("botkit.node")
+
+TICK_S = 0.1  # how often wall-clock timers are checked when the market is quiet
+
+
+# ----- strategies ---------------------------------------------------------------------------
+
+
+def make_strategies(config: BotConfig) -> list[StrategySpec]:
+    """One instance of each configured strategy, built as ``Cls(params)``."""
+    known = {i.symbol for i in config.instruments}
+    specs = []
+    for sc in config.strategies:
+        params = dict(sc.params)
+        specs.append(
+            StrategySpec(
+                sc.name,
+                sc.load_class()(params),
+                params,
+                strategy_symbols(params, known),
+                dict(sc.timers),
+            )
+        )
+    return specs
+
+
+def _updates_for(
+    strategies: Sequence[LoadedStrategy], wake: Callable[[], None] | None = None
+) -> Updates:
+    return Updates(
+        wants_orders=[s.name for s in strategies if "on_order" in s.hooks],
+        wants_fills=[s.name for s in strategies if "on_fill" in s.hooks],
+        wake=wake,
+    )
+
+
+def assemble(
+    instruments: dict[str, Instrument],
+    strategies: Sequence[StrategySpec],
+    venue: Callable[[ExecutionRouter, dict[str, OrderBook]], VenuePort],
+    *,
+    risk_limits: Any = None,
+    balances: Mapping[str, Decimal] | None = None,
+    market: Callable[[VenuePort], SimulatedMarket] | None = None,
+    wake: Callable[[], None] | None = None,
+    id_prefix: str = "bk",
+    equity_interval_ns: int = 60_000_000_000,
+    cancel_on_stop: bool = False,
+) -> Engine:
+    """The one wiring every mode uses.
+
+    ``venue(router, books)`` builds what orders go to; ``market(venue)`` its
+    matching side when it matches against the engine's market data (the sim
+    venue), else the engine runs with none.
+    """
+    loaded = load_strategies(strategies)
+    updates = _updates_for(loaded, wake)
+    books = {s: OrderBook(s) for s in instruments}
+    router = ExecutionRouter(
+        instruments, balances=dict(balances or {}), updates=updates, id_prefix=id_prefix
+    )
+    port = venue(router, books)
+    router.attach(port)
+    return Engine(
+        instruments,
+        loaded,
+        RiskModule(risk_limits),
+        router,
+        updates,
+        market=market(port) if market is not None else NO_MARKET,
+        equity_interval_ns=equity_interval_ns,
+        cancel_on_stop=cancel_on_stop,
+        books=books,
+    )
+
+
+def build_sim_engine(
+    instruments: dict[str, Instrument],
+    strategies: Sequence[StrategySpec],
+    risk_limits: Any = None,
+    balances: Mapping[str, Decimal] | None = None,
+    latency_ns: int = 0,
+    slippage_bps: Decimal | int | str = 0,
+    queue_position: bool = True,
+    equity_interval_ns: int = 60_000_000_000,
+    cancel_on_stop: bool = False,
+    id_prefix: str = "bk",
+) -> Engine:
+    """An engine whose orders go to the matching engine (backtest and paper)."""
+
+    def sim(router: ExecutionRouter, books: dict[str, OrderBook]) -> MatchingEngine:
+        return MatchingEngine(
+            instruments,
+            books,
+            router,
+            latency_ns=latency_ns,
+            slippage_bps=slippage_bps,
+            queue_position=queue_position,
+        )
+
+    return assemble(
+        instruments,
+        strategies,
+        sim,
+        risk_limits=risk_limits,
+        balances=balances,
+        market=lambda port: port,  # type: ignore[arg-type,return-value]
+        id_prefix=id_prefix,
+        equity_interval_ns=equity_interval_ns,
+        cancel_on_stop=cancel_on_stop,
+    )
+
+
+def build_backtest(config: BotConfig) -> Engine:
+    """The engine of ``botkit backtest`` for a loaded bot.yaml."""
+    sim = config.sim
+    return build_sim_engine(
+        config.make_instruments(),
+        make_strategies(config),
+        config.risk,
+        balances=dict(config.account.balances),
+        latency_ns=sim.latency,
+        slippage_bps=sim.slippage_bps,
+        queue_position=sim.queue_position,
+        equity_interval_ns=config.output.equity_interval,
+    )
+
+
+# ----- paper and live ---------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    return reveal(value) if isinstance(value, Secret) else value
+
+
+@asynccontextmanager
+async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[VenueAdapter]:
+    """The configured venue's adapter; with ``live.simulator`` against an in-process simulator."""
+    venue = config.venue
+    spec = registry.get(venue.name)
+    async with AsyncExitStack() as stack:
+        base_url, ws_url = venue.base_url, venue.ws_url
+        credentials = {
+            key: reveal(value)
+            for key in (*spec.credentials, *spec.optional_credentials, "api_key", "api_secret")
+            if (value := getattr(venue, key, None)) is not None
+        }
+        if config.live.simulator:
+            from botkit.simulator.server import running_simulator
+
+            sim = await stack.enter_async_context(
+                running_simulator(venue.name, seed=config.live.simulator_seed)
+            )
+            base_url, ws_url = sim.base_url, sim.ws_url
+            if not credentials:  # the simulator's own test credentials
+                credentials = dict(sim.credentials)
+            log.info("trading against the local %s simulator at %s", venue.name, base_url)
+        if base_url is None:
+            raise ValueError(f"venue.base_url is needed to trade on {venue.name}")
+        connection = Connection(
+            base_url,
+            ws_url,
+            credentials=credentials,
+            options={k: _plain(v) for k, v in venue.options.items()},
+            nonce=journal.nonce_source(f"{venue.name}:nonce"),
+        )
+        adapter = spec.adapter_class().from_connection(connection)
+        stack.push_async_callback(adapter.close)
+        await adapter.connect()
+        yield adapter
+
+
+def _instruments(config: BotConfig, venue: dict[str, Instrument]) -> dict[str, Instrument]:
+    """The configured symbols with the venue's own rules (the venue is the authority)."""
+    out = {}
+    for sym, inst in config.make_instruments().items():
+        if sym not in venue:
+            raise ValueError(f"{sym} is not listed on {config.venue.name}: {sorted(venue)}")
+        out[sym] = venue[sym]
+        if venue[sym].tick_size != inst.tick_size or venue[sym].lot_size != inst.lot_size:
+            log.warning("%s: bot.yaml's tick/lot differ from the venue's; using the venue's", sym)
+    return out
+
+
+async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[str, Any]:
+    """Run paper or live until a signal or ``duration_s``; returns a short account of the run."""
+    journal = Journal(config.resolve_path(config.live.journal), venue=config.venue.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_venue(config, journal) as adapter:
+            return await _run(config, adapter, journal, stop, duration_s)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        journal.close()
+
+
+async def _run(
+    config: BotConfig,
+    adapter: VenueAdapter,
+    journal: Journal,
+    stop: asyncio.Event,
+    duration_s: float | None,
+) -> dict[str, Any]:
+    instruments = _instruments(config, await adapter.instruments())
+    live = config.mode == "live"
+    run_id = journal.reserve_nonce("run", int(time.time()))
+    delivery = asyncio.Event()
+    gateways: list[LiveGateway] = []
+    if live:
+        balances = await adapter.balances()
+
+        def venue(router: ExecutionRouter, books: dict[str, OrderBook]) -> VenuePort:
+            router.restore(journal.orders(), journal.fills())
+            gateway = LiveGateway(
+                adapter, router, journal, request_timeout_s=config.live.request_timeout / 1e9
+            )
+            gateways.append(gateway)
+            return gateway
+
+        engine = assemble(
+            instruments,
+            make_strategies(config),
+            venue,
+            risk_limits=config.risk,
+            balances=balances,
+            wake=delivery.set,
+            id_prefix=f"r{run_id:x}",
+            cancel_on_stop=config.live.cancel_on_stop,
+        )
+    else:
+        sim = config.sim
+
+        def venue(router: ExecutionRouter, books: dict[str, OrderBook]) -> VenuePort:
+            return MatchingEngine(
+                instruments,
+                books,
+                router,
+                latency_ns=sim.latency,
+                slippage_bps=sim.slippage_bps,
+                queue_position=sim.queue_position,
+            )
+
+        engine = assemble(
+            instruments,
+            make_strategies(config),
+            venue,
+            risk_limits=config.risk,
+            balances=config.account.balances,
+            market=lambda port: port,  # type: ignore[arg-type,return-value]
+            id_prefix=f"p{run_id:x}",
+            cancel_on_stop=config.live.cancel_on_stop,
+        )
+    router = engine.router
+    gateway = gateways[0] if gateways else None
+    if gateway is not None:
+        report = await gateway.reconcile()
+        log.info("reconciled with %s: %s", adapter.name, report)
+        gateway.start_fills()
+    engine.start(time.time_ns())
+    tasks = [
+        asyncio.create_task(_feed(engine, adapter, list(instruments))),
+        asyncio.create_task(_clock(engine)),
+        asyncio.create_task(_deliver(engine, delivery)),
+    ]
+    if gateway is not None:
+        tasks.append(asyncio.create_task(_reconcile_every(gateway, config.live.reconcile_interval)))
+    try:
+        if duration_s is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration_s)
+        else:
+            await stop.wait()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        engine.now_ns = max(engine.now_ns, time.time_ns())
+        engine.stop()
+        if gateway is not None:
+            await gateway.drain()
+            with contextlib.suppress(Exception):
+                await gateway.catch_up()
+            engine.deliver()
+            await gateway.close()
+    return {
+        "mode": config.mode,
+        "events": engine.events,
+        "orders": len(router.orders),
+        "fills": len(router.fills),
+        "rejects": dict(engine.rejects),
+        "positions": {f"{s}:{sym}": str(p.size) for (s, sym), p in router.positions.items()},
+    }
+
+
+async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
+    """Hand strategies what the venue reported, as soon as the loop is free."""
+    while True:
+        await posted.wait()
+        posted.clear()
+        engine.deliver()
+
+
+async def _feed(engine: Engine, adapter: VenueAdapter, symbols: list[str]) -> None:
+    while True:
+        try:
+            async for ev in adapter.market_stream(symbols):
+                engine.dispatch(ev)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("market data stream failed; reconnecting")
+        await asyncio.sleep(1.0)
+
+
+async def _clock(engine: Engine) -> None:
+    while True:
+        engine.tick(time.time_ns())
+        await asyncio.sleep(TICK_S)
+
+
+async def _reconcile_every(gateway: LiveGateway, interval_ns: int) -> None:
+    while True:
+        await asyncio.sleep(interval_ns / 1e9)
+        try:
+            await gateway.reconcile()
+        except Exception:
+            log.exception("reconciliation failed; will retry")
+
+
+__all__ = [
+    "assemble",
+    "build_backtest",
+    "build_sim_engine",
+    "make_strategies",
+    "open_venue",
+    "run_live",
+]
