@@ -141,6 +141,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # Version 2: the venue attempt of an order (cancel-and-replace sends a new client id).
+    ("ALTER TABLE orders ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -166,6 +168,7 @@ _ORDER_COLUMNS: tuple[str, ...] = (
     "updated_ns",
     "reason",
     "code",
+    "attempt",
 )
 _FILL_COLUMNS: tuple[str, ...] = (
     "trade_id",
@@ -669,6 +672,7 @@ def _order_row(o: Order) -> tuple[Any, ...]:
         _ns(o.updated_ns, "updated_ns"),
         o.reason,
         o.code,
+        _int(o.attempt, "attempt"),
     )
 
 
@@ -742,6 +746,7 @@ def _order_from_row(r: Sequence[Any]) -> Order:
         updated_ns=_int(r[17], f"{w} updated_ns"),
         reason=r[18],
         code=r[19],
+        attempt=_int(r[20], f"{w} attempt"),
     )
 
 

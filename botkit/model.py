@@ -197,10 +197,22 @@ class Order:
     updated_ns: int = 0
     reason: str | None = None
     code: str | None = None
+    attempt: int = 1  # the venue attempt: 1, then one more for each cancel-and-replace
 
     @property
     def remaining(self) -> Decimal:
         return self.size - self.filled
+
+    @property
+    def venue_client_id(self) -> str:
+        """The client id this attempt is sent to the venue with; never the same twice.
+
+        The strategy's client id for the first placement, ``<client id>-r<n>`` for
+        the n-th (a cancel-and-replace places a new order, and venues refuse a
+        client id they have seen). Venues report it back; the router maps it to
+        the strategy's order.
+        """
+        return self.client_id if self.attempt == 1 else f"{self.client_id}-r{self.attempt}"
 
     @property
     def is_open(self) -> bool:

@@ -89,7 +89,7 @@ def journal(jpath: Path) -> Iterator[Journal]:
 def test_open_creates_a_wal_journal_at_the_current_schema(jpath: Path) -> None:
     with Journal.open(jpath) as j:
         assert jpath.exists()
-        assert j.schema_version() == SCHEMA_VERSION == 1
+        assert j.schema_version() == SCHEMA_VERSION == 2
         conn = j._conn
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -145,18 +145,19 @@ def test_a_journal_from_a_newer_botkit_is_refused(jpath: Path) -> None:
 
 def test_migrations_run_in_order_from_the_stored_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
-    assert _migrate(conn, _MIGRATIONS) == 1
+    n = len(_MIGRATIONS)
+    assert _migrate(conn, _MIGRATIONS) == n
     conn.execute("INSERT INTO cursors VALUES ('s', 'v', 0)")
     v2 = (*_MIGRATIONS, ("ALTER TABLE cursors ADD COLUMN note TEXT DEFAULT 'x'",))
-    assert _migrate(conn, v2) == 2
+    assert _migrate(conn, v2) == n + 1
     assert conn.execute("SELECT value, note FROM cursors").fetchall() == [("v", "x")]
-    assert _migrate(conn, v2) == 2  # already there: nothing runs twice
+    assert _migrate(conn, v2) == n + 1  # already there: nothing runs twice
 
     # A failing step leaves the journal exactly at the version it was.
     broken = (*v2, ("CREATE TABLE extra (x)", "THIS IS NOT SQL"))
     with pytest.raises(sqlite3.OperationalError):
         _migrate(conn, broken)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == n + 1
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "extra" not in tables
     assert not conn.in_transaction

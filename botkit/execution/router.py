@@ -83,6 +83,7 @@ class ExecutionRouter:
         self._seq = itertools.count(1)
         self.orders: dict[str, Order] = {}  # every order ever, closed ones stay matchable
         self._by_venue_id: dict[str, Order] = {}
+        self._attempts: dict[str, Order] = {}  # venue client id of a replacement -> its order
         self._open: dict[tuple[str, str], dict[str, Order]] = {}
         self._positions: dict[tuple[str, str], Position] = {}
         self._pending_replace: dict[str, tuple[Decimal, Decimal]] = {}
@@ -106,6 +107,8 @@ class ExecutionRouter:
             self.orders[order.client_id] = order
             if order.venue_order_id:
                 self._by_venue_id[order.venue_order_id] = order
+            if order.attempt > 1:
+                self._attempts[order.venue_client_id] = order
             if order.is_open:
                 self.open_order_map(order.strategy, order.symbol)[order.client_id] = order
                 self.open_count += 1
@@ -257,7 +260,7 @@ class ExecutionRouter:
     # ----- venue callbacks -----------------------------------------------------
 
     def on_ack(self, client_id: str, venue_order_id: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             self.anomalies += 1
             log.warning("ack for unknown order %s", client_id)
@@ -268,7 +271,7 @@ class ExecutionRouter:
             self._set(order, _PARTIALLY_FILLED if order.filled else _OPEN, ts_ns)
 
     def on_reject(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             self.anomalies += 1
             return
@@ -281,7 +284,7 @@ class ExecutionRouter:
 
     def on_ambiguous(self, client_id: str, reason: str, ts_ns: int) -> None:
         """The venue's answer did not say whether the order exists: UNKNOWN until settled."""
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             self.anomalies += 1
             return
@@ -289,7 +292,7 @@ class ExecutionRouter:
         self._set(order, S.UNKNOWN, ts_ns)
 
     def on_canceled(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             self.anomalies += 1
             return
@@ -298,6 +301,8 @@ class ExecutionRouter:
             # Cancel-and-replace: the strategy keeps its client id; only the venue's changes.
             order.price, order.size = replace_with
             order.venue_order_id = None
+            order.attempt += 1
+            self._attempts[order.venue_client_id] = order
             assert self.venue is not None
             self.venue.submit(order, ts_ns)
             return
@@ -306,13 +311,13 @@ class ExecutionRouter:
         self._set(order, S.CANCELED, ts_ns)
 
     def on_cancel_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None or order.status is not S.PENDING_CANCEL:
             return
         self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
 
     def on_edited(self, client_id: str, price: Decimal, size: Decimal, ts_ns: int) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             self.anomalies += 1
             return
@@ -323,13 +328,13 @@ class ExecutionRouter:
         self._set(order, status, ts_ns)
 
     def on_edit_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None or order.status is not S.PENDING_EDIT:
             return
         self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
 
     def on_expired(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
-        order = self.orders.get(client_id)
+        order = self.orders.get(client_id) or self._attempts.get(client_id)
         if order is None:
             return
         if reason:
@@ -343,7 +348,7 @@ class ExecutionRouter:
             self.duplicate_fills += 1
             return
         self._seen_trades.add(tid)
-        order = self.orders.get(fill.client_id)
+        order = self.orders.get(fill.client_id) or self._attempts.get(fill.client_id)
         if order is None and fill.venue_order_id is not None:
             order = self._by_venue_id.get(fill.venue_order_id)
         strategy = order.strategy if order is not None else fill.strategy
