@@ -1,24 +1,37 @@
-"""Hook specifications for strategies (pluggy project ``botkit``).
+"""The strategy contract: one documented function per hook (pluggy project ``botkit``).
 
-A strategy is a class built from its params (``Cls(params)``) whose methods are
-marked with ``@hookimpl``; it implements only the hooks it needs. Hooks are
-plain synchronous functions: the engine owns the asyncio loop and calls them in
-event-time order. Every hook may return an iterable of intents
-(``Place``, ``Edit``, ``Cancel``, ``CancelAll``), a single intent, or None.
+A strategy is a class built from its params (``Cls(params: dict)``) whose
+methods are marked with ``@botkit.hookimpl``; it implements only the hooks it
+needs, and a hook may take any subset of its arguments, by name
+(``def on_trade(self, ctx, trade)``, ``def on_trade(self, trade)``, or just
+``def on_stop(self)``). A method
+that looks like a hook but is not marked, or a marked method whose name is no
+hook, is refused when the bot is loaded (exit status 2, naming the method).
 
-``ctx`` is the strategy's read-only view of the world: ``ctx.now_ns``,
-``ctx.params``, ``ctx.instrument(symbol)``, ``ctx.book(symbol)``,
-``ctx.open_orders(symbol)``, ``ctx.position(symbol)``, ``ctx.balance(asset)``.
+Hooks are plain synchronous functions: the engine owns the asyncio loop and
+calls them one at a time, in event-time order. Every hook except
+``scan_trades`` may return intents (``Place``, ``Edit``, ``Cancel``,
+``CancelAll``): an iterable of them, a single one, or None. Intents go through
+the risk module, then the execution router; refusals come back through
+``on_order``. A hook that raises is logged and counted, and the run goes on.
+
+The same hooks run in a backtest, a paper run and a live run; nothing in their
+arguments tells them apart.
+
+``INTERFACE_VERSION`` is the version of this contract. It grows when a hook or
+a ``Context`` member is added (old strategies keep working), and its major part
+changes only if one is removed or changes meaning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import pluggy
 
 if TYPE_CHECKING:
+    from botkit.context import Context
     from botkit.events import (
         Bar,
         BookDelta,
@@ -32,26 +45,46 @@ if TYPE_CHECKING:
     from botkit.intents import Intent
     from botkit.model import Fill
 
+    # What a hook returns: intents (any iterable), one intent, or None.
+    Intents: TypeAlias = Iterable[Intent] | Intent | None
+
 PROJECT = "botkit"
+INTERFACE_VERSION = (1, 1)
+"""(major, minor): 1.0 the nine event hooks; 1.1 added ``scan_trades``."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Intents = Iterable["Intent"] | None
 
 
 @hookspec
-def on_start(ctx: Any) -> Intents:
-    """Called once before the first event, after instruments and balances are known."""
+def on_start(ctx: Context) -> Intents:
+    """Called once, before the first market event.
+
+    Instruments, balances and (live) the orders and positions restored from the
+    journal are known by then; the book is usually still empty.
+
+    :param ctx: the strategy's view of the world (``botkit.Context``).
+    """
 
 
 @hookspec
-def on_trade(ctx: Any, trade: Trade) -> Intents:
-    """Called for every public trade on the strategy's symbols."""
+def on_trade(ctx: Context, trade: Trade) -> Intents:
+    """Called for every public trade on the strategy's symbols.
+
+    The local book's ``last_price`` is this trade's price when the hook runs,
+    and any of the strategy's resting orders it reached have been filled first
+    (their ``on_fill`` is delivered after this hook returns).
+
+    :param ctx: the strategy's view of the world.
+    :param trade: the trade: ``ts_ns``, ``symbol``, ``price``, ``size`` (floats),
+        ``side`` (the aggressor's ``Side``, None when the venue does not say),
+        ``trade_id``.
+    """
 
 
 @hookspec
-def scan_trades(ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
+def scan_trades(ctx: Context, batch: TradeBatch, start: int, stop: int) -> int:
     """Optional, backtest only: skip the trades ``on_trade`` would ignore, in bulk.
 
     A strategy driven by trades usually does nothing on most of them (an EMA
@@ -71,46 +104,96 @@ def scan_trades(ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
     engine stops the range before them. Returning ``start`` is always correct.
     Live and paper runs call ``on_trade`` only. A strategy that raises here is
     counted like any hook error and gets ``on_trade`` for every trade from then on.
+    A strategy that implements this hook must implement ``on_trade`` too.
+
+    :param ctx: the strategy's view of the world (not advanced during the scan).
+    :param batch: one symbol's trades as columns (``botkit.events.TradeBatch``).
+    :param start: the first index to look at.
+    :param stop: one past the last index the strategy may consume.
+    :returns: the first index not consumed, in ``[start, stop]``.
     """
 
 
 @hookspec
-def on_book(ctx: Any, book: BookSnapshot | BookDelta) -> Intents:
-    """Called after each order book snapshot or delta is applied to ``ctx.book(symbol)``."""
+def on_book(ctx: Context, book: BookSnapshot | BookDelta) -> Intents:
+    """Called after each order book snapshot or delta is applied to ``ctx.book(symbol)``.
+
+    :param ctx: the strategy's view of the world; ``ctx.book(book.symbol)`` is
+        the book with this change applied.
+    :param book: the change itself: a ``BookSnapshot`` (every level) or a
+        ``BookDelta`` (changed levels; size 0 removes a level).
+    """
 
 
 @hookspec
-def on_ticker(ctx: Any, ticker: Ticker) -> Intents:
-    """Called for every best bid/ask (ticker) update."""
+def on_ticker(ctx: Context, ticker: Ticker) -> Intents:
+    """Called for every best bid/ask (ticker) update.
+
+    :param ctx: the strategy's view of the world.
+    :param ticker: ``ts_ns``, ``symbol``, ``bid``, ``ask``, ``bid_size``,
+        ``ask_size``, ``last`` (floats; None where the venue did not say).
+    """
 
 
 @hookspec
-def on_bar(ctx: Any, bar: Bar) -> Intents:
-    """Called when an OHLCV bar closes."""
+def on_bar(ctx: Context, bar: Bar) -> Intents:
+    """Called when an OHLCV bar closes.
+
+    :param ctx: the strategy's view of the world.
+    :param bar: ``ts_ns`` (the bar's close time), ``symbol``, ``interval_ns``,
+        ``open``, ``high``, ``low``, ``close``, ``volume``.
+    """
 
 
 @hookspec
-def on_timer(ctx: Any, timer: Timer) -> Intents:
+def on_timer(ctx: Context, timer: Timer) -> Intents:
     """Called when one of the strategy's timers from bot.yaml fires.
 
     In a backtest timers run on the event clock, live on the wall clock.
+
+    :param ctx: the strategy's view of the world.
+    :param timer: ``ts_ns`` (now), ``name`` (the key in bot.yaml's ``timers:``),
+        ``interval_ns``, ``scheduled_ns`` (when it was due; live it may fire a
+        little late).
     """
 
 
 @hookspec
-def on_order(ctx: Any, order: OrderUpdate) -> Intents:
-    """Called when one of the strategy's orders changes state.
+def on_order(ctx: Context, order: OrderUpdate) -> Intents:
+    """Called when one of the strategy's orders changes state, or a request about it
+    is refused.
 
     Rejections arrive here too, with ``status`` REJECTED, a stable ``code``
-    and a human ``reason``: from the risk module or from the venue.
+    and a human ``reason``: from the risk module or from the venue. A refused
+    edit or cancel leaves the order as it was and says why in ``code`` and
+    ``reason``.
+
+    :param ctx: the strategy's view of the world.
+    :param order: an immutable snapshot (``botkit.events.OrderUpdate``):
+        ``client_id``, ``symbol``, ``side``, ``type``, ``status``, ``price``,
+        ``size``, ``filled``, ``avg_price``, ``venue_order_id``, ``code``,
+        ``reason``, ``ts_ns``.
     """
 
 
 @hookspec
-def on_fill(ctx: Any, fill: Fill) -> Intents:
-    """Called once per execution of one of the strategy's orders (never twice)."""
+def on_fill(ctx: Context, fill: Fill) -> Intents:
+    """Called once per execution of one of the strategy's orders (never twice).
+
+    :param ctx: the strategy's view of the world; the position and balances
+        already include this fill.
+    :param fill: ``trade_id`` (the venue's), ``client_id``, ``symbol``,
+        ``side``, ``price``, ``size``, ``fee``, ``fee_asset``, ``liquidity``
+        (maker or taker), ``ts_ns`` — exact ``Decimal`` money.
+    """
 
 
 @hookspec
-def on_stop(ctx: Any) -> Intents:
-    """Called once when the run ends; intents returned here are still processed."""
+def on_stop(ctx: Context) -> Intents:
+    """Called once when the run ends; intents returned here are still processed.
+
+    Afterwards, with ``live.cancel_on_stop`` (the default for paper and live),
+    every open order of the strategy is cancelled.
+
+    :param ctx: the strategy's view of the world.
+    """

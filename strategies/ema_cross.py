@@ -7,12 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from botkit import OrderType, Place, Side, hookimpl
-
-# Plain names: on Python 3.11 ``Side.BUY`` goes through EnumType.__getattr__ (~110 ns).
-_BUY = Side.BUY
-_SELL = Side.SELL
-_MARKET = OrderType.MARKET
+from botkit import Context, OrderType, Place, Side, hookimpl
+from botkit.events import Bar, Trade, TradeBatch
 
 
 class EmaCrossParams(BaseModel):
@@ -64,7 +60,7 @@ class EmaCross:
         self.warming = True
         self.on_trades = p.source == "trades"
 
-    def _update(self, ctx: Any, x: float) -> list[Place] | None:
+    def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
             self.fast_v = x
             self.slow_v = x
@@ -81,7 +77,7 @@ class EmaCross:
         self.above = above
         return self._on_cross(ctx, above)
 
-    def _on_cross(self, ctx: Any, up: bool) -> list[Place] | None:
+    def _on_cross(self, ctx: Context, up: bool) -> list[Place] | None:
         sym = self.symbol
         if ctx.open_orders(sym):
             return None  # the last signal's order is still on its way
@@ -89,23 +85,24 @@ class EmaCross:
         size = self.p.size
         if up:
             if pos < 0:
-                return [Place(sym, _BUY, -pos + size, type=_MARKET)]
+                return [Place(sym, Side.BUY, -pos + size, type=OrderType.MARKET)]
             if pos == 0:
-                return [Place(sym, _BUY, size, type=_MARKET)]
+                return [Place(sym, Side.BUY, size, type=OrderType.MARKET)]
         elif pos > 0:
             target = pos + size if self.p.allow_short else pos
-            return [Place(sym, _SELL, target, type=_MARKET)]
+            return [Place(sym, Side.SELL, target, type=OrderType.MARKET)]
         elif pos == 0 and self.p.allow_short:
-            return [Place(sym, _SELL, size, type=_MARKET)]
+            return [Place(sym, Side.SELL, size, type=OrderType.MARKET)]
         return None
 
     # The engine sends a strategy only its own symbol's events (params.symbol).
     @hookimpl
-    def on_trade(self, ctx: Any, trade: Any) -> list[Place] | None:
+    def on_trade(self, ctx: Context, trade: Trade) -> list[Place] | None:
         if self.warming or not self.on_trades:
             return self._update(ctx, trade.price) if self.on_trades else None
-        # The steady state, inlined: this runs once per trade, millions of times.
-        # b = 1 - a, computed once: the same float as (1.0 - a) on every update.
+        # The steady state, inlined: this runs once per trade, millions of times
+        # (docs/strategies.md, section 6). b = 1 - a is computed once, and scan_trades
+        # uses the same b, so both paths compute the same floats.
         x = trade.price
         fast = self.fast_v = self.a_fast * x + self.b_fast * self.fast_v
         slow = self.slow_v = self.a_slow * x + self.b_slow * self.slow_v
@@ -116,7 +113,7 @@ class EmaCross:
         return self._on_cross(ctx, above)
 
     @hookimpl
-    def scan_trades(self, ctx: Any, batch: Any, start: int, stop: int) -> int:
+    def scan_trades(self, ctx: Context, batch: TradeBatch, start: int, stop: int) -> int:
         """The backtest's fast path: the same arithmetic as on_trade, stopping before a cross."""
         if self.warming or not self.on_trades:
             return start  # warm-up (and bar mode) go through on_trade
@@ -136,7 +133,7 @@ class EmaCross:
         return stop
 
     @hookimpl
-    def on_bar(self, ctx: Any, bar: Any) -> list[Place] | None:
+    def on_bar(self, ctx: Context, bar: Bar) -> list[Place] | None:
         if self.on_trades:
             return None
         return self._update(ctx, bar.close)

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from botkit import CancelAll, Place, Side, hookimpl
+from botkit import CancelAll, Context, Place, Side, hookimpl
+from botkit.events import OrderUpdate, Trade
 from botkit.intents import Intent
-from botkit.model import Instrument, OrderStatus
+from botkit.model import Fill, Instrument, OrderStatus
 
 DEFAULT_SPACING_PCT = Decimal("0.1")
 _NEVER = 1 << 62
@@ -164,7 +165,7 @@ class Grid:
     # ----- hooks -------------------------------------------------------------------
 
     @hookimpl
-    def on_start(self, ctx: Any) -> list[Intent] | None:
+    def on_start(self, ctx: Context) -> list[Intent] | None:
         self._inst = ctx.instrument(self.symbol)
         # A run tag keeps client ids unique across restarts (see market_maker).
         self._prefix = f"{ctx.name}-{_base36(ctx.now_ns // 1_000_000)}"
@@ -172,7 +173,7 @@ class Grid:
         return None if last is None else self._start(ctx, last)
 
     @hookimpl
-    def on_trade(self, ctx: Any, trade: Any) -> list[Intent] | None:
+    def on_trade(self, ctx: Context, trade: Trade) -> list[Intent] | None:
         if trade.ts_ns < self._retry_at:
             return None  # the steady state: fills come through on_fill
         if not self.started:
@@ -180,7 +181,7 @@ class Grid:
         return self._retry(ctx)
 
     @hookimpl
-    def on_order(self, ctx: Any, order: Any) -> list[Intent] | None:
+    def on_order(self, ctx: Context, order: OrderUpdate) -> list[Intent] | None:
         # Fills are on_fill's business; this only notices orders that ended without one.
         status = order.status
         if not status.is_closed or status is OrderStatus.FILLED or self.stopped:
@@ -203,7 +204,7 @@ class Grid:
         return None
 
     @hookimpl
-    def on_fill(self, ctx: Any, fill: Any) -> list[Intent] | None:
+    def on_fill(self, ctx: Context, fill: Fill) -> list[Intent] | None:
         cid = fill.client_id
         entry = self._by_cid.get(cid)
         if entry is None or self.stopped:
@@ -228,7 +229,7 @@ class Grid:
         return [self._arm(level)] if level.idle else None
 
     @hookimpl
-    def on_stop(self, ctx: Any) -> list[Intent] | None:
+    def on_stop(self, ctx: Context) -> list[Intent] | None:
         self.stopped = True  # what the cancels below bring back must not re-arm anything
         self._retry_at = _NEVER
         if self.p.cancel_on_stop and self.started:
@@ -237,7 +238,7 @@ class Grid:
 
     # ----- the ladder --------------------------------------------------------------
 
-    def _start(self, ctx: Any, last: float) -> list[Intent] | None:
+    def _start(self, ctx: Context, last: float) -> list[Intent] | None:
         inst = self._inst
         assert inst is not None, "on_start sets the instrument"
         p = self.p
@@ -306,7 +307,7 @@ class Grid:
             return False
         return inst.min_notional is None or size * price >= inst.min_notional
 
-    def _retry(self, ctx: Any) -> list[Intent] | None:
+    def _retry(self, ctx: Context) -> list[Intent] | None:
         self._retry_at = _NEVER
         out: list[Intent] = []
         for level in self.levels:

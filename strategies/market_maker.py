@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from botkit import Cancel, CancelAll, Edit, Place, Side, hookimpl
+from botkit import Cancel, CancelAll, Context, Edit, Place, Side, hookimpl
+from botkit.events import BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer
 from botkit.intents import Intent
-from botkit.model import OrderStatus
+from botkit.model import Fill, OrderStatus
 
 DEFAULT_HALF_SPREAD_BPS = Decimal("0.25")
 # Without requote_ticks, a quote follows the centre once it is off by this share of the
@@ -194,7 +195,7 @@ class MarketMaker:
     # ----- hooks -------------------------------------------------------------------
 
     @hookimpl
-    def on_start(self, ctx: Any) -> list[Intent] | None:
+    def on_start(self, ctx: Context) -> list[Intent] | None:
         inst = ctx.instrument(self.symbol)
         self._tick = inst.tick_size
         self._inv_tick = 1.0 / float(inst.tick_size)
@@ -220,25 +221,25 @@ class MarketMaker:
         return self._requote(ctx, True)
 
     @hookimpl
-    def on_book(self, ctx: Any, book: Any) -> list[Intent] | None:
+    def on_book(self, ctx: Context, book: BookSnapshot | BookDelta) -> list[Intent] | None:
         if not self._ready:
             return None
         return self._requote(ctx, False)
 
     @hookimpl
-    def on_ticker(self, ctx: Any, ticker: Any) -> list[Intent] | None:
+    def on_ticker(self, ctx: Context, ticker: Ticker) -> list[Intent] | None:
         if not self._ready:
             return None
         return self._requote(ctx, False)
 
     @hookimpl
-    def on_timer(self, ctx: Any, timer: Any) -> list[Intent] | None:
+    def on_timer(self, ctx: Context, timer: Timer) -> list[Intent] | None:
         if not self._ready:
             return None
         return self._requote(ctx, True)
 
     @hookimpl
-    def on_order(self, ctx: Any, order: Any) -> list[Intent] | None:
+    def on_order(self, ctx: Context, order: OrderUpdate) -> list[Intent] | None:
         cid = order.client_id
         q = self.bid if cid == self.bid.cid else self.ask if cid == self.ask.cid else None
         if q is None:
@@ -269,14 +270,14 @@ class MarketMaker:
         return None
 
     @hookimpl
-    def on_fill(self, ctx: Any, fill: Any) -> list[Intent] | None:
+    def on_fill(self, ctx: Context, fill: Fill) -> list[Intent] | None:
         if not self._ready or fill.symbol != self.symbol:
             return None
         self._on_position(ctx.position(self.symbol))
         return self._requote(ctx, True)
 
     @hookimpl
-    def on_stop(self, ctx: Any) -> list[Intent] | None:
+    def on_stop(self, ctx: Context) -> list[Intent] | None:
         self._ready = False
         return [CancelAll(self.symbol)]
 
@@ -298,7 +299,7 @@ class MarketMaker:
             return sent_ns  # the book moved under the request: retry on the next event
         return now + self._retry_ns
 
-    def _requote(self, ctx: Any, force: bool) -> list[Intent] | None:
+    def _requote(self, ctx: Context, force: bool) -> list[Intent] | None:
         """The intents that bring both quotes to where they should be, or None."""
         book = self._book
         bb = book.best_bid
@@ -333,7 +334,7 @@ class MarketMaker:
             return None if b is None else [b]
         return [a] if b is None else [a, b]
 
-    def _side(self, ctx: Any, q: _Quote, want: int, thr: int, force: bool) -> Intent | None:
+    def _side(self, ctx: Context, q: _Quote, want: int, thr: int, force: bool) -> Intent | None:
         if q.busy:
             return None
         cid = q.cid
@@ -366,7 +367,7 @@ class MarketMaker:
         return Edit(cid, price=price, size=q.filled + self._size)
 
 
-def _still_open(ctx: Any, cid: str) -> bool:
+def _still_open(ctx: Context, cid: str) -> bool:
     order = ctx.order(cid)
     return order is not None and order.is_open
 

@@ -126,3 +126,42 @@ def test_sigterm_stops_a_live_run_cleanly(tmp_path: Path) -> None:
     assert json.loads(out.strip().splitlines()[-1])["orders"] > 0
     with Journal(journal, venue="blocktrade") as j:
         assert j.orders() and not j.orders(open_only=True)  # cancelled on stop, and flushed
+
+
+HOOK_MISTAKES = {
+    # A marked method whose name is no hook: pluggy would refuse it mid-run.
+    "misspelled hook": (
+        "    @hookimpl\n    def on_trades(self, ctx, trade):\n        return None\n",
+        ["'on_trades'", "did you mean 'on_trade'?"],
+    ),
+    # A hook without the marker: it would silently never be called.
+    "unmarked hook": (
+        "    def on_fill(self, ctx, fill):\n        return None\n",
+        ["'on_fill'", "@botkit.hookimpl"],
+    ),
+    # Both at once: a near-miss name without the marker.
+    "unmarked misspelled hook": (
+        "    def on_tick(self, ctx, trade):\n        return None\n",
+        ["'on_tick'", "on_trade", "on_timer"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOOK_MISTAKES))
+def test_a_hook_mistake_in_a_strategy_is_a_config_error_naming_the_method(
+    case: str, tmp_path: Path
+) -> None:
+    body, must_say = HOOK_MISTAKES[case]
+    (tmp_path / "mine.py").write_text(
+        "from botkit import hookimpl\n\n\nclass Mine:\n"
+        "    def __init__(self, params):\n        self.params = params\n\n"
+        "    @hookimpl\n    def on_bar(self, ctx, bar):\n        return None\n\n" + body
+    )
+    text = (ROOT / "bot.yaml").read_text()
+    (tmp_path / "bot.yaml").write_text(text.replace("use: ema_cross", "use: mine.py:Mine", 1))
+    run = botkit("backtest", str(tmp_path / "bot.yaml"), "--no-progress")
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "strategies[0]" in run.stderr and "Mine" in run.stderr
+    for words in must_say:
+        assert words in run.stderr, run.stderr
