@@ -30,6 +30,7 @@ import hmac
 import json
 import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, DecimalException
@@ -195,8 +196,18 @@ def _fail(venue: str, kind: str, field: str, detail: str) -> NoReturn:
     raise ParseError(venue, kind, field, detail)
 
 
+def _short_repr() -> reprlib.Repr:
+    """A repr for error messages: short, and never a deep walk of what a value holds."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 2, 50, 50, 4, 4
+    return r
+
+
+_REPR = _short_repr()  # configured once here, never changed
+
+
 def _show(value: object) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
