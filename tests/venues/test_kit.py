@@ -104,7 +104,7 @@ def test_decode_json_raises_nothing_but_parse_errors_on_bytes(raw: bytes) -> Non
 def test_decode_json_any_depth(depth: int, opener: str) -> None:
     closer = "]" if opener == "[" else "}"
     text = opener * depth + "1" + closer * depth
-    if depth < MAX_JSON_DEPTH:
+    if depth <= MAX_JSON_DEPTH:  # that many containers, one inside the other
         assert decode_json(text, "v", "k") is not None
     else:
         with pytest.raises(ParseError, match="nested deeper"):
@@ -137,13 +137,12 @@ def _trade(f: Fields) -> tuple[float, float]:
 
 
 def test_rows_raise_without_skip_and_skip_with_it() -> None:
-    data = [{"price": "1", "amount": "2"}, {"price": "-5", "amount": "1"}, {"price": "3"}]
-    records = [Fields(item, "v", "trade", f"data[{i}]") for i, item in enumerate(data)]
+    data = [{"price": "1", "amount": "2"}, {"price": "-5", "amount": "1"}, {"price": "3"}, [1]]
     with pytest.raises(ParseError, match=r"data\[1\]\.price: must be > 0"):
-        rows(records, _trade)
+        rows(data, _trade, venue="v", kind="trade", path="data")
     skipped: list[ParseError] = []
-    assert rows(records, _trade, skipped.append) == [(1.0, 2.0)]
-    assert [e.field for e in skipped] == ["data[1].price", "data[2].amount"]
+    assert rows(data, _trade, skipped.append, venue="v", kind="trade", path="data") == [(1.0, 2.0)]
+    assert [e.field for e in skipped] == ["data[1].price", "data[2].amount", "data[3]"]
 
 
 def test_levels_drop_non_positive_prices_and_sizes() -> None:

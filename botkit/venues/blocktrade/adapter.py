@@ -494,7 +494,9 @@ class BlockTradeAdapter(AdapterBase):
             )
             rows = await self._parsed(
                 "GET /user_trades",
-                lambda m, skip, p=page: parse_user_trades(p, m, fee_asset=fee_asset, skip=skip),
+                lambda m, skip, p=page: parse_user_trades(
+                    p, m, fee_asset=fee_asset, skip=skip, page=True
+                ),
             )
             for f in rows:
                 fills.setdefault(f.trade_id, f)

@@ -290,15 +290,13 @@ def _framed_items(payload: object, kind: str) -> tuple[Fields | None, list[objec
         return None, payload
     root = Fields(payload, VENUE, kind)
     if root.has("payload"):
+        # A framed message without its data is a shape we do not know: say so,
+        # rather than report nothing happened.
         inner = root.obj("payload")
-        return inner, inner.opt_items("data")
+        return inner, inner.items("data")
     if root.has("data"):
         return None, root.items("data")
     return None, [payload]
-
-
-def _records(items: list[object], kind: str, prefix: str) -> list[Fields]:
-    return [Fields(item, VENUE, kind, f"{prefix}[{i}]") for i, item in enumerate(items)]
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -387,12 +385,16 @@ def parse_user_trades(
     *,
     fee_asset: Literal["quote", "base"] = "quote",
     skip: Skip | None = None,
+    page: bool = False,
 ) -> list[Fill]:
     """User trades in any of their shapes (see the module notes) -> Fills; a row that
-    does not parse raises, or goes to ``skip`` while the others are returned."""
+    does not parse raises, or goes to ``skip`` while the others are returned.
+    ``page=True`` (``GET /user_trades``) insists on the page shape, ``{"data": [...]}``."""
+    if page and not isinstance(payload, list):
+        Fields(payload, VENUE, "user_trade").items("data")
     _, items = _framed_items(payload, "user_trade")
-    records = _records(items, "user_trade", "data")
-    return rows(records, lambda f: _user_trade(f, markets, fee_asset), skip)
+    build = lambda f: _user_trade(f, markets, fee_asset)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="user_trade", path="data")
 
 
 def page_length(payload: object) -> int:
@@ -417,7 +419,10 @@ def parse_order_book(
 def _sides(
     f: Fields, prefix: str, *, snapshot: bool, skip: Skip | None
 ) -> tuple[list[Level], list[Level]]:
-    """A record's bids and asks, best first (a missing side is empty)."""
+    """A record's bids and asks, best first (one missing side is empty; both missing
+    is a shape we do not know, never an empty book)."""
+    if not f.has("bids") and not f.has("asks"):
+        f.fail(("bids", "asks"), "missing")
     out = []
     for name, descending in (("bids", True), ("asks", False)):
         out.append(
@@ -465,7 +470,8 @@ def parse_trades(payload: object, symbol: str, *, skip: Skip | None = None) -> l
     """``GET /trades/{id}`` (``{"data": [...]}``) -> Trades, aggressor side from
     ``direction``."""
     _, items = _framed_items(payload, "trade")
-    return rows(_records(items, "trade", "data"), lambda f: _trade(f, symbol), skip)
+    build = lambda f: _trade(f, symbol)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="trade", path="data")
 
 
 # --- websockets -------------------------------------------------------------------------
@@ -482,12 +488,15 @@ def ws_message_type(message: object) -> str:
     raise ParseError(VENUE, "ws_message", "message_type", "missing")
 
 
-def _frame(message: object, kind: str, markets: Markets) -> tuple[str, list[Fields]]:
+_FRAME_DATA = "payload.data"
+
+
+def _frame(message: object, kind: str, markets: Markets) -> tuple[str, list[object]]:
+    """A framed message's symbol and data items."""
     inner, items = _framed_items(message, kind)
     if inner is None:
         raise ParseError(VENUE, kind, "payload", "missing")
-    symbol = _symbol(inner, markets)
-    return symbol, _records(items, kind, "payload.data")
+    return _symbol(inner, markets), items
 
 
 def parse_ws_order_book(
@@ -499,10 +508,13 @@ def parse_ws_order_book(
     skip: Skip | None = None,
 ) -> BookSnapshot | BookDelta:
     """An ``order_book`` message: the full book when ``snapshot``, else changes."""
-    symbol, records = _frame(message, "ws_order_book", markets)
+    symbol, items = _frame(message, "ws_order_book", markets)
     bids: list[Level] = []
     asks: list[Level] = []
-    for r in records:
+    for i, item in enumerate(items):
+        # A record we cannot read fails the message (a book is never silently
+        # emptied); only its bad levels are skipped.
+        r = Fields(item, VENUE, "ws_order_book", f"{_FRAME_DATA}[{i}]")
         more_bids, more_asks = _sides(r, f"{r.path}.", snapshot=snapshot, skip=skip)
         bids += more_bids
         asks += more_asks
@@ -514,16 +526,18 @@ def parse_ws_order_book(
 
 def parse_ws_trades(message: object, markets: Markets, *, skip: Skip | None = None) -> list[Trade]:
     """A ``trades`` message -> Trades (the channel gives no aggressor side)."""
-    symbol, records = _frame(message, "ws_trades", markets)
-    return rows(records, lambda r: _trade(r, symbol), skip)
+    symbol, items = _frame(message, "ws_trades", markets)
+    build = lambda r: _trade(r, symbol)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="ws_trades", path=_FRAME_DATA)
 
 
 def parse_ws_ticker(
     message: object, markets: Markets, ts_ns: int, *, skip: Skip | None = None
 ) -> list[Ticker]:
     """A ``ticker`` message -> Tickers (one per data item; normally one)."""
-    symbol, records = _frame(message, "ws_ticker", markets)
-    return rows(records, lambda r: _ticker(r, symbol, ts_ns), skip)
+    symbol, items = _frame(message, "ws_ticker", markets)
+    build = lambda r: _ticker(r, symbol, ts_ns)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="ws_ticker", path=_FRAME_DATA)
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -15,9 +15,10 @@ What a venue's parser module supplies, and what it gets:
 * ``Fields(obj, venue, kind, path)`` reads one object: ``decimal``, ``positive``,
   ``integer``, ``ident``, ``time_ns``, ... each with aliases, each failing with
   the field's path. Numbers may come as JSON strings or numbers alike.
-* ``rows(records, build, skip)`` builds one value per record; with a ``skip``
-  callback (the adapter's ``SkipCounter``) a record that does not parse is
-  reported and left out, so one bad row never hides the others. Market data
+* ``rows(items, build, skip, venue=..., kind=..., path=...)`` builds one value
+  per list item; with a ``skip`` callback (the adapter's ``SkipCounter``) an
+  item that does not parse is reported and left out, so one bad row never
+  hides the others. Market data
   built with ``Fields.positive_number`` thereby drops (and counts) a trade with
   a non-positive price or size; ``parse_levels`` does the same for book levels.
 """
@@ -536,20 +537,26 @@ def list_of(payload: object, venue: str, kind: str, path: str = "") -> list[Fiel
 
 
 def rows(
-    records: Iterable[Fields], build: Callable[[Fields], T], skip: Skip | None = None
+    items: Iterable[object],
+    build: Callable[[Fields], T],
+    skip: Skip | None = None,
+    *,
+    venue: str,
+    kind: str,
+    path: str = "",
 ) -> list[T]:
-    """``build(record)`` for every record, in order.
+    """``build(Fields(item))`` for every item of a list at ``path``, in order.
 
-    Without ``skip`` the first record that does not parse raises its ParseError.
-    With ``skip``, that record's error goes to ``skip`` and the record is left
-    out: the good records of the same page or message still come back. Build
-    market data with ``Fields.positive_number`` so that a trade with a
-    non-positive price or size is one such record.
+    Without ``skip`` the first item that does not parse (not even an object, or
+    ``build`` fails) raises its ParseError. With ``skip``, that item's error goes
+    to ``skip`` and the item is left out: the good items of the same page or
+    message still come back. Build market data with ``Fields.positive_number``
+    so that a trade with a non-positive price or size is one such item.
     """
     out: list[T] = []
-    for record in records:
+    for i, item in enumerate(items):
         try:
-            out.append(build(record))
+            out.append(build(Fields(item, venue, kind, f"{path}[{i}]")))
         except ParseError as err:
             if skip is None:
                 raise
