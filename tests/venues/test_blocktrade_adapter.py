@@ -115,6 +115,18 @@ async def taker_buy(bt: BlockTradeAdapter, sim: RunningSimulator, size: str = "0
     return o
 
 
+def taker_buy_later(
+    bt: BlockTradeAdapter, sim: RunningSimulator, delay_s: float = 0.2
+) -> asyncio.Future[Order]:
+    """A taker buy ``delay_s`` from now, while the caller is listening to a stream."""
+
+    async def later() -> Order:
+        await asyncio.sleep(delay_s)
+        return await taker_buy(bt, sim)
+
+    return asyncio.ensure_future(later())
+
+
 async def collect(
     stream: AsyncIterator[Any],
     done: Callable[[list[Any]], bool],
@@ -531,12 +543,7 @@ async def test_user_trade_stream_replays_then_streams(
     await taker_buy(bt, sim)
     stream = bt.user_trade_stream(None)
     assert stream is not None
-
-    async def more() -> None:
-        await asyncio.sleep(0.2)
-        await taker_buy(bt, sim)
-
-    extra = asyncio.ensure_future(more())
+    extra = taker_buy_later(bt, sim)
     await asyncio.sleep(0)
     fills: list[Fill] = await collect(
         stream, lambda got: extra.done() and len(got) == len(sim.exchange.trades)
