@@ -491,8 +491,8 @@ def classify(
     ``retry_after`` is the caller's parsed ``Retry-After`` header, if any; a value
     found in the body is used when the header gave none. ``fallback`` replaces
     the ambiguous base class for an error body that came without an error status,
-    for venues whose bodies say plainly that nothing was done (ALP's
-    ``"success": false``).
+    for venues whose bodies say plainly that nothing was done (a
+    ``"success": false`` convention).
     """
     code, message = error_fields(body)
     if http_status is not None and (http_status >= 500 or http_status == 408):

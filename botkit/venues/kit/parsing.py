@@ -104,7 +104,7 @@ def check_header_value(name: str, value: str) -> str:
 
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
-        # Prices and sizes go out as plain-notation strings (BlockTrade types them
+        # Prices and sizes go out as plain-notation strings (venues type them
         # "number as string"): no float rounding, and never "1E-8".
         return format(value, "f")
     if isinstance(value, Side):
@@ -312,7 +312,7 @@ def epoch_to_ns(value: object, unit: str, venue: str, kind: str, field: str) -> 
 
     ``auto`` picks the unit from the magnitude (for times after 1973): below 1e11
     seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds.
-    Float seconds (ALP's ``1483705817.735508``) keep their printed digits.
+    Float seconds (``1483705817.735508``) keep their printed digits.
     """
     d = parse_decimal(value, venue, kind, field)
     if d < 0:
@@ -420,7 +420,7 @@ class Fields:
         return d
 
     def opt_price(self, *names: str) -> Decimal | None:
-        """A price that may be absent; 0 also means "not set" (ALP's ``stop_price: 0``)."""
+        """A price that may be absent; 0 also means "not set" (``stop_price: 0``)."""
         d = self.opt_decimal(*names)
         if d is not None and d < 0:
             self.fail(names, f"must be >= 0, got {d}")
@@ -602,8 +602,8 @@ def settle_status(status: OrderStatus, size: Decimal, filled: Decimal) -> OrderS
     """An OPEN order with part of its size filled is PARTIALLY_FILLED.
 
     Derived from the fill amounts the venue gave, not guessed: venues that have no
-    separate partial status (ALP v1 "Active", BlockTrade "NEW" with a reduced
-    ``remaining_amount``) still report how much is filled.
+    separate partial status ("Active", or "NEW" with a reduced remaining
+    amount) still report how much is filled.
     """
     if status is OrderStatus.OPEN and ZERO < filled < size:
         return OrderStatus.PARTIALLY_FILLED

@@ -22,7 +22,7 @@ venues that report errors inside a 2xx reply (``{"success": false}``), and
 * Timeouts and connection errors propagate as themselves (``errors.AMBIGUOUS``).
 
 :class:`SignedCalls` — for venues that sign private calls with a strictly
-increasing nonce (BlockTrade, ALP.COM). What a venue supplies: the adapter's
+increasing nonce (the HMAC venues). What a venue supplies: the adapter's
 ``NonceSource`` (the journal's in live mode) and its documented spacing; per
 call, a coroutine function ``attempt(nonce, sent) -> T`` that signs with
 ``nonce`` and sends (passing ``sent`` on to ``RestClient.send``). It gives:
