@@ -555,37 +555,35 @@ async def test_user_trade_stream_replays_then_streams(
     assert all(f.client_id for f in fills)
 
 
-@pytest.mark.parametrize("framing", ["bare", "framed"])
-async def test_user_trade_stream_survives_drops_and_duplicates(framing: str) -> None:
-    async with running_simulator(
-        "blocktrade", run_market=False, user_trades_framing=framing
-    ) as sim:
-        sim.exchange.step()
-        bt = make_adapter(sim, reconnect_backoff_s=(0.05, 0.2))
-        try:
-            await bt.connect()
-            sim.set_faults(duplicate_rate=1.0, reorder_rate=1.0, drop_ws_every_s=0.4)
-            stream = bt.user_trade_stream(None)
-            assert stream is not None
+async def test_user_trade_stream_survives_drops_and_duplicates(
+    framed_sim: RunningSimulator,
+) -> None:
+    sim = framed_sim
+    bt = make_adapter(sim, reconnect_backoff_s=(0.05, 0.2))
+    try:
+        await bt.connect()
+        sim.set_faults(duplicate_rate=1.0, reorder_rate=1.0, drop_ws_every_s=0.4)
+        stream = bt.user_trade_stream(None)
+        assert stream is not None
 
-            async def trade_on() -> None:
-                for _ in range(4):
-                    await taker_buy(bt, sim)
-                    await asyncio.sleep(0.25)
+        async def trade_on() -> None:
+            for _ in range(4):
+                await taker_buy(bt, sim)
+                await asyncio.sleep(0.25)
 
-            producer = asyncio.ensure_future(trade_on())
-            await asyncio.sleep(0)
-            fills = await collect(
-                stream,
-                lambda got: producer.done() and len(got) >= len(sim.exchange.trades),
-                timeout_s=6,
-            )
-            await producer
-            ids = [f.trade_id for f in fills]
-            assert len(ids) == len(set(ids)) == len(sim.exchange.trades)  # each once, none lost
-            assert bt.ws.connections >= 2  # it did reconnect (and resumed)
-        finally:
-            await bt.close()
+        producer = asyncio.ensure_future(trade_on())
+        await asyncio.sleep(0)
+        fills = await collect(
+            stream,
+            lambda got: producer.done() and len(got) >= len(sim.exchange.trades),
+            timeout_s=6,
+        )
+        await producer
+        ids = [f.trade_id for f in fills]
+        assert len(ids) == len(set(ids)) == len(sim.exchange.trades)  # each once, none lost
+        assert bt.ws.connections >= 2  # it did reconnect (and resumed)
+    finally:
+        await bt.close()
 
 
 async def test_user_trade_stream_with_the_rest_token(sim: RunningSimulator) -> None:

@@ -421,26 +421,24 @@ async def test_a_bad_user_trade_row_is_skipped_and_counted(sim: RunningSimulator
         await bt_.close()
 
 
-@pytest.mark.parametrize("framing", ["bare", "framed"])
-async def test_a_bad_user_trade_message_does_not_stop_the_stream(framing: str) -> None:
-    async with running_simulator(
-        "blocktrade", run_market=False, user_trades_framing=framing
-    ) as sim:
-        sim.exchange.step()
-        bt_ = make_adapter(sim)
-        try:
-            await taker_buy(bt_, sim)
-            corrupt(sim, sim.exchange.trades[-1], "bad-1", price=D("-1"))
-            stream = bt_.user_trade_stream(None)
-            assert stream is not None
-            extra = taker_buy_later(bt_, sim)
-            good = lambda: [f for f in sim.exchange.trades if f.trade_id != "bad-1"]  # noqa: E731
-            fills = await collect(stream, lambda got: extra.done() and len(got) == len(good()))
-            await extra
-            assert sorted(f.price for f in fills) == sorted(f.price for f in good())
-            assert bt_.skipped.counts == {"WS user_trades data[].price": 1}
-        finally:
-            await bt_.close()
+async def test_a_bad_user_trade_message_does_not_stop_the_stream(
+    framed_sim: RunningSimulator,
+) -> None:
+    sim = framed_sim
+    bt_ = make_adapter(sim)
+    try:
+        await taker_buy(bt_, sim)
+        corrupt(sim, sim.exchange.trades[-1], "bad-1", price=D("-1"))
+        stream = bt_.user_trade_stream(None)
+        assert stream is not None
+        extra = taker_buy_later(bt_, sim)
+        good = lambda: [f for f in sim.exchange.trades if f.trade_id != "bad-1"]  # noqa: E731
+        fills = await collect(stream, lambda got: extra.done() and len(got) == len(good()))
+        await extra
+        assert sorted(f.price for f in fills) == sorted(f.price for f in good())
+        assert bt_.skipped.counts == {"WS user_trades data[].price": 1}
+    finally:
+        await bt_.close()
 
 
 async def test_market_data_with_a_non_positive_price_is_dropped_and_counted(
