@@ -10,7 +10,8 @@ The toy protocol (a document of one paragraph): every call is under ``/toy``;
 private calls carry ``X-Toy-Key``, ``X-Toy-Nonce`` (strictly increasing) and
 ``X-Toy-Sign``, the hex HMAC-SHA256 of ``nonce + method + path + body`` with
 the secret. Errors are ``{"error": "..."}`` with the HTTP status. Symbols are
-``BASE-QUOTE``; numbers are strings; times are nanoseconds.
+``BASE-QUOTE``; numbers are strings; times are nanoseconds; a fill has the
+fields of an execution (``trade_id``, ``venue_order_id``, ``price``, ...).
 """
 
 from __future__ import annotations
@@ -21,22 +22,14 @@ import hmac
 import json
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from botkit.events import BookSnapshot
-from botkit.model import (
-    Fill,
-    Instrument,
-    Liquidity,
-    Order,
-    OrderStatus,
-    OrderType,
-    Side,
-    TimeInForce,
-)
+from botkit.model import Fill, Instrument, Liquidity, Order, OrderStatus, OrderType, Side
 from botkit.simulator.backend import ExchangeBackend, SimReject
 from botkit.simulator.server import RunningSimulator
 from botkit.venues import registry
@@ -102,7 +95,7 @@ def _order(f: Fields) -> VenueOrder:
 
 def _fill(f: Fields) -> Fill:
     return Fill(
-        trade_id=f.ident("id"),
+        trade_id=f.ident("trade_id"),
         client_id=f.opt_ident("client_id") or "",
         symbol=f.text("symbol").replace("-", "/"),
         side=side_of(f, "side"),
@@ -111,8 +104,8 @@ def _fill(f: Fields) -> Fill:
         fee=f.decimal("fee"),
         fee_asset=f.text("fee_asset"),
         liquidity=Liquidity(f.text("liquidity")),
-        ts_ns=f.time_ns("ts", unit="ns"),
-        venue_order_id=f.opt_ident("order_id"),
+        ts_ns=f.time_ns("ts_ns", unit="ns"),
+        venue_order_id=f.opt_ident("venue_order_id"),
     )
 
 
@@ -365,7 +358,6 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
             Decimal(data["size"]),
             None if price is None else Decimal(price),
             str(data["client_id"]),
-            TimeInForce.GTC,
         )
         if o.venue_order_id is None:
             return error(400, o.reason or "rejected")
@@ -390,25 +382,15 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
         return web.json_response({})
 
     async def fills(request: web.Request, data: Any) -> web.Response:
+        # The toy's fills carry the execution's own field names; numbers as strings.
+        def row(f: Fill) -> dict[str, Any]:
+            plain = {
+                k: str(v) if isinstance(v, Decimal | Enum) else v for k, v in f._asdict().items()
+            }
+            return {**plain, "symbol": f.symbol.replace("/", "-")}
+
         since = int(request.match_info["since"])
-        out = []
-        for f in exchange.user_trades(since):
-            out.append(
-                {
-                    "id": f.trade_id,
-                    "order_id": f.venue_order_id,
-                    "client_id": f.client_id,
-                    "symbol": f.symbol.replace("/", "-"),
-                    "side": f.side.value,
-                    "price": str(f.price),
-                    "size": str(f.size),
-                    "fee": str(f.fee),
-                    "fee_asset": f.fee_asset,
-                    "liquidity": f.liquidity.value,
-                    "ts": f.ts_ns,
-                }
-            )
-        return web.json_response(out)
+        return web.json_response([row(f) for f in exchange.user_trades(since)])
 
     async def balances(request: web.Request, data: Any) -> web.Response:
         return web.json_response({k: str(v) for k, v in exchange.balances.items()})

@@ -46,7 +46,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Literal, Protocol, TypeVar
@@ -234,6 +234,7 @@ def is_nonce_refusal(err: VenueError) -> bool:
     return isinstance(err, AuthError) and "nonce" in err.message.lower()
 
 
+@dataclass(eq=False)
 class SignedCalls:
     """Private calls in nonce order, spaced, and re-signed once after a nonce refusal.
 
@@ -245,26 +246,19 @@ class SignedCalls:
     refusal that ``is_refusal`` recognises.
     """
 
-    def __init__(
-        self,
-        venue: str,
-        nonce: NonceSource,
-        *,
-        interval_s: float = 0.0,
-        release: Literal["reply", "sent"] = "reply",
-        retries: int = 1,
-        is_refusal: Callable[[VenueError], bool] = is_nonce_refusal,
-    ) -> None:
-        if release not in ("reply", "sent"):
-            raise ValueError(f"release must be 'reply' or 'sent', got {release!r}")
-        self.venue = venue
-        self.nonce = nonce
-        self.interval_s = interval_s
-        self.release = release
-        self.retries = retries
-        self.is_refusal = is_refusal
-        self._lock = asyncio.Lock()
-        self._last = float("-inf")  # monotonic time the last private call left
+    venue: str
+    nonce: NonceSource
+    _: KW_ONLY
+    interval_s: float = 0.0
+    release: Literal["reply", "sent"] = "reply"
+    retries: int = 1
+    is_refusal: Callable[[VenueError], bool] = is_nonce_refusal
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _last: float = field(default=float("-inf"), init=False, repr=False)  # when the last left
+
+    def __post_init__(self) -> None:
+        if self.release not in ("reply", "sent"):
+            raise ValueError(f"release must be 'reply' or 'sent', got {self.release!r}")
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[Callable[[], int]]:
