@@ -327,7 +327,7 @@ class LiveGateway:
                 self._cursor = fill.ts_ns
                 if self.journal is not None:
                     self.journal.set_cursor(self.cursor_key, fill.ts_ns)
-            order = self.router.orders.get(fill.client_id)
+            order = self.router.order_for(fill.client_id)
             if order is not None:
                 self._journal_order(order)
         else:

@@ -418,6 +418,10 @@ class ExecutionRouter:
     def all_orders(self) -> Iterable[Order]:
         return self.orders.values()
 
+    def order_for(self, client_id: str) -> Order | None:
+        """The order a venue's client id names: the strategy's own, or one attempt's."""
+        return self.orders.get(client_id) or self._attempts.get(client_id)
+
 
 def _dec(v: object) -> Decimal:
     if v is None:

@@ -5,8 +5,9 @@ gateway (retries, ambiguity, the fills pipeline), the venue's adapter, and the
 project's simulator speaking that venue's own HTTP and websocket protocol. The
 market only moves when a test steps it, so every outcome is deterministic.
 
-A subclass sets ``venue`` and implements ``make_adapter(sim)``; it may override
-``symbol`` (ours, BASE/QUOTE) and ``sim_symbol`` (the simulator's key).
+A subclass sets ``venue`` and implements ``make_adapter(sim)`` (for an adapter
+on the venue kit: ``Adapter(connection_for(sim))``); it may override ``symbol``
+(ours, BASE/QUOTE), ``sim_symbol`` (the simulator's key) and ``sim_options``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from botkit.intents import Edit, Place
 from botkit.journal import Journal
 from botkit.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
-from botkit.venues.kit.adapter import VenueAdapter
+from botkit.venues.kit.adapter import Connection, VenueAdapter
 
 S = OrderStatus
 
@@ -62,6 +63,14 @@ class Live:
 
     def status(self, client_id: str) -> OrderStatus:
         return self.router.orders[client_id].status
+
+
+def connection_for(sim: RunningSimulator, **options: Any) -> Connection:
+    """What the node would build for ``sim``: its URLs and credentials, and ``options``."""
+    nonce = options.pop("nonce", None)
+    return Connection(
+        sim.base_url, sim.ws_url, credentials=sim.credentials, options=options, nonce=nonce
+    )
 
 
 async def until(check: Callable[[], bool], timeout_s: float = 15.0, step: Any = None) -> None:

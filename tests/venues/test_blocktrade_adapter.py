@@ -26,6 +26,7 @@ from botkit.venues.blocktrade import BlockTradeAdapter
 from botkit.venues.blocktrade.auth import json_body, sign_headers
 from botkit.venues.blocktrade.rest import BlockTradeRest
 from botkit.venues.blocktrade.websocket import BlockTradeWebsocket, ws_url_for
+from botkit.venues.kit.adapter import Connection
 from botkit.venues.kit.errors import (
     AuthError,
     InsufficientFunds,
@@ -44,12 +45,13 @@ MS = 1_000_000
 
 
 def make_adapter(sim: RunningSimulator, **options: Any) -> BlockTradeAdapter:
+    credentials = {
+        "api_key": options.pop("api_key", DEFAULT_API_KEY),
+        "api_secret": options.pop("api_secret", DEFAULT_API_SECRET),
+    }
+    nonce = options.pop("nonce", None)
     return BlockTradeAdapter(
-        sim.base_url,
-        sim.ws_url,
-        api_key=options.pop("api_key", DEFAULT_API_KEY),
-        api_secret=options.pop("api_secret", DEFAULT_API_SECRET),
-        **options,
+        Connection(sim.base_url, sim.ws_url, credentials=credentials, options=options, nonce=nonce)
     )
 
 
@@ -111,6 +113,18 @@ async def taker_buy(bt: BlockTradeAdapter, sim: RunningSimulator, size: str = "0
     o.venue_order_id = vo.venue_order_id
     assert sim.exchange.by_client[o.client_id].status is S.FILLED
     return o
+
+
+def taker_buy_later(
+    bt: BlockTradeAdapter, sim: RunningSimulator, delay_s: float = 0.2
+) -> asyncio.Future[Order]:
+    """A taker buy ``delay_s`` from now, while the caller is listening to a stream."""
+
+    async def later() -> Order:
+        await asyncio.sleep(delay_s)
+        return await taker_buy(bt, sim)
+
+    return asyncio.ensure_future(later())
 
 
 async def collect(
@@ -285,40 +299,66 @@ async def test_open_orders_pages(sim: RunningSimulator) -> None:
         await bt.close()
 
 
-async def test_cancel_and_replace_keeps_the_client_id(
+async def test_each_attempt_is_its_own_customer_order_id(
     bt: BlockTradeAdapter, sim: RunningSimulator
 ) -> None:
-    """The router's replace re-sends the same order (same client id) after the cancel."""
+    """The router's cancel-and-replace sends the next attempt of the same order: the
+    venue holds it as ``<client id>-r<n>`` and the adapter reports that id verbatim."""
     o = passive_buy(sim, cid="strategy-7")
     first = await bt.place(o)
+    assert first.client_id == "strategy-7"
     o.venue_order_id = first.venue_order_id
     await bt.cancel(o)
+    # What the router does when the cancel is confirmed: the next attempt, new price.
     o.venue_order_id, o.price, o.size = None, o.price - 1, D("0.02")  # type: ignore[operator]
+    o.attempt = 2
     second = await bt.place(o)
     assert second.venue_order_id != first.venue_order_id
-    assert "strategy-7~2" in sim.exchange.by_client  # a fresh customer_order_id at the venue
+    assert second.client_id == "strategy-7-r2"
+    assert sim.exchange.by_client["strategy-7-r2"].venue_order_id  # a fresh customer_order_id
     found = await bt.find_order(o)
     assert found is not None and found.venue_order_id == second.venue_order_id
-    assert found.client_id == "strategy-7" and found.price == o.price and found.size == D("0.02")
-    assert [v.client_id for v in await bt.open_orders()] == ["strategy-7"]
+    assert found.client_id == "strategy-7-r2" and found.price == o.price
+    assert found.size == D("0.02")
+    assert [v.client_id for v in await bt.open_orders()] == ["strategy-7-r2"]
+    # Its fills name the attempt too (the router maps it to the order).
     assert sim.exchange.rejected == []
 
-    # A restarted adapter (no memory of the replace) still finds the live generation.
-    fresh = make_adapter(sim)
+    # A restarted adapter knows nothing; the journal gives it the order and its attempt
+    # (and the nonce source).
+    fresh = make_adapter(sim, nonce=bt.rest.nonce)
     try:
-        again = await fresh.find_order(
-            Order("strategy-7", SYMBOL, Side.BUY, OrderType.LIMIT, o.size, o.price)
+        restored = Order(
+            "strategy-7", SYMBOL, Side.BUY, OrderType.LIMIT, o.size, o.price, attempt=2
         )
+        again = await fresh.find_order(restored)
         assert again is not None and again.venue_order_id == second.venue_order_id
+        first_attempt = Order("strategy-7", SYMBOL, Side.BUY, OrderType.LIMIT, D("0.01"), o.price)
+        old = await fresh.find_order(first_attempt)
+        assert old is not None and old.venue_order_id == first.venue_order_id
+        assert old.status is S.CANCELED
     finally:
         await fresh.close()
-    # A restarted adapter whose place clashes (409) resolves it to the live order.
-    fresh = make_adapter(sim)
+    # A place of an attempt the venue already holds (409): the earlier send got through.
+    fresh = make_adapter(sim, nonce=bt.rest.nonce)
     try:
         dup = await fresh.place(o)
-        assert dup.venue_order_id == second.venue_order_id
+        assert dup.venue_order_id == second.venue_order_id and dup.client_id == "strategy-7-r2"
     finally:
         await fresh.close()
+    assert [code for _, _, code, _ in sim.exchange.rejected] == ["duplicate_client_id"]
+
+
+async def test_fills_of_an_attempt_carry_its_id(
+    bt: BlockTradeAdapter, sim: RunningSimulator
+) -> None:
+    _, ask = touch(sim)
+    o = order(Side.BUY, "0.001", ask + 1, cid="strategy-8")
+    o.attempt = 3
+    await bt.place(o)
+    fills = await bt.user_trades(None)
+    assert fills and {f.client_id for f in fills} == {"strategy-8-r3"}
+    assert sim.exchange.rejected == []
 
 
 async def test_post_only_policy(sim: RunningSimulator, bt: BlockTradeAdapter) -> None:
@@ -451,7 +491,7 @@ async def test_5xx_is_ambiguous_and_the_order_is_found(
 
 
 async def test_stalls_are_timeouts(sim: RunningSimulator) -> None:
-    bt = make_adapter(sim, timeout_s=0.3)
+    bt = make_adapter(sim, request_timeout_s=0.3)
     try:
         await bt.connect()
         sim.set_faults(stall_next=1, stall_s=0.6)
@@ -503,12 +543,7 @@ async def test_user_trade_stream_replays_then_streams(
     await taker_buy(bt, sim)
     stream = bt.user_trade_stream(None)
     assert stream is not None
-
-    async def more() -> None:
-        await asyncio.sleep(0.2)
-        await taker_buy(bt, sim)
-
-    extra = asyncio.ensure_future(more())
+    extra = taker_buy_later(bt, sim)
     await asyncio.sleep(0)
     fills: list[Fill] = await collect(
         stream, lambda got: extra.done() and len(got) == len(sim.exchange.trades)
@@ -520,37 +555,35 @@ async def test_user_trade_stream_replays_then_streams(
     assert all(f.client_id for f in fills)
 
 
-@pytest.mark.parametrize("framing", ["bare", "framed"])
-async def test_user_trade_stream_survives_drops_and_duplicates(framing: str) -> None:
-    async with running_simulator(
-        "blocktrade", run_market=False, user_trades_framing=framing
-    ) as sim:
-        sim.exchange.step()
-        bt = make_adapter(sim, reconnect_backoff_s=(0.05, 0.2))
-        try:
-            await bt.connect()
-            sim.set_faults(duplicate_rate=1.0, reorder_rate=1.0, drop_ws_every_s=0.4)
-            stream = bt.user_trade_stream(None)
-            assert stream is not None
+async def test_user_trade_stream_survives_drops_and_duplicates(
+    framed_sim: RunningSimulator,
+) -> None:
+    sim = framed_sim
+    bt = make_adapter(sim, reconnect_backoff_s=(0.05, 0.2))
+    try:
+        await bt.connect()
+        sim.set_faults(duplicate_rate=1.0, reorder_rate=1.0, drop_ws_every_s=0.4)
+        stream = bt.user_trade_stream(None)
+        assert stream is not None
 
-            async def trade_on() -> None:
-                for _ in range(4):
-                    await taker_buy(bt, sim)
-                    await asyncio.sleep(0.25)
+        async def trade_on() -> None:
+            for _ in range(4):
+                await taker_buy(bt, sim)
+                await asyncio.sleep(0.25)
 
-            producer = asyncio.ensure_future(trade_on())
-            await asyncio.sleep(0)
-            fills = await collect(
-                stream,
-                lambda got: producer.done() and len(got) >= len(sim.exchange.trades),
-                timeout_s=6,
-            )
-            await producer
-            ids = [f.trade_id for f in fills]
-            assert len(ids) == len(set(ids)) == len(sim.exchange.trades)  # each once, none lost
-            assert bt.ws.connections >= 2  # it did reconnect (and resumed)
-        finally:
-            await bt.close()
+        producer = asyncio.ensure_future(trade_on())
+        await asyncio.sleep(0)
+        fills = await collect(
+            stream,
+            lambda got: producer.done() and len(got) >= len(sim.exchange.trades),
+            timeout_s=6,
+        )
+        await producer
+        ids = [f.trade_id for f in fills]
+        assert len(ids) == len(set(ids)) == len(sim.exchange.trades)  # each once, none lost
+        assert bt.ws.connections >= 2  # it did reconnect (and resumed)
+    finally:
+        await bt.close()
 
 
 async def test_user_trade_stream_with_the_rest_token(sim: RunningSimulator) -> None:

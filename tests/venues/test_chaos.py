@@ -20,9 +20,10 @@ from botkit.execution.live import LiveGateway
 from botkit.intents import Place
 from botkit.journal import Journal
 from botkit.model import OrderType, Side, TimeInForce
-from botkit.simulator.blocktrade import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import running_simulator
 from botkit.venues.blocktrade import BlockTradeAdapter
+
+from .suite import connection_for
 
 SYM = "BTC/USDT"
 TARGET_FILLS = 2000
@@ -36,13 +37,7 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
         balances={"USDT": "100000000", "BTC": "1000"},
         flow_options={"trades_per_step": 4.0, "sweep_probability": 0.5},
     ) as sim:
-        adapter = BlockTradeAdapter(
-            sim.base_url,
-            sim.ws_url,
-            api_key=DEFAULT_API_KEY,
-            api_secret=DEFAULT_API_SECRET,
-            timeout_s=1.0,
-        )
+        adapter = BlockTradeAdapter(connection_for(sim, request_timeout_s=1.0))
         await adapter.connect()
         instruments = await adapter.instruments()
         journal = Journal(tmp_path / "journal.sqlite", venue="blocktrade")

@@ -1,15 +1,29 @@
-"""NonceSource: strictly increasing across same-tick calls, clock steps and restarts."""
+"""NonceSource: strictly increasing across same-tick calls, clock steps and restarts; the
+journal-backed source recovering from a venue's nonce refusal in live mode."""
 
 from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botkit.venues.kit.nonce import ClockNonce
+from botkit.execution import ExecutionRouter
+from botkit.execution.live import LiveGateway
+from botkit.intents import Place
+from botkit.journal import Journal
+from botkit.model import OrderStatus, Side
+from botkit.simulator.server import running_simulator
+from botkit.venues.blocktrade import BlockTradeAdapter
+from botkit.venues.kit.nonce import ClockNonce, NonceSource, advance_past_refusal
+
+from .suite import connection_for, until
+
+SYM = "BTC/USDT"
 
 MS = 1_000_000
 
@@ -142,3 +156,60 @@ def test_strictly_increasing_under_any_clock(start: int, steps: list[int], unit:
         assert value > previous
         assert value >= clock.ns // (MS if unit == "ms" else 1_000)
         previous = value
+
+
+# ----- the journal-backed source, in live mode --------------------------------------------
+
+
+def test_both_sources_are_nonce_sources(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite", venue="blocktrade") as journal:
+        source = journal.nonce_source("blocktrade:nonce")
+        assert isinstance(source, NonceSource) and isinstance(ClockNonce(), NonceSource)
+        first = source.next()
+        source.advance_to(first + 1000)
+        assert source.next() == first + 1001 and source.last == first + 1001
+        advance_past_refusal(source, "Invalid nonce: must be greater than 99999999999999")
+        assert source.next() == 100_000_000_000_000
+
+
+async def test_a_nonce_refusal_in_live_mode_with_the_journal_nonce_recovers(
+    tmp_path: Path,
+) -> None:
+    """Another process on the key put the venue's last nonce far ahead: the live place
+    is refused once for its nonce, re-signed past the venue's, and goes through."""
+    async with running_simulator("blocktrade", run_market=False) as sim:
+        sim.exchange.step()
+        journal = Journal(tmp_path / "journal.sqlite", venue="blocktrade")
+        adapter = BlockTradeAdapter(
+            connection_for(sim, nonce=journal.nonce_source("blocktrade:nonce"))
+        )
+        gateway: LiveGateway | None = None
+        try:
+            await adapter.connect()
+            instruments = await adapter.instruments()
+            router = ExecutionRouter(instruments, balances=await adapter.balances())
+            gateway = LiveGateway(adapter, router, journal, request_timeout_s=3.0)
+            router.attach(gateway)
+            ahead = BlockTradeAdapter(connection_for(sim, nonce=ClockNonce(last=10**15)))
+            try:
+                await ahead.balances()  # the venue has now seen 10**15 + a few
+            finally:
+                await ahead.close()
+            assert journal.last_nonce("blocktrade:nonce") < 10**15
+
+            inst = instruments[SYM]
+            bid = Decimal(repr(sim.exchange.books[SYM].best_bid))
+            intent = Place(SYM, Side.BUY, inst.lot_size * 100, bid - 100 * inst.tick_size)
+            order = router.place("s", intent, time.time_ns())
+            await until(lambda: order.status is OrderStatus.OPEN, timeout_s=5)
+
+            assert order.venue_order_id and sim.exchange.open_orders()
+            assert journal.last_nonce("blocktrade:nonce") > 10**15  # stored past the venue's
+            refused = [code for _, what, code, _ in sim.exchange.rejected]
+            assert refused == ["invalid_nonce"]  # once, then it went through
+            assert not gateway.counters.get("ambiguous_place")
+        finally:
+            if gateway is not None:
+                await gateway.close()
+            await adapter.close()
+            journal.close()

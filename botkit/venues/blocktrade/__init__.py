@@ -16,11 +16,17 @@ Choices where the document is unclear (details in the modules' docstrings):
 * User trades on the websocket: both the bare trade object and the framed
   ``{message_type, payload: {data: [...]}}`` shape are accepted.
 * Symbols are ``BASE/QUOTE`` iso codes; min/max order value come from the
-  quote asset.
+  quote asset; fee rates from ``GET /fees`` (the quote asset's entry, else
+  ``default``), else the fills alone.
+* Client ids: each attempt of an order (``Order.venue_client_id``) is its own
+  ``customer_order_id``, reported back verbatim.
+* Market data and user trades: a row that does not parse (a non-positive price
+  or size among them) is skipped and counted; the rest of the page stands.
 """
 
 from botkit.venues.blocktrade.adapter import BlockTradeAdapter
 from botkit.venues.blocktrade.auth import sign_headers
+from botkit.venues.blocktrade.options import BlockTradeOptions
 from botkit.venues.blocktrade.parsing import VENUE, Markets, classify_error, parse_markets
 from botkit.venues.registry import Capabilities, VenueSpec
 
@@ -33,6 +39,7 @@ SPEC = VenueSpec(
     ),
     credentials=("api_key", "api_secret"),
     adapter="botkit.venues.blocktrade.adapter:BlockTradeAdapter",
+    options="botkit.venues.blocktrade.options:BlockTradeOptions",
     simulator="botkit.simulator.blocktrade",
     document="004",
 )
@@ -41,6 +48,7 @@ __all__ = [
     "SPEC",
     "VENUE",
     "BlockTradeAdapter",
+    "BlockTradeOptions",
     "Markets",
     "classify_error",
     "parse_markets",

@@ -15,6 +15,17 @@ Choices made where the document is unclear:
   ``restricted_directions_for_user`` (BUY/SELL) is removed from the allowed
   sides. The assets' ``is_restricted_for_user`` is not applied (the document
   does not say what it restricts); ``Markets.restricted_assets`` lists them.
+  Amounts are typed strings in the schemas while the examples send some as
+  numbers (``maximum_order_value``: schema string, example ``620000``); every
+  amount is read from either.
+* Fees: ``GET /fees`` (``FeeType``) gives, under ``TRADING``, a
+  ``percent_value`` per trading asset id or ``default``, one rate for maker and
+  taker alike. A pair's rate is its quote asset's entry (the fee is charged in
+  the quote asset, see user trades; the base asset's with ``fee_asset="base"``),
+  else ``default``; ``percent_value`` is read as a percentage (0.2 = 0.2 %;
+  ``percent=False`` for a fraction). ``min_fee`` has no place in an instrument
+  and is left to the fills, which carry the fee actually charged. Without the
+  fee table the instruments' fees are 0 and the fills alone tell.
 * Order status: the enum lists NEW and FILLED while the examples show
   PARTIALLY_FILLED; CANCELLED/CANCELED, REJECTED and EXPIRED are accepted too.
   Anything else becomes OrderStatus.UNKNOWN with the venue's text kept in
@@ -36,7 +47,13 @@ Choices made where the document is unclear:
   trades carry no direction (side None).
 * Websocket order book: the first message after subscribing is the full book,
   later ones are updates of the same shape; the caller says which
-  (``snapshot=``). In an update a level's ``amount`` is its new total, 0 removes it.
+  (``snapshot=``). In an update a level's ``amount`` is its new total, 0 removes
+  it; in a full book a level needs an amount above 0.
+* Rows: parsers of lists (user trades, public trades, book levels, tickers)
+  take a ``skip`` callback. Without it the first bad row raises; with it a row
+  that does not parse — a trade or level with a non-positive price or size
+  among them — is handed to ``skip`` and left out, and the good rows of the
+  same page or message are returned.
 * Errors: the Error schema is ``{"message": ...}`` with no codes, so the HTTP
   status decides, refined only by the common wordings in ``botkit.venues.kit.errors``.
 """
@@ -49,17 +66,19 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
-from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
+from botkit.events import BookDelta, BookSnapshot, Level, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, Side
 from botkit.model import TimeInForce as Tif
 from botkit.venues.kit.errors import ErrorRules, ParseError, VenueError, classify
 from botkit.venues.kit.parsing import (
     ORDER_TYPES,
     Fields,
+    Skip,
     average_price,
     list_of,
     lookup,
     parse_levels,
+    rows,
     settle_status,
     side_of,
 )
@@ -70,6 +89,8 @@ __all__ = [
     "VENUE",
     "Markets",
     "classify_error",
+    "page_length",
+    "parse_fees",
     "parse_markets",
     "parse_order",
     "parse_order_ack",
@@ -144,8 +165,41 @@ class Markets:
         return self._by_symbol.get(symbol)
 
 
-def parse_markets(pairs: object, assets: object) -> Markets:
-    """``GET /trading_pairs`` and ``GET /trading_assets`` -> Markets."""
+def parse_fees(payload: object, *, percent: bool = True) -> dict[str, Decimal]:
+    """``GET /fees`` -> the trading fee rate (a fraction) by trading asset id
+    (as text) or ``"default"``; entries without a ``percent_value`` are left out."""
+    f = Fields(payload, VENUE, "fees")
+    if not f.has("TRADING"):
+        return {}
+    trading = f.obj("TRADING")
+    rates: dict[str, Decimal] = {}
+    for key in trading.names():
+        if trading.raw(key) is None:
+            continue
+        value = trading.obj(key).opt_non_negative("percent_value")
+        if value is None:
+            continue
+        rate = value / 100 if percent else value
+        if rate >= 1:
+            trading.fail(key, f"a fee rate of {rate} is not a fraction of the trade")
+        rates[key.strip()] = rate
+    return rates
+
+
+def _fee_rate(fees: Mapping[str, Decimal], asset_id: int) -> Decimal:
+    rate = fees.get(str(asset_id))
+    return rate if rate is not None else fees.get("default", ZERO)
+
+
+def parse_markets(
+    pairs: object,
+    assets: object,
+    fees: Mapping[str, Decimal] | None = None,
+    *,
+    fee_asset: Literal["quote", "base"] = "quote",
+) -> Markets:
+    """``GET /trading_pairs`` and ``GET /trading_assets`` (and the rates of
+    ``parse_fees``, when the fee table could be read) -> Markets."""
     asset_rows: dict[int, Fields] = {}
     iso: dict[int, str] = {}
     restricted: set[str] = set()
@@ -177,6 +231,7 @@ def parse_markets(pairs: object, assets: object) -> Markets:
                 p.fail("decimal_precision", f"out of range: {precision}")
             tick = Decimal(1).scaleb(-precision)
         lot = p.positive("lot_size") if p.has("lot_size") else base.positive("lot_size")
+        rate = _fee_rate(fees or {}, quote_id if fee_asset == "quote" else base_id)
 
         instruments.append(
             Instrument(
@@ -188,6 +243,8 @@ def parse_markets(pairs: object, assets: object) -> Markets:
                 lot_size=lot,
                 min_notional=quote.opt_non_negative("minimal_order_value"),
                 max_notional=quote.opt_non_negative("maximum_order_value"),
+                maker_fee=rate,
+                taker_fee=rate,
                 allowed_sides=_allowed_sides(p),
             )
         )
@@ -233,15 +290,13 @@ def _framed_items(payload: object, kind: str) -> tuple[Fields | None, list[objec
         return None, payload
     root = Fields(payload, VENUE, kind)
     if root.has("payload"):
+        # A framed message without its data is a shape we do not know: say so,
+        # rather than report nothing happened.
         inner = root.obj("payload")
-        return inner, inner.opt_items("data")
+        return inner, inner.items("data")
     if root.has("data"):
         return None, root.items("data")
     return None, [payload]
-
-
-def _records(items: list[object], kind: str, prefix: str) -> list[Fields]:
-    return [Fields(item, VENUE, kind, f"{prefix}[{i}]") for i, item in enumerate(items)]
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -329,21 +384,59 @@ def parse_user_trades(
     markets: Markets | None = None,
     *,
     fee_asset: Literal["quote", "base"] = "quote",
+    skip: Skip | None = None,
+    page: bool = False,
 ) -> list[Fill]:
-    """User trades in any of their shapes (see the module notes) -> Fills."""
+    """User trades in any of their shapes (see the module notes) -> Fills; a row that
+    does not parse raises, or goes to ``skip`` while the others are returned.
+    ``page=True`` (``GET /user_trades``) insists on the page shape, ``{"data": [...]}``."""
+    if page and not isinstance(payload, list):
+        Fields(payload, VENUE, "user_trade").items("data")
     _, items = _framed_items(payload, "user_trade")
-    return [_user_trade(f, markets, fee_asset) for f in _records(items, "user_trade", "data")]
+    build = lambda f: _user_trade(f, markets, fee_asset)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="user_trade", path="data")
+
+
+def page_length(payload: object) -> int:
+    """How many rows a page holds, good or bad (for offset paging)."""
+    if isinstance(payload, Mapping) and isinstance(payload.get("data"), list):
+        return len(payload["data"])
+    return len(payload) if isinstance(payload, list) else 0
 
 
 # --- public market data -----------------------------------------------------------------
 
 
-def parse_order_book(payload: object, symbol: str, ts_ns: int) -> BookSnapshot:
+def parse_order_book(
+    payload: object, symbol: str, ts_ns: int, *, skip: Skip | None = None
+) -> BookSnapshot:
     """``GET /order_book/{id}``; the payload has no time, so the caller gives ``ts_ns``."""
     f = Fields(payload, VENUE, "order_book")
-    bids = parse_levels(f.raw("bids") or [], VENUE, "order_book", "bids", descending=True)
-    asks = parse_levels(f.raw("asks") or [], VENUE, "order_book", "asks", descending=False)
+    bids, asks = _sides(f, "", snapshot=True, skip=skip)
     return BookSnapshot(ts_ns, symbol, bids, asks)
+
+
+def _sides(
+    f: Fields, prefix: str, *, snapshot: bool, skip: Skip | None
+) -> tuple[list[Level], list[Level]]:
+    """A record's bids and asks, best first (one missing side is empty; both missing
+    is a shape we do not know, never an empty book)."""
+    if not f.has("bids") and not f.has("asks"):
+        f.fail(("bids", "asks"), "missing")
+    out = []
+    for name, descending in (("bids", True), ("asks", False)):
+        out.append(
+            parse_levels(
+                f.raw(name) or [],
+                VENUE,
+                f.kind,
+                f"{prefix}{name}",
+                descending=descending,
+                allow_zero=not snapshot,
+                skip=skip,
+            )
+        )
+    return out[0], out[1]
 
 
 def parse_ticker(payload: object, symbol: str, ts_ns: int) -> Ticker:
@@ -355,29 +448,30 @@ def _ticker(f: Fields, symbol: str, ts_ns: int) -> Ticker:
     return Ticker(
         ts_ns,
         symbol,
-        f.opt_number("bid_price"),
-        f.opt_number("ask_price"),
-        last=f.opt_number("last_price"),
+        f.opt_positive_number("bid_price"),
+        f.opt_positive_number("ask_price"),
+        last=f.opt_positive_number("last_price"),
     )
 
 
-def parse_trades(payload: object, symbol: str) -> list[Trade]:
+def _trade(f: Fields, symbol: str) -> Trade:
+    """A public trade; a price or size that is not > 0 makes the row a bad one."""
+    return Trade(
+        f.time_ns("date", "time", unit="ms"),
+        symbol,
+        f.positive_number("price"),
+        f.positive_number("amount"),
+        side_of(f, "direction") if f.has("direction") else None,
+        f.ident("id"),
+    )
+
+
+def parse_trades(payload: object, symbol: str, *, skip: Skip | None = None) -> list[Trade]:
     """``GET /trades/{id}`` (``{"data": [...]}``) -> Trades, aggressor side from
     ``direction``."""
     _, items = _framed_items(payload, "trade")
-    trades = []
-    for f in _records(items, "trade", "data"):
-        trades.append(
-            Trade(
-                f.time_ns("date", "time", unit="ms"),
-                symbol,
-                f.number("price"),
-                f.number("amount"),
-                side_of(f, "direction") if f.has("direction") else None,
-                f.ident("id"),
-            )
-        )
-    return trades
+    build = lambda f: _trade(f, symbol)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="trade", path="data")
 
 
 # --- websockets -------------------------------------------------------------------------
@@ -394,50 +488,56 @@ def ws_message_type(message: object) -> str:
     raise ParseError(VENUE, "ws_message", "message_type", "missing")
 
 
-def _frame(message: object, kind: str, markets: Markets) -> tuple[str, list[Fields]]:
+_FRAME_DATA = "payload.data"
+
+
+def _frame(message: object, kind: str, markets: Markets) -> tuple[str, list[object]]:
+    """A framed message's symbol and data items."""
     inner, items = _framed_items(message, kind)
     if inner is None:
         raise ParseError(VENUE, kind, "payload", "missing")
-    symbol = _symbol(inner, markets)
-    return symbol, _records(items, kind, "payload.data")
+    return _symbol(inner, markets), items
 
 
 def parse_ws_order_book(
-    message: object, markets: Markets, ts_ns: int, *, snapshot: bool
+    message: object,
+    markets: Markets,
+    ts_ns: int,
+    *,
+    snapshot: bool,
+    skip: Skip | None = None,
 ) -> BookSnapshot | BookDelta:
     """An ``order_book`` message: the full book when ``snapshot``, else changes."""
-    symbol, records = _frame(message, "ws_order_book", markets)
-    bids: list[tuple[float, float]] = []
-    asks: list[tuple[float, float]] = []
-    for r in records:
-        bids += parse_levels(r.raw("bids") or [], VENUE, r.kind, f"{r.path}.bids", descending=True)
-        asks += parse_levels(r.raw("asks") or [], VENUE, r.kind, f"{r.path}.asks", descending=False)
+    symbol, items = _frame(message, "ws_order_book", markets)
+    bids: list[Level] = []
+    asks: list[Level] = []
+    for i, item in enumerate(items):
+        # A record we cannot read fails the message (a book is never silently
+        # emptied); only its bad levels are skipped.
+        r = Fields(item, VENUE, "ws_order_book", f"{_FRAME_DATA}[{i}]")
+        more_bids, more_asks = _sides(r, f"{r.path}.", snapshot=snapshot, skip=skip)
+        bids += more_bids
+        asks += more_asks
     bids.sort(key=lambda lv: lv[0], reverse=True)
     asks.sort(key=lambda lv: lv[0])
     cls = BookSnapshot if snapshot else BookDelta
     return cls(ts_ns, symbol, bids, asks)
 
 
-def parse_ws_trades(message: object, markets: Markets) -> list[Trade]:
+def parse_ws_trades(message: object, markets: Markets, *, skip: Skip | None = None) -> list[Trade]:
     """A ``trades`` message -> Trades (the channel gives no aggressor side)."""
-    symbol, records = _frame(message, "ws_trades", markets)
-    return [
-        Trade(
-            r.time_ns("time", "date", unit="ms"),
-            symbol,
-            r.number("price"),
-            r.number("amount"),
-            side_of(r, "direction") if r.has("direction") else None,
-            r.ident("id"),
-        )
-        for r in records
-    ]
+    symbol, items = _frame(message, "ws_trades", markets)
+    build = lambda r: _trade(r, symbol)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="ws_trades", path=_FRAME_DATA)
 
 
-def parse_ws_ticker(message: object, markets: Markets, ts_ns: int) -> list[Ticker]:
+def parse_ws_ticker(
+    message: object, markets: Markets, ts_ns: int, *, skip: Skip | None = None
+) -> list[Ticker]:
     """A ``ticker`` message -> Tickers (one per data item; normally one)."""
-    symbol, records = _frame(message, "ws_ticker", markets)
-    return [_ticker(r, symbol, ts_ns) for r in records]
+    symbol, items = _frame(message, "ws_ticker", markets)
+    build = lambda r: _ticker(r, symbol, ts_ns)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="ws_ticker", path=_FRAME_DATA)
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ REST host). Subscriptions are JSON objects such as ``{"subscribe_order_book":
   resume (user trades from the last seen trade time). Every new connection is
   announced with a ``Connected`` marker before its messages, so callers know a
   book's next message is a full snapshot again.
+* Frames are decoded by ``kit.parsing.decode_json``: one that is not JSON (or
+  nests too deep, or is not valid text) is logged and skipped.
 * Authentication for private channels: signed ``X-Api-Key``/``X-Nonce``/
   ``X-Signature`` headers on the handshake (``signed=True``; the nonce is drawn
   inside the REST client's private slot so it stays in order with REST calls),
@@ -33,15 +35,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from botkit.venues.blocktrade.options import DEFAULT_WS_PATH
 from botkit.venues.blocktrade.parsing import VENUE, classify_error
 from botkit.venues.blocktrade.rest import BlockTradeRest
-from botkit.venues.kit.errors import AuthError, error_fields
+from botkit.venues.kit.errors import AuthError, ParseError, error_fields
+from botkit.venues.kit.parsing import decode_json
 
 __all__ = ["DEFAULT_WS_PATH", "BlockTradeWebsocket", "Connected", "ws_url_for"]
 
 log = logging.getLogger("botkit.venues.blocktrade.websocket")
-
-DEFAULT_WS_PATH = "/ws/v1/notification"
 
 Subscriptions = Callable[[], Awaitable[list[dict[str, Any]]]]
 
@@ -144,9 +146,10 @@ class BlockTradeWebsocket:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         try:
-                            data = json.loads(msg.data)
-                        except ValueError:
-                            log.warning("websocket: not JSON: %.200s", msg.data)
+                            data = decode_json(msg.data, VENUE, "ws_message")
+                        except ParseError as err:
+                            # One unreadable frame is skipped; the stream goes on.
+                            log.warning("websocket: %s", err)
                             continue
                         refused = _unauthenticated(data)
                         if refused is not None:

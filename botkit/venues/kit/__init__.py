@@ -1,2 +1,25 @@
-"""What every venue package is built from: the adapter contract and base, value
-types, nonces, error classes and classification, and payload parsing helpers."""
+"""What every venue package is built from, so that no venue logic is written twice.
+
+=============  ===========================================================================
+module         what a venue takes from it
+=============  ===========================================================================
+``adapter``    ``VenueAdapter`` (the contract), ``Connection`` (what an adapter is built
+               from), ``AdapterBase`` (lifecycle, capabilities from ``SPEC``, options,
+               id memory, skip counts), ``SkipCounter``
+``options``    ``VenueOptions`` (the options every adapter has; subclass it),
+               ``SecretOption`` (a secret option, revealed only where it is used)
+``rest``       ``RestClient`` (one session, safe decoding, typed errors),
+               ``SignedCalls`` (nonce order, spacing, one re-sign after a refused
+               nonce), ``api_base``, ``path``, ``query_params``
+``ids``        ``IdMemory``: client id <-> venue order id, bounded, with claims
+``types``      ``VenueOrder`` and ``ack`` (the VenueOrder of a place reply)
+``errors``     the typed errors, ``classify``/``ErrorRules``, ``ParseError``,
+               ``UnreadableReply``, ``AMBIGUOUS`` and ``is_ambiguous``
+``parsing``    ``decode_json``, ``parse_decimal``, ``Fields``, ``rows`` (skip bad
+               rows), ``parse_levels``, times, signing helpers
+``nonce``      ``NonceSource``, ``ClockNonce``, ``advance_past_refusal``
+=============  ===========================================================================
+
+The kit names no venue: a venue's own vocabulary (paths, field names, status
+tables, error codes) lives in its package.
+"""

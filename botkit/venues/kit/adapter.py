@@ -1,4 +1,4 @@
-"""The contract every live venue adapter fulfils, whatever the venue's protocol.
+"""The contract every live venue adapter fulfils, and the base that does the shared part.
 
 An adapter speaks one venue's REST and websocket protocol and answers in the
 model's terms (``Instrument``, ``VenueOrder``, ``Fill``, market events). It does
@@ -7,20 +7,52 @@ answers into router callbacks, retries ambiguous outcomes, and reconciles.
 
 Errors are ``botkit.venues.kit.errors.VenueError`` subclasses: ``OrderRejected`` /
 ``InvalidRequest`` are definite refusals; ``VenueUnavailable``, timeouts and
-connection resets are ambiguous (the order may or may not exist at the venue).
+connection resets (``errors.AMBIGUOUS``) are ambiguous (the order may or may
+not exist at the venue).
+
+Writing an adapter on :class:`AdapterBase` — what the venue supplies:
+
+* ``name`` (class attribute): the registry name; the base reads the venue's
+  ``SPEC`` for its capabilities (``supports_edit``, ``supports_client_id``,
+  ``has_user_trade_stream``), so they are declared once, in ``SPEC``.
+* ``Options`` (class attribute): its ``VenueOptions`` subclass; the base loads
+  ``connection.options`` into ``self.options`` (``min_request_interval_s``
+  comes from there).
+* In ``__init__``, after ``super().__init__(connection)``: ``self.http``, its
+  ``kit.rest.RestClient`` (the one session, closed by ``close()`` always).
+* ``_connect()``: its start-up (load instruments, find the account); run once
+  by ``connect()``, under a lock, after the session is open. A failure closes
+  the session again; the next ``connect()`` starts over.
+* The ``VenueAdapter`` methods. For them the base offers ``self.ids``
+  (``kit.ids.IdMemory``: client id <-> venue order id), ``self.skipped``
+  (:class:`SkipCounter`: pass ``self.skipped.at(endpoint)`` as the ``skip``
+  of a parser, so bad rows are logged, counted and left out), ``kit.types.ack``
+  to build the ``VenueOrder`` of a place reply, and ``ready()`` (``connect()``
+  unless connected).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Fill, Instrument, Order
+from botkit.venues import registry
+from botkit.venues.kit.errors import ParseError
+from botkit.venues.kit.ids import IdMemory
 from botkit.venues.kit.nonce import NonceSource
+from botkit.venues.kit.options import VenueOptions
+from botkit.venues.kit.parsing import Skip
+from botkit.venues.kit.rest import RestClient
 from botkit.venues.kit.types import VenueOrder
+
+__all__ = ["AdapterBase", "Connection", "MarketEvent", "SkipCounter", "VenueAdapter"]
 
 MarketEvent = Trade | BookSnapshot | BookDelta | Ticker
 
@@ -37,7 +69,7 @@ class Connection:
 
     base_url: str
     ws_url: str | None = None
-    credentials: Mapping[str, str] = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     nonce: NonceSource | None = None
     symbols: tuple[str, ...] | None = None
@@ -86,3 +118,117 @@ class VenueAdapter(Protocol):
 
     def user_trade_stream(self, since_ns: int | None) -> AsyncIterator[Fill] | None:
         """The account's executions as they happen (None when the venue has no such stream)."""
+
+
+class SkipCounter:
+    """Counts (and logs) what an adapter's parsers left out: bad rows, bad messages,
+    market data with a non-positive price or size.
+
+    Call it with a ``ParseError``, or hand ``at(endpoint)`` to a parser as its
+    ``skip``. Counts are keyed ``"<endpoint or kind> <field>"`` with list indices
+    dropped (``GET /user_trades data[].price``), so one broken field is one line
+    of the run's health however often it repeats. The first of each key is
+    logged as a warning (venue, endpoint, field, why); repeats only at debug, so
+    a venue sending bad data every second does not flood the log.
+    """
+
+    def __init__(self, venue: str, logger: logging.Logger | None = None) -> None:
+        self.venue = venue
+        self.counts: Counter[str] = Counter()
+        self._log = logger or logging.getLogger(f"botkit.venues.{venue}")
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def __call__(self, err: ParseError) -> None:
+        key = f"{err.endpoint or err.kind} {_unindexed(err.field)}"
+        self.counts[key] += 1
+        level = logging.WARNING if self.counts[key] == 1 else logging.DEBUG
+        self._log.log(level, "skipped (%d so far of this kind): %s", self.counts[key], err)
+
+    def at(self, endpoint: str) -> Skip:
+        """A ``skip`` for parsers of ``endpoint``'s payloads."""
+        return lambda err: self(err.at(endpoint))
+
+
+def _unindexed(field: str) -> str:
+    out: list[str] = []
+    depth = 0
+    for ch in field:
+        if ch == "[":
+            depth += 1
+            out.append("[]")
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+class AdapterBase:
+    """The shared lifecycle and memory of an adapter (see the module notes)."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type[VenueOptions]] = VenueOptions
+
+    http: RestClient
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        spec = registry.get(self.name)
+        caps = spec.capabilities
+        self.options = self.Options.load(connection.options, venue=self.name)
+        self.supports_edit: bool = caps.edit
+        self.supports_client_id: bool = caps.client_id
+        self.has_user_trade_stream: bool = caps.user_trade_stream
+        self.min_request_interval_s: float = self.options.min_request_interval_s
+        self.symbols: tuple[str, ...] | None = connection.symbols
+        self.ids = IdMemory(self.options.id_memory)
+        self.skipped = SkipCounter(self.name)
+        self._connected = False
+        self._connect_lock = asyncio.Lock()
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> Self:
+        """The adapter the node builds from bot.yaml's ``venue:`` section."""
+        return cls(connection)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> None:
+        """Open the session and run the venue's start-up, once. Idempotent."""
+        if self._connected:
+            return
+        async with self._connect_lock:
+            if self._connected:
+                return
+            await self.http.open()
+            try:
+                await self._connect()
+            except BaseException:
+                await self.http.close()
+                raise
+            self._connected = True
+
+    async def _connect(self) -> None:
+        """The venue's start-up (instruments, account); the session is open."""
+
+    async def ready(self) -> None:
+        """``connect()`` unless connected: the first line of every call."""
+        if not self._connected:
+            await self.connect()
+
+    async def close(self) -> None:
+        """Close the session, whatever state the adapter is in. Idempotent."""
+        self._connected = False
+        await self.http.close()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

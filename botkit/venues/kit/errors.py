@@ -37,18 +37,29 @@ The order of precedence is:
 
 Parsing failures are a different thing: ``ParseError`` (a ``ValueError``) says a
 payload did not have the shape we expected, and names the venue, the payload
-kind and the field.
+kind, the field and (once the adapter knows it) the endpoint. A reply that a
+state-changing call got back and could not read is an ``UnreadableReply``: both
+a ``ParseError`` and an ambiguous ``VenueError``, since the call may well have
+taken effect.
+
+``AMBIGUOUS`` is the one tuple of transport exceptions (timeouts, connection
+resets) that leave a request's outcome unknown, like an ambiguous
+``VenueError``; ``is_ambiguous`` asks both questions at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+import aiohttp
+
 __all__ = [
+    "AMBIGUOUS",
     "DEFAULT_RULES",
     "AuthError",
     "Conflict",
@@ -59,30 +70,66 @@ __all__ = [
     "OrderRejected",
     "ParseError",
     "RateLimited",
+    "UnreadableReply",
     "VenueError",
     "VenueUnavailable",
     "classify",
     "error_fields",
+    "is_ambiguous",
     "parse_retry_after",
 ]
+
+# Transport failures after which a request may or may not have reached the venue:
+# the caller treats them like an ambiguous VenueError (look the order up, never
+# resend blindly). ``asyncio.TimeoutError`` is the builtin ``TimeoutError``.
+AMBIGUOUS: tuple[type[BaseException], ...] = (
+    asyncio.TimeoutError,
+    aiohttp.ClientError,
+    ConnectionError,
+)
 
 
 class ParseError(ValueError):
     """A venue payload did not have the expected shape.
 
     ``field`` is a path into the payload such as ``data[2].price`` (``<root>`` for
-    the payload itself).
+    the payload itself); ``kind`` names the payload (``user_trade``); ``endpoint``
+    the call or channel it came from (``GET /user_trades``), when known — the
+    pure parsers do not know it, the adapter adds it with :meth:`at`.
     """
 
-    def __init__(self, venue: str, kind: str, field: str, detail: str) -> None:
+    def __init__(
+        self, venue: str, kind: str, field: str, detail: str, *, endpoint: str | None = None
+    ) -> None:
         self.venue = venue
         self.kind = kind
         self.field = field
         self.detail = detail
-        super().__init__(f"{venue} {kind}: {field}: {detail}")
+        self.endpoint = endpoint
+        where = f"{venue} {endpoint} ({kind})" if endpoint else f"{venue} {kind}"
+        super().__init__(f"{where}: {field}: {detail}")
+
+    def at(self, endpoint: str) -> ParseError:
+        """The same error, naming the endpoint it came from (an existing one is kept)."""
+        if self.endpoint:
+            return self
+        return ParseError(self.venue, self.kind, self.field, self.detail, endpoint=endpoint)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.venue, self.kind, self.field, self.detail))
+        return (_rebuild_parse, (type(self), self._args(), self._kwargs()))
+
+    def _args(self) -> tuple[str, str, str, str]:
+        return (self.venue, self.kind, self.field, self.detail)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint}
+
+
+def _rebuild_parse(
+    cls: type[ParseError], args: tuple[str, str, str, str], kwargs: dict[str, Any]
+) -> ParseError:
+    # Keyword-only arguments do not survive the default exception pickling.
+    return cls(*args, **kwargs)
 
 
 class VenueError(Exception):
@@ -144,6 +191,69 @@ def _rebuild(
     retry_after: float | None,
 ) -> VenueError:
     return cls(venue, message, status=status, code=code, retry_after=retry_after)
+
+
+class UnreadableReply(ParseError, VenueError):
+    """A venue's reply that could not be read (undecodable, not JSON, unknown shape).
+
+    A ``ParseError`` — it names the venue, the endpoint and the field, and at
+    start-up it is one clear configuration-style error — and an *ambiguous*
+    ``VenueError``: the request it answers may have taken effect, so a place is
+    looked up rather than called refused, and a read is simply tried again.
+    """
+
+    retryable: ClassVar[bool] = False
+    ambiguous: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        venue: str,
+        kind: str,
+        field: str,
+        detail: str,
+        *,
+        endpoint: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        ParseError.__init__(self, venue, kind, field, detail, endpoint=endpoint)
+        # What VenueError's readers look at (its own __init__ would rebuild the text).
+        self.message = str(self)
+        self.status = status
+        self.code = None
+        self.retry_after = None
+        self.body = None
+
+    @classmethod
+    def of(
+        cls, err: ParseError, *, endpoint: str | None = None, status: int | None = None
+    ) -> UnreadableReply:
+        """``err`` as an unreadable reply of ``endpoint``."""
+        if isinstance(err, UnreadableReply):
+            return err
+        return cls(
+            err.venue,
+            err.kind,
+            err.field,
+            err.detail,
+            endpoint=err.endpoint or endpoint,
+            status=status,
+        )
+
+    def at(self, endpoint: str) -> UnreadableReply:
+        return self if self.endpoint else UnreadableReply.of(self, endpoint=endpoint)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ParseError.__reduce__(self)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "status": self.status}
+
+
+def is_ambiguous(err: BaseException) -> bool:
+    """True when a request that failed with ``err`` may still have taken effect."""
+    if isinstance(err, VenueError):
+        return err.ambiguous
+    return isinstance(err, AMBIGUOUS)
 
 
 class AuthError(VenueError):
@@ -245,29 +355,34 @@ _CODE_KEYS = ("code", "error_code", "errorCode")
 _MAX_MESSAGE = 500
 
 
-def _text(value: object) -> str | None:
+# Error bodies nest a level or two; anything deeper is not a message worth reading,
+# and walking it recursively could exhaust the stack.
+_MAX_DEPTH = 8
+
+
+def _text(value: object, depth: int = 0) -> str | None:
     """Flatten an error message that may be a string, a list or a field->errors map."""
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool) or depth > _MAX_DEPTH:
         return None
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list):
-        parts = [t for t in (_text(v) for v in value) if t]
+        parts = [t for t in (_text(v, depth + 1) for v in value) if t]
         return "; ".join(parts) or None
     if isinstance(value, Mapping):
         # Django-REST-style {"price": ["Ensure ..."]}: keep the field names.
         parts = []
         for k, v in value.items():
-            t = _text(v)
+            t = _text(v, depth + 1)
             if t:
                 parts.append(f"{k}: {t}")
         return "; ".join(parts) or None
     return None
 
 
-def error_fields(body: object) -> tuple[str | None, str | None]:
+def error_fields(body: object, _depth: int = 0) -> tuple[str | None, str | None]:
     """Find ``(code, message)`` in a decoded error body of any common shape.
 
     Accepts a bare string, ``{"message": ...}``, ``{"error": "..."}``,
@@ -280,8 +395,12 @@ def error_fields(body: object) -> tuple[str | None, str | None]:
     if not isinstance(body, Mapping):
         return None, _text(body)
     nested = body.get("error")
-    if isinstance(nested, Mapping) and any(k in nested for k in (*_CODE_KEYS, "message")):
-        return error_fields(nested)
+    if (
+        isinstance(nested, Mapping)
+        and _depth < _MAX_DEPTH
+        and any(k in nested for k in (*_CODE_KEYS, "message"))
+    ):
+        return error_fields(nested, _depth + 1)
     code: str | None = None
     for key in _CODE_KEYS:
         value = body.get(key)
@@ -372,8 +491,8 @@ def classify(
     ``retry_after`` is the caller's parsed ``Retry-After`` header, if any; a value
     found in the body is used when the header gave none. ``fallback`` replaces
     the ambiguous base class for an error body that came without an error status,
-    for venues whose bodies say plainly that nothing was done (ALP's
-    ``"success": false``).
+    for venues whose bodies say plainly that nothing was done (a
+    ``"success": false`` convention).
     """
     code, message = error_fields(body)
     if http_status is not None and (http_status >= 500 or http_status == 408):

@@ -1,7 +1,7 @@
-"""Strictly increasing request nonces for the HMAC-signed venues (BlockTrade, ALP.COM).
+"""Strictly increasing request nonces for the HMAC-signed venues.
 
-The venues' examples use the wall clock (BlockTrade whole seconds, ALP
-milliseconds); the venues themselves only require each nonce to be greater than
+The venues' examples use the wall clock (whole seconds, or milliseconds); the
+venues themselves only require each nonce to be greater than
 the previous one. Whole seconds repeat within a second, and a clock can step
 backwards (NTP), so a nonce is ``max(last + 1, now in the unit)``: it follows the
 clock when the clock moves forward and counts up by one otherwise.
@@ -114,7 +114,7 @@ _QUOTED_NONCE = re.compile(r"(\d{4,})")
 def advance_past_refusal(source: NonceSource, message: str) -> None:
     """After a venue refused a nonce, skip past the last one it reports having seen.
 
-    Both venues answer like "Invalid nonce: must be greater than 1795481767007";
+    Venues answer like "Invalid nonce: must be greater than 1795481767007";
     counting up by one from a clock that is behind (a restart without the
     journal, another process on the key) could take many refusals.
     """

@@ -1,21 +1,40 @@
-"""Helpers shared by the venue packages: HMAC signing, exact number parsing, typed
-field access with useful errors, time stamps, order-book levels.
+"""Helpers shared by the venue packages: HMAC signing, safe JSON decoding, exact
+number parsing, typed field access with useful errors, time stamps, rows and
+order-book levels.
 
 Everything here is pure. Every parsing failure is a ``ParseError`` naming the
 venue, the payload kind and the field path, so a bad payload is reported as
-exactly that and nothing else.
+exactly that and nothing else: no ``UnicodeDecodeError``, ``RecursionError`` or
+``decimal.InvalidOperation`` ever leaves this module.
+
+What a venue's parser module supplies, and what it gets:
+
+* ``decode_json(raw, venue, kind)`` turns a reply or websocket frame (bytes or
+  text) into JSON values, refusing bad encodings, non-JSON constants, nesting
+  deeper than ``MAX_JSON_DEPTH`` and lone surrogates.
+* ``Fields(obj, venue, kind, path)`` reads one object: ``decimal``, ``positive``,
+  ``integer``, ``ident``, ``time_ns``, ... each with aliases, each failing with
+  the field's path. Numbers may come as JSON strings or numbers alike.
+* ``rows(items, build, skip, venue=..., kind=..., path=...)`` builds one value
+  per list item; with a ``skip`` callback (the adapter's ``SkipCounter``) an
+  item that does not parse is reported and left out, so one bad row never
+  hides the others. Market data
+  built with ``Fields.positive_number`` thereby drops (and counts) a trade with
+  a non-positive price or size; ``parse_levels`` does the same for book levels.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import hmac
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import reprlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from types import MappingProxyType
 from typing import NoReturn, TypeVar
 
@@ -24,11 +43,14 @@ from botkit.model import ZERO, OrderStatus, OrderType, Side
 from botkit.venues.kit.errors import ParseError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "SIDES",
     "Fields",
+    "Skip",
     "any_time_to_ns",
     "average_price",
     "check_header_value",
+    "decode_json",
     "epoch_to_ns",
     "hmac_sha256_hex",
     "iso_to_ns",
@@ -37,6 +59,7 @@ __all__ = [
     "lookup",
     "parse_decimal",
     "parse_levels",
+    "rows",
     "settle_status",
     "side_of",
     "synthetic_id",
@@ -51,6 +74,13 @@ _MIN_EXPONENT = -40
 _MAX_NS = 2**63 - 1
 
 T = TypeVar("T")
+
+# A callback that receives each record a parser left out (see ``rows``).
+Skip = Callable[[ParseError], None]
+
+# Venue payloads nest a handful of levels; a deeper document is hostile or broken,
+# and walking it (here or in any later recursive code) could exhaust the stack.
+MAX_JSON_DEPTH = 32
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -74,7 +104,7 @@ def check_header_value(name: str, value: str) -> str:
 
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
-        # Prices and sizes go out as plain-notation strings (BlockTrade types them
+        # Prices and sizes go out as plain-notation strings (venues type them
         # "number as string"): no float rounding, and never "1E-8".
         return format(value, "f")
     if isinstance(value, Side):
@@ -91,6 +121,75 @@ def json_body(payload: object) -> str:
     return json.dumps(payload, default=_json_default, separators=(",", ":"), ensure_ascii=True)
 
 
+# --- decoding -------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> NoReturn:
+    # NaN and Infinity are not JSON; Python's decoder would accept them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _check_tree(value: object, venue: str, kind: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings no encoder can write.
+
+    Iterative, so the check itself cannot run out of stack.
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii():
+                try:
+                    node.encode("utf-8")
+                except UnicodeEncodeError:
+                    _fail(venue, kind, "<root>", "a string holds a lone surrogate")
+            continue
+        if isinstance(node, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                _fail(venue, kind, "<root>", f"nested deeper than {MAX_JSON_DEPTH} levels")
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
+def decode_json(
+    raw: bytes | str,
+    venue: str,
+    kind: str,
+    *,
+    charset: str | None = None,
+    exact: bool = False,
+) -> object:
+    """JSON values from a reply body or websocket frame, or a ParseError saying why not.
+
+    ``charset`` is the reply's declared one (UTF-8 when None). ``exact=True``
+    reads JSON numbers with a fraction as Decimal (their digits exactly);
+    otherwise as floats, which ``parse_decimal`` turns back into the decimal
+    they print as. An empty body is ``None``.
+    """
+    if isinstance(raw, bytes | bytearray):
+        try:
+            text = bytes(raw).decode(codecs.lookup(charset or "utf-8").name)
+        except LookupError:
+            _fail(venue, kind, "<root>", f"unknown charset {_show(charset)}")
+        except UnicodeDecodeError as err:
+            _fail(venue, kind, "<root>", f"not valid {charset or 'utf-8'}: {err.reason}")
+    else:
+        text = raw
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(
+            text, parse_float=Decimal if exact else float, parse_constant=_no_constant
+        )
+    except RecursionError:
+        _fail(venue, kind, "<root>", f"nested deeper than {MAX_JSON_DEPTH} levels")
+    except (ValueError, ArithmeticError) as err:
+        # JSONDecodeError, a number too long for int(), a Decimal out of its range.
+        _fail(venue, kind, "<root>", f"not JSON: {_show(str(err))}")
+    _check_tree(value, venue, kind)
+    return value
+
+
 # --- scalar parsing -----------------------------------------------------------------
 
 
@@ -98,8 +197,18 @@ def _fail(venue: str, kind: str, field: str, detail: str) -> NoReturn:
     raise ParseError(venue, kind, field, detail)
 
 
+def _short_repr() -> reprlib.Repr:
+    """A repr for error messages: short, and never a deep walk of what a value holds."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 2, 50, 50, 4, 4
+    return r
+
+
+_REPR = _short_repr()  # configured once here, never changed
+
+
 def _show(value: object) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -117,7 +226,11 @@ def parse_decimal(value: object, venue: str, kind: str, field: str) -> Decimal:
         text = value.strip()
         if not _NUMBER.fullmatch(text):
             _fail(venue, kind, field, f"expected a number, got {_show(value)}")
-        d = Decimal(text)
+        try:
+            d = Decimal(text)
+        except (DecimalException, ValueError):
+            # "1e999999999999999999999": an exponent beyond what Decimal can hold.
+            _fail(venue, kind, field, f"number out of range: {_show(value)}")
     elif isinstance(value, int):
         if value.bit_length() > 140:
             _fail(venue, kind, field, "number out of range")
@@ -199,7 +312,7 @@ def epoch_to_ns(value: object, unit: str, venue: str, kind: str, field: str) -> 
 
     ``auto`` picks the unit from the magnitude (for times after 1973): below 1e11
     seconds, below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds.
-    Float seconds (ALP's ``1483705817.735508``) keep their printed digits.
+    Float seconds (``1483705817.735508``) keep their printed digits.
     """
     d = parse_decimal(value, venue, kind, field)
     if d < 0:
@@ -258,6 +371,10 @@ class Fields:
     def has(self, *names: str) -> bool:
         return self.find(*names) is not None
 
+    def names(self) -> list[str]:
+        """The object's keys (for payloads keyed by ids, such as fee tables)."""
+        return [k for k in self._obj if isinstance(k, str)]
+
     def raw(self, *names: str) -> object | None:
         found = self.find(*names)
         return None if found is None else found[1]
@@ -303,7 +420,7 @@ class Fields:
         return d
 
     def opt_price(self, *names: str) -> Decimal | None:
-        """A price that may be absent; 0 also means "not set" (ALP's ``stop_price: 0``)."""
+        """A price that may be absent; 0 also means "not set" (``stop_price: 0``)."""
         d = self.opt_decimal(*names)
         if d is not None and d < 0:
             self.fail(names, f"must be >= 0, got {d}")
@@ -312,6 +429,17 @@ class Fields:
     def number(self, *names: str) -> float:
         """A float for market events, parsed through Decimal so bad input is caught."""
         return float(self.decimal(*names))
+
+    def positive_number(self, *names: str) -> float:
+        """A float that must be > 0 (a trade's price or size): else a ParseError."""
+        return float(self.positive(*names))
+
+    def opt_positive_number(self, *names: str) -> float | None:
+        """``positive_number`` for a field that may be absent or null."""
+        d = self.opt_decimal(*names)
+        if d is not None and d <= 0:
+            self.fail(names, f"must be > 0, got {d}")
+        return None if d is None else float(d)
 
     def opt_number(self, *names: str) -> float | None:
         d = self.opt_decimal(*names)
@@ -408,6 +536,34 @@ def list_of(payload: object, venue: str, kind: str, path: str = "") -> list[Fiel
     return [Fields(item, venue, kind, f"{prefix}[{i}]") for i, item in enumerate(payload)]
 
 
+def rows(
+    items: Iterable[object],
+    build: Callable[[Fields], T],
+    skip: Skip | None = None,
+    *,
+    venue: str,
+    kind: str,
+    path: str = "",
+) -> list[T]:
+    """``build(Fields(item))`` for every item of a list at ``path``, in order.
+
+    Without ``skip`` the first item that does not parse (not even an object, or
+    ``build`` fails) raises its ParseError. With ``skip``, that item's error goes
+    to ``skip`` and the item is left out: the good items of the same page or
+    message still come back. Build market data with ``Fields.positive_number``
+    so that a trade with a non-positive price or size is one such item.
+    """
+    out: list[T] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(build(Fields(item, venue, kind, f"{path}[{i}]")))
+        except ParseError as err:
+            if skip is None:
+                raise
+            skip(err)
+    return out
+
+
 def lookup(f: Fields, names: tuple[str, ...], table: Mapping[str, T]) -> tuple[T | None, str]:
     """Look a code up leniently: ``(value or None, the venue's raw text)``.
 
@@ -446,8 +602,8 @@ def settle_status(status: OrderStatus, size: Decimal, filled: Decimal) -> OrderS
     """An OPEN order with part of its size filled is PARTIALLY_FILLED.
 
     Derived from the fill amounts the venue gave, not guessed: venues that have no
-    separate partial status (ALP v1 "Active", BlockTrade "NEW" with a reduced
-    ``remaining_amount``) still report how much is filled.
+    separate partial status ("Active", or "NEW" with a reduced remaining
+    amount) still report how much is filled.
     """
     if status is OrderStatus.OPEN and ZERO < filled < size:
         return OrderStatus.PARTIALLY_FILLED
@@ -469,30 +625,51 @@ def average_price(executions: Iterable[tuple[Decimal, Decimal]]) -> Decimal | No
 # --- order books ------------------------------------------------------------------------
 
 
-def parse_levels(raw: object, venue: str, kind: str, path: str, *, descending: bool) -> list[Level]:
+def _level(item: object, venue: str, kind: str, where: str, allow_zero: bool) -> Level:
+    if isinstance(item, list):
+        if len(item) < 2:
+            _fail(venue, kind, where, "expected [price, size]")
+        price = parse_decimal(item[0], venue, kind, f"{where}[0]")
+        size = parse_decimal(item[1], venue, kind, f"{where}[1]")
+    else:
+        f = Fields(item, venue, kind, where)
+        price = f.decimal("price")
+        size = f.decimal("amount", "size", "quantity")
+    if price <= 0:
+        _fail(venue, kind, where, f"price must be > 0, got {price}")
+    if size < 0 or (size == 0 and not allow_zero):
+        _fail(venue, kind, where, f"size must be {'>=' if allow_zero else '>'} 0, got {size}")
+    return float(price), float(size)
+
+
+def parse_levels(
+    raw: object,
+    venue: str,
+    kind: str,
+    path: str,
+    *,
+    descending: bool,
+    allow_zero: bool = True,
+    skip: Skip | None = None,
+) -> list[Level]:
     """Book levels as ``(price, size)`` floats, best first.
 
     A level may be ``{"price": p, "amount"|"size"|"quantity": s}`` or ``[p, s]``.
+    A price must be > 0 and a size >= 0; a size of 0 is a removal in a book
+    update (``allow_zero``, the default) and meaningless in a full book
+    (``allow_zero=False``). A level that breaks these rules raises, or — given
+    ``skip`` — is reported there and dropped while the rest of the book stands.
     """
     if not isinstance(raw, list):
         _fail(venue, kind, path, f"expected a list, got {type(raw).__name__}")
     levels: list[Level] = []
     for i, item in enumerate(raw):
-        where = f"{path}[{i}]"
-        if isinstance(item, list):
-            if len(item) < 2:
-                _fail(venue, kind, where, "expected [price, size]")
-            price = parse_decimal(item[0], venue, kind, f"{where}[0]")
-            size = parse_decimal(item[1], venue, kind, f"{where}[1]")
-        else:
-            f = Fields(item, venue, kind, where)
-            price = f.decimal("price")
-            size = f.decimal("amount", "size", "quantity")
-        if price <= 0:
-            _fail(venue, kind, where, f"price must be > 0, got {price}")
-        if size < 0:
-            _fail(venue, kind, where, f"size must be >= 0, got {size}")
-        levels.append((float(price), float(size)))
+        try:
+            levels.append(_level(item, venue, kind, f"{path}[{i}]", allow_zero))
+        except ParseError as err:
+            if skip is None:
+                raise
+            skip(err)
     levels.sort(key=lambda lv: lv[0], reverse=descending)
     return levels
 

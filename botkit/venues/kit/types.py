@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from botkit.model import OrderStatus, OrderType, Side, TimeInForce
+from botkit.model import ZERO, Order, OrderStatus, OrderType, Side, TimeInForce
 
-__all__ = ["VenueOrder"]
+__all__ = ["VenueOrder", "ack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +50,44 @@ class VenueOrder:
     @property
     def status_known(self) -> bool:
         return self.status is not OrderStatus.UNKNOWN
+
+
+def ack(
+    order: Order,
+    venue: str,
+    venue_order_id: str,
+    *,
+    status: OrderStatus = OrderStatus.OPEN,
+    raw_status: str = "",
+    client_id: str | None = None,
+    size: Decimal | None = None,
+    ts_ns: int | None = None,
+) -> VenueOrder:
+    """The ``VenueOrder`` an adapter returns for ``order`` when the venue's reply
+    gave little more than its order id (a place or edit acknowledgement).
+
+    Everything the venue did not say is the order as sent: its symbol, side,
+    type, tif and stop price; its price for a priced type (None for market
+    orders); nothing filled yet. ``client_id`` is the id the venue holds, by
+    default the attempt's own (``order.venue_client_id``); ``size`` defaults to
+    ``order.size`` (pass ``order.remaining`` when only the rest was sent);
+    ``status`` OPEN unless the venue said otherwise (``raw_status`` keeps its
+    words); ``ts_ns`` now unless given.
+    """
+    return VenueOrder(
+        venue=venue,
+        venue_order_id=venue_order_id,
+        client_id=order.venue_client_id if client_id is None else client_id,
+        symbol=order.symbol,
+        side=order.side,
+        type=order.type,
+        price=order.price if order.type.needs_price else None,
+        size=order.size if size is None else size,
+        filled=ZERO,
+        avg_price=None,
+        status=status,
+        ts_ns=time.time_ns() if ts_ns is None else ts_ns,
+        raw_status=raw_status,
+        tif=order.tif,
+        stop_price=order.stop_price,
+    )
