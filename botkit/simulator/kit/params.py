@@ -80,9 +80,13 @@ class Params:
             raise self.bad(name, "is required")
         return value
 
-    def text(self, name: str, required: bool = False, *, max_len: int = 256) -> str | None:
+    def text(
+        self, name: str, required: bool = False, *, max_len: int = 256, empty: bool = False
+    ) -> str | None:
+        """A string; ``empty``: ``""`` is taken as "not given" (documents that say "may be
+        empty")."""
         value = self._given(name, required)
-        if value is _MISSING:
+        if value is _MISSING or (empty and value == ""):
             return None
         if not isinstance(value, str):
             raise self.bad(name, "must be a string")
