@@ -103,6 +103,10 @@ class VenueServer:
     def authenticate(self, req: SimRequest, route: Route) -> None:
         """Raise a 401 :class:`Refusal` unless ``req`` is authenticated for ``route``."""
 
+    def needs_auth(self, route: Route) -> bool:
+        """Whether ``route`` is authenticated (private ones are; faults hit only those)."""
+        return route.private
+
     def error_body(self, refusal: Refusal, path: str) -> Any:
         raise NotImplementedError
 
@@ -191,9 +195,10 @@ class VenueServer:
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             req = await read_request(request)
+            if self.needs_auth(route):
+                self.authenticate(req, route)
             if not route.private:
                 return await self._act(route, req)
-            self.authenticate(req, route)
             return await self.backend.faults.around(
                 lambda: self._act(route, req),
                 lambda status: self.fault_response(status, req.path),
