@@ -109,7 +109,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
@@ -126,12 +126,13 @@ from botkit.simulator.kit import (
     RateLimit,
     Refusal,
     Route,
+    SignedHeaders,
     SimRequest,
     VenueServer,
     bearer_token,
     hmac_sha256_hex,
-    parse_nonce,
     same,
+    split_options,
     unauthorized,
 )
 
@@ -197,6 +198,15 @@ PLACE_FIELDS = (
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})", re.ASCII
 )
+V1_SIGNED = SignedHeaders(
+    "X-KEY",
+    "X-NONCE",
+    "X-SIGN",
+    missing="Authentication credentials were not provided.",
+    bad_key="Invalid API key.",
+    bad_nonce="Invalid nonce: an integer is required.",
+    bad_signature="Invalid signature.",
+)
 _V1_DETAIL_STATUSES = frozenset({401, 403, 404, 405, 406, 413, 429})
 # Official v3 error codes: symbolic, but the documented example's "1003" for an amount.
 _V3_CODES = {"invalid_size": "1003", "below_min_size": "1003", "above_max_size": "1003"}
@@ -245,9 +255,6 @@ def _instruments() -> dict[str, Instrument]:
     }
 
 
-_BACKEND_OPTIONS = ("balances", "step_s", "mids", "flow_options", "documented_limits")
-
-
 def make_server(seed: int = 1, **options: Any) -> AlpServer:
     """BTC_USDT and ETH_USDT with ALP-style rules; USDT, BTC and ETH to trade with.
 
@@ -255,16 +262,9 @@ def make_server(seed: int = 1, **options: Any) -> AlpServer:
     and ``flow_options`` for the backend, and ``documented_limits`` (turn the
     documented rate limit on unless ``rate_limit_per_s`` says otherwise).
     """
-    names = {f.name for f in fields(AlpOptions)}
-    unknown = set(options) - names - set(_BACKEND_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown alp simulator option(s): {', '.join(sorted(unknown))}")
-    chosen = {k: v for k, v in options.items() if k in names}
-    if options.get("documented_limits") and "rate_limit_per_s" not in chosen:
-        chosen["rate_limit_per_s"] = DOCUMENTED_RATE_LIMIT_PER_S
-    opts = AlpOptions(**chosen)
-    if opts.v3_reading not in ("seed", "official"):
-        raise ValueError(f"v3_reading must be seed or official: {opts.v3_reading!r}")
+    opts, backend_options = split_options(VENUE, options, AlpOptions)
+    if backend_options.get("documented_limits") and "rate_limit_per_s" not in options:
+        opts = replace(opts, rate_limit_per_s=DOCUMENTED_RATE_LIMIT_PER_S)
     balances = {k: Decimal(str(v)) for k, v in (options.get("balances") or {}).items()} or {
         "USDT": Decimal(5_000_000),
         "BTC": Decimal(100),
@@ -469,23 +469,16 @@ class AlpServer(VenueServer):
 
     def _auth_v1(self, req: SimRequest) -> None:
         opts = self.options
-        key, sig = req.headers.get("X-KEY"), req.headers.get("X-SIGN")
-        nonce_text = req.headers.get("X-NONCE")
-        if not key or not sig or not nonce_text:
-            raise unauthorized("Authentication credentials were not provided.")
-        if not same(key, opts.api_key):
-            raise unauthorized("Invalid API key.", "invalid_api_key")
-        nonce = parse_nonce(nonce_text)
-        if nonce is None:
-            raise unauthorized("Invalid nonce: an integer is required.", "invalid_nonce")
         if req.method == "GET":
             payload: Mapping[str, object] = req.query if opts.sign_query_params else {}
         else:
             payload = self._body_v1(req)
-        if not same(sig, v1_signature(opts.api_key, opts.api_secret, payload)):
-            raise unauthorized("Invalid signature.", "invalid_signature")
-        self.nonces.check(opts.api_key, nonce)
-        self.nonces.accept(opts.api_key, nonce)
+        V1_SIGNED.check(
+            req.headers,
+            opts.api_key,
+            self.nonces,
+            lambda nonce: v1_signature(opts.api_key, opts.api_secret, payload),
+        )
 
     def _auth_v3(self, req: SimRequest) -> None:
         opts = self.options
@@ -665,44 +658,27 @@ class AlpServer(VenueServer):
             if (not c1 or i.base == c1) and (not c2 or i.quote == c2)
         ]
 
-    @staticmethod
-    def _precisions(inst: Instrument) -> dict[str, int]:
-        return {
-            "price_precision": -int(inst.tick_size.as_tuple().exponent),
-            "amount_precision": -int(inst.lot_size.as_tuple().exponent),
-        }
-
     def pairs_v1(self, req: SimRequest) -> web.Response:
-        return self.reply(
-            [
-                {
-                    "name": inst.symbol,
-                    "currency1": inst.base,
-                    "currency2": inst.quote,
-                    **self._precisions(inst),
-                    "maximum_order_size": inst.max_size,
-                    "minimum_order_size": inst.min_size,
-                    "liquidity_type": 10,
-                }
-                for inst in self._pairs(req)
-            ]
-        )
+        return self.reply([self._pair(inst) | {"liquidity_type": 10} for inst in self._pairs(req)])
 
     def pairs_v3(self, req: SimRequest) -> web.Response:
         return self.reply(
             [
-                {
-                    "name": inst.symbol,
-                    "currency1": inst.base,
-                    "currency2": inst.quote,
-                    **self._precisions(inst),
-                    "minimum_order_size": inst.min_size,
-                    "maximum_order_size": inst.max_size,
-                    "minimum_order_value": inst.min_notional or ZERO,
-                }
+                self._pair(inst) | {"minimum_order_value": inst.min_notional or ZERO}
                 for inst in self._pairs(req)
             ]
         )
+
+    def _pair(self, inst: Instrument) -> dict[str, Any]:
+        return {
+            "name": inst.symbol,
+            "currency1": inst.base,
+            "currency2": inst.quote,
+            "price_precision": -int(inst.tick_size.as_tuple().exponent),
+            "amount_precision": -int(inst.lot_size.as_tuple().exponent),
+            "minimum_order_size": inst.min_size,
+            "maximum_order_size": inst.max_size,
+        }
 
     def _ticker(self, name: str, now: int) -> dict[str, Any]:
         book = self.backend.books[name]
@@ -737,7 +713,9 @@ class AlpServer(VenueServer):
             inst = self.backend.instruments[t["pair"]]
             first = t["last"] - t["diff"]
             percent = t["diff"] / first * 100 if first else ZERO
-            out.append(t | {"diff_percent": percent} | self._precisions(inst))
+            pair = self._pair(inst)
+            precisions = {k: pair[k] for k in ("price_precision", "amount_precision")}
+            out.append(t | {"diff_percent": percent} | precisions)
         return self.reply(out)
 
     def _book(self, inst: Instrument, p: Params) -> dict[str, Any]:

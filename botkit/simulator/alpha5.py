@@ -109,7 +109,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -137,6 +137,7 @@ from botkit.simulator.kit import (
     VenueServer,
     bearer_token,
     same,
+    split_options,
     unauthorized,
 )
 
@@ -268,9 +269,6 @@ class Alpha5Options:
     address_book: tuple[str, ...] = field(default=())  # empty: every address is in it
 
 
-_BACKEND_OPTIONS = ("balances", "mids", "step_s", "flow_options", "documented_limits")
-
-
 def make_server(seed: int = 1, **options: Any) -> Alpha5Server:
     """Alpha5 over a fresh exchange: USDT-settled (linear) and BTC-settled (inverse)
     perpetuals, derivatives accounting.
@@ -283,15 +281,7 @@ def make_server(seed: int = 1, **options: Any) -> Alpha5Server:
     options.pop("api_secret", None)  # Alpha5 signs nothing
     if options.get("token") is None and api_key is not None:
         options["token"] = api_key
-    names = {f.name for f in fields(Alpha5Options)}
-    unknown = set(options) - names - set(_BACKEND_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown alpha5 simulator option(s): {', '.join(sorted(unknown))}")
-    opts = Alpha5Options(**{k: v for k, v in options.items() if k in names})
-    if opts.edit not in ("replace", "amend"):
-        raise ValueError(f"edit must be replace or amend: {opts.edit!r}")
-    if opts.status_values not in ("documented", "extended"):
-        raise ValueError(f"status_values must be documented or extended: {opts.status_values!r}")
+    opts, _ = split_options(VENUE, options, Alpha5Options)
     precision = {a.symbol: a.precision for a in opts.assets}
     instruments = {}
     for c in opts.contracts:

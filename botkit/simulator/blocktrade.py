@@ -97,7 +97,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -111,12 +111,13 @@ from botkit.simulator.kit import (
     Params,
     Refusal,
     Route,
+    SignedHeaders,
     SimRequest,
     VenueServer,
     WsSession,
     hmac_sha256_hex,
-    parse_nonce,
     same,
+    split_options,
     unauthorized,
 )
 
@@ -214,6 +215,15 @@ TIFS: Mapping[str, TimeInForce] = {
 }
 DIRECTIONS: Mapping[str, Side] = {"BUY": Side.BUY, "SELL": Side.SELL}
 
+SIGNED = SignedHeaders(
+    "X-Api-Key",
+    "X-Nonce",
+    "X-Signature",
+    missing="Unauthenticated",
+    bad_key="Invalid API key",
+    bad_nonce="Invalid nonce",
+    bad_signature="Invalid signature",
+)
 PRIVATE_CHANNELS = frozenset(
     {"portfolio", "user_orders", "user_trades", "user_activity", "user_broker_orders"}
 )
@@ -239,21 +249,10 @@ class BlockTradeOptions:
     pairs: tuple[PairSpec, ...] = PAIRS
 
 
-_BACKEND_OPTIONS = ("balances", "step_s", "flow_options")
-
-
 def make_server(seed: int = 1, **options: Any) -> BlockTradeServer:
     """BlockTrade over a fresh exchange: ``options`` are ``BlockTradeOptions`` fields plus
     the backend's ``balances``, ``step_s`` and ``flow_options``."""
-    names = {f.name for f in fields(BlockTradeOptions)}
-    unknown = set(options) - names - set(_BACKEND_OPTIONS) - {"documented_limits"}
-    if unknown:
-        raise TypeError(f"unknown blocktrade simulator option(s): {', '.join(sorted(unknown))}")
-    opts = BlockTradeOptions(**{k: v for k, v in options.items() if k in names})
-    if opts.user_trades_framing not in ("bare", "framed"):
-        raise ValueError(f"user_trades_framing must be bare or framed: {opts.user_trades_framing}")
-    if opts.max_order_value_as not in ("string", "number"):
-        raise ValueError(f"max_order_value_as must be string or number: {opts.max_order_value_as}")
+    opts, _ = split_options(VENUE, options, BlockTradeOptions)
     restricted = {
         s: tuple(d.upper() for d in v) for s, v in (opts.restricted_directions or {}).items()
     }
@@ -413,23 +412,14 @@ class BlockTradeServer(VenueServer):
         """The document's ``gen_signature``, checked: upper-case hex HMAC-SHA256 of
         ``KEY.NONCE[.BODY]`` keyed with the secret."""
         opts = self.options
-        key = req.headers.get("X-Api-Key")
-        nonce_text = req.headers.get("X-Nonce")
-        signature = req.headers.get("X-Signature")
-        if not key or not nonce_text or not signature:
-            raise unauthorized("Unauthenticated")
-        if not same(key, opts.api_key):
-            raise unauthorized("Invalid API key", "invalid_api_key")
-        nonce = parse_nonce(nonce_text)
-        if nonce is None:
-            raise unauthorized("Invalid nonce", "invalid_nonce")
-        self.nonces.check(opts.api_key, nonce)
-        message = f"{opts.api_key}.{nonce}".encode()
-        if req.body:
-            message += b"." + req.body
-        if not same(signature, hmac_sha256_hex(opts.api_secret, message).upper()):
-            raise unauthorized("Invalid signature", "invalid_signature")
-        self.nonces.accept(opts.api_key, nonce)
+
+        def expected(nonce: int) -> str:
+            message = f"{opts.api_key}.{nonce}".encode()
+            if req.body:  # the example's ``if request_body:``
+                message += b"." + req.body
+            return hmac_sha256_hex(opts.api_secret, message).upper()
+
+        SIGNED.check(req.headers, opts.api_key, self.nonces, expected)
 
     def on_event(self, kind: str, payload: Any) -> None:
         if kind == "fill" and payload.venue_order_id:

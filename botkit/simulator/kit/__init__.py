@@ -12,9 +12,11 @@ the adapters) and its payload and error shapes; the kit gives it:
   refusal any check raises (``kit.request``);
 * :class:`Params` — documented parameters read by name and type, unknown ones
   refused (``kit.params``);
-* :class:`NonceBook`, :class:`RateLimit`, :func:`hmac_sha256_hex`,
-  :func:`bearer_token`, :func:`same` — the parts authentication checks are made
-  of (``kit.auth``);
+* :class:`SignedHeaders`, :class:`NonceBook`, :class:`RateLimit`,
+  :func:`hmac_sha256_hex`, :func:`bearer_token`, :func:`same` — the parts
+  authentication checks are made of (``kit.auth``);
+* :func:`split_options` — a venue's ``make_server(**options)`` into its options
+  dataclass and the backend's, unknown names refused;
 * :class:`Faults` — stalls, 5xx before or after acting, websocket drops,
   duplicated and reordered account messages (``botkit.simulator.faults``);
 * :class:`WsSession` — one websocket connection with faults and liveness
@@ -25,6 +27,7 @@ from botkit.simulator.faults import Faults
 from botkit.simulator.kit.auth import (
     NonceBook,
     RateLimit,
+    SignedHeaders,
     bearer_token,
     hmac_sha256_hex,
     parse_nonce,
@@ -33,7 +36,7 @@ from botkit.simulator.kit.auth import (
 )
 from botkit.simulator.kit.params import Params
 from botkit.simulator.kit.request import Refusal, SimRequest, decode_json, read_request
-from botkit.simulator.kit.server import Route, VenueServer, to_json
+from botkit.simulator.kit.server import Route, VenueServer, split_options, to_json
 from botkit.simulator.kit.websocket import WsSession
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "RateLimit",
     "Refusal",
     "Route",
+    "SignedHeaders",
     "SimRequest",
     "VenueServer",
     "WsSession",
@@ -52,6 +56,7 @@ __all__ = [
     "parse_nonce",
     "read_request",
     "same",
+    "split_options",
     "to_json",
     "unauthorized",
 ]

@@ -16,13 +16,15 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 
 from botkit.simulator.kit.request import Refusal
 
 __all__ = [
     "NonceBook",
     "RateLimit",
+    "SignedHeaders",
     "bearer_token",
     "hmac_sha256_hex",
     "parse_nonce",
@@ -86,6 +88,47 @@ class NonceBook:
 
     def accept(self, key: str, nonce: int) -> None:
         self.last[key] = nonce
+
+
+@dataclass(frozen=True)
+class SignedHeaders:
+    """One venue's key + nonce + signature headers, and how it words each refusal.
+
+    ``check`` takes the expected signature as a function of the nonce: what is
+    signed, and how, is the venue's own (written from its document).
+    """
+
+    key: str
+    nonce: str
+    signature: str
+    missing: str
+    bad_key: str
+    bad_nonce: str
+    bad_signature: str
+
+    def check(
+        self,
+        headers: Mapping[str, str],
+        api_key: str,
+        nonces: NonceBook,
+        expected: Callable[[int], str],
+    ) -> None:
+        """Refuse (401) unless the three headers hold the key, a fresh nonce and a
+        signature equal to ``expected(nonce)``; then the nonce is used up."""
+        key, nonce_text, signature = (
+            headers.get(h) for h in (self.key, self.nonce, self.signature)
+        )
+        if not key or not nonce_text or not signature:
+            raise unauthorized(self.missing)
+        if not same(key, api_key):
+            raise unauthorized(self.bad_key, "invalid_api_key")
+        nonce = parse_nonce(nonce_text)
+        if nonce is None:
+            raise unauthorized(self.bad_nonce, "invalid_nonce")
+        nonces.check(api_key, nonce)
+        if not same(signature, expected(nonce)):
+            raise unauthorized(self.bad_signature, "invalid_signature")
+        nonces.accept(api_key, nonce)
 
 
 class RateLimit:

@@ -26,9 +26,18 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Literal,
+    TypeVar,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from aiohttp import web
 
@@ -38,7 +47,7 @@ from botkit.simulator.kit.request import Refusal, SimRequest, read_request
 if TYPE_CHECKING:
     from botkit.simulator.kit.websocket import WsSession
 
-__all__ = ["Action", "Route", "VenueServer", "to_json"]
+__all__ = ["Action", "Route", "VenueServer", "split_options", "to_json"]
 
 log = logging.getLogger("botkit.simulator")
 
@@ -61,6 +70,33 @@ class Route:
     action: Action
     what: str
     private: bool = False
+
+
+OptionsT = TypeVar("OptionsT")
+
+# Options every venue's ``make_server`` takes for the backend (and ``botkit venue-sim``'s
+# switch for the documented limits, which a venue without any ignores).
+BACKEND_OPTIONS = frozenset({"balances", "mids", "step_s", "flow_options", "documented_limits"})
+
+
+def split_options(
+    venue: str, options: Mapping[str, Any], model: type[OptionsT]
+) -> tuple[OptionsT, dict[str, Any]]:
+    """``make_server(**options)`` -> (the venue's options dataclass, the backend's options).
+
+    A name that is neither is a ``TypeError`` naming it; a value outside a
+    ``Literal`` field's choices a ``ValueError``.
+    """
+    names = {f.name for f in fields(model)}  # type: ignore[arg-type]
+    unknown = set(options) - names - BACKEND_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown {venue} simulator option(s): {', '.join(sorted(unknown))}")
+    for name, hint in get_type_hints(model).items():
+        if name in options and get_origin(hint) is Literal and options[name] not in get_args(hint):
+            choices = " or ".join(map(str, get_args(hint)))
+            raise ValueError(f"{venue} simulator option {name} must be {choices}")
+    chosen = model(**{k: v for k, v in options.items() if k in names})
+    return chosen, {k: v for k, v in options.items() if k in BACKEND_OPTIONS}
 
 
 def to_json(value: Any, decimals: Literal["string", "number"] = "string") -> str:
