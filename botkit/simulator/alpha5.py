@@ -478,7 +478,8 @@ class Alpha5Server(VenueServer):
         assert c is not None
         if asset is not None and c.underlying != asset:
             raise p.bad("asset", f"contract {c.symbol} is not a {asset} contract")
-        p.choice("contract_type", types)
+        if types:  # a filter where the document lists one
+            p.choice("contract_type", types)
         return c
 
     def order_id(self, p: Params) -> str:

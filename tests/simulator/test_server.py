@@ -138,3 +138,42 @@ def test_venue_sim_refuses_bad_options_with_exit_2(args: list[str]) -> None:
     proc = venue_sim(*args, "--port", str(free_port()))
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 2 and err.startswith("error:") and "Traceback" not in err
+
+
+async def test_a_simulator_module_of_the_older_interface_is_still_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # make_exchange + setup_routes, as a venue written before the kit provides them.
+    from decimal import Decimal
+    from types import ModuleType
+
+    from aiohttp import web
+
+    from botkit.model import Instrument
+    from botkit.venues import registry
+
+    module = ModuleType("toy_legacy_simulator")
+
+    def make_exchange(seed: int, **options: object) -> ExchangeBackend:
+        inst = Instrument("toy", "X/Y", "X", "Y", tick_size="1", lot_size="1")
+        return ExchangeBackend("toy", {"X/Y": inst}, {"Y": Decimal(5)}, seed=seed)
+
+    def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
+        async def hello(request: web.Request) -> web.Response:
+            return web.json_response({"balance": str(exchange.balances["Y"])})
+
+        app.router.add_get("/hello", hello)
+
+    module.make_exchange = make_exchange  # type: ignore[attr-defined]
+    module.setup_routes = setup_routes  # type: ignore[attr-defined]
+    module.DEFAULT_API_KEY = "k"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    spec = registry.VenueSpec(name="toy-legacy", title="Toy", simulator=module.__name__)
+    with registry.registered(spec):
+        async with running_simulator("toy-legacy", run_market=False) as sim:
+            assert sim.credentials == {"api_key": "k"}
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{sim.base_url}/hello") as r:
+                    assert await r.json() == {"balance": "5"}
+                async with http.post(f"{sim.base_url}/__sim__/step?n=2") as r:
+                    assert (await r.json())["steps"] == 2

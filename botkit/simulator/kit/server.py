@@ -115,6 +115,13 @@ def to_json(value: Any, decimals: Literal["string", "number"] = "string") -> str
     return encode(value)
 
 
+class _Context(dict[str, object]):
+    """What a refusal's message is filled with; a field it does not know stays a "?"."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 class VenueServer:
     """One venue's protocol over an :class:`ExchangeBackend`; see the module notes."""
 
@@ -215,7 +222,7 @@ class VenueServer:
     def translate(self, reject: SimReject) -> Refusal:
         """A backend refusal in the venue's words (the backend has logged it already)."""
         status, template = self.REJECTS.get(reject.code, (reject.http_status, "{message}"))
-        context: dict[str, object] = {"message": reject.message}
+        context = _Context(message=reject.message)
         inst = self.backend.instruments.get(reject.symbol or "")
         if inst is not None:
             context |= {
