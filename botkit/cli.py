@@ -77,10 +77,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _option_value(text: str) -> object:
+    """``--option k=v``: v as JSON when it reads as JSON (numbers, true, null...), else text."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def cmd_venue_sim(args: argparse.Namespace) -> int:
     from botkit.simulator.server import serve
 
-    serve(args.venue, args.port, seed=args.seed)
+    options: dict[str, object] = {}
+    for item in args.option or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"error: --option takes KEY=VALUE, got {item!r}", file=sys.stderr)
+            return EXIT_CONFIG
+        options[key.replace("-", "_")] = _option_value(value)
+    if args.api_key is not None:
+        options["api_key"] = args.api_key
+    if args.api_secret is not None:
+        options["api_secret"] = args.api_secret
+    if args.user_trades_framing is not None:
+        if args.venue != "blocktrade":
+            print("error: --user-trades-framing is BlockTrade's option", file=sys.stderr)
+            return EXIT_CONFIG
+        options["user_trades_framing"] = args.user_trades_framing
+    options["documented_limits"] = args.rate_limits == "documented"
+    faults = {
+        name: value
+        for name, value in (
+            ("fail_rate", args.fail_rate),
+            ("stall_rate", args.stall_rate),
+            ("stall_s", args.stall_s),
+            ("fail_after_probability", args.fail_after),
+            ("drop_ws_every_s", args.drop_ws_every),
+            ("duplicate_rate", args.duplicate_rate),
+            ("reorder_rate", args.reorder_rate),
+        )
+        if value is not None
+    }
+    try:
+        serve(
+            args.venue,
+            args.port,
+            host=args.host,
+            seed=args.seed,
+            admin_token=args.admin_token,
+            faults=faults,
+            **options,
+        )
+    except (TypeError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 
@@ -115,12 +167,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", help="override log_level of bot.yaml")
     run.set_defaults(func=cmd_run)
 
-    vs = sub.add_parser("venue-sim", help="run a local venue simulator")
+    vs = sub.add_parser(
+        "venue-sim",
+        help="run a local venue simulator",
+        description="Serve a venue's own protocol over a simulated exchange; prints the "
+        "URLs and credentials it serves on start.",
+    )
     from botkit.simulator.server import venues
 
     vs.add_argument("--venue", required=True, choices=venues())
+    vs.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     vs.add_argument("--port", type=int, default=8400)
-    vs.add_argument("--seed", type=int, default=1)
+    vs.add_argument("--seed", type=int, default=1, help="seed of the simulated market")
+    vs.add_argument("--api-key", help="the API key to accept (Alpha5: the bearer token)")
+    vs.add_argument("--api-secret", help="the API secret to accept")
+    vs.add_argument(
+        "--user-trades-framing",
+        choices=("bare", "framed"),
+        help="BlockTrade: user trades on the websocket as the bare object the document "
+        "shows (default) or framed like the other channels",
+    )
+    vs.add_argument(
+        "--rate-limits",
+        choices=("documented", "off"),
+        default="documented",
+        help="enforce the venues' documented request limits (ALP: 2 private calls a second)",
+    )
+    vs.add_argument("--admin-token", help="protect /__sim__/ with X-Sim-Admin-Token")
+    vs.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any simulator option, e.g. v3_reading=official (alp), token=... (alpha5)",
+    )
+    faults = vs.add_argument_group("faults (all off by default)")
+    faults.add_argument("--fail-rate", type=float, help="share of private calls answered 5xx")
+    faults.add_argument(
+        "--fail-after", type=float, help="share of those failures that acted first (0.5)"
+    )
+    faults.add_argument("--stall-rate", type=float, help="share of private calls stalled")
+    faults.add_argument("--stall-s", type=float, help="how long a stall lasts (2.0 s)")
+    faults.add_argument(
+        "--drop-ws-every", type=float, metavar="S", help="drop websockets every S s"
+    )
+    faults.add_argument("--duplicate-rate", type=float, help="share of account messages repeated")
+    faults.add_argument("--reorder-rate", type=float, help="share of account batches reordered")
     vs.set_defaults(func=cmd_venue_sim)
 
     st = sub.add_parser("strategies", help="list the installed strategies")

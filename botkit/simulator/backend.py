@@ -5,10 +5,19 @@ with the same ``MatchingEngine`` fill model the backtest uses against a seeded
 background market (``MarketFlow``), validates requests the way a venue does
 (tick, lot, order value, post-only, reduce-only, funds), and keeps the venue's
 own record of the account's trades: the ground truth tests compare against.
+It also keeps what every venue has whatever its protocol: the public tape of
+prints, and the last nonce accepted per API key.
 
-Protocol modules (``botkit.simulator.<venue>``) translate HTTP and websocket
-messages to these calls and these outcomes to the venue's own payloads and
-error codes. Account events reach them through subscriber queues.
+Protocol servers (``botkit.simulator.<venue>``, built on ``botkit.simulator.kit``)
+translate HTTP and websocket messages to these calls and these outcomes to the
+venue's own payloads and error codes. Events reach them through ``subscribers``:
+``("order", Order)``, ``("fill", Fill)``, ``("book", BookSnapshot)`` and
+``("print", PublicTrade)``.
+
+Contracts: a symbol in ``inverse`` is sized in its quote currency (a contract
+of 1 USD, say) and settled in its base: its order value is the size itself and
+its fee, ``size / price x rate``, is charged in the base currency. Every other
+derivative is linear (size in the base, value ``price x size`` in the quote).
 """
 
 from __future__ import annotations
@@ -16,14 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botkit.book import OrderBook
+from botkit.events import Trade
 from botkit.model import (
     ZERO,
     Fill,
@@ -34,91 +44,56 @@ from botkit.model import (
     Side,
     TimeInForce,
 )
+from botkit.simulator.faults import Faults
 from botkit.simulator.flow import MarketFlow
 from botkit.venues.sim import MatchingEngine
 
+__all__ = ["ExchangeBackend", "Faults", "PublicTrade", "SimReject"]
+
 S = OrderStatus
+TAPE_LENGTH = 5000
 
 
 class SimReject(Exception):
     """A definite refusal, with a venue-neutral code the protocol maps to its own."""
 
-    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, http_status: int = 400, symbol: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.http_status = http_status
+        self.symbol = symbol  # the market it was about, when there is one
 
 
-@dataclass
-class Faults:
-    """Fault injection for tests; every knob defaults to "off".
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    """One print on the exchange's public tape: the background market's or the account's.
 
-    ``fail_next``/``stall_next`` hit the next N private REST calls; the rates
-    hit calls at random (seeded). A failed call answers 5xx either before or
-    after the exchange acted on it (``fail_after_probability``): the second is
-    the ambiguous case a client must reconcile. ``drop_ws_every_s`` closes
-    websockets periodically; ``duplicate_rate``/``reorder_rate`` mangle
-    user-trade messages.
+    ``id`` counts from 1 in the order printed; price and size are on the
+    instrument's grid; ``side`` is the aggressor's; ``own`` marks the account's
+    own taker fills.
     """
 
-    fail_next: int = 0
-    stall_next: int = 0
-    fail_rate: float = 0.0
-    stall_rate: float = 0.0
-    stall_s: float = 2.0
-    fail_after_probability: float = 0.5
-    drop_ws_every_s: float | None = None
-    duplicate_rate: float = 0.0
-    reorder_rate: float = 0.0
-    seed: int = 7
-    rng: random.Random = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def update(self, **changes: Any) -> None:
-        for k, v in changes.items():
-            if k not in self.__dataclass_fields__ or k == "rng":
-                raise KeyError(f"unknown fault {k!r}")
-            current = getattr(self, k)
-            # None switches an optional knob (drop_ws_every_s) back off.
-            setattr(self, k, v if v is None or current is None else type(current)(v))
-        if "seed" in changes:
-            self.rng = random.Random(self.seed)
-
-    def next_call(self) -> tuple[str | None, bool]:
-        """What happens to the next private call: (None|"fail"|"stall", fail after acting)."""
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            return "fail", self.rng.random() < self.fail_after_probability
-        if self.stall_next > 0:
-            self.stall_next -= 1
-            return "stall", False
-        r = self.rng.random()
-        if r < self.fail_rate:
-            return "fail", self.rng.random() < self.fail_after_probability
-        if r < self.fail_rate + self.stall_rate:
-            return "stall", False
-        return None, False
-
-    def mangle(self, items: list[Any]) -> list[Any]:
-        """Duplicate and reorder messages, as a flaky stream would."""
-        out: list[Any] = []
-        for it in items:
-            out.append(it)
-            if self.rng.random() < self.duplicate_rate:
-                out.append(it)
-        if len(out) > 1 and self.rng.random() < self.reorder_rate:
-            i = self.rng.randrange(len(out) - 1)
-            out[i], out[i + 1] = out[i + 1], out[i]
-        return out
+    id: int
+    ts_ns: int
+    symbol: str
+    price: Decimal
+    size: Decimal
+    side: Side | None
+    own: bool = False
 
 
 Subscriber = Callable[[str, Any], None]  # (kind: "order" | "fill" | "book" | "trade", payload)
 
 
+Subscriber = Callable[[str, Any], None]  # (kind, payload): see the module notes
+
+
 class ExchangeBackend:
+    """One simulated exchange account and its market; venue-neutral."""
+
     def __init__(
         self,
         name: str,
@@ -129,10 +104,13 @@ class ExchangeBackend:
         mids: dict[str, float] | None = None,
         derivatives: bool = False,
         flow_options: dict[str, Any] | None = None,
+        inverse: Collection[str] = (),
+        order_ids: Callable[[], str] | None = None,
     ) -> None:
         self.name = name
         self.instruments = instruments
         self.derivatives = derivatives
+        self.inverse = frozenset(inverse)
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.positions: dict[str, Decimal] = {s: ZERO for s in instruments}
         self.books = {s: OrderBook(s) for s in instruments}
@@ -155,9 +133,17 @@ class ExchangeBackend:
         self.venue_ids: dict[str, str] = {}  # client id -> venue id
         self.trades: list[Fill] = []  # the account's executions: the ground truth
         self.rejected: list[tuple[int, str, str, str]] = []  # (ts, what, code, message)
+        self.public_trades: deque[PublicTrade] = deque(maxlen=TAPE_LENGTH)
+        self.last_nonce: dict[str, int] = {}  # per API key, the last nonce accepted
         self.faults = Faults()
         self.subscribers: list[Subscriber] = []
+        # The venue's own order ids: the matching engine names orders "<name>-<n>";
+        # a venue with ids of another shape (UUIDs) supplies them.
+        self._order_ids = order_ids
+        self._wanted_ids: dict[str, str] = {}  # client id -> venue id asked for at place
+        self._renamed: dict[str, str] = {}  # matching engine id -> venue id
         self._cid = itertools.count(1)
+        self._print_ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self.steps = 0
 
@@ -177,7 +163,7 @@ class ExchangeBackend:
                 self.books[sym].last_trade = t
                 if self.venue.resting_count:
                     self.venue.on_trade(t, ts)
-                self._publish("trade", t)
+                self._print_background(t)
 
     async def run(self) -> None:
         while True:
@@ -200,12 +186,31 @@ class ExchangeBackend:
         for sub in list(self.subscribers):
             sub(kind, payload)
 
-    def reject(self, what: str, code: str, message: str, http_status: int = 400) -> SimReject:
+    def _print(
+        self, ts: int, symbol: str, price: Decimal, size: Decimal, side: Side | None, own: bool
+    ) -> None:
+        trade = PublicTrade(next(self._print_ids), ts, symbol, price, size, side, own)
+        self.public_trades.append(trade)
+        self._publish("print", trade)
+
+    def _print_background(self, t: Trade) -> None:
+        inst = self.instruments[t.symbol]
+        price = Decimal(repr(t.price)).quantize(inst.tick_size)
+        size = Decimal(repr(t.size)).quantize(inst.lot_size)
+        self._print(t.ts_ns, t.symbol, price, size, t.side, False)
+
+    def reject(
+        self, what: str, code: str, message: str, http_status: int = 400, symbol: str | None = None
+    ) -> SimReject:
         """Log a refused request (tests assert this log stays empty) and build the error."""
         self.rejected.append((time.time_ns(), what, code, message))
-        return SimReject(code, message, http_status)
+        return SimReject(code, message, http_status, symbol)
 
     # ----- requests ----------------------------------------------------------------------
+
+    def value(self, symbol: str, price: Decimal, size: Decimal) -> Decimal:
+        """An order's value in the quote currency (an inverse contract's size is its value)."""
+        return size if symbol in self.inverse else price * size
 
     def place(
         self,
@@ -219,49 +224,45 @@ class ExchangeBackend:
         post_only: bool = False,
         reduce_only: bool = False,
         stop_price: Decimal | None = None,
+        venue_order_id: str | None = None,
     ) -> Order:
+        """Validate and submit an order; ``venue_order_id`` names it (else the venue's ids)."""
         inst = self.instruments.get(symbol)
         if inst is None:
             raise self.reject("place", "unknown_instrument", f"unknown market {symbol}", 404)
+
+        def refuse(code: str, message: str, status: int = 400) -> SimReject:
+            return self.reject("place", code, message, status, symbol)
+
         if client_id is not None and client_id in self.by_client:
-            raise self.reject(
-                "place", "duplicate_client_id", f"client order id {client_id} already exists", 409
-            )
+            raise refuse("duplicate_client_id", f"client order id {client_id} already exists", 409)
         if size <= 0 or size % inst.lot_size:
-            raise self.reject(
-                "place",
-                "invalid_size",
-                f"size {size} is not a positive multiple of {inst.lot_size}",
+            raise refuse(
+                "invalid_size", f"size {size} is not a positive multiple of {inst.lot_size}"
             )
         if type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             if price is None or price <= 0 or price % inst.tick_size:
-                raise self.reject(
-                    "place",
-                    "invalid_price",
-                    f"price {price} is not a positive multiple of {inst.tick_size}",
+                raise refuse(
+                    "invalid_price", f"price {price} is not a positive multiple of {inst.tick_size}"
                 )
         elif price is not None:
-            raise self.reject("place", "invalid_price", "a market order takes no price")
+            raise refuse("unexpected_price", "a market order takes no price")
         if type.is_stop:
-            raise self.reject("place", "unsupported_order_type", "stop orders are not simulated")
+            raise refuse("unsupported_order_type", "stop orders are not simulated")
         ref = price if price is not None else self._reference(symbol, side)
         if ref is None:
-            raise self.reject("place", "no_liquidity", "no price to value a market order")
-        value = ref * size
+            raise refuse("no_liquidity", "no price to value a market order")
+        value = self.value(symbol, ref, size)
         if inst.min_size is not None and size < inst.min_size:
-            raise self.reject("place", "below_min_size", f"size {size} < {inst.min_size}")
+            raise refuse("below_min_size", f"size {size} < {inst.min_size}")
         if inst.max_size is not None and size > inst.max_size:
-            raise self.reject("place", "above_max_size", f"size {size} > {inst.max_size}")
+            raise refuse("above_max_size", f"size {size} > {inst.max_size}")
         if inst.min_notional is not None and value < inst.min_notional:
-            raise self.reject(
-                "place", "below_min_notional", f"order value {value} < {inst.min_notional}"
-            )
+            raise refuse("below_min_notional", f"order value {value} < {inst.min_notional}")
         if inst.max_notional is not None and value > inst.max_notional:
-            raise self.reject(
-                "place", "above_max_notional", f"order value {value} > {inst.max_notional}"
-            )
+            raise refuse("above_max_notional", f"order value {value} > {inst.max_notional}")
         if post_only and (type is not OrderType.LIMIT or tif is not TimeInForce.GTC):
-            raise self.reject("place", "post_only_not_allowed", "post-only needs a GTC limit")
+            raise refuse("post_only_not_allowed", "post-only needs a GTC limit")
         if reduce_only:
             pos = self.positions.get(symbol, ZERO)
             reduces = (pos > 0 and side is Side.SELL) or (pos < 0 and side is Side.BUY)
@@ -274,17 +275,14 @@ class ExchangeBackend:
                 ZERO,
             )
             if not reduces or size + open_ro > abs(pos):
-                raise self.reject(
-                    "place",
+                raise refuse(
                     "reduce_only_would_increase",
                     "a reduce-only order may only shrink the position",
                 )
         if not self.derivatives:
             need_asset, need = (inst.quote, value) if side is Side.BUY else (inst.base, size)
             if self.available(need_asset) < need:
-                raise self.reject(
-                    "place", "insufficient_funds", f"not enough {need_asset}: need {need}"
-                )
+                raise refuse("insufficient_funds", f"not enough {need_asset}: need {need}")
         cid = client_id or f"sim-c{next(self._cid)}"
         order = Order(
             cid,
@@ -300,6 +298,8 @@ class ExchangeBackend:
             created_ns=time.time_ns(),
         )
         self.by_client[cid] = order
+        if venue_order_id is not None:
+            self._wanted_ids[cid] = venue_order_id
         self.venue.submit(order, time.time_ns())
         return order
 
@@ -334,7 +334,9 @@ class ExchangeBackend:
     def cancel(self, venue_order_id: str | None = None, client_id: str | None = None) -> Order:
         order = self.find(venue_order_id, client_id)
         if not order.is_open:
-            raise self.reject("cancel", "order_not_open", f"order is {order.status.value}", 400)
+            raise self.reject(
+                "cancel", "order_not_open", f"order is {order.status.value}", 400, order.symbol
+            )
         self.venue.cancel(order, time.time_ns())
         return order
 
@@ -347,27 +349,27 @@ class ExchangeBackend:
     ) -> Order:
         order = self.find(venue_order_id, client_id)
         inst = self.instruments[order.symbol]
+
+        def refuse(code: str, message: str) -> SimReject:
+            return self.reject("edit", code, message, 400, order.symbol)
+
         if not order.is_open:
-            raise self.reject("edit", "order_not_open", f"order is {order.status.value}")
+            raise refuse("order_not_open", f"order is {order.status.value}")
         new_price = price if price is not None else order.price
         new_size = size if size is not None else order.size
         if new_price is None or new_price <= 0 or new_price % inst.tick_size:
-            raise self.reject("edit", "invalid_price", f"price {new_price} is off the tick grid")
+            raise refuse("invalid_price", f"price {new_price} is off the tick grid")
         if new_size <= order.filled or new_size % inst.lot_size:
-            raise self.reject("edit", "invalid_size", f"size {new_size} is not valid")
+            raise refuse("invalid_size", f"size {new_size} is not valid")
         before = len(self.rejected)
         self.venue.edit(order, new_price, new_size, time.time_ns())
         if order.code == "post_only_would_cross" and len(self.rejected) == before:
             order.code = None
-            raise self.reject("edit", "post_only_would_cross", "the new price would cross")
+            raise refuse("post_only_would_cross", "the new price would cross")
         return order
 
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
-        targets = [
-            o
-            for o in self.by_client.values()
-            if o.is_open and (symbol is None or o.symbol == symbol)
-        ]
+        targets = self.open_orders(symbol)
         for o in targets:
             self.venue.cancel(o, time.time_ns())
         return targets
@@ -388,14 +390,20 @@ class ExchangeBackend:
 
     def on_ack(self, client_id: str, venue_order_id: str, ts_ns: int) -> None:
         order = self.by_client[client_id]
-        order.venue_order_id = venue_order_id
-        self.orders[venue_order_id] = order
-        self.venue_ids[client_id] = venue_order_id
+        vid = self._wanted_ids.pop(client_id, None) or (
+            self._order_ids() if self._order_ids is not None else venue_order_id
+        )
+        if vid != venue_order_id:
+            self._renamed[venue_order_id] = vid
+        order.venue_order_id = vid
+        self.orders[vid] = order
+        self.venue_ids[client_id] = vid
         order.status = S.OPEN
         self._changed(order, ts_ns)
 
     def on_reject(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
         order = self.by_client[client_id]
+        self._wanted_ids.pop(client_id, None)
         order.status, order.code, order.reason = S.REJECTED, code, reason
         self.rejected.append((ts_ns, "place", code, reason))
         self._changed(order, ts_ns)
@@ -422,6 +430,15 @@ class ExchangeBackend:
         self._changed(order, ts_ns)
 
     def on_fill(self, fill: Fill) -> None:
+        inst = self.instruments[fill.symbol]
+        renamed = self._renamed.get(fill.venue_order_id or "")
+        if renamed is not None:
+            fill = fill._replace(venue_order_id=renamed)
+        if fill.symbol in self.inverse:
+            # Sized in the quote currency, settled in the base: the fee is on the
+            # base value of the contracts, size / price.
+            rate = inst.maker_fee if fill.liquidity.value == "maker" else inst.taker_fee
+            fill = fill._replace(fee=fill.size / fill.price * rate, fee_asset=inst.base)
         order = self.by_client[fill.client_id]
         filled = order.filled + fill.size
         order.avg_price = (
@@ -435,7 +452,6 @@ class ExchangeBackend:
             order.status = S.FILLED
         elif order.status is S.OPEN:
             order.status = S.PARTIALLY_FILLED
-        inst = self.instruments[fill.symbol]
         signed = fill.size if fill.side is Side.BUY else -fill.size
         self.positions[fill.symbol] = self.positions.get(fill.symbol, ZERO) + signed
         bal = self.balances
@@ -444,6 +460,8 @@ class ExchangeBackend:
             bal[inst.quote] = bal.get(inst.quote, ZERO) - signed * fill.price
         bal[fill.fee_asset] = bal.get(fill.fee_asset, ZERO) - fill.fee
         self.trades.append(fill)
+        if fill.liquidity.value == "taker":
+            self._print(fill.ts_ns, fill.symbol, fill.price, fill.size, fill.side, True)
         self._publish("fill", fill)
         self._changed(order, fill.ts_ns)
 

@@ -7,33 +7,43 @@ says there is "one common endpoint for all websockets connections").
 
 Public: ``GET trading_assets``, ``trading_pairs``, ``order_book/{id}``,
 ``ticker/{id}``, ``trades/{id}``. Private (``X-Api-Key``/``X-Nonce``/
-``X-Signature``): ``GET user``, ``portfolios``, ``user_trades``, ``orders``,
-``orders/{id}``, ``customer_orders/{id}``; ``POST orders``, ``customer_orders``,
-``orders/{id}/cancel``, ``customer_orders/{id}/cancel``, ``orders/cancel``,
-``orders/cancel_active``. Websocket channels: order_book, trades, ticker,
-portfolio, user_orders, user_trades.
+``X-Signature``): ``GET user``, ``portfolios``, ``fees``, ``settings``,
+``user_trades``, ``orders``, ``orders/{id}``, ``customer_orders/{id}``; ``POST
+orders``, ``customer_orders``, ``orders/{id}/cancel``,
+``customer_orders/{id}/cancel``, ``orders/cancel``, ``orders/cancel_active``,
+``portfolios/{id}/withdraw``. Websocket channels: order_book, trades, ticker,
+portfolio, user_orders, user_trades. The authentication check is written here
+from the document's example code, not taken from the adapter.
 
-Which reading of every ambiguity this simulator picks:
+Which reading of every ambiguity this simulator picks (``BlockTradeOptions``
+switches the ones a client must cope with either way):
 
 * Authentication: the signature is the upper-case hex HMAC-SHA256 of
   ``KEY.NONCE`` plus ``.BODY`` when the raw request body is non-empty (the
-  document's ``if request_body:``); query strings are not signed. The nonce must
-  be strictly greater than the last *accepted* one for the key (a request that
-  fails authentication does not consume its nonce). Every auth failure is
-  ``401 {"message": ...}``; the message names the cause (unknown key, invalid
-  nonce, invalid signature).
-* Errors are the document's Error schema, ``{"message": "..."}``, with no codes;
-  the status carries the class: 400 invalid arguments (tick, lot, order value,
-  insufficient funds: "Insufficient funds ..."), 404 trading pair / order /
-  customer order not found, 409 a ``customer_order_id`` that already exists,
-  422 "Order can not be cancelled" (not open any more), 401 authentication.
-* ``price`` and ``amount`` are typed "number as string" but the example sends
-  ``"price": 1000``: both a string and a JSON number are accepted. The example's
-  ``"customer_order_id": 1`` (typed string) is accepted as the string "1".
+  document's ``if request_body:``), over the body's bytes as sent; query
+  strings are not signed; a lower-case signature is refused ("All characters
+  are then changed to uppercase"). The nonce is decimal digits, strictly
+  greater than the last *accepted* one for the key (a request that fails
+  authentication does not consume it). Every auth failure is ``401
+  {"message": ...}`` naming the cause (Unauthenticated, Invalid API key,
+  Invalid nonce, Invalid signature).
+* Errors are the document's Error schema, ``{"message": "..."}``, with no codes,
+  also for unknown paths (404) and wrong methods (405). The status carries the
+  class: 400 invalid arguments (tick, lot, order value, insufficient funds:
+  "Insufficient funds ..."), 404 trading pair / order / portfolio not found,
+  409 a ``customer_order_id`` that already exists, 422 "Order can not be
+  cancelled" (not open any more), 401 authentication.
+* Request bodies follow the schemas: every field typed, unknown fields refused
+  (``strict_fields``). ``amount`` and ``stop_price`` are strings ("number as
+  string", and every example agrees); ``price`` is typed "number as string" but
+  the example sends ``"price": 1000``, so both a string and a JSON number are
+  accepted. The example's ``"customer_order_id": 1`` (typed string) is accepted
+  as the string "1". ``"stop_price": null`` is "not given".
 * ``POST /orders`` (no ``customer_order_id`` in its request schema) assigns a
   UUID as the customer order id, as its response example shows one.
-* Order types LIMIT and MARKET; time in force GTC, IOC and FOK (``disable_fill_or_kill``
-  in the settings says FOK exists); stop orders are refused (400).
+* Order types LIMIT and MARKET; time in force GTC, IOC and FOK (``settings``
+  has a ``disable_fill_or_kill`` feature, so FOK exists); stop orders are
+  refused (400; ``settings`` says ``disable_stop_order``).
 * Order status: NEW, PARTIALLY_FILLED, FILLED and CANCELLED (an IOC/market rest
   that did not trade is CANCELLED). ``date`` is the time of the last change.
   The order's ``trades`` use ``value`` for the traded amount over REST and
@@ -46,17 +56,29 @@ Which reading of every ambiguity this simulator picks:
   (``date >= start_time``: the duplicates the document warns about), ``end_time``
   too; oldest first (so offset paging is stable while new trades arrive);
   ``limit`` defaults to 100, maximum 1000. ``fee_value`` is in the quote asset.
+* ``GET /fees``: the FeeType schema has one TRADING fee per asset (or
+  ``default``) and no maker/taker split, so every trade pays the same rate:
+  ``percent_value`` is that rate in percent of the trade value ("0.2" is 0.2 %),
+  ``min_fee`` "0".
 * Portfolios: one portfolio (id 916). ``available_amount`` is what new orders
-  may use, ``reserved_amount`` what open orders hold, ``locked_amount`` 0.
-* ``maximum_order_value`` is sent as a JSON number (as the example does), the
-  other amounts as strings. Min/max order value are the *quote* asset's.
+  may use, ``reserved_amount`` what open orders hold, ``locked_amount`` 0. A
+  withdrawal (``POST /portfolios/{id}/withdraw``) leaves at once and answers
+  the portfolios, as its example does.
+* ``maximum_order_value`` is a string, as the TradingAsset schema types it (the
+  example shows a number; ``max_order_value_as="number"`` sends that instead);
+  min/max order value are the *quote* asset's.
 * Websocket: messages are ``{message_type, payload: {..., data: [...]}}``,
   except user trades, sent as the bare trade object the document shows (one
-  message per trade; option ``user_trades_framing="framed"`` sends the framed
-  shape instead). The first order_book message after subscribing is the full
-  book, the next ones carry changed levels with their new amount ("0" removes
-  the level). Subscribing to user_trades replays the trades since
-  ``start_time`` (inclusive, ms), then streams new ones.
+  message per trade; ``user_trades_framing="framed"`` sends the framed shape
+  instead). The first order_book message after subscribing is the full book,
+  the next ones carry changed levels with their new amount ("0" removes the
+  level). Subscribing to user_trades replays the trades since ``start_time``
+  (inclusive, ms), then streams new ones. A subscription to a channel that
+  does not exist (or is not simulated), and an unsubscribe of a channel the
+  session is not subscribed to, answer ``{"message_type": "error", "payload":
+  {"message": ...}}`` and change nothing; a good unsubscribe is confirmed with
+  ``{"message_type": "unsubscribed", "payload": {"channel_name", "parameters"
+  (when not empty)}}``.
 * Websocket authentication: either signed headers on the handshake (a bad
   signature or nonce refuses the upgrade with 401) or ``auth_token`` (``GET
   /user``'s ``websocket_auth_token``) in the subscription. The document lists
@@ -66,34 +88,51 @@ Which reading of every ambiguity this simulator picks:
   ``{"message_type": "error", "payload": {"message": "Unauthenticated"}}``.
 * A session with no frame from the client (pings count) for
   ``ws_idle_timeout_s`` (60, as documented) is closed by the server.
-* Faults: private REST calls consult ``exchange.faults`` after authentication
-  (``stall`` sleeps, ``fail`` answers 500/502/503, after acting when the fault
-  says so); websockets close every ``drop_ws_every_s``; user-order and
-  user-trade messages pass through ``faults.mangle``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hmac
-import json
+import itertools
 import random
 import time
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Literal
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from botkit.book import OrderBook
-from botkit.events import BookSnapshot, Trade
+from botkit.events import BookSnapshot
 from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
-from botkit.simulator.backend import ExchangeBackend, SimReject
-from botkit.venues.blocktrade.auth import signature
+from botkit.simulator.backend import ExchangeBackend, PublicTrade
+from botkit.simulator.kit import (
+    NonceBook,
+    Params,
+    Refusal,
+    Route,
+    SignedHeaders,
+    SimRequest,
+    VenueServer,
+    WsSession,
+    hmac_sha256_hex,
+    same,
+    split_options,
+    unauthorized,
+)
+
+__all__ = [
+    "API",
+    "ASSETS",
+    "DEFAULT_API_KEY",
+    "DEFAULT_API_SECRET",
+    "DEFAULT_WS_TOKEN",
+    "PAIRS",
+    "WS_PATH",
+    "BlockTradeOptions",
+    "BlockTradeServer",
+    "make_server",
+]
 
 VENUE = "blocktrade"
 API = "/api/v1"
@@ -103,6 +142,7 @@ DEFAULT_API_KEY = "bt-test-key"
 DEFAULT_API_SECRET = "bt-test-secret"
 DEFAULT_WS_TOKEN = "1111111111111111111111111111111111111111"
 PORTFOLIO_ID = 916
+DAY_MS = 86_400_000
 
 # Real-looking ids, so an id mix-up between kinds shows in a test.
 _ORDER_ID_BASE = 16_342_000
@@ -119,7 +159,7 @@ class AssetSpec:
     decimal_precision: int
     lot_size: str
     minimal_order_value: str
-    maximum_order_value: int
+    maximum_order_value: str
     minimal_withdrawal_amount: str
 
 
@@ -133,12 +173,16 @@ class PairSpec:
     decimal_precision: int
     mid: float
 
+    @property
+    def symbol(self) -> str:
+        return f"{self.base}/{self.quote}"
+
 
 ASSETS: tuple[AssetSpec, ...] = (
-    AssetSpec(2, "EUR", "Euro", "FIAT", 2, "0.01", "0.1", 620000, "0.01"),
-    AssetSpec(3, "BTC", "Bitcoin", "CRYPTOCURRENCY", 8, "0.00000001", "0.0001", 100, "0.0005"),
-    AssetSpec(4, "ETH", "Ethereum", "CRYPTOCURRENCY", 8, "0.00000001", "0.001", 2000, "0.005"),
-    AssetSpec(5, "USDT", "Tether", "CRYPTOCURRENCY", 2, "0.01", "10", 1000000, "10"),
+    AssetSpec(2, "EUR", "Euro", "FIAT", 2, "0.01", "0.1", "620000", "0.01"),
+    AssetSpec(3, "BTC", "Bitcoin", "CRYPTOCURRENCY", 8, "0.00000001", "0.0001", "100", "0.0005"),
+    AssetSpec(4, "ETH", "Ethereum", "CRYPTOCURRENCY", 8, "0.00000001", "0.001", "2000", "0.005"),
+    AssetSpec(5, "USDT", "Tether", "CRYPTOCURRENCY", 2, "0.01", "10", "1000000", "10"),
 )
 
 PAIRS: tuple[PairSpec, ...] = (
@@ -154,91 +198,99 @@ DEFAULT_BALANCES: Mapping[str, str] = {
     "EUR": "100000",
 }
 
+STATUS: Mapping[OrderStatus, str] = {
+    OrderStatus.PENDING_NEW: "NEW",
+    OrderStatus.OPEN: "NEW",
+    OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED",
+    OrderStatus.FILLED: "FILLED",
+    OrderStatus.CANCELED: "CANCELLED",
+    OrderStatus.EXPIRED: "CANCELLED",
+    OrderStatus.REJECTED: "REJECTED",
+}
+TYPES: Mapping[str, OrderType] = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
+TIFS: Mapping[str, TimeInForce] = {
+    "GTC": TimeInForce.GTC,
+    "IOC": TimeInForce.IOC,
+    "FOK": TimeInForce.FOK,
+}
+DIRECTIONS: Mapping[str, Side] = {"BUY": Side.BUY, "SELL": Side.SELL}
 
-@dataclass
-class SimConfig:
+SIGNED = SignedHeaders(
+    "X-Api-Key",
+    "X-Nonce",
+    "X-Signature",
+    missing="Unauthenticated",
+    bad_key="Invalid API key",
+    bad_nonce="Invalid nonce",
+    bad_signature="Invalid signature",
+)
+PRIVATE_CHANNELS = frozenset(
+    {"portfolio", "user_orders", "user_trades", "user_activity", "user_broker_orders"}
+)
+PAIR_CHANNELS = frozenset({"order_book", "trades", "ticker"})
+SIMULATED_CHANNELS = PAIR_CHANNELS | {"portfolio", "user_orders", "user_trades"}
+
+
+@dataclass(frozen=True)
+class BlockTradeOptions:
     """Protocol options (``running_simulator("blocktrade", api_key=..., ...)``)."""
 
     api_key: str = DEFAULT_API_KEY
     api_secret: str = DEFAULT_API_SECRET
     ws_token: str = DEFAULT_WS_TOKEN
     portfolio_id: int = PORTFOLIO_ID
-    user_trades_framing: str = "bare"  # "bare" (the document's example) | "framed"
+    user_trades_framing: Literal["bare", "framed"] = "bare"
+    max_order_value_as: Literal["string", "number"] = "string"
     ws_idle_timeout_s: float = 60.0
+    trading_fee: str = "0.002"  # a fraction of the trade value; /fees shows it in percent
+    strict_fields: bool = True
+    restricted_directions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     assets: tuple[AssetSpec, ...] = ASSETS
     pairs: tuple[PairSpec, ...] = PAIRS
-    restricted_directions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    seed: int = 1
 
 
-class BlockTradeExchange(ExchangeBackend):
-    """The simulated exchange plus the protocol's options."""
-
-    def __init__(self, *args: Any, config: SimConfig, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.config = config
-
-
-def make_exchange(
-    seed: int,
-    *,
-    api_key: str = DEFAULT_API_KEY,
-    api_secret: str = DEFAULT_API_SECRET,
-    ws_token: str = DEFAULT_WS_TOKEN,
-    balances: Mapping[str, Decimal | str | int] | None = None,
-    maker_fee: str = "0.001",
-    taker_fee: str = "0.002",
-    user_trades_framing: str = "bare",
-    ws_idle_timeout_s: float = 60.0,
-    restricted_directions: Mapping[str, Iterable[str]] | None = None,
-    step_s: float = 0.1,
-    flow_options: dict[str, Any] | None = None,
-) -> BlockTradeExchange:
-    if user_trades_framing not in ("bare", "framed"):
-        raise ValueError(f"user_trades_framing must be 'bare' or 'framed': {user_trades_framing!r}")
-    restricted = {s: tuple(d.upper() for d in v) for s, v in (restricted_directions or {}).items()}
-    config = SimConfig(
-        api_key=api_key,
-        api_secret=api_secret,
-        ws_token=ws_token,
-        user_trades_framing=user_trades_framing,
-        ws_idle_timeout_s=ws_idle_timeout_s,
-        restricted_directions=restricted,
-        seed=seed,
-    )
-    assets = {a.iso: a for a in config.assets}
+def make_server(seed: int = 1, **options: Any) -> BlockTradeServer:
+    """BlockTrade over a fresh exchange: ``options`` are ``BlockTradeOptions`` fields plus
+    the backend's ``balances``, ``step_s`` and ``flow_options``."""
+    opts, _ = split_options(VENUE, options, BlockTradeOptions)
+    restricted = {
+        s: tuple(d.upper() for d in v) for s, v in (opts.restricted_directions or {}).items()
+    }
+    opts = replace(opts, restricted_directions=restricted)
+    assets = {a.iso: a for a in opts.assets}
     instruments: dict[str, Instrument] = {}
-    mids: dict[str, float] = {}
-    for p in config.pairs:
-        symbol = f"{p.base}/{p.quote}"
+    for p in opts.pairs:
         quote = assets[p.quote]
-        blocked = {Side(d.lower()) for d in restricted.get(symbol, ())}
-        instruments[symbol] = Instrument(
+        blocked = {Side(d.lower()) for d in restricted.get(p.symbol, ())}
+        instruments[p.symbol] = Instrument(
             VENUE,
-            symbol,
+            p.symbol,
             p.base,
             p.quote,
             tick_size=p.tick_size,
             lot_size=p.lot_size,
             min_notional=quote.minimal_order_value,
             max_notional=quote.maximum_order_value,
-            maker_fee=maker_fee,
-            taker_fee=taker_fee,
+            maker_fee=opts.trading_fee,
+            taker_fee=opts.trading_fee,
             allowed_sides=frozenset(set(Side) - blocked) if blocked else None,
         )
-        mids[symbol] = p.mid
+    balances = options.get("balances")
     start = balances if balances is not None else DEFAULT_BALANCES
-    return BlockTradeExchange(
+    order_ids = itertools.count(_ORDER_ID_BASE + 1)
+    backend = ExchangeBackend(
         VENUE,
         instruments,
         balances={k: Decimal(str(v)) for k, v in start.items()},
         seed=seed,
-        step_s=step_s,
-        mids=mids,
+        step_s=options.get("step_s", 0.1),
+        mids={p.symbol: p.mid for p in opts.pairs},
         derivatives=False,
-        flow_options=flow_options,
-        config=config,
+        flow_options=options.get("flow_options"),
+        # BlockTrade's order ids are integers.
+        order_ids=lambda: str(next(order_ids)),
     )
+    return BlockTradeServer(backend, opts, seed)
 
 
 # --- formatting ---------------------------------------------------------------------------
@@ -260,82 +312,122 @@ def _ms(ts_ns: int) -> int:
     return ts_ns // 1_000_000
 
 
-_STATUS = {
-    OrderStatus.PENDING_NEW: "NEW",
-    OrderStatus.OPEN: "NEW",
-    OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED",
-    OrderStatus.FILLED: "FILLED",
-    OrderStatus.CANCELED: "CANCELLED",
-    OrderStatus.EXPIRED: "CANCELLED",
-    OrderStatus.REJECTED: "REJECTED",
-}
-_TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
-_TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
-
-# SimReject codes -> (HTTP status, message builder); the document has no error codes.
-_REJECTS: Mapping[str, int] = {
-    "unknown_instrument": 404,
-    "duplicate_client_id": 409,
-    "order_not_found": 404,
-    "order_not_open": 422,
-}
+def _path_int(text: str) -> int | None:
+    """A path id: decimal digits only."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
-class _Refused(Exception):
-    """A protocol-level refusal, already logged with the exchange."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+Levels = dict[Decimal, Decimal]
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"message": message}, status=status)
+# --- the server ---------------------------------------------------------------------------
 
 
-# --- protocol state -----------------------------------------------------------------------
+class BlockTradeServer(VenueServer):
+    """BlockTrade's REST and websocket protocol over one ``ExchangeBackend``."""
 
+    venue = VENUE
+    REJECTS: Mapping[str, tuple[int, str]] = {
+        "unknown_instrument": (404, "Trading pair not found"),
+        "duplicate_client_id": (409, "Order with customer_order_id already exists"),
+        "order_not_found": (404, "Order not found"),
+        "order_not_open": (422, "Order can not be cancelled"),
+        "invalid_price": (
+            400,
+            "The order price must be an integer factor of the tick size {tick_size}",
+        ),
+        "unexpected_price": (400, "Price must not be set for a MARKET order"),
+        "invalid_size": (
+            400,
+            "The order amount must be a positive multiple of the lot size {lot_size}",
+        ),
+        "below_min_notional": (
+            400,
+            "Order value is below the minimal order value of {min_notional} {quote}",
+        ),
+        "above_max_notional": (
+            400,
+            "Order value exceeds the maximum order value of {max_notional} {quote}",
+        ),
+        "insufficient_funds": (400, "Insufficient funds: {message}"),
+        "no_liquidity": (400, "No liquidity to execute a MARKET order"),
+        "unsupported_order_type": (400, "Order type not supported"),
+    }
 
-class _State:
-    """Id maps, trade history and auth bookkeeping the protocol adds to the exchange."""
-
-    def __init__(self, exchange: ExchangeBackend, config: SimConfig) -> None:
-        self.exchange = exchange
-        self.config = config
-        self.assets = {a.iso: a for a in config.assets}
-        self.asset_by_id = {a.id: a for a in config.assets}
-        listed = exchange.instruments
-        self.pairs = {p.id: p for p in config.pairs if f"{p.base}/{p.quote}" in listed}
-        self.pair_by_symbol = {f"{p.base}/{p.quote}": p for p in self.pairs.values()}
-        self.last_nonce: dict[str, int] = {}
-        self._order_ids: dict[str, int] = {}  # exchange venue id -> BlockTrade id
-        self._orders_by_id: dict[int, Order] = {}
+    def __init__(
+        self, backend: ExchangeBackend, options: BlockTradeOptions | None = None, seed: int = 1
+    ) -> None:
+        super().__init__(backend)
+        self.options = options or BlockTradeOptions()
+        self.nonces = NonceBook(backend.last_nonce)
+        self.assets = {a.iso: a for a in self.options.assets}
+        self.asset_by_id = {a.id: a for a in self.options.assets}
+        listed = backend.instruments
+        self.pairs = {p.id: p for p in self.options.pairs if p.symbol in listed}
+        self.pair_by_symbol = {p.symbol: p for p in self.pairs.values()}
+        self.rng = random.Random(seed)
         self._trade_ids: dict[str, int] = {}
         self.order_fills: dict[str, list[tuple[int, Fill]]] = {}  # venue id -> (id, fill)
-        self.public_trades: dict[int, deque[dict[str, Any]]] = {
-            pid: deque(maxlen=1000) for pid in self.pairs
-        }
-        self.public_count: dict[int, int] = dict.fromkeys(self.pairs, 0)
-        self.stats: dict[int, dict[str, Decimal]] = {pid: {} for pid in self.pairs}
-        self._public_seq = 0
-        self.rng = random.Random(config.seed)
-        self.sessions: set[_WsSession] = set()
-        exchange.subscribers.append(self._on_event)
 
-    # -- ids
+    # ----- the venue's parts for the kit ------------------------------------------------------
 
-    def order_id(self, order: Order) -> int:
-        vid = order.venue_order_id or ""
-        oid = self._order_ids.get(vid)
-        if oid is None:
-            oid = _ORDER_ID_BASE + len(self._order_ids) + 1
-            self._order_ids[vid] = oid
-            self._orders_by_id[oid] = order
-        return oid
+    def routes(self) -> Iterable[Route]:
+        a = API
+        return (
+            Route("GET", f"{a}/trading_assets", self.trading_assets, "assets"),
+            Route("GET", f"{a}/trading_pairs", self.trading_pairs, "pairs"),
+            Route("GET", a + "/order_book/{pair}", self.order_book, "order_book"),
+            Route("GET", a + "/ticker/{pair}", self.ticker, "ticker"),
+            Route("GET", a + "/trades/{pair}", self.trades, "trades"),
+            Route("GET", f"{a}/user", self.user, "user", private=True),
+            Route("GET", f"{a}/portfolios", self.portfolios, "portfolios", private=True),
+            Route("GET", f"{a}/fees", self.fees, "fees", private=True),
+            Route("GET", f"{a}/settings", self.settings, "settings", private=True),
+            Route("GET", f"{a}/user_trades", self.user_trades, "user_trades", private=True),
+            Route("GET", f"{a}/orders", self.list_orders, "orders", private=True),
+            Route("POST", f"{a}/orders", self.place_order, "place", private=True),
+            Route("POST", f"{a}/orders/cancel_active", self.cancel_active, "cancel_all", True),
+            Route("POST", f"{a}/orders/cancel", self.cancel_by_pair, "cancel_all", True),
+            Route("GET", a + "/orders/{id}", self.order_details, "order", private=True),
+            Route("POST", a + "/orders/{id}/cancel", self.cancel_order, "cancel", True),
+            Route("POST", f"{a}/customer_orders", self.place_customer_order, "place", True),
+            Route("GET", a + "/customer_orders/{id}", self.customer_order, "order", True),
+            Route("POST", a + "/customer_orders/{id}/cancel", self.cancel_customer, "cancel", True),
+            Route("POST", a + "/portfolios/{id}/withdraw", self.withdraw, "withdraw", True),
+            Route("GET", WS_PATH, self.websocket, "websocket"),
+        )
 
-    def order_by_id(self, oid: int) -> Order | None:
-        return self._orders_by_id.get(oid)
+    def error_body(self, refusal: Refusal, path: str) -> Any:
+        return {"message": refusal.message}
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.options.api_key, "api_secret": self.options.api_secret}
+
+    def urls(self, origin: str) -> dict[str, str]:
+        ws = origin.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        return {"rest": origin + API, "websocket": ws + WS_PATH}
+
+    def authenticate(self, req: SimRequest, route: Route) -> None:
+        """The document's ``gen_signature``, checked: upper-case hex HMAC-SHA256 of
+        ``KEY.NONCE[.BODY]`` keyed with the secret."""
+        opts = self.options
+
+        def expected(nonce: int) -> str:
+            message = f"{opts.api_key}.{nonce}".encode()
+            if req.body:  # the example's ``if request_body:``
+                message += b"." + req.body
+            return hmac_sha256_hex(opts.api_secret, message).upper()
+
+        SIGNED.check(req.headers, opts.api_key, self.nonces, expected)
+
+    def on_event(self, kind: str, payload: Any) -> None:
+        if kind == "fill" and payload.venue_order_id:
+            self.order_fills.setdefault(payload.venue_order_id, []).append(
+                (self.trade_id(payload), payload)
+            )
+
+    # ----- ids and lookups -----------------------------------------------------------------
 
     def trade_id(self, fill: Fill) -> int:
         tid = self._trade_ids.get(fill.trade_id)
@@ -344,102 +436,45 @@ class _State:
             self._trade_ids[fill.trade_id] = tid
         return tid
 
-    def pair_of(self, symbol: str) -> PairSpec:
-        return self.pair_by_symbol[symbol]
-
-    def instrument(self, symbol: str) -> Instrument:
-        return self.exchange.instruments[symbol]
-
-    # -- exchange events
-
-    def _on_event(self, kind: str, payload: Any) -> None:
-        if kind == "order":
-            if payload.venue_order_id:
-                self.order_id(payload)
-        elif kind == "fill":
-            self.trade_id(payload)
-            if payload.venue_order_id:
-                self.order_fills.setdefault(payload.venue_order_id, []).append(
-                    (self.trade_id(payload), payload)
-                )
-        elif kind == "trade":
-            self._record_public(payload)
-        for session in list(self.sessions):
-            session.on_event(kind, payload)
-
-    def _record_public(self, t: Trade) -> None:
-        pair = self.pair_by_symbol.get(t.symbol)
+    def pair(self, text: str) -> PairSpec:
+        pid = _path_int(text)
+        pair = self.pairs.get(pid) if pid is not None else None
         if pair is None:
-            return
-        inst = self.instrument(t.symbol)
-        self._public_seq += 1
-        price, amount = _q(t.price, inst.tick_size), _q(t.size, inst.lot_size)
-        record = {
-            "id": _PUBLIC_TRADE_ID_BASE + self._public_seq,
-            "order_id": _ORDER_ID_BASE - 2 * self._public_seq,
-            "matched_order_id": _ORDER_ID_BASE - 2 * self._public_seq - 1,
-            "trading_pair_id": pair.id,
-            "symbol": t.symbol,
-            "direction": "BUY" if t.side is Side.BUY else "SELL",
-            "amount": _s(amount),
-            "price": _s(price),
-            "date": _ms(t.ts_ns),
-        }
-        self.public_trades[pair.id].appendleft(record)
-        self.public_count[pair.id] += 1
-        st = self.stats[pair.id]
-        st["volume"] = st.get("volume", ZERO) + amount
-        st["high"] = max(st.get("high", price), price)
-        st["low"] = min(st.get("low", price), price)
+            raise Refusal(404, "Trading pair not found", "unknown_instrument")
+        return pair
 
-    # -- authentication
+    def _order(self, order: Order | None) -> Order:
+        if order is None or order.venue_order_id is None:
+            raise Refusal(404, "Order not found", "order_not_found")
+        return order
 
-    def authenticate(self, headers: Mapping[str, str], body: str, what: str) -> None:
-        cfg = self.config
-        key = headers.get("X-Api-Key")
-        nonce_text = headers.get("X-Nonce")
-        sig = headers.get("X-Signature")
-        if not key or not nonce_text or not sig:
-            raise self.refuse(what, "unauthenticated", 401, "Unauthenticated")
-        if key != cfg.api_key:
-            raise self.refuse(what, "invalid_api_key", 401, "Invalid API key")
-        try:
-            nonce = int(nonce_text)
-        except ValueError:
-            raise self.refuse(what, "invalid_nonce", 401, "Invalid nonce") from None
-        last = self.last_nonce.get(key, 0)
-        if nonce <= last:
-            raise self.refuse(
-                what, "invalid_nonce", 401, f"Invalid nonce: must be greater than {last}"
-            )
-        expected = signature(cfg.api_key, cfg.api_secret, nonce, body)
-        if not hmac.compare_digest(expected, sig):
-            raise self.refuse(what, "invalid_signature", 401, "Invalid signature")
-        self.last_nonce[key] = nonce
+    def order_by_id(self, text: str) -> Order:
+        return self._order(self.backend.orders.get(text) if _path_int(text) else None)
 
-    def refuse(self, what: str, code: str, status: int, message: str) -> _Refused:
-        self.exchange.reject(what, code, message, status)
-        return _Refused(status, message)
+    def order_by_customer_id(self, text: str) -> Order:
+        return self._order(self.backend.by_client.get(text))
 
-    # -- payloads
+    def params(self, values: Mapping[str, Any], source: Literal["json", "query"]) -> Params:
+        return Params(values, source, strict=self.options.strict_fields)
+
+    def body(self, req: SimRequest) -> Params:
+        if not req.has_body:
+            raise Refusal(400, "Request body must be a JSON object", "invalid_params")
+        return self.params(req.json_object(), "json")
+
+    # ----- payloads ---------------------------------------------------------------------------
 
     def order_json(self, order: Order, *, ws: bool = False) -> dict[str, Any]:
-        pair = self.pair_of(order.symbol)
         amount_key = "amount" if ws else "value"
         trades = [
-            {
-                "id": tid,
-                amount_key: _s(f.size),
-                "price": _s(f.price),
-                "time": _ms(f.ts_ns),
-            }
+            {"id": tid, amount_key: _s(f.size), "price": _s(f.price), "time": _ms(f.ts_ns)}
             for tid, f in self.order_fills.get(order.venue_order_id or "", [])
         ]
         return {
-            "id": self.order_id(order),
+            "id": int(order.venue_order_id or 0),
             "customer_order_id": order.client_id,
-            "portfolio_id": self.config.portfolio_id,
-            "trading_pair_id": pair.id,
+            "portfolio_id": self.options.portfolio_id,
+            "trading_pair_id": self.pair_by_symbol[order.symbol].id,
             "direction": order.side.value.upper(),
             "type": order.type.value.upper(),
             "amount": _s(order.size),
@@ -448,17 +483,15 @@ class _State:
             "time_in_force": order.tif.value.upper(),
             "stop_price": None if order.stop_price is None else _s(order.stop_price),
             "date": _ms(order.updated_ns or order.created_ns),
-            "status": _STATUS.get(order.status, order.status.value.upper()),
+            "status": STATUS.get(order.status, order.status.value.upper()),
             "trades": trades,
         }
 
     def user_trade_json(self, f: Fill) -> dict[str, Any]:
-        pair = self.pair_of(f.symbol)
-        order = self.exchange.orders.get(f.venue_order_id or "")
         return {
             "id": self.trade_id(f),
-            "order_id": self.order_id(order) if order is not None else None,
-            "trading_pair_id": pair.id,
+            "order_id": int(f.venue_order_id) if f.venue_order_id else None,
+            "trading_pair_id": self.pair_by_symbol[f.symbol].id,
             "symbol": f.symbol,
             "direction": f.side.value.upper(),
             "amount": _s(f.size),
@@ -469,38 +502,57 @@ class _State:
             "maker": f.liquidity.value == "maker",
         }
 
+    def public_trade_json(self, t: PublicTrade) -> dict[str, Any]:
+        return {
+            "id": _PUBLIC_TRADE_ID_BASE + t.id,
+            "order_id": _ORDER_ID_BASE - 2 * t.id,
+            "matched_order_id": _ORDER_ID_BASE - 2 * t.id - 1,
+            "trading_pair_id": self.pair_by_symbol[t.symbol].id,
+            "symbol": t.symbol,
+            "direction": "BUY" if t.side is Side.BUY else "SELL",
+            "amount": _s(t.size),
+            "price": _s(t.price),
+            "date": _ms(t.ts_ns),
+        }
+
     def portfolios_json(self) -> list[dict[str, Any]]:
-        ex = self.exchange
+        be = self.backend
         assets = []
-        for a in self.config.assets:
-            total = ex.balances.get(a.iso, ZERO)
-            available = ex.available(a.iso)
+        for a in self.options.assets:
+            total = be.balances.get(a.iso, ZERO)
+            available = be.available(a.iso)
             assets.append(
                 {
                     "trading_asset_id": a.id,
                     "available_amount": _s(available),
                     "reserved_amount": _s(total - available),
                     "locked_amount": "0",
-                    "wallet_address": str(uuid.UUID(int=a.id * 7919 + self.config.portfolio_id)),
+                    "wallet_address": str(uuid.UUID(int=a.id * 7919 + self.options.portfolio_id)),
                 }
             )
-        return [{"id": self.config.portfolio_id, "assets": assets}]
+        return [{"id": self.options.portfolio_id, "assets": assets}]
 
-    def book_levels(self, book: OrderBook, inst: Instrument) -> dict[str, list[dict[str, str]]]:
-        def level(price: float, size: float) -> dict[str, str]:
-            p, a = _q(price, inst.tick_size), _q(size, inst.lot_size)
-            return {"price": _s(p), "amount": _s(a), "value": _s(p * a)}
+    def levels(self, pair: PairSpec) -> tuple[Levels, Levels]:
+        book = self.backend.books[pair.symbol]
+        inst = self.backend.instruments[pair.symbol]
+        bids = {_q(p, inst.tick_size): _q(s, inst.lot_size) for p, s in book.bid_levels()}
+        asks = {_q(p, inst.tick_size): _q(s, inst.lot_size) for p, s in book.ask_levels()}
+        return bids, asks
 
-        return {
-            "bids": [level(p, s) for p, s in book.bid_levels()],
-            "asks": [level(p, s) for p, s in book.ask_levels()],
-        }
+    @staticmethod
+    def levels_json(levels: Levels, reverse: bool) -> list[dict[str, str]]:
+        return [
+            {"price": _s(p), "amount": _s(a), "value": _s(p * a)}
+            for p, a in sorted(levels.items(), reverse=reverse)
+        ]
 
     def ticker_json(self, pair: PairSpec) -> dict[str, Any]:
-        symbol = f"{pair.base}/{pair.quote}"
-        book = self.exchange.books[symbol]
-        inst = self.instrument(symbol)
-        st = self.stats[pair.id]
+        book = self.backend.books[pair.symbol]
+        inst = self.backend.instruments[pair.symbol]
+        since = time.time_ns() - DAY_MS * 1_000_000
+        day = [
+            t for t in self.backend.public_trades if t.symbol == pair.symbol and t.ts_ns >= since
+        ]
 
         def px(v: float | None) -> str | None:
             return None if v is None else _s(_q(v, inst.tick_size))
@@ -509,156 +561,18 @@ class _State:
             "last_price": px(book.last_price),
             "bid_price": px(book.best_bid),
             "ask_price": px(book.best_ask),
-            "volume": _s(st.get("volume", ZERO)),
-            "low": _s(st["low"]) if "low" in st else None,
-            "high": _s(st["high"]) if "high" in st else None,
+            "volume": _s(sum((t.size for t in day), ZERO)),
+            "low": _s(min(t.price for t in day)) if day else None,
+            "high": _s(max(t.price for t in day)) if day else None,
         }
 
+    # ----- public REST --------------------------------------------------------------------------
 
-# --- request helpers ----------------------------------------------------------------------
-
-
-def _int_param(value: object, name: str, state: _State, what: str) -> int:
-    if isinstance(value, bool):
-        raise state.refuse(what, "invalid_argument", 400, f"Invalid {name}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise state.refuse(what, "invalid_argument", 400, f"Invalid {name}")
-
-
-def _decimal_param(value: object, name: str, state: _State, what: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise state.refuse(what, "invalid_argument", 400, f"Invalid {name}")
-    try:
-        d = Decimal(value.strip() if isinstance(value, str) else repr(value))
-    except InvalidOperation:
-        raise state.refuse(what, "invalid_argument", 400, f"Invalid {name}") from None
-    if not d.is_finite():
-        raise state.refuse(what, "invalid_argument", 400, f"Invalid {name}")
-    return d
-
-
-def _list_param(text: str | None) -> list[str]:
-    return [p.strip() for p in (text or "").split(",") if p.strip()]
-
-
-def _paging(
-    query: Mapping[str, str], state: _State, what: str, default_limit: int, max_offset: int | None
-) -> tuple[int, int]:
-    limit = _int_param(query.get("limit", str(default_limit)), "limit", state, what)
-    offset = _int_param(query.get("offset", "0"), "offset", state, what)
-    if not 1 <= limit <= 1000:
-        raise state.refuse(what, "invalid_argument", 400, "limit must be between 1 and 1000")
-    if offset < 0 or (max_offset is not None and offset > max_offset - limit):
-        raise state.refuse(what, "invalid_argument", 400, "offset out of range")
-    return limit, offset
-
-
-def _reject_message(state: _State, rej: SimReject, symbol: str | None) -> tuple[int, str]:
-    """A SimReject in BlockTrade's words (and status)."""
-    inst = state.exchange.instruments.get(symbol or "")
-    code = rej.code
-    if code == "unknown_instrument":
-        return 404, "Trading pair not found"
-    if code == "duplicate_client_id":
-        return 409, rej.message.replace("client order id", "Order with customer_order_id")
-    if code == "order_not_found":
-        return 404, "Order not found"
-    if code == "order_not_open":
-        return 422, "Order can not be cancelled"
-    if inst is not None:
-        if code == "invalid_price":
-            if "market order" in rej.message:
-                return 400, "Price must not be set for a MARKET order"
-            return 400, (
-                f"The order price must be an integer factor of the tick size {inst.tick_size}"
-            )
-        if code == "invalid_size":
-            return 400, (
-                f"The order amount must be a positive multiple of the lot size {inst.lot_size}"
-            )
-        if code == "below_min_notional":
-            return 400, (
-                f"Order value is below the minimal order value of "
-                f"{_s(inst.min_notional or ZERO)} {inst.quote}"
-            )
-        if code == "above_max_notional":
-            return 400, (
-                f"Order value exceeds the maximum order value of "
-                f"{_s(inst.max_notional or ZERO)} {inst.quote}"
-            )
-    if code == "insufficient_funds":
-        return 400, "Insufficient funds: " + rej.message
-    if code == "no_liquidity":
-        return 400, "No liquidity to execute a MARKET order"
-    if code == "unsupported_order_type":
-        return 400, "Order type not supported"
-    return _REJECTS.get(code, rej.http_status), rej.message
-
-
-# --- routes -------------------------------------------------------------------------------
-
-
-Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
-    config = getattr(exchange, "config", None) or SimConfig()
-    state = _State(exchange, config)
-    faults = exchange.faults
-
-    def public(fn: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            try:
-                return await fn(request)
-            except _Refused as r:
-                return _error(r.status, r.message)
-
-        return handler
-
-    def private(what: str, fn: Handler) -> Any:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            body = await request.text()
-            try:
-                state.authenticate(request.headers, body, what)
-            except _Refused as r:
-                return _error(r.status, r.message)
-            action, after = faults.next_call()
-            if action == "stall":
-                await asyncio.sleep(faults.stall_s)
-            elif action == "fail" and not after:
-                return _server_error(state)
-            try:
-                response = await fn(request, body)
-            except _Refused as r:
-                response = _error(r.status, r.message)
-            if action == "fail":
-                return _server_error(state)  # it acted, then failed: the ambiguous case
-            return response
-
-        return handler
-
-    def pair_param(request: web.Request, what: str) -> PairSpec:
-        text = request.match_info["trading_pair_id"]
-        try:
-            pair = state.pairs.get(int(text))
-        except ValueError:
-            pair = None
-        if pair is None:
-            raise state.refuse(what, "unknown_instrument", 404, "Trading pair not found")
-        return pair
-
-    # -- public
-
-    async def trading_assets(request: web.Request) -> web.StreamResponse:
-        rows = []
-        for a in config.assets:
-            rows.append(
+    def trading_assets(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        max_as_number = self.options.max_order_value_as == "number"
+        return self.reply(
+            [
                 {
                     "id": a.id,
                     "full_name": a.full_name,
@@ -670,7 +584,9 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
                     "currency_type": a.currency_type,
                     "minimal_withdrawal_amount": a.minimal_withdrawal_amount,
                     "minimal_order_value": a.minimal_order_value,
-                    "maximum_order_value": a.maximum_order_value,
+                    "maximum_order_value": (
+                        Decimal(a.maximum_order_value) if max_as_number else a.maximum_order_value
+                    ),
                     "decimal_precision": a.decimal_precision,
                     "lot_size": a.lot_size,
                     "deposit_methods": ["WALLET_ADDRESS"],
@@ -678,56 +594,76 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
                     "tags": [],
                     "is_favourite": False,
                 }
-            )
-        return web.json_response(rows)
+                for a in self.options.assets
+            ],
+            decimals="number",
+        )
 
-    async def trading_pairs(request: web.Request) -> web.StreamResponse:
-        rows = []
-        for p in state.pairs.values():
-            rows.append(
+    def trading_pairs(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        restricted = self.options.restricted_directions
+        return self.reply(
+            [
                 {
                     "id": p.id,
-                    "base_asset_id": state.assets[p.base].id,
-                    "quote_asset_id": state.assets[p.quote].id,
+                    "base_asset_id": self.assets[p.base].id,
+                    "quote_asset_id": self.assets[p.quote].id,
                     "decimal_precision": p.decimal_precision,
                     "lot_size": p.lot_size,
                     "tick_size": p.tick_size,
-                    "restricted_directions_for_user": list(
-                        config.restricted_directions.get(f"{p.base}/{p.quote}", ())
-                    ),
+                    "restricted_directions_for_user": list(restricted.get(p.symbol, ())),
                 }
-            )
-        return web.json_response(rows)
-
-    async def order_book(request: web.Request) -> web.StreamResponse:
-        pair = pair_param(request, "order_book")
-        symbol = f"{pair.base}/{pair.quote}"
-        return web.json_response(
-            state.book_levels(exchange.books[symbol], state.instrument(symbol))
+                for p in self.pairs.values()
+            ]
         )
 
-    async def ticker(request: web.Request) -> web.StreamResponse:
-        pair = pair_param(request, "ticker")
-        return web.json_response(state.ticker_json(pair))
-
-    async def trades(request: web.Request) -> web.StreamResponse:
-        pair = pair_param(request, "trades")
-        limit, offset = _paging(request.query, state, "trades", 10, None)
-        rows = list(state.public_trades[pair.id])[offset : offset + limit]
-        return web.json_response(
-            {"data": rows, "count": state.public_count[pair.id], "offset": offset, "limit": limit}
+    def order_book(self, req: SimRequest) -> web.Response:
+        pair = self.pair(req.match["pair"])
+        self.params(req.query, "query").finish()
+        bids, asks = self.levels(pair)
+        return self.reply(
+            {"bids": self.levels_json(bids, True), "asks": self.levels_json(asks, False)}
         )
 
-    # -- private: account
+    def ticker(self, req: SimRequest) -> web.Response:
+        pair = self.pair(req.match["pair"])
+        self.params(req.query, "query").finish()
+        return self.reply(self.ticker_json(pair))
 
-    async def user(request: web.Request, body: str) -> web.StreamResponse:
-        return web.json_response(
+    def paging(self, p: Params, default_limit: int, max_offset: int | None) -> tuple[int, int]:
+        limit = p.integer("limit", low=1, high=1000)
+        limit = default_limit if limit is None else limit
+        offset = p.integer("offset") or 0
+        if max_offset is not None and offset > max_offset - limit:
+            raise p.bad("offset", f"may be at most {max_offset} - limit")
+        return limit, offset
+
+    def trades(self, req: SimRequest) -> web.Response:
+        pair = self.pair(req.match["pair"])
+        p = self.params(req.query, "query")
+        limit, offset = self.paging(p, 10, None)
+        p.finish()
+        rows = [t for t in reversed(self.backend.public_trades) if t.symbol == pair.symbol]
+        return self.reply(
+            {
+                "data": [self.public_trade_json(t) for t in rows[offset : offset + limit]],
+                "count": len(rows),
+                "offset": offset,
+                "limit": limit,
+            }
+        )
+
+    # ----- private REST: account ----------------------------------------------------------------
+
+    def user(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(
             {
                 "user_id": 952,
                 "email": "trader@example.invalid",
                 "primary_currency": {"id": 2, "name": "EUR"},
                 "kyc_status": "OK",
-                "websocket_auth_token": config.ws_token,
+                "websocket_auth_token": self.options.ws_token,
                 "is_2fa_enabled": True,
                 "account_type": "INDIVIDUAL",
                 "instant_exchange_enabled": False,
@@ -735,68 +671,126 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
             }
         )
 
-    async def portfolios(request: web.Request, body: str) -> web.StreamResponse:
-        return web.json_response(state.portfolios_json())
+    def portfolios(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(self.portfolios_json())
 
-    async def user_trades(request: web.Request, body: str) -> web.StreamResponse:
-        q = request.query
-        limit, offset = _paging(q, state, "user_trades", 100, None)
-        start = (
-            _int_param(q["start_time"], "start_time", state, "user_trades")
-            if ("start_time" in q)
-            else None
-        )
-        end = (
-            _int_param(q["end_time"], "end_time", state, "user_trades")
-            if ("end_time" in q)
-            else None
-        )
-        pair_ids = {
-            _int_param(p, "trading_pair_ids", state, "user_trades")
-            for p in _list_param(q.get("trading_pair_ids"))
+    def fees(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        percent = _s(Decimal(self.options.trading_fee) * 100)
+        miner = {
+            str(a.id): {"min_fee": "0", "percent_value": "0"}
+            for a in self.options.assets
+            if a.currency_type == "CRYPTOCURRENCY"
         }
-        sides = {s.upper() for s in _list_param(q.get("trade_sides"))}
-        rows = []
-        for f in exchange.trades:
-            ms = _ms(f.ts_ns)
-            if start is not None and ms < start:
-                continue
-            if end is not None and ms > end:
-                continue
-            if pair_ids and state.pair_of(f.symbol).id not in pair_ids:
-                continue
-            if sides and f.side.value.upper() not in sides:
-                continue
-            rows.append(f)
-        rows.sort(key=lambda f: (f.ts_ns, state.trade_id(f)))
-        page = [state.user_trade_json(f) for f in rows[offset : offset + limit]]
-        return web.json_response({"data": page, "count": len(rows)})
+        return self.reply(
+            {
+                "TRADING": {"default": {"min_fee": "0", "percent_value": percent}},
+                "MINER_FEE": miner,
+            }
+        )
 
-    # -- private: orders
+    def settings(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(
+            {
+                "rounding_policy": {},
+                "features": {
+                    "ask_for_account_type": False,
+                    "disable_deposit_and_withdraw": False,
+                    "disable_kyc_verification": True,
+                    "disable_fill_or_kill": False,
+                    "disable_stop_order": True,
+                    "referrer_campaign": False,
+                    "show_beta_icons": False,
+                    "subscriptions": True,
+                    "instant_exchange_is_enabled": False,
+                },
+                "external": {"checkout": None},
+            }
+        )
 
-    async def list_orders(request: web.Request, body: str) -> web.StreamResponse:
-        q = request.query
-        limit, offset = _paging(q, state, "orders", 10, 100_000)
-        statuses = {s.upper() for s in _list_param(q.get("status"))}
-        types = {s.upper() for s in _list_param(q.get("type"))}
+    def user_trades(self, req: SimRequest) -> web.Response:
+        p = self.params(req.query, "query")
+        limit, offset = self.paging(p, 100, None)
+        start = p.integer("start_time")
+        end = p.integer("end_time")
         pair_ids = {
-            _int_param(p, "trading_pair_id", state, "orders")
-            for p in _list_param(q.get("trading_pair_id"))
+            self._csv_int(p, "trading_pair_ids", item) for item in p.csv("trading_pair_ids")
         }
+        sides = set(p.csv("trade_sides"))
+        if not sides <= set(DIRECTIONS):
+            raise p.bad("trade_sides", "must list BUY and/or SELL")
+        p.finish()
+        rows = [
+            f
+            for f in self.backend.trades
+            if (start is None or _ms(f.ts_ns) >= start)
+            and (end is None or _ms(f.ts_ns) <= end)
+            and (not pair_ids or self.pair_by_symbol[f.symbol].id in pair_ids)
+            and (not sides or f.side.value.upper() in sides)
+        ]
+        rows.sort(key=lambda f: (f.ts_ns, self.trade_id(f)))
+        page = [self.user_trade_json(f) for f in rows[offset : offset + limit]]
+        return self.reply({"data": page, "count": len(rows)})
+
+    @staticmethod
+    def _csv_int(p: Params, name: str, item: str) -> int:
+        n = _path_int(item)
+        if n is None:
+            raise p.bad(name, f"{item[:20]!r} is not an id")
+        return n
+
+    def withdraw(self, req: SimRequest) -> web.Response:
+        pid = _path_int(req.match["id"])
+        if pid != self.options.portfolio_id:
+            raise Refusal(404, "Portfolio not found", "not_found")
+        p = self.body(req)
+        amount = p.decimal("amount", required=True, number=False)
+        asset_id = p.integer("trading_asset_id", required=True)
+        p.text("message", max_len=1024)
+        p.text("destination_address", required=True, max_len=256)
+        p.finish()
+        asset = self.asset_by_id.get(asset_id or 0)
+        if asset is None:
+            raise Refusal(400, "Trading asset not found", "invalid_params")
+        assert amount is not None
+        if amount < Decimal(asset.minimal_withdrawal_amount):
+            raise Refusal(
+                400,
+                f"The minimal withdrawal amount is {asset.minimal_withdrawal_amount} {asset.iso}",
+                "invalid_params",
+            )
+        if amount > self.backend.available(asset.iso):
+            raise Refusal(400, f"Insufficient funds: {asset.iso}", "insufficient_funds")
+        self.backend.balances[asset.iso] = self.backend.balances.get(asset.iso, ZERO) - amount
+        return self.reply(self.portfolios_json())
+
+    # ----- private REST: orders -----------------------------------------------------------------
+
+    def list_orders(self, req: SimRequest) -> web.Response:
+        p = self.params(req.query, "query")
+        limit, offset = self.paging(p, 10, 100_000)
+        statuses = set(p.csv("status"))
+        types = set(p.csv("type"))
+        pair_ids = {self._csv_int(p, "trading_pair_id", i) for i in p.csv("trading_pair_id")}
+        p.finish()
+        if not statuses <= set(STATUS.values()):
+            raise p.bad("status", f"must list values of {', '.join(sorted(set(STATUS.values())))}")
+        if not types <= set(TYPES):
+            raise p.bad("type", f"must list values of {', '.join(TYPES)}")
         rows = []
-        for order in exchange.by_client.values():
-            if order.venue_order_id is None:
-                continue
-            js = state.order_json(order)
-            if statuses and js["status"] not in statuses:
-                continue
-            if types and js["type"] not in types:
-                continue
-            if pair_ids and js["trading_pair_id"] not in pair_ids:
+        for order in self.backend.orders.values():
+            js = self.order_json(order)
+            if (
+                (statuses and js["status"] not in statuses)
+                or (types and js["type"] not in types)
+                or (pair_ids and js["trading_pair_id"] not in pair_ids)
+            ):
                 continue
             rows.append(js)
         rows.sort(key=lambda js: js["id"], reverse=True)
-        return web.json_response(
+        return self.reply(
             {
                 "data": rows[offset : offset + limit],
                 "count": len(rows),
@@ -805,240 +799,132 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
             }
         )
 
-    def find_by_id(text: str, what: str) -> Order:
-        try:
-            order = state.order_by_id(int(text))
-        except ValueError:
-            order = None
-        if order is None:
-            raise state.refuse(what, "order_not_found", 404, "Order not found")
-        return order
+    def order_details(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(self.order_json(self.order_by_id(req.match["id"])))
 
-    def find_by_customer_id(cid: str, what: str) -> Order:
-        order = exchange.by_client.get(cid)
-        if order is None or order.venue_order_id is None:
-            raise state.refuse(what, "order_not_found", 404, "Order not found")
-        return order
+    def customer_order(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(self.order_json(self.order_by_customer_id(req.match["id"])))
 
-    async def order_details(request: web.Request, body: str) -> web.StreamResponse:
-        return web.json_response(state.order_json(find_by_id(request.match_info["id"], "order")))
-
-    async def customer_order_details(request: web.Request, body: str) -> web.StreamResponse:
-        order = find_by_customer_id(request.match_info["id"], "customer_order")
-        return web.json_response(state.order_json(order))
-
-    def parse_body(body: str, what: str) -> dict[str, Any]:
-        try:
-            data = json.loads(body) if body else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise state.refuse(what, "invalid_argument", 400, "Request body must be a JSON object")
-        return data
-
-    def place(data: dict[str, Any], customer_id: str, what: str) -> web.StreamResponse:
-        for name in ("portfolio_id", "direction", "type", "trading_pair_id", "amount"):
-            if data.get(name) is None:
-                raise state.refuse(what, "invalid_argument", 400, f"Field '{name}' is required")
-        if _int_param(data["portfolio_id"], "portfolio_id", state, what) != config.portfolio_id:
-            raise state.refuse(what, "invalid_argument", 400, "Portfolio not found")
-        direction = str(data["direction"]).upper()
-        if direction not in ("BUY", "SELL"):
-            raise state.refuse(what, "invalid_argument", 400, "Invalid direction")
-        type_text = str(data["type"]).upper()
-        otype = _TYPES.get(type_text)
+    def _place(self, p: Params, customer_id: str) -> web.Response:
+        """NewOrderRequest / NewCustomerOrderRequest, field by field as the schema types them."""
+        portfolio = p.integer("portfolio_id", required=True)
+        direction = p.choice("direction", DIRECTIONS, required=True)
+        type_text = p.text("type", required=True)
+        pair_id = p.integer("trading_pair_id", required=True)
+        amount = p.decimal("amount", required=True, number=False)
+        price = p.decimal("price")
+        tif_text = p.choice("time_in_force", TIFS, default="GTC")
+        stop = p.decimal("stop_price", number=False)
+        p.finish()
+        if portfolio != self.options.portfolio_id:
+            raise Refusal(404, "Portfolio not found", "not_found")
+        otype = TYPES.get(type_text or "")
         if otype is None:
-            raise state.refuse(
-                what, "unsupported_order_type", 400, f"Order type {type_text} is not supported"
-            )
-        tif_text = str(data.get("time_in_force") or "GTC").upper()
-        tif = _TIFS.get(tif_text)
-        if tif is None:
-            raise state.refuse(what, "invalid_argument", 400, f"Invalid time_in_force {tif_text}")
-        if data.get("stop_price") is not None:
-            raise state.refuse(what, "unsupported_order_type", 400, "Stop orders are not supported")
-        pair = state.pairs.get(_int_param(data["trading_pair_id"], "trading_pair_id", state, what))
+            raise Refusal(400, f"Order type {type_text} is not supported", "unsupported_order_type")
+        if stop is not None:
+            raise Refusal(400, "Stop orders are not supported", "unsupported_order_type")
+        pair = self.pairs.get(pair_id or 0)
         if pair is None:
-            raise state.refuse(what, "unknown_instrument", 404, "Trading pair not found")
-        symbol = f"{pair.base}/{pair.quote}"
-        if direction in config.restricted_directions.get(symbol, ()):
-            raise state.refuse(
-                what, "side_not_allowed", 400, f"Direction {direction} is restricted for the user"
+            raise Refusal(404, "Trading pair not found", "unknown_instrument")
+        assert direction is not None and amount is not None and tif_text is not None
+        if direction in self.options.restricted_directions.get(pair.symbol, ()):
+            raise Refusal(
+                400, f"Direction {direction} is restricted for the user", "side_not_allowed"
             )
-        amount = _decimal_param(data["amount"], "amount", state, what)
-        price = (
-            None
-            if data.get("price") is None
-            else _decimal_param(data["price"], "price", state, what)
+        order = self.backend.place(
+            pair.symbol, DIRECTIONS[direction], otype, amount, price, customer_id, TIFS[tif_text]
         )
-        side = Side.BUY if direction == "BUY" else Side.SELL
-        try:
-            order = exchange.place(symbol, side, otype, amount, price, customer_id, tif)
-        except SimReject as rej:
-            status, message = _reject_message(state, rej, symbol)
-            return _error(status, message)
         if order.status is OrderStatus.REJECTED or order.venue_order_id is None:
-            return _error(400, order.reason or "Order rejected")
-        return web.json_response({"id": state.order_id(order), "customer_order_id": customer_id})
+            raise Refusal(400, order.reason or "Order rejected", order.code or "rejected")
+        return self.reply({"id": int(order.venue_order_id), "customer_order_id": customer_id})
 
-    async def place_order(request: web.Request, body: str) -> web.StreamResponse:
-        data = parse_body(body, "place")
-        return place(data, str(uuid.UUID(int=state.rng.getrandbits(128), version=4)), "place")
+    def place_order(self, req: SimRequest) -> web.Response:
+        p = self.body(req)
+        return self._place(p, str(uuid.UUID(int=self.rng.getrandbits(128), version=4)))
 
-    async def place_customer_order(request: web.Request, body: str) -> web.StreamResponse:
-        data = parse_body(body, "place")
-        cid = data.get("customer_order_id")
-        if cid is None or isinstance(cid, bool) or not isinstance(cid, str | int):
-            raise state.refuse(
-                "place", "invalid_argument", 400, "Field 'customer_order_id' is required"
-            )
-        cid = str(cid).strip()
-        if not cid:
-            raise state.refuse("place", "invalid_argument", 400, "Invalid customer_order_id")
-        return place(data, cid, "place")
+    def place_customer_order(self, req: SimRequest) -> web.Response:
+        p = self.body(req)
+        customer_id = p.identifier("customer_order_id", required=True)
+        assert customer_id is not None
+        return self._place(p, customer_id)
 
-    def cancel(order: Order) -> web.StreamResponse:
-        try:
-            exchange.cancel(order.venue_order_id, order.client_id)
-        except SimReject as rej:
-            status, message = _reject_message(state, rej, order.symbol)
-            return _error(status, message)
+    def _cancel(self, req: SimRequest, order: Order) -> web.Response:
+        self.params(req.query, "query").finish()
+        if req.has_body:
+            self.params(req.json_object(), "json").finish()
+        self.backend.cancel(order.venue_order_id, order.client_id)
         return web.Response(status=202)
 
-    async def cancel_order(request: web.Request, body: str) -> web.StreamResponse:
-        return cancel(find_by_id(request.match_info["id"], "cancel"))
+    def cancel_order(self, req: SimRequest) -> web.Response:
+        return self._cancel(req, self.order_by_id(req.match["id"]))
 
-    async def cancel_customer_order(request: web.Request, body: str) -> web.StreamResponse:
-        return cancel(find_by_customer_id(request.match_info["id"], "cancel"))
+    def cancel_customer(self, req: SimRequest) -> web.Response:
+        return self._cancel(req, self.order_by_customer_id(req.match["id"]))
 
-    async def cancel_active(request: web.Request, body: str) -> web.StreamResponse:
-        exchange.cancel_all()
+    def cancel_active(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        if req.has_body:
+            self.params(req.json_object(), "json").finish()
+        self.backend.cancel_all()
         return web.Response(status=202)
 
-    async def cancel_by_pair(request: web.Request, body: str) -> web.StreamResponse:
-        data = parse_body(body, "cancel_all")
-        if data.get("trading_pair_id") is None:
-            raise state.refuse(
-                "cancel_all", "invalid_argument", 400, "Field 'trading_pair_id' is required"
-            )
-        pid = _int_param(data["trading_pair_id"], "trading_pair_id", state, "cancel_all")
-        pair = state.pairs.get(pid)
+    def cancel_by_pair(self, req: SimRequest) -> web.Response:
+        p = self.body(req)
+        pair_id = p.integer("trading_pair_id", required=True)
+        p.finish()
+        pair = self.pairs.get(pair_id or 0)
         if pair is None:
-            raise state.refuse("cancel_all", "unknown_instrument", 404, "Trading pair not found")
-        exchange.cancel_all(f"{pair.base}/{pair.quote}")
+            raise Refusal(404, "Trading pair not found", "unknown_instrument")
+        self.backend.cancel_all(pair.symbol)
         return web.Response(status=202)
 
-    r = app.router
-    r.add_get(f"{API}/trading_assets", public(trading_assets))
-    r.add_get(f"{API}/trading_pairs", public(trading_pairs))
-    r.add_get(API + "/order_book/{trading_pair_id}", public(order_book))
-    r.add_get(API + "/ticker/{trading_pair_id}", public(ticker))
-    r.add_get(API + "/trades/{trading_pair_id}", public(trades))
-    r.add_get(f"{API}/user", private("user", user))
-    r.add_get(f"{API}/portfolios", private("portfolios", portfolios))
-    r.add_get(f"{API}/user_trades", private("user_trades", user_trades))
-    r.add_get(f"{API}/orders", private("orders", list_orders))
-    r.add_post(f"{API}/orders", private("place", place_order))
-    r.add_post(f"{API}/orders/cancel_active", private("cancel_all", cancel_active))
-    r.add_post(f"{API}/orders/cancel", private("cancel_all", cancel_by_pair))
-    r.add_get(API + "/orders/{id}", private("order", order_details))
-    r.add_post(API + "/orders/{id}/cancel", private("cancel", cancel_order))
-    r.add_post(f"{API}/customer_orders", private("place", place_customer_order))
-    r.add_get(API + "/customer_orders/{id}", private("customer_order", customer_order_details))
-    r.add_post(API + "/customer_orders/{id}/cancel", private("cancel", cancel_customer_order))
+    # ----- websocket ------------------------------------------------------------------------
 
-    async def websocket(request: web.Request) -> web.StreamResponse:
-        return await _ws_handler(request, state)
-
-    r.add_get(WS_PATH, websocket)
-
-    async def close_sessions(app: web.Application) -> None:
-        for session in list(state.sessions):
-            await session.ws.close()
-
-    app.on_shutdown.append(close_sessions)
+    async def websocket(self, req: SimRequest) -> web.StreamResponse:
+        """The one websocket endpoint; signed headers on the handshake authenticate it."""
+        authed = False
+        if "X-Api-Key" in req.headers:
+            self.authenticate(req, Route("GET", WS_PATH, self.websocket, "ws_connect"))
+            authed = True
+        assert req.raw is not None
+        session = BlockTradeSession(self, authed)
+        return await session.serve(req.raw, self.options.ws_idle_timeout_s)
 
 
-def _server_error(state: _State) -> web.Response:
-    status = state.exchange.faults.rng.choice((500, 502, 503))
-    if status == 502:
-        # What a proxy in front of the venue answers: not the venue's JSON.
-        return web.Response(
-            status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
-        )
-    text = "Internal server error" if status == 500 else "Service Unavailable"
-    return _error(status, text)
+class BlockTradeSession(WsSession):
+    """One websocket connection: its subscriptions and what they receive."""
 
+    server: BlockTradeServer
 
-# --- websocket ----------------------------------------------------------------------------
-
-_PRIVATE_CHANNELS = frozenset(
-    {"portfolio", "user_orders", "user_trades", "user_activity", "user_broker_orders"}
-)
-_PAIR_CHANNELS = frozenset({"order_book", "trades", "ticker"})
-_SUPPORTED = _PAIR_CHANNELS | {"portfolio", "user_orders", "user_trades"}
-
-
-class _WsSession:
-    """One websocket connection: its subscriptions and its outgoing queue."""
-
-    def __init__(self, state: _State, ws: web.WebSocketResponse, authed: bool) -> None:
-        self.state = state
-        self.ws = ws
+    def __init__(self, server: BlockTradeServer, authed: bool) -> None:
+        super().__init__(server)
         self.authed = authed
         self.subs: set[tuple[str, int | None]] = set()
-        self.books: dict[int, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
-        self._user_batch: list[str] = []
-        self._flush_scheduled = False
-        self.opened = time.monotonic()
+        self.books: dict[int, tuple[Levels, Levels]] = {}
 
-    def send(self, message: object) -> None:
-        self.queue.put_nowait(json.dumps(message))
-
-    def _send_user(self, message: object) -> None:
-        # Batched per loop turn, so duplicates and reorders can happen across messages.
-        self._user_batch.append(json.dumps(message))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_user)
-
-    def _flush_user(self) -> None:
-        self._flush_scheduled = False
-        batch, self._user_batch = self._user_batch, []
-        for text in self.state.exchange.faults.mangle(batch):
-            self.queue.put_nowait(text)
-
-    # -- exchange events
+    # -- backend events
 
     def on_event(self, kind: str, payload: Any) -> None:
-        st = self.state
+        srv = self.server
         if kind == "book":
-            pair = st.pair_by_symbol.get(payload.symbol)
+            pair = srv.pair_by_symbol.get(payload.symbol)
             if pair is None:
                 return
             if ("order_book", pair.id) in self.subs:
                 self._book_update(pair, payload)
             if ("ticker", pair.id) in self.subs:
                 self._ticker(pair)
-        elif kind == "trade":
-            pair = st.pair_by_symbol.get(payload.symbol)
+        elif kind == "print":
+            pair = srv.pair_by_symbol.get(payload.symbol)
             if pair is not None and ("trades", pair.id) in self.subs:
-                rec = st.public_trades[pair.id][0]
+                rec = srv.public_trade_json(payload)
+                row = {k: rec[k] for k in ("id", "price", "amount")} | {"time": rec["date"]}
                 self.send(
                     {
                         "message_type": "trades",
-                        "payload": {
-                            "trading_pair_id": pair.id,
-                            "data": [
-                                {
-                                    "id": rec["id"],
-                                    "price": rec["price"],
-                                    "amount": rec["amount"],
-                                    "time": rec["date"],
-                                }
-                            ],
-                        },
+                        "payload": {"trading_pair_id": pair.id, "data": [row]},
                     }
                 )
         elif kind == "fill":
@@ -1051,226 +937,150 @@ class _WsSession:
             and payload.venue_order_id is not None
             and ("user_orders", None) in self.subs
         ):
-            self._send_user(
+            self.send_account(
                 {
                     "message_type": "user_orders",
-                    "payload": {"data": [st.order_json(payload, ws=True)]},
+                    "payload": {"data": [srv.order_json(payload, ws=True)]},
                 }
             )
 
     def _user_trades(self, fills: list[Fill]) -> None:
-        rows = [self.state.user_trade_json(f) for f in fills]
-        if self.state.config.user_trades_framing == "framed":
+        rows = [self.server.user_trade_json(f) for f in fills]
+        if self.server.options.user_trades_framing == "framed":
             if rows:
-                self._send_user({"message_type": "user_trades", "payload": {"data": rows}})
+                self.send_account({"message_type": "user_trades", "payload": {"data": rows}})
             return
         for row in rows:
-            self._send_user(row)
+            self.send_account(row)
 
     def _portfolio(self) -> None:
-        self.send({"message_type": "portfolio", "payload": {"data": self.state.portfolios_json()}})
+        self.send({"message_type": "portfolio", "payload": {"data": self.server.portfolios_json()}})
 
     def _ticker(self, pair: PairSpec) -> None:
         self.send(
             {
                 "message_type": "ticker",
-                "payload": {"trading_pair_id": pair.id, "data": [self.state.ticker_json(pair)]},
+                "payload": {"trading_pair_id": pair.id, "data": [self.server.ticker_json(pair)]},
             }
         )
 
-    def _levels(self, symbol: str) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
-        book = self.state.exchange.books[symbol]
-        inst = self.state.instrument(symbol)
-        bids = {_q(p, inst.tick_size): _q(s, inst.lot_size) for p, s in book.bid_levels()}
-        asks = {_q(p, inst.tick_size): _q(s, inst.lot_size) for p, s in book.ask_levels()}
-        return bids, asks
-
-    def _book_message(
-        self, pair: PairSpec, bids: dict[Decimal, Decimal], asks: dict[Decimal, Decimal]
-    ) -> dict[str, Any]:
-        def rows(levels: dict[Decimal, Decimal], reverse: bool) -> list[dict[str, str]]:
-            return [
-                {"price": _s(p), "amount": _s(a), "value": _s(p * a)}
-                for p, a in sorted(levels.items(), reverse=reverse)
-            ]
-
+    def _book_message(self, pair: PairSpec, bids: Levels, asks: Levels) -> dict[str, Any]:
+        srv = self.server
         return {
             "message_type": "order_book",
             "payload": {
                 "trading_pair_id": pair.id,
-                "data": [{"bids": rows(bids, True), "asks": rows(asks, False)}],
+                "data": [
+                    {"bids": srv.levels_json(bids, True), "asks": srv.levels_json(asks, False)}
+                ],
             },
         }
 
     def _book_snapshot(self, pair: PairSpec) -> None:
-        bids, asks = self._levels(f"{pair.base}/{pair.quote}")
+        bids, asks = self.server.levels(pair)
         self.books[pair.id] = (bids, asks)
         self.send(self._book_message(pair, bids, asks))
 
     def _book_update(self, pair: PairSpec, snap: BookSnapshot) -> None:
         old = self.books.get(pair.id)
-        bids, asks = self._levels(snap.symbol)
-        self.books[pair.id] = (bids, asks)
         if old is None:
-            self.send(self._book_message(pair, bids, asks))
+            self._book_snapshot(pair)
             return
+        bids, asks = self.server.levels(pair)
+        self.books[pair.id] = (bids, asks)
 
-        def diff(before: dict[Decimal, Decimal], after: dict[Decimal, Decimal]) -> dict:
+        def diff(before: Levels, after: Levels) -> Levels:
             out = {p: a for p, a in after.items() if before.get(p) != a}
             out.update({p: ZERO for p in before if p not in after})
             return out
 
-        db, da = diff(old[0], bids), diff(old[1], asks)
-        if db or da:
-            self.send(self._book_message(pair, db, da))
+        changed_bids, changed_asks = diff(old[0], bids), diff(old[1], asks)
+        if changed_bids or changed_asks:
+            self.send(self._book_message(pair, changed_bids, changed_asks))
 
     # -- client messages
 
-    def handle(self, text: str) -> None:
-        try:
-            message = json.loads(text)
-        except ValueError:
-            message = None
+    def on_bad_message(self, reason: str) -> None:
+        self._error(f"Invalid message: {reason}")
+
+    def on_message(self, message: Any) -> None:
         if not isinstance(message, dict) or not message:
             self._error("Invalid message")
             return
         for key, params in message.items():
-            if not isinstance(params, dict):
-                params = {}
-            if key.startswith("subscribe_"):
-                self._subscribe(key.removeprefix("subscribe_"), params)
-            elif key.startswith("unsubscribe_"):
-                self._unsubscribe(key.removeprefix("unsubscribe_"), params)
+            action, _, channel = key.partition("_")
+            if action not in ("subscribe", "unsubscribe") or not channel:
+                self._error(f"Unknown message {key[:40]}")
+            elif not isinstance(params, dict):
+                self._error(f"{key[:40]}: the parameters must be an object")
+            elif action == "subscribe":
+                self._subscribe(channel, params)
             else:
-                self._error(f"Unknown message {key}")
+                self._unsubscribe(channel, params)
 
     def _error(self, message: str) -> None:
         self.send({"message_type": "error", "payload": {"message": message}})
 
-    def _pair(self, params: Mapping[str, Any]) -> PairSpec | None:
-        pid = params.get("trading_pair_id")
-        pair = self.state.pairs.get(pid) if isinstance(pid, int) else None
-        if pair is None:
+    def _key(self, channel: str, params: Params) -> tuple[str, int | None] | None:
+        """The subscription a message names, or None (an error was sent)."""
+        if channel not in SIMULATED_CHANNELS:
+            self._error(f"Channel {channel[:40]} is not available")
+            return None
+        if channel not in PAIR_CHANNELS:
+            return channel, None
+        try:
+            pid = params.integer("trading_pair_id", required=True)
+        except Refusal as err:
+            self._error(err.message)
+            return None
+        if pid not in self.server.pairs:
             self._error("Trading pair not found")
-        return pair
+            return None
+        return channel, pid
 
-    def _subscribe(self, channel: str, params: Mapping[str, Any]) -> None:
-        st = self.state
-        if channel not in _SUPPORTED:
-            self._error(f"Channel {channel} is not available")
+    def _subscribe(self, channel: str, values: dict[str, Any]) -> None:
+        srv = self.server
+        params = Params(values, "json", strict=srv.options.strict_fields)
+        key = self._key(channel, params)
+        if key is None:
             return
-        if channel in _PRIVATE_CHANNELS and not (
-            self.authed or params.get("auth_token") == st.config.ws_token
+        try:
+            token = params.text("auth_token") if channel in PRIVATE_CHANNELS else None
+            start = params.integer("start_time") if channel == "user_trades" else None
+            params.finish()
+        except Refusal as err:
+            self._error(err.message)
+            return
+        if channel in PRIVATE_CHANNELS and not (
+            self.authed or (token is not None and same(token, srv.options.ws_token))
         ):
-            st.exchange.reject(
-                "ws_subscribe", "unauthenticated", f"{channel}: Unauthenticated", 401
-            )
+            srv.refuse("ws_subscribe", unauthorized(f"{channel}: Unauthenticated"))
             self._error("Unauthenticated")
             return
-        if channel in _PAIR_CHANNELS:
-            pair = self._pair(params)
-            if pair is None:
-                return
-            self.subs.add((channel, pair.id))
-            if channel == "order_book":
-                self._book_snapshot(pair)
-            elif channel == "ticker":
-                self._ticker(pair)
-            return
-        self.subs.add((channel, None))
-        if channel == "portfolio":
+        self.subs.add(key)
+        pair = srv.pairs.get(key[1] or 0)
+        if channel == "order_book" and pair is not None:
+            self._book_snapshot(pair)
+        elif channel == "ticker" and pair is not None:
+            self._ticker(pair)
+        elif channel == "portfolio":
             self._portfolio()
         elif channel == "user_trades":
-            start = params.get("start_time")
-            since = start if isinstance(start, int) and not isinstance(start, bool) else None
-            past = [f for f in st.exchange.trades if since is None or _ms(f.ts_ns) >= since]
+            past = [f for f in srv.backend.trades if start is None or _ms(f.ts_ns) >= start]
             self._user_trades(past)
 
-    def _unsubscribe(self, channel: str, params: Mapping[str, Any]) -> None:
-        if channel in _PAIR_CHANNELS:
-            pid = params.get("trading_pair_id")
-            if isinstance(pid, int):
-                self.subs.discard((channel, pid))
-                if channel == "order_book":
-                    self.books.pop(pid, None)
-        else:
-            self.subs.discard((channel, None))
+    def _unsubscribe(self, channel: str, values: dict[str, Any]) -> None:
+        params = Params(values, "json", strict=False)
+        key = self._key(channel, params)
+        if key is None:
+            return
+        if key not in self.subs:
+            self._error(f"Not subscribed to {channel}")
+            return
+        self.subs.discard(key)
+        if channel == "order_book" and key[1] is not None:
+            self.books.pop(key[1], None)
         payload: dict[str, Any] = {"channel_name": channel}
-        if params:
-            payload["parameters"] = dict(params)
+        if values:
+            payload["parameters"] = dict(values)
         self.send({"message_type": "unsubscribed", "payload": payload})
-
-    # -- connection loops
-
-    async def sender(self) -> None:
-        faults = self.state.exchange.faults
-        while not self.ws.closed:
-            timeout = None
-            if faults.drop_ws_every_s:
-                timeout = self.opened + faults.drop_ws_every_s - time.monotonic()
-                if timeout <= 0:
-                    await self.ws.close(code=1001, message=b"connection dropped")
-                    return
-            try:
-                text = await asyncio.wait_for(self.queue.get(), min(timeout or 0.5, 0.5))
-            except TimeoutError:
-                continue
-            await self.ws.send_str(text)
-
-
-async def _ws_handler(request: web.Request, state: _State) -> web.StreamResponse:
-    authed = False
-    if "X-Api-Key" in request.headers:
-        try:
-            state.authenticate(request.headers, "", "ws_connect")
-        except _Refused as r:
-            return _error(r.status, r.message)
-        authed = True
-    # Pings are answered by hand: a ping is activity that keeps the session alive.
-    ws = web.WebSocketResponse(autoping=False)
-    await ws.prepare(request)
-    session = _WsSession(state, ws, authed)
-    state.sessions.add(session)
-    sender = asyncio.get_running_loop().create_task(session.sender())
-    idle = state.config.ws_idle_timeout_s
-    try:
-        while not ws.closed:
-            try:
-                msg = await ws.receive(timeout=idle)
-            except TimeoutError:
-                await ws.close(code=1000, message=b"inactive session")
-                break
-            if msg.type == WSMsgType.TEXT:
-                session.handle(msg.data)
-            elif msg.type == WSMsgType.PING:
-                await ws.pong(msg.data)
-            elif msg.type in (
-                WSMsgType.CLOSE,
-                WSMsgType.CLOSING,
-                WSMsgType.CLOSED,
-                WSMsgType.ERROR,
-            ):
-                break
-    finally:
-        state.sessions.discard(session)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
-        if not ws.closed:
-            await ws.close()
-    return ws
-
-
-__all__ = [
-    "API",
-    "ASSETS",
-    "DEFAULT_API_KEY",
-    "DEFAULT_API_SECRET",
-    "DEFAULT_WS_TOKEN",
-    "PAIRS",
-    "WS_PATH",
-    "BlockTradeExchange",
-    "SimConfig",
-    "make_exchange",
-    "setup_routes",
-]
