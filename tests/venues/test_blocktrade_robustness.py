@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Fill, Instrument, Liquidity, OrderType, Side
+from botkit.simulator.backend import PublicTrade
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.blocktrade import BlockTradeAdapter
 from botkit.venues.blocktrade import parsing as bt
@@ -454,9 +455,9 @@ async def test_market_data_with_a_non_positive_price_is_dropped_and_counted(
             # good one.
             now = time.time_ns()
             for sub in list(sim.exchange.subscribers):
-                sub("trade", Trade(now, SYMBOL, -5.0, 1.0, Side.BUY, "x"))
-                sub("trade", Trade(now, SYMBOL, 30000.0, 0.0, Side.BUY, "y"))
-                sub("trade", Trade(now, SYMBOL, 30000.0, 1.0, Side.BUY, "z"))
+                sub("print", PublicTrade(1, now, SYMBOL, Decimal(-5), Decimal(1), Side.BUY))
+                sub("print", PublicTrade(2, now, SYMBOL, Decimal(30000), Decimal(0), Side.BUY))
+                sub("print", PublicTrade(3, now, SYMBOL, Decimal(30000), Decimal(1), Side.BUY))
 
         events = await collect(
             stream, lambda got: any(isinstance(e, Trade) for e in got), step=step
@@ -470,11 +471,21 @@ async def test_market_data_with_a_non_positive_price_is_dropped_and_counted(
         await bt_.close()
 
 
-async def test_fees_fall_back_to_the_fills_when_the_venue_has_no_fee_table(
+async def test_fees_come_from_the_venues_fee_table(sim: RunningSimulator) -> None:
+    # GET /fees: one TRADING rate in percent ("0.2" is 0.2 %), for maker and taker alike.
+    bt_ = make_adapter(sim)
+    try:
+        inst = (await bt_.instruments())[SYMBOL]
+        assert inst.maker_fee == inst.taker_fee == Decimal("0.002")
+    finally:
+        await bt_.close()
+
+
+async def test_fees_fall_back_to_the_fills_without_the_fee_table(
     sim: RunningSimulator,
 ) -> None:
-    # This simulator does not serve GET /fees (the document does): start-up goes on.
-    bt_ = make_adapter(sim)
+    # Without the table (load_fees off, or unreadable) start-up goes on; fills carry the fee.
+    bt_ = make_adapter(sim, load_fees=False)
     try:
         inst = (await bt_.instruments())[SYMBOL]
         assert inst.maker_fee == inst.taker_fee == 0
