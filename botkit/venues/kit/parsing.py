@@ -117,7 +117,10 @@ def parse_decimal(value: object, venue: str, kind: str, field: str) -> Decimal:
         text = value.strip()
         if not _NUMBER.fullmatch(text):
             _fail(venue, kind, field, f"expected a number, got {_show(value)}")
-        d = Decimal(text)
+        try:
+            d = Decimal(text)
+        except ArithmeticError:  # an exponent beyond the decimal context's range
+            _fail(venue, kind, field, f"number out of range: {_show(value)}")
     elif isinstance(value, int):
         if value.bit_length() > 140:
             _fail(venue, kind, field, "number out of range")
