@@ -311,6 +311,15 @@ def _opt_symbol(f: Fields) -> str | None:
     return f.opt_text(*SYMBOL)
 
 
+def _sendable(f: Fields, names: tuple[str, ...], text: str) -> str:
+    """An identifier we send back to the venue: text that encodes (JSON allows lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        f.fail(names, f"not valid text: {text!r:.60}")
+    return text
+
+
 def _symbol(f: Fields) -> str:
     found = _opt_symbol(f)
     if found is None:
@@ -403,7 +412,7 @@ def _lot(
 
 
 def _contract(f: Fields, assets: Mapping[str, int]) -> ContractSpec:
-    symbol = f.text(*CONTRACT_SYMBOL)
+    symbol = _sendable(f, CONTRACT_SYMBOL, f.text(*CONTRACT_SYMBOL))
     quote, quote_precision = _asset(f, QUOTING_ASSET, QUOTE)
     quote = quote or DEFAULT_QUOTE
     settle, _ = _asset(f, SETTLING_ASSET, SETTLE)
@@ -413,6 +422,7 @@ def _contract(f: Fields, assets: Mapping[str, int]) -> ContractSpec:
         if not dash or not prefix:
             f.fail(BASE, f"missing, and contract symbol {symbol!r} has no BASE- prefix")
         base = prefix
+    base = _sendable(f, BASE, base)
     inverse = settle is not None and settle != quote and settle == base
     if settle is not None and settle not in (quote, base):
         f.fail(
@@ -538,7 +548,7 @@ def _order(f: Fields) -> VenueOrder:
     tif, _ = lookup(f, TIF, TIME_IN_FORCE)
     return VenueOrder(
         venue=VENUE,
-        venue_order_id=f.ident(*ORDER_ID),
+        venue_order_id=_sendable(f, ORDER_ID, f.ident(*ORDER_ID)),
         client_id=f.opt_ident(*CLIENT_ID),
         symbol=_symbol(f),
         side=side_of(f, *SIDE),
@@ -663,7 +673,7 @@ def _position(f: Fields, symbol: str | None) -> tuple[str, Decimal]:
         if text in ("sell", "short"):
             size = -size
         elif text not in ("buy", "long", "zero", "flat"):
-            f.fail(SIDE, f"unexpected direction {raw!r}")
+            f.fail(SIDE, f"unexpected direction {text or type(raw).__name__}")
     return name, size
 
 
@@ -816,5 +826,9 @@ def parse_recent_trades(
 def classify_error(
     http_status: int | None, body: object, *, retry_after: float | None = None
 ) -> VenueError:
-    """An Alpha5 error reply -> typed VenueError."""
-    return classify(VENUE, http_status, body, ERROR_RULES, retry_after=retry_after)
+    """An Alpha5 error reply -> typed VenueError (whatever the body, never an exception)."""
+    try:
+        return classify(VENUE, http_status, body, ERROR_RULES, retry_after=retry_after)
+    except RecursionError:
+        detail = "error body nested too deep"
+        return classify(VENUE, http_status, detail, ERROR_RULES, retry_after=retry_after)

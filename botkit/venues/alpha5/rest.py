@@ -95,10 +95,7 @@ def _error(status: int, raw: bytes, charset: str | None, retry_after: float | No
         body: object = decode_body(raw, charset, "error")
     except ParseError:
         body = raw.decode("utf-8", "replace")  # a proxy's HTML error page, say
-    try:
-        return classify_error(status, body, retry_after=retry_after)
-    except RecursionError:
-        return classify_error(status, "error body nested too deep", retry_after=retry_after)
+    return classify_error(status, body, retry_after=retry_after)
 
 
 def _total(headers: Mapping[str, str]) -> int | None:

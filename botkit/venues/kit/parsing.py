@@ -99,7 +99,10 @@ def _fail(venue: str, kind: str, field: str, detail: str) -> NoReturn:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested too deep, or an int too long to print
+        return f"<{type(value).__name__} too large to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -518,7 +521,9 @@ def synthetic_id(prefix: str, *parts: object) -> str:
     execution seen twice (REST poll and again after a restart) dedups.
     """
     canonical = "|".join(_canonical(p) for p in parts)
-    return f"{prefix}:{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+    # surrogatepass: a lone surrogate (valid in JSON text) must not raise here.
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}:{digest[:24]}"
 
 
 def unwrap(payload: object, keys: tuple[str, ...]) -> object:
