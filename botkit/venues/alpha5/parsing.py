@@ -347,10 +347,11 @@ class _Occurrences:
 def _precision(f: Fields, *names: str) -> int | None:
     if not f.has(*names):
         return None
-    precision = f.integer(*names)
-    if not 0 <= precision <= MAX_PRECISION:
-        f.fail(names, f"out of range: {precision}")
-    return precision
+    # A "number": 8 and 8.0 alike (JSON numbers arrive as Decimal from the client).
+    precision = f.decimal(*names)
+    if precision != precision.to_integral_value() or not 0 <= precision <= MAX_PRECISION:
+        f.fail(names, f"expected a whole number of digits 0..{MAX_PRECISION}, got {precision}")
+    return int(precision)
 
 
 def parse_assets(payload: object) -> dict[str, int]:
