@@ -38,6 +38,7 @@ from .test_alpha5_documents import (
     doc,
     inverse_contract,
 )
+from .test_parsing import mutated
 
 ASSETS = {"BTC": 8, "USDT": 8}
 
@@ -116,22 +117,22 @@ json_like = flat_json | st.integers(min_value=500, max_value=3_000).map(_nest)
 
 
 @st.composite
-def mutated(draw: st.DrawFn, value: object) -> object:
-    """A documented example with some of its fields dropped or replaced."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            action = draw(st.sampled_from(["keep", "keep", "recurse", "replace", "drop"]))
-            if action == "keep":
-                out[k] = v
-            elif action == "recurse":
-                out[k] = draw(mutated(v))
-            elif action == "replace":
-                out[k] = draw(json_like)
-        return out
-    if isinstance(value, list):
-        return [draw(mutated(v)) for v in value if draw(st.booleans()) or len(value) == 1]
-    return draw(st.one_of(st.just(value), json_like))
+def planted(draw: st.DrawFn, value: object) -> object:
+    """A documented example with one field, at any depth, set to a hostile value.
+
+    ``mutated`` (shared with the other venues' fuzz tests) drops and replaces
+    fields with ordinary JSON; this puts this file's values (Decimals, numbers
+    out of range, lone surrogates, deep nesting) where the parser looks.
+    """
+    if isinstance(value, list) and value:
+        i = draw(st.integers(0, len(value) - 1))
+        return [draw(planted(v)) if j == i else v for j, v in enumerate(value)]
+    if isinstance(value, dict) and value:
+        key = draw(st.sampled_from(sorted(value)))
+        inner = value[key]
+        nested = isinstance(inner, dict | list) and draw(st.booleans())
+        return {**value, key: draw(planted(inner)) if nested else draw(json_like)}
+    return draw(json_like)
 
 
 def _noted(fn: Callable[..., object]) -> Callable[[object], object]:
@@ -227,7 +228,7 @@ def test_the_documented_example_parses(
 def test_only_parse_errors_escape(
     name: str, parser: Callable[[Any], object], example: object, data: st.DataObject
 ) -> None:
-    payload = data.draw(st.one_of(json_like, mutated(example)), label="payload")
+    payload = data.draw(st.one_of(json_like, mutated(example), planted(example)), label="payload")
     try:
         result = parser(payload)
     except ParseError as exc:
