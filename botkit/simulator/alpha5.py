@@ -1,5 +1,18 @@
 """Alpha5's own REST protocol (seed document 000) over the simulated exchange.
 
+Replies now follow the published v1.0.0 document (seeds/reference): bare JSON
+(no envelope), contracts with nested ``quoting_asset``/``settling_asset``,
+books as ``buy``/``sell`` of ``{price, size}``, orders with ``id``,
+``limit_price``, ``cancelled_size`` and a nested ``contract``, statuses
+``open``/``filled`` only, recent trades without an id or contract, positions
+as ``{side, price, contract_id}``. ``api="v1.0.0"`` (default) takes v1.0.0's
+requests (JSON-body POSTs for place, edit, cancel, cancel-all and
+close-position; close-position by contract); ``api="seed"`` the seed's (query
+parameters, GETs). Not in the document and kept as the simulator's own: the
+contract's order limits and fees, a position's ``size``, the user-trade rows.
+(Test-enabling edits, to be replaced by the simulator rewrite.) The rest of
+this text describes the seed-era readings that still apply.
+
 Every path, method and parameter is the document's: the base path is ``/v1``,
 every parameter is in the query string (POSTs included), and the private calls
 that the document makes GETs (``cancel_order``, ``edit_order``,
@@ -68,7 +81,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -114,7 +129,7 @@ class Contract:
     contract_symbol: str
     instrument: Instrument
     settlement_period: str = "perpetual"
-    contract_type: str = "future"
+    contract_type: str = "perpetual"
 
     @property
     def asset(self) -> str:
@@ -185,7 +200,7 @@ TIF_IN = {
 TIF_OUT = {v: k for k, v in TIF_IN.items()}
 TRIGGERS = ("index_price", "mark_price", "last_price")
 OPEN_ORDER_TYPES = ("all", "limit", "stop_all", "stop_limit", "stop_market")
-CONTRACT_TYPES = ("future", "spread")
+CONTRACT_TYPES = ("future", "perpetual", "spread")
 SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 STATUS_OUT = {
@@ -208,6 +223,7 @@ class Alpha5Exchange(ExchangeBackend):
         step_s: float,
         mids: dict[str, float],
         flow_options: dict[str, Any] | None,
+        api: str = "v1.0.0",
     ) -> None:
         super().__init__(
             VENUE,
@@ -222,6 +238,7 @@ class Alpha5Exchange(ExchangeBackend):
         self.contracts = {c.contract_symbol: c for c in contracts}
         self.contract_of = {c.instrument.symbol: c for c in contracts}
         self.token = token
+        self.api = api
 
 
 def make_exchange(
@@ -235,6 +252,7 @@ def make_exchange(
     mids: Mapping[str, float] | None = None,
     step_s: float = 0.1,
     flow_options: dict[str, Any] | None = None,
+    api: str = "v1.0.0",
 ) -> Alpha5Exchange:
     """The Alpha5 exchange: USDT perpetuals, a USDT wallet, derivatives accounting.
 
@@ -252,6 +270,7 @@ def make_exchange(
         step_s,
         {**DEFAULT_MIDS, **(mids or {})},
         flow_options,
+        api,
     )
 
 
@@ -371,6 +390,7 @@ class Alpha5Protocol:
             self.contracts = exchange.contracts
             self.contract_of = exchange.contract_of
             self.token = exchange.token
+            self.api = exchange.api
         else:  # a plain ExchangeBackend: list its instruments as perpetuals
             self.contracts = {
                 f"{i.base}-PERPETUAL": Contract(f"{i.base}-PERPETUAL", i)
@@ -378,6 +398,7 @@ class Alpha5Protocol:
             }
             self.contract_of = {c.instrument.symbol: c for c in self.contracts.values()}
             self.token = None
+            self.api = "v1.0.0"
         self.recent: dict[str, deque[Trade]] = {s: deque(maxlen=1000) for s in exchange.books}
         self.stops: dict[str, _Stop] = {}  # by order id
         self.stop_of_order: dict[str, str] = {}  # exchange order id -> stop order id
@@ -394,13 +415,30 @@ class Alpha5Protocol:
         code, status = ERRORS.get(r.code, (r.code, r.http_status))
         return self._error(code, r.message, status)
 
+    async def _params(self, request: web.Request, what: str) -> _Query:
+        """The request's parameters: v1.0.0 POSTs carry a JSON object body, others a query."""
+        if request.method != "POST" or self.api != "v1.0.0":
+            return _Query(request.query, self.ex, what)
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, RecursionError):
+            raise self.ex.reject(what, "invalid_params", "the body is not JSON") from None
+        if not isinstance(body, dict) or any(isinstance(v, dict | list) for v in body.values()):
+            raise self.ex.reject(what, "invalid_params", "the body must be a flat JSON object")
+        flat = {
+            k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+            for k, v in body.items()
+            if v is not None
+        }
+        return _Query(flat, self.ex, what)
+
     def public(self, what: str, action: Action) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             try:
                 result = action(_Query(request.query, self.ex, what))
             except SimReject as r:
                 return self._refused(r)
-            return web.json_response({"result": result})
+            return web.json_response(result)
 
         return handler
 
@@ -411,6 +449,11 @@ class Alpha5Protocol:
                 if header != f"Bearer {self.token}":
                     r = self.ex.reject(what, "unauthorized", "missing or invalid bearer token", 401)
                     return self._refused(r)
+            # The body is read on arrival: a stalled client may be gone when the stall ends.
+            try:
+                params: _Query | SimReject = await self._params(request, what)
+            except SimReject as r:
+                params = r
             faults = self.ex.faults
             fault, after = faults.next_call()
             if fault == "stall":
@@ -418,9 +461,9 @@ class Alpha5Protocol:
             if fault == "fail" and not after:
                 return self._fail()
             try:
-                reply: web.Response = web.json_response(
-                    {"result": action(_Query(request.query, self.ex, what))}
-                )
+                if isinstance(params, SimReject):
+                    raise params
+                reply: web.Response = web.json_response(action(params))
             except SimReject as r:
                 reply = self._refused(r)
             if fault == "fail":
@@ -444,11 +487,11 @@ class Alpha5Protocol:
             raise self.ex.reject(p.what, "unknown_instrument", f"unknown contract {symbol}")
         return c
 
-    def _asset_contract(self, p: _Query) -> Contract:
-        asset = p.text("asset", required=True)
+    def _asset_contract(self, p: _Query, asset_required: bool = True) -> Contract:
+        asset = p.text("asset", required=asset_required)
         c = self._contract(p)
         assert c is not None
-        if c.asset != asset:
+        if asset is not None and c.asset != asset:
             raise p.bad(f"contract {c.contract_symbol} is not a {asset} contract")
         p.choice("contract_type", CONTRACT_TYPES)
         return c
@@ -463,18 +506,34 @@ class Alpha5Protocol:
 
     # ----- payloads ---------------------------------------------------------------------
 
+    # v1.0.0 shapes (test-enabling edit, written from the document's schemas).
+
+    def _asset_json(self, symbol: str) -> dict[str, Any]:
+        # Asset.precision: the digits of the asset's amounts (a contract's lot size).
+        lots = [c.instrument.lot_size for c in self.contracts.values() if c.asset == symbol]
+        digits = -min(lot.as_tuple().exponent for lot in lots) if lots else 8  # type: ignore[operator]
+        return {"symbol": symbol, "name": ASSET_NAMES.get(symbol, symbol), "precision": digits}
+
+    @staticmethod
+    def _contract_id(c: Contract) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpha5:{c.contract_symbol}"))
+
     def _contract_json(self, c: Contract) -> dict[str, Any]:
         i = c.instrument
         return {
-            "contract_symbol": c.contract_symbol,
-            "asset": i.base,
-            "quote_currency": i.quote,
-            "type": c.contract_type,
-            "settlement_period": c.settlement_period,
-            "expiration_timestamp": None,
-            "is_active": True,
+            "symbol": c.contract_symbol,
+            "name": c.contract_symbol,
+            "contract_type": c.contract_type,
+            "settle_at": None,
+            "launch_at": "2020-06-22T16:17:45Z",
             "tick_size": _s(i.tick_size),
-            "lot_size": _s(i.lot_size),
+            "status": "operational",
+            "initial_margin": "0.04",
+            "maintainance_margin": "0.02",
+            "maximum_position_limit": _s(i.max_size),
+            "quoting_asset": self._asset_json(i.quote),
+            "settling_asset": self._asset_json(i.quote),
+            # Not in the document: the simulator's own limits and fees.
             "min_size": _s(i.min_size),
             "max_size": _s(i.max_size),
             "min_order_value": _s(i.min_notional),
@@ -488,50 +547,64 @@ class Alpha5Protocol:
             return None
         return self.stop_of_order.get(venue_order_id, venue_order_id)
 
+    def _v1_order(
+        self,
+        order_id: str | None,
+        c: Contract,
+        otype: OrderType,
+        side: Side,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        size: Decimal,
+        filled: Decimal,
+        closed: bool,
+        tif: TimeInForce,
+    ) -> dict[str, Any]:
+        # OrderStatus is only open/filled: a closed remainder shows as cancelled_size.
+        return {
+            "id": order_id,
+            "type": otype.value,
+            "side": side.value,
+            "status": "filled" if filled >= size else "open",
+            "limit_price": _s(price),
+            "stop_price": _s(stop_price),
+            "size": _s(size),
+            "filled_size": _s(filled),
+            "cancelled_size": _s(size - filled if closed else ZERO),
+            "time_in_force": TIF_OUT[tif],
+            "contract": {"id": self._contract_id(c), "symbol": c.contract_symbol},
+        }
+
     def _order_json(self, o: Order) -> dict[str, Any]:
         stop = self.stops.get(self._public_id(o.venue_order_id) or "")
-        return {
-            "order_id": self._public_id(o.venue_order_id),
-            "contract_symbol": self.contract_of[o.symbol].contract_symbol,
-            "side": o.side.value,
-            "type": stop.type.value if stop else o.type.value,
-            "price": _s(o.price),
-            "size": _s(o.size),
-            "filled_size": _s(o.filled),
-            "avg_price": _s(o.avg_price) if o.filled else None,
-            "status": STATUS_OUT.get(o.status, "open"),
-            "time_in_force": TIF_OUT[o.tif],
-            "post_only": o.post_only,
-            "reduce_only": o.reduce_only,
-            "stop_price": _s(stop.stop_price) if stop else None,
-            "trigger": stop.trigger if stop else None,
-            "reject_reason": o.reason if o.status is OrderStatus.REJECTED else None,
-            "creation_timestamp": _ms(o.created_ns),
-            "last_update_timestamp": _ms(o.updated_ns or o.created_ns),
-        }
+        return self._v1_order(
+            self._public_id(o.venue_order_id),
+            self.contract_of[o.symbol],
+            stop.type if stop else o.type,
+            o.side,
+            o.price,
+            stop.stop_price if stop else None,
+            o.size,
+            o.filled,
+            not o.is_open,
+            o.tif,
+        )
 
     def _stop_json(self, s: _Stop) -> dict[str, Any]:
         if s.venue_order_id is not None:
             return self._order_json(self.ex.orders[s.venue_order_id])
-        return {
-            "order_id": s.order_id,
-            "contract_symbol": self.contract_of[s.symbol].contract_symbol,
-            "side": s.side.value,
-            "type": s.type.value,
-            "price": _s(s.price),
-            "size": _s(s.size),
-            "filled_size": "0",
-            "avg_price": None,
-            "status": s.status,
-            "time_in_force": TIF_OUT[s.tif],
-            "post_only": False,
-            "reduce_only": s.reduce_only,
-            "stop_price": _s(s.stop_price),
-            "trigger": s.trigger,
-            "reject_reason": s.reason,
-            "creation_timestamp": _ms(s.created_ns),
-            "last_update_timestamp": _ms(s.updated_ns),
-        }
+        return self._v1_order(
+            s.order_id,
+            self.contract_of[s.symbol],
+            s.type,
+            s.side,
+            s.price,
+            s.stop_price,
+            s.size,
+            ZERO,
+            s.status != "untriggered",
+            s.tif,
+        )
 
     def _trade_json(self, f: Fill) -> dict[str, Any]:
         return {
@@ -547,17 +620,13 @@ class Alpha5Protocol:
             "timestamp": _ms(f.ts_ns),
         }
 
-    def _fills_of(self, o: Order) -> list[dict[str, Any]]:
-        vid = o.venue_order_id
-        return [self._trade_json(f) for f in self.ex.trades if vid and f.venue_order_id == vid]
-
     # ----- public -------------------------------------------------------------------------
 
     def get_assets(self, p: _Query) -> list[dict[str, Any]]:
         assets = sorted(
             {a for c in self.contracts.values() for a in (c.instrument.base, c.instrument.quote)}
         )
-        return [{"symbol": a, "name": ASSET_NAMES.get(a, a), "precision": 8} for a in assets]
+        return [self._asset_json(a) for a in assets]
 
     def get_live_contracts(self, p: _Query) -> list[dict[str, Any]]:
         asset = p.text("asset")
@@ -574,16 +643,14 @@ class Alpha5Protocol:
         c = self._contract(p)
         assert c is not None
         book = self.ex.books[c.instrument.symbol]
-        mid = _f(book.mid)
+        prices = [t.price for t in self.recent[c.instrument.symbol]] or [
+            x for x in (book.last_price, book.mid) if x is not None
+        ][:1]
         return {
-            "contract_symbol": c.contract_symbol,
-            "best_bid_price": _f(book.best_bid),
-            "best_bid_amount": _f(book.bids.get(book.best_bid)) if book.best_bid else None,
-            "best_ask_price": _f(book.best_ask),
-            "best_ask_amount": _f(book.asks.get(book.best_ask)) if book.best_ask else None,
-            "last_price": _f(book.last_price),
-            "mark_price": mid,
-            "index_price": mid,
+            "open": _f(prices[0]) if prices else None,
+            "high": _f(max(prices)) if prices else None,
+            "low": _f(min(prices)) if prices else None,
+            "close": _f(prices[-1]) if prices else None,
             "timestamp": _ms(book.ts_ns or time.time_ns()),
         }
 
@@ -593,32 +660,29 @@ class Alpha5Protocol:
         depth = p.integer("depth", 10, 1, 1000)
         book = self.ex.books[c.instrument.symbol]
         return {
-            "contract_symbol": c.contract_symbol,
-            "bids": [[_f(px), _f(sz)] for px, sz in book.bid_levels(depth)],
-            "asks": [[_f(px), _f(sz)] for px, sz in book.ask_levels(depth)],
-            "timestamp": _ms(book.ts_ns or time.time_ns()),
+            "depth": depth,
+            "buy": [{"price": _f(px), "size": _f(sz)} for px, sz in book.bid_levels(depth)],
+            "sell": [{"price": _f(px), "size": _f(sz)} for px, sz in book.ask_levels(depth)],
         }
 
     def recent_trades(self, p: _Query) -> list[dict[str, Any]]:
         asset = p.text("asset", required=True)
         count = p.integer("count", 10, 1, 1000)
         trades = [
-            (c, t)
+            t
             for c in self.contracts.values()
             if c.asset == asset
             for t in self.recent[c.instrument.symbol]
         ]
-        trades.sort(key=lambda ct: ct[1].ts_ns)
+        trades.sort(key=lambda t: t.ts_ns)
         return [
             {
-                "trade_id": f"{c.contract_symbol}-{t.trade_id}",
-                "contract_symbol": c.contract_symbol,
+                "side": t.side.value if t.side else None,
                 "price": _f(t.price),
                 "size": _f(t.size),
-                "side": t.side.value if t.side else None,
                 "timestamp": _ms(t.ts_ns),
             }
-            for c, t in trades[-count:]
+            for t in trades[-count:]
         ]
 
     # ----- orders ---------------------------------------------------------------------------
@@ -663,7 +727,7 @@ class Alpha5Protocol:
         if order.status is OrderStatus.REJECTED:
             # The exchange logged it already; only the reply is still to be made.
             raise SimReject(order.code or "invalid_params", order.reason or "rejected")
-        return {"order": self._order_json(order), "trades": self._fills_of(order)}
+        return self._order_json(order)
 
     def _place_stop(
         self,
@@ -735,7 +799,7 @@ class Alpha5Protocol:
             now,
         )
         self.stops[stop.order_id] = stop
-        return {"order": self._stop_json(stop), "trades": []}
+        return self._stop_json(stop)
 
     def edit_order(self, p: _Query) -> dict[str, Any]:
         order_id = p.text("order_id", required=True)
@@ -746,15 +810,12 @@ class Alpha5Protocol:
             raise p.bad("nothing to change: give size and/or price")
         stop, order = self._resolve(order_id)
         if stop is not None:
-            return {"order": self._edit_stop(stop, price, size), "trades": []}
+            return self._edit_stop(stop, price, size)
         assert order is not None
         if price is not None and order.post_only:
             price = self._slide(order.symbol, order.side, price, "edit")
-        before = len(self.ex.trades)
         self.ex.edit(order.venue_order_id, None, price, size)
-        vid = order.venue_order_id
-        new = [self._trade_json(f) for f in self.ex.trades[before:] if f.venue_order_id == vid]
-        return {"order": self._order_json(order), "trades": new}
+        return self._order_json(order)
 
     def _edit_stop(
         self, stop: _Stop, price: Decimal | None, size: Decimal | None
@@ -789,18 +850,26 @@ class Alpha5Protocol:
         return self._order_json(order)
 
     def cancel_all_open_orders(self, p: _Query) -> int:
-        c = self._asset_contract(p)
-        symbol = c.instrument.symbol
-        cancelled = len(self.ex.cancel_all(symbol))
+        if self.api == "v1.0.0" and p.text("contract_symbol") is None:
+            # v1.0.0: every filter is optional.
+            asset = p.text("asset")
+            p.choice("contract_type", CONTRACT_TYPES)
+            chosen = [c for c in self.contracts.values() if asset is None or c.asset == asset]
+        else:
+            chosen = [self._asset_contract(p, asset_required=self.api != "v1.0.0")]
+        cancelled = 0
         now = time.time_ns()
-        for stop in self.stops.values():
-            if stop.symbol == symbol and stop.status == "untriggered":
-                stop.status, stop.updated_ns = "cancelled", now
-                cancelled += 1
+        for c in chosen:
+            symbol = c.instrument.symbol
+            cancelled += len(self.ex.cancel_all(symbol))
+            for stop in self.stops.values():
+                if stop.symbol == symbol and stop.status == "untriggered":
+                    stop.status, stop.updated_ns = "cancelled", now
+                    cancelled += 1
         return cancelled
 
     def get_open_orders(self, p: _Query) -> list[dict[str, Any]]:
-        c = self._asset_contract(p)
+        c = self._asset_contract(p, asset_required=self.api != "v1.0.0")
         kind = p.choice("type", OPEN_ORDER_TYPES, "all")
         symbol = c.instrument.symbol
         out = []
@@ -846,26 +915,34 @@ class Alpha5Protocol:
         size = self.ex.positions.get(symbol, ZERO)
         if not size:
             return []
+        return [self._position_json(c)]
+
+    def _position_json(self, c: Contract) -> dict[str, Any]:
+        symbol = c.instrument.symbol
+        size = self.ex.positions.get(symbol, ZERO)
         pos = Position(symbol)
         for f in self.ex.trades:
             if f.symbol == symbol:
                 pos = pos.apply(f.side, f.price, f.size)
-        return [
-            {
-                "contract_symbol": c.contract_symbol,
-                "size": _s(size),
-                "direction": "buy" if size > 0 else "sell",
-                "average_price": _s(pos.avg_price),
-                "realized_pnl": _s(pos.realized_pnl),
-            }
-        ]
+        return {
+            "side": "buy" if size > 0 else "sell",
+            "price": _s(pos.avg_price),
+            "contract_id": self._contract_id(c),
+            "size": _s(abs(size)),  # not in the document's Position
+        }
 
     def close_position(self, p: _Query) -> dict[str, Any]:
-        order_id = p.text("order_id", required=True)
-        assert order_id is not None
         price = p.decimal("price")
-        stop, order = self._resolve(order_id)
-        symbol = stop.symbol if stop is not None else order.symbol  # type: ignore[union-attr]
+        if self.api == "v1.0.0":
+            c = self._contract(p)
+            assert c is not None
+            symbol = c.instrument.symbol
+        else:
+            order_id = p.text("order_id", required=True)
+            assert order_id is not None
+            stop, order = self._resolve(order_id)
+            symbol = stop.symbol if stop is not None else order.symbol  # type: ignore[union-attr]
+        reply = self._position_json(self.contract_of[symbol])
         size = self.ex.positions.get(symbol, ZERO)
         if not size:
             raise self.ex.reject(
@@ -880,7 +957,8 @@ class Alpha5Protocol:
         )
         if closing.status is OrderStatus.REJECTED:
             raise SimReject(closing.code or "invalid_params", closing.reason or "rejected")
-        return {"order": self._order_json(closing), "trades": self._fills_of(closing)}
+        # v1.0.0 answers with the Position; the seed documents no reply: the closing order.
+        return reply if self.api == "v1.0.0" else self._order_json(closing)
 
     def wallet_balances(self, p: _Query) -> list[dict[str, Any]]:
         asset = p.text("asset")
@@ -949,14 +1027,14 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     r.add_get(f"{API}/public/order_book", pub("order_book", proto.order_book))
     r.add_get(f"{API}/public/recent_trades", pub("recent_trades", proto.recent_trades))
     r.add_post(f"{API}/account/place_order", prv("place", proto.place_order))
-    r.add_get(f"{API}/account/edit_order", prv("edit", proto.edit_order))
-    r.add_get(f"{API}/account/cancel_order", prv("cancel", proto.cancel_order))
-    r.add_get(
-        f"{API}/account/cancel_all_open_orders", prv("cancel_all", proto.cancel_all_open_orders)
-    )
+    # v1.0.0 makes these POSTs with a JSON body; the seed lists them as GETs.
+    act = r.add_post if proto.api == "v1.0.0" else r.add_get
+    act(f"{API}/account/edit_order", prv("edit", proto.edit_order))
+    act(f"{API}/account/cancel_order", prv("cancel", proto.cancel_order))
+    act(f"{API}/account/cancel_all_open_orders", prv("cancel_all", proto.cancel_all_open_orders))
+    act(f"{API}/account/close_position", prv("close_position", proto.close_position))
     r.add_get(f"{API}/account/get_open_orders", prv("open_orders", proto.get_open_orders))
     r.add_get(f"{API}/account/get_order_history", prv("order_history", proto.get_order_history))
     r.add_get(f"{API}/account/get_user_trades", prv("user_trades", proto.get_user_trades))
     r.add_get(f"{API}/account/get_positions", prv("positions", proto.get_positions))
-    r.add_get(f"{API}/account/close_position", prv("close_position", proto.close_position))
     r.add_get(f"{API}/account/wallet_balances", prv("balances", proto.wallet_balances))
