@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +22,7 @@ from botkit.intents import Place
 from botkit.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
-from botkit.venues.kit.adapter import VenueAdapter
+from botkit.venues.kit.adapter import Connection, VenueAdapter
 from botkit.venues.kit.errors import (
     AuthError,
     NotFound,
@@ -41,9 +42,22 @@ async def sim() -> AsyncIterator[RunningSimulator]:
         yield s
 
 
+def make(
+    url: str,
+    *,
+    symbols: tuple[str, ...] | None = None,
+    credentials: dict[str, str] | None = None,
+    **options: Any,
+) -> Alpha5Adapter:
+    """The adapter as the node builds it: from a ``Connection``."""
+    return Alpha5Adapter(
+        Connection(url, credentials=credentials or {}, options=options, symbols=symbols)
+    )
+
+
 @pytest.fixture
 async def adapter(sim: RunningSimulator) -> AsyncIterator[Alpha5Adapter]:
-    a = Alpha5Adapter(sim.base_url, sim.ws_url, poll_interval_s=0.02)
+    a = make(sim.base_url, poll_interval_s=0.02)
     await a.connect()
     yield a
     await a.close()
@@ -90,7 +104,7 @@ async def test_instruments(adapter: Alpha5Adapter) -> None:
 
 
 async def test_symbols_option_limits_contracts(sim: RunningSimulator) -> None:
-    a = Alpha5Adapter(sim.base_url, symbols=[ETH])
+    a = make(sim.base_url, symbols=(ETH,))
     try:
         assert set(await a.instruments()) == {ETH}
         with pytest.raises(NotFound):
@@ -145,7 +159,7 @@ async def test_find_order_fallback_without_venue_id(
     o = order(price=bid - 20)
     placed = await adapter.place(o)
     # A fresh adapter never saw the place reply: it matches side/type/price/size/time.
-    other = Alpha5Adapter(sim.base_url)
+    other = make(sim.base_url)
     try:
         assert await other.find_order(order(price=bid - 30)) is None
         first = await other.find_order(decoy)
@@ -308,7 +322,7 @@ async def test_positions_balances_close_position(
 async def test_positions_balances_close_position_seed(seed_sim: RunningSimulator) -> None:
     """The seed's close_position: by an order id, answered with the closing order."""
     sim = seed_sim
-    adapter = Alpha5Adapter(sim.base_url, api="seed")
+    adapter = make(sim.base_url, api="seed")
     try:
         await _go_short(sim, adapter)
         closing = await adapter.close_position(BTC)
@@ -396,7 +410,7 @@ async def test_bearer_token() -> None:
     async with running_simulator("alpha5", run_market=False, token="sekrit") as sim:
         sim.exchange.step()
         for token in (None, "wrong"):
-            a = Alpha5Adapter(sim.base_url, bearer_token=token)
+            a = make(sim.base_url, bearer_token=token)
             try:
                 assert BTC in await a.instruments()  # public calls need no token
                 with pytest.raises(AuthError) as exc:
@@ -404,7 +418,7 @@ async def test_bearer_token() -> None:
                 assert exc.value.status == 401 and exc.value.definite
             finally:
                 await a.close()
-        a = Alpha5Adapter(sim.base_url, api_key="sekrit")
+        a = make(sim.base_url, credentials={"api_key": "sekrit"})
         try:
             assert await a.balances() == {"USDT": D(100000)}
         finally:
@@ -473,7 +487,7 @@ async def test_gateway_settles_an_ambiguous_place(
 
 
 async def test_stall_and_timeout(sim: RunningSimulator) -> None:
-    a = Alpha5Adapter(sim.base_url, timeout_s=0.2)
+    a = make(sim.base_url, request_timeout_s=0.2)
     try:
         sim.set_faults(stall_next=1, stall_s=0.05)
         assert await a.balances() == {"USDT": D(100000)}  # slow, not failed

@@ -15,8 +15,8 @@ import pytest
 from botkit.events import BookSnapshot, Ticker
 from botkit.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
 from botkit.venues.alpha5 import parsing as a5
-from botkit.venues.alpha5.rest import decode_body
 from botkit.venues.kit.errors import ParseError
+from botkit.venues.kit.parsing import decode_json
 
 V1_ASSETS = """[{"symbol": "USDT", "name": "Ethereum", "precision": 8}]"""
 V1_CONTRACTS = """[
@@ -69,6 +69,11 @@ MS = 1_000_000
 
 def doc(text: str) -> Any:
     return json.loads(text)
+
+
+def decode_body(raw: bytes, charset: str | None, kind: str) -> object:
+    """A reply body as the Alpha5 client reads it: the kit's decoder, JSON numbers exact."""
+    return decode_json(raw, "alpha5", kind, charset=charset, exact=True)
 
 
 def order(**changes: object) -> dict[str, Any]:
@@ -143,11 +148,11 @@ def test_contract_status_is_kept(status: str) -> None:
 
 
 def test_bad_contract_rows_are_noted_and_the_others_kept() -> None:
-    problems: list[ParseError] = []
+    skipped: list[ParseError] = []
     good = inverse_contract()
-    specs = a5.parse_contract_specs([{**good, "tick_size": "-1"}, good], None, problems)
+    specs = a5.parse_contract_specs([{**good, "tick_size": "-1"}, good], None, skipped.append)
     assert [s.contract_symbol for s in specs] == ["BTC-PERPETUAL"]
-    assert [p.field for p in problems] == ["[0].tick_size|price_increment"]
+    assert [p.field for p in skipped] == ["[0].tick_size|price_increment"]
 
 
 # ----- market data -----------------------------------------------------------------------
@@ -177,11 +182,11 @@ def test_non_positive_book_levels_are_dropped_and_noted() -> None:
         "buy": [{"price": "9200", "size": "0"}, {"price": "9199", "size": "2"}],
         "sell": [{"price": "-1", "size": "3"}, {"price": "9201", "size": "1"}],
     }
-    problems: list[ParseError] = []
-    book = a5.parse_order_book(payload, "X", 1, problems)
+    skipped: list[ParseError] = []
+    book = a5.parse_order_book(payload, "X", 1, skipped.append)
     assert (book.bids, book.asks) == ([(9199.0, 2.0)], [(9201.0, 1.0)])
-    assert [p.field for p in problems] == ["buy[0]", "sell[0]"]
-    with pytest.raises(ParseError):  # strict without a place to note problems
+    assert [p.field for p in skipped] == ["buy[0]", "sell[0]"]
+    with pytest.raises(ParseError):  # strict without a skip
         a5.parse_order_book(payload, "X", 1)
 
 
@@ -208,10 +213,10 @@ def test_recent_trades_get_stable_derived_ids() -> None:
 def test_non_positive_trades_are_dropped_and_noted() -> None:
     row = doc(V1_RECENT_TRADES)[0]
     rows = [{**row, "price": "-5"}, {**row, "size": 0}, row]
-    problems: list[ParseError] = []
-    trades = a5.parse_recent_trades(rows, "X", problems)
+    skipped: list[ParseError] = []
+    trades = a5.parse_recent_trades(rows, "X", skipped.append)
     assert len(trades) == 1 and trades[0].price == 10.0
-    assert [(p.kind, p.field.split(".")[0]) for p in problems] == [
+    assert [(p.kind, p.field.split(".")[0]) for p in skipped] == [
         ("recent_trades", "[0]"),
         ("recent_trades", "[1]"),
     ]
@@ -280,9 +285,9 @@ def test_open_orders_list() -> None:
 
 
 def test_positions_example_has_no_size_to_report() -> None:
-    problems: list[ParseError] = []
-    assert a5.parse_positions(doc(V1_POSITIONS), "BTC-M20", problems) == {}
-    (problem,) = problems
+    skipped: list[ParseError] = []
+    assert a5.parse_positions(doc(V1_POSITIONS), "BTC-M20", skipped.append) == {}
+    (problem,) = skipped
     assert (problem.kind, problem.field) == ("get_positions", "[0].size|amount")
     # A venue that adds the size: the document's side says which way.
     sized = [{**doc(V1_POSITIONS)[0], "side": "sell", "size": "3"}]
@@ -327,16 +332,16 @@ def test_a_bad_user_trade_row_is_skipped_and_the_others_kept() -> None:
         {**USER_TRADE, "size": "-1"},
         {**USER_TRADE, "timestamp": 1592828815074},
     ]
-    problems: list[ParseError] = []
-    fills = a5.parse_user_trades(rows, problems)
+    skipped: list[ParseError] = []
+    fills = a5.parse_user_trades(rows, skipped.append)
     assert [f.ts_ns for f in fills] == [1592828815073 * MS, 1592828815074 * MS]
-    assert [(p.venue, p.kind, p.field) for p in problems] == [
+    assert [(p.venue, p.kind, p.field) for p in skipped] == [
         ("alpha5", "get_user_trades", "[1].price"),
         ("alpha5", "get_user_trades", "[2].price"),
         ("alpha5", "get_user_trades", "[3].size|amount"),
     ]
     with pytest.raises(ParseError):
-        a5.parse_user_trades(rows)  # strict without a place to note problems
+        a5.parse_user_trades(rows)  # strict without a skip
 
 
 # ----- bodies ------------------------------------------------------------------------------
@@ -357,7 +362,7 @@ def test_unreadable_bodies_are_parse_errors(raw: bytes, charset: str | None) -> 
     try:
         body = decode_body(raw, charset, "order_book")
     except ParseError as exc:
-        assert (exc.venue, exc.kind, exc.field) == ("alpha5", "order_book", "<body>")
+        assert (exc.venue, exc.kind, exc.field) == ("alpha5", "order_book", "<root>")
         return
     # Decoded after all (a huge number is legal JSON): the parser refuses it by name.
     with pytest.raises(ParseError) as exc:

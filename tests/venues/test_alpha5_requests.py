@@ -146,6 +146,11 @@ async def venue() -> AsyncIterator[tuple[FakeVenue, str]]:
         await server.close()
 
 
+def make(url: str, *, symbols: tuple[str, ...] | None = None, **options: Any) -> Alpha5Adapter:
+    """The adapter as the node builds it: from a ``Connection``."""
+    return Alpha5Adapter(Connection(url, options=options, symbols=symbols))
+
+
 _seq = iter(range(1, 10**6))
 
 
@@ -163,7 +168,7 @@ async def test_v1_requests_are_json_posts_with_the_bearer_token(
     venue: tuple[FakeVenue, str],
 ) -> None:
     fake, url = venue
-    a = Alpha5Adapter(url, bearer_token=Secret(" tok-1 "))
+    a = make(url, bearer_token=Secret(" tok-1 "))
     try:
         o = order(post_only=True)
         placed = await a.place(o)
@@ -205,7 +210,7 @@ async def test_seed_requests_are_query_parameters(venue: tuple[FakeVenue, str]) 
     fake, url = venue
     fake.replies["account/get_order_history"] = [v1_order("o-9", status="filled")]
     fake.replies["account/close_position"] = v1_order("o-10", side="sell")
-    a = Alpha5Adapter(url, api="seed")
+    a = make(url, api="seed")
     try:
         o = order(type=OrderType.STOP_LIMIT, stop_price=D("7900"), tif=TimeInForce.IOC)
         await a.place(o)
@@ -251,7 +256,7 @@ async def test_v1_open_orders_are_read_page_by_page(venue: tuple[FakeVenue, str]
         return Reply(chunk, headers={"X-Pagination-Total-Count": str(len(orders))})
 
     fake.replies["account/get_open_orders"] = paged
-    a = Alpha5Adapter(url, page_size=2)
+    a = make(url, page_size=2)
     try:
         listed = await a.open_orders(BTC)
     finally:
@@ -272,7 +277,7 @@ async def test_a_venue_that_ignores_paging_is_read_once(venue: tuple[FakeVenue, 
     fake.replies["account/get_open_orders"] = Reply(
         everything, headers={"X-Pagination-Total-Count": "10"}
     )
-    a = Alpha5Adapter(url, page_size=2)
+    a = make(url, page_size=2)
     try:
         listed = await a.open_orders(BTC)
     finally:
@@ -296,20 +301,24 @@ async def test_bearer_token_option_may_be_a_secret_from_the_config(
 
 
 @pytest.mark.parametrize(
-    "options,error",
+    "options,why",
     [
-        ({"api": "v2"}, ValueError),
-        ({"asset_param": "quote"}, ValueError),
-        ({"page_size": "many"}, ValueError),
-        ({"page_size": 0}, ValueError),
-        ({"bearer_token": Secret("  ")}, ValueError),
-        ({"bearer_token": 42}, TypeError),
-        ({"colour": "blue"}, TypeError),
+        ({"api": "v2"}, "api: Input should be 'v1.0.0' or 'seed'"),
+        ({"asset_param": "quote"}, "asset_param: Input should be 'base' or 'settling'"),
+        ({"page_size": "many"}, "page_size: Input should be a valid integer"),
+        ({"page_size": 0}, "page_size: Input should be greater than or equal to 1"),
+        ({"bearer_token": Secret("  ")}, "bearer_token: Value error, bearer token is empty"),
+        ({"bearer_token": "a\nb"}, "bearer_token: Value error, bearer token must not contain"),
+        ({"bearer_token": 42}, "bearer_token: Value error, expected a string"),
+        ({"stop_trigger": "mid_price"}, "stop_trigger: Input should be"),
+        ({"colour": "blue"}, "colour: unknown option"),
     ],
 )
-def test_bad_options_are_refused_up_front(options: dict[str, Any], error: type) -> None:
-    with pytest.raises(error):
-        Alpha5Adapter("http://127.0.0.1:1", **options)
+def test_bad_options_are_refused_up_front(options: dict[str, Any], why: str) -> None:
+    with pytest.raises(ValueError) as exc:
+        make("http://127.0.0.1:1", **options)
+    assert f"alpha5 venue.options.{why}" in str(exc.value)
+    assert "many" not in str(exc.value) and "blue" not in str(exc.value)  # values not echoed
 
 
 # ----- contracts: linear, inverse, status ---------------------------------------------------
@@ -317,7 +326,7 @@ def test_bad_options_are_refused_up_front(options: dict[str, Any], error: type) 
 
 async def test_instruments_linear_inverse_and_status(venue: tuple[FakeVenue, str]) -> None:
     _, url = venue
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         inst = await a.instruments()
     finally:
@@ -331,7 +340,7 @@ async def test_instruments_linear_inverse_and_status(venue: tuple[FakeVenue, str
 
 async def test_contract_status_decides_what_may_be_sent(venue: tuple[FakeVenue, str]) -> None:
     fake, url = venue
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         with pytest.raises(OrderRejected) as exc:
             await a.place(order(ETH_DISRUPTED))
@@ -356,7 +365,7 @@ async def test_contract_status_decides_what_may_be_sent(venue: tuple[FakeVenue, 
 
 async def test_contract_status_is_read_again_when_stale(venue: tuple[FakeVenue, str]) -> None:
     fake, url = venue
-    a = Alpha5Adapter(url, status_refresh_s=0.0)
+    a = make(url, status_refresh_s=0.0)
     try:
         await a.connect()
         fake.replies["public/get_live_contracts"] = [
@@ -375,7 +384,7 @@ async def test_edit_keeps_finding_the_order_when_the_venue_renames_it(
     # v1.0.0: edit_order "cancels the remaining size and places a new one".
     fake, url = venue
     fake.replies["account/edit_order"] = v1_order("o-2", limit_price="7000.5", size="2")
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         o = order()
         placed = await a.place(o)
@@ -399,7 +408,7 @@ async def test_a_replacement_attempt_is_not_confused_with_the_first(
     venue: tuple[FakeVenue, str],
 ) -> None:
     fake, url = venue
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         o = order()
         await a.place(o)
@@ -427,8 +436,8 @@ def _no_unclosed_sessions(errors: list[dict[str, Any]]) -> None:
     [
         (Reply([{"asset": "BTC"}]), ParseError, "get_live_contracts"),
         (Reply({}), ParseError, "get_live_contracts"),
-        (Reply(raw=b"\xff\xfe garbage"), ParseError, "<body>"),
-        (Reply(raw=b"[" * 50_000), ParseError, "nested too deep"),
+        (Reply(raw=b"\xff\xfe garbage"), ParseError, "GET /public/get_live_contracts"),
+        (Reply(raw=b"[" * 50_000), ParseError, "nested deeper"),
         (Reply({"error": "maintenance"}, status=503), VenueUnavailable, "503"),
         (Reply({"error": {"code": "unauthorized"}}, status=401), VenueError, "401"),
     ],
@@ -440,11 +449,11 @@ async def test_a_failed_connect_is_one_typed_error_and_leaves_no_session(
     fake.replies["public/get_live_contracts"] = reply
     errors: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda _, ctx: errors.append(ctx))
-    a = Alpha5Adapter(url)
+    a = make(url)
     with pytest.raises(error) as exc:
         await a.connect()
     assert text in str(exc.value) and "\n" not in str(exc.value)
-    assert a.rest._session is None  # closed at once, not left for close()
+    assert not a.http.is_open  # closed at once, not left for close()
     await a.close()
     del a
     _no_unclosed_sessions(errors)
@@ -458,7 +467,7 @@ async def test_an_unreachable_venue_is_venue_unavailable() -> None:
     url = str(server.make_url("")).rstrip("/")
     await server.close()  # nothing listens there any more
     with pytest.raises(VenueUnavailable) as exc:
-        async with Alpha5Adapter(url, timeout_s=2.0):
+        async with make(url, request_timeout_s=2.0):
             pass
     assert url in str(exc.value)
     _no_unclosed_sessions(errors)
@@ -466,12 +475,14 @@ async def test_an_unreachable_venue_is_venue_unavailable() -> None:
 
 async def test_close_is_final(venue: tuple[FakeVenue, str]) -> None:
     _, url = venue
-    a = Alpha5Adapter(url)
+    a = make(url)
     await a.connect()
     await a.close()
     with pytest.raises(VenueError):  # a late poll must not open a session nobody closes
         await a.balances()
-    assert a.rest._session is None
+    with pytest.raises(VenueError):
+        await a.rest.order_book("BTC-PERPETUAL")  # nor a poll already past connect()
+    assert not a.http.is_open
 
 
 # ----- replies that do not parse ---------------------------------------------------------------
@@ -480,13 +491,68 @@ async def test_close_is_final(venue: tuple[FakeVenue, str]) -> None:
 async def test_an_unreadable_place_reply_is_ambiguous(venue: tuple[FakeVenue, str]) -> None:
     fake, url = venue
     fake.replies["account/place_order"] = {"status": "ok"}
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         with pytest.raises(VenueError) as exc:
             await a.place(order())
     finally:
         await a.close()
     assert exc.value.ambiguous and "place_order" in str(exc.value)
+
+
+async def test_json_numbers_in_replies_are_read_exactly(venue: tuple[FakeVenue, str]) -> None:
+    fake, url = venue
+    body = json.dumps(v1_order("o-1", limit_price="PRICE")).replace('"PRICE"', "7891.1234567890123")
+    fake.replies["account/place_order"] = Reply(raw=body.encode())
+    a = make(url)
+    try:
+        placed = await a.place(order())
+    finally:
+        await a.close()
+    assert placed.price == D("7891.1234567890123")  # a float would have lost digits
+
+
+async def test_a_bad_contract_row_is_skipped_and_counted_once_across_reloads(
+    venue: tuple[FakeVenue, str],
+) -> None:
+    fake, url = venue
+    fake.replies["public/get_live_contracts"] = [
+        *CONTRACTS,
+        contract("BTC-BROKEN", "USDT", "USDT", tick_size="-1"),
+    ]
+    a = make(url, status_refresh_s=0.0)  # the listing is read again before every place
+    try:
+        await a.place(order())
+        await a.place(order())
+        assert BTC in await a.instruments()
+    finally:
+        await a.close()
+    assert len(fake.calls("public/get_live_contracts")) == 3
+    assert a.skipped.counts == {"GET /public/get_live_contracts [].tick_size|price_increment": 1}
+
+
+async def test_what_the_adapter_remembers_of_orders_is_bounded(
+    venue: tuple[FakeVenue, str],
+) -> None:
+    fake, url = venue
+    placed = iter(range(10**6))
+    fake.replies["account/place_order"] = lambda request: v1_order(f"o-{next(placed)}")
+    a = make(url, id_memory=100)
+    try:
+        orders = [order() for _ in range(130)]
+        for o in orders:
+            await a.place(o)
+        fake.replies["account/get_user_trades"] = [
+            {k: v for k, v in {**USER_TRADE, "order_id": f"o-{i}"}.items() if k != "contract"}
+            for i in (0, 129)
+        ]
+        fills = await a.user_trades(None)
+    finally:
+        await a.close()
+    assert len(a.ids) == 100 and len(a._contract_of_order) == 100
+    # The newest order is still known (its fill names only the order); the oldest is not.
+    assert [(f.venue_order_id, f.client_id) for f in fills] == [("o-129", orders[-1].client_id)]
+    assert a.skipped.total == 1  # the oldest order's fill: its contract is forgotten
 
 
 async def test_a_bad_user_trade_row_is_skipped_logged_and_counted_once(
@@ -499,7 +565,7 @@ async def test_a_bad_user_trade_row_is_skipped_logged_and_counted_once(
         {**good, "price": "1e999999999999999999999"},
         {**good, "timestamp": USER_TRADE["timestamp"] + 1},
     ]
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         with caplog.at_level(logging.WARNING, "botkit.venues.alpha5"):
             first = await a.user_trades(None)
@@ -507,9 +573,9 @@ async def test_a_bad_user_trade_row_is_skipped_logged_and_counted_once(
     finally:
         await a.close()
     assert len(first) == 2 and [f.trade_id for f in again] == [f.trade_id for f in first]
-    assert a.counters["user_trade_skipped"] == 1
-    (record,) = [r for r in caplog.records if "user_trade_skipped" in r.getMessage()]
-    assert "alpha5 get_user_trades: [1].price" in record.getMessage()
+    assert a.skipped.counts == {"GET /account/get_user_trades [].price": 1}
+    (record,) = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert "alpha5 GET /account/get_user_trades (get_user_trades): [1].price" in record.getMessage()
 
 
 async def test_positions_without_a_size_are_reported_not_guessed(
@@ -517,7 +583,7 @@ async def test_positions_without_a_size_are_reported_not_guessed(
 ) -> None:
     fake, url = venue
     fake.replies["account/get_positions"] = [{"side": "sell", "price": "10", "contract_id": "c-1"}]
-    a = Alpha5Adapter(url, symbols=[BTC])
+    a = make(url, symbols=(BTC,))
     try:
         assert await a.positions() == {}
         fake.replies["account/get_positions"] = [
@@ -526,13 +592,13 @@ async def test_positions_without_a_size_are_reported_not_guessed(
         assert await a.positions() == {BTC: D(-3)}
     finally:
         await a.close()
-    assert a.counters["position_unreadable"] == 1
+    assert a.skipped.counts == {"GET /account/get_positions [].size|amount": 1}
 
 
 async def test_no_balance_endpoint_means_no_balances(venue: tuple[FakeVenue, str]) -> None:
     fake, url = venue
     del fake.replies["account/wallet_balances"]  # v1.0.0 documents none
-    a = Alpha5Adapter(url)
+    a = make(url)
     try:
         assert await a.balances() == {}
         assert await a.balances() == {}
@@ -575,7 +641,7 @@ async def test_market_data_drops_and_counts_non_positive_values(
         return [*prints, {"side": "buy", "price": "-5", "size": "1", "timestamp": ts}]
 
     fake.replies["public/recent_trades"] = trades
-    a = Alpha5Adapter(url, symbols=[BTC], poll_interval_s=0.01)
+    a = make(url, symbols=(BTC,), poll_interval_s=0.01)
     try:
         events = await _poll(a, [BTC], polls=3)
     finally:
@@ -585,7 +651,9 @@ async def test_market_data_drops_and_counts_non_positive_values(
     printed = [e for e in events if isinstance(e, Trade)]
     assert printed and all(t.price == 100.0 and t.symbol == BTC for t in printed)
     assert len({t.trade_id for t in printed}) == len(printed)
-    assert a.counters["market_data_dropped"] >= 6  # a level and a print, every poll
+    # A level and a print, every poll.
+    assert a.skipped.counts["GET /public/order_book buy[]"] >= 3
+    assert a.skipped.counts["GET /public/recent_trades [].price|size|amount"] >= 3
     assert (fake.calls("public/recent_trades")[0].query) == {"asset": "BTC", "count": "100"}
 
 
@@ -595,7 +663,7 @@ async def test_a_book_of_unknown_shape_is_a_logged_failure_not_an_empty_book(
     fake, url = venue
     fake.replies["public/order_book"] = {"bids_v2": []}
     fake.replies["public/recent_trades"] = []
-    a = Alpha5Adapter(url, symbols=[BTC], poll_interval_s=0.01)
+    a = make(url, symbols=(BTC,), poll_interval_s=0.01)
     try:
         with caplog.at_level(logging.WARNING, "botkit.venues.alpha5"):
             stream = a.market_stream([BTC])
@@ -607,8 +675,11 @@ async def test_a_book_of_unknown_shape_is_a_logged_failure_not_an_empty_book(
             await stream.aclose()  # type: ignore[attr-defined]
     finally:
         await a.close()
-    assert a.counters["market_poll_failed"] >= 1
-    assert any("alpha5 order_book: buy|bids|sell|asks" in r.getMessage() for r in caplog.records)
+    assert a.skipped.counts["GET /public/order_book buy|bids|sell|asks"] >= 1
+    assert any(
+        "alpha5 GET /public/order_book (order_book): buy|bids|sell|asks" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 async def test_prints_without_a_contract_are_not_guessed_between_two(
@@ -620,10 +691,11 @@ async def test_prints_without_a_contract_are_not_guessed_between_two(
     fake.replies["public/recent_trades"] = [
         {"side": "buy", "price": "100", "size": "1", "timestamp": 1_700_000_000_000}
     ]
-    a = Alpha5Adapter(url, poll_interval_s=0.01)
+    a = make(url, poll_interval_s=0.01)
     try:
         events = await _poll(a, [BTC, INVERSE], polls=4)
     finally:
         await a.close()
     assert not [e for e in events if isinstance(e, Trade)]
-    assert a.counters["market_data_dropped"] >= 1
+    no_contract = "[].contract.symbol|contract_symbol|instrument_name|symbol"
+    assert a.skipped.counts[f"GET /public/recent_trades {no_contract}"] >= 1

@@ -1,10 +1,11 @@
 """Alpha5: derivatives REST (seed document 000 and the published v1.0.0 document).
 
-``auth`` builds the optional bearer header and encodes requests; ``rest`` is the
-HTTP client for either document's requests (option ``api``: ``"v1.0.0"``, the
-default, or ``"seed"``); ``parsing`` turns payloads into model values and error
-replies into ``botkit.venues.kit.errors`` types; ``adapter.Alpha5Adapter`` is
-the ``VenueAdapter``.
+``auth`` builds the optional bearer header and encodes requests; ``rest`` makes
+either document's requests on the kit's HTTP core (option ``api``:
+``"v1.0.0"``, the default, or ``"seed"``); ``parsing`` turns payloads into
+model values and error replies into ``botkit.venues.kit.errors`` types;
+``options.Alpha5Options`` is ``venue.options``; ``adapter.Alpha5Adapter`` is
+the ``VenueAdapter``, built on the kit's ``AdapterBase``.
 
 Choices where the documents are unclear (details in the modules' docstrings):
 
@@ -31,6 +32,7 @@ Choices where the documents are unclear (details in the modules' docstrings):
 
 from botkit.venues.alpha5.adapter import Alpha5Adapter
 from botkit.venues.alpha5.auth import auth_headers, query_params
+from botkit.venues.alpha5.options import Alpha5Options
 from botkit.venues.alpha5.parsing import VENUE, classify_error, parse_contracts
 from botkit.venues.registry import Capabilities, VenueSpec
 
@@ -42,6 +44,7 @@ SPEC = VenueSpec(
         edit=True, post_only=True, reduce_only=True, positions=True, withdrawals=True
     ),
     adapter="botkit.venues.alpha5.adapter:Alpha5Adapter",
+    options="botkit.venues.alpha5.options:Alpha5Options",
     simulator="botkit.simulator.alpha5",
     document="000",
 )
@@ -50,6 +53,7 @@ __all__ = [
     "SPEC",
     "VENUE",
     "Alpha5Adapter",
+    "Alpha5Options",
     "auth_headers",
     "classify_error",
     "parse_contracts",

@@ -4,23 +4,26 @@ Capabilities: native edit (``edit_order``, so ``supports_edit``), post-only,
 reduce-only, IOC/FOK, stop orders (``stop_limit``/``stop_market`` with a
 ``trigger``), positions and ``close_position``. Alpha5 documents no websocket,
 so fills come from REST polling alone (``has_user_trade_stream = False``) and
-``market_stream`` polls the order book and recent trades.
+``market_stream`` polls the order book and recent trades. Built on the venue
+kit (``botkit.venues.kit``): lifecycle, options, id memory, skip counts and the
+REST core.
 
-Options (``venue.options`` in bot.yaml; keyword arguments here):
+Options (``venue.options`` in bot.yaml: ``options.Alpha5Options``):
 
 * ``api``: ``"v1.0.0"`` (default: the published document, JSON-body POSTs) or
   ``"seed"`` (document 000: query parameters, GETs) — see ``rest``.
-* ``bearer_token`` (a string or a ``botkit.redact.Secret``), else the
-  ``api_key`` credential: sent as ``Authorization: Bearer <token>`` on private
-  calls. ``api_secret`` and ``nonce`` have no use at this venue.
+* ``bearer_token`` (a string or a ``botkit.redact.Secret``, kept wrapped
+  until the header is built), else the ``api_key`` credential: sent as
+  ``Authorization: Bearer <token>`` on private calls. ``api_secret`` and the
+  connection's ``nonce`` have no use at this venue.
 * ``asset_param``: which asset fills the ``asset`` parameter of recent_trades,
   get_positions, get_order_history (and the seed's open orders and
   cancel-all): ``"base"`` (default; ``BTC`` for ``BTC-M20``) or ``"settling"``
   (the contract's settling asset). The documents only say "the asset symbol".
 * ``page_size`` (100), ``poll_interval_s`` (1), ``book_depth`` (10),
-  ``match_window_s`` (60), ``stop_trigger`` (``last_price``), ``timeout_s``
-  (10), ``api_prefix`` (``/v1``), ``status_refresh_s`` (30),
-  ``min_request_interval_s`` (0).
+  ``match_window_s`` (60), ``stop_trigger`` (``last_price``), ``api_prefix``
+  (``/v1``), ``status_refresh_s`` (30); the kit's ``request_timeout_s`` (10),
+  ``min_request_interval_s`` (0), ``id_memory``.
 
 Choices where the documents are unclear (change them through the options named):
 
@@ -28,7 +31,7 @@ Choices where the documents are unclear (change them through the options named):
   quoted in USDT -> ``BTC/USDT``) and ``BASE/QUOTE-<rest of the contract
   symbol>`` for anything else (``BTC-M20`` -> ``BTC/USDT-M20``); should two
   contracts still meet on one name, both are named ``BASE/QUOTE-<contract
-  symbol>``. ``symbols=[...]`` limits the adapter to those contracts.
+  symbol>``. The connection's ``symbols`` limit the adapter to those contracts.
 * Linear or inverse, lot size: see ``parsing``. An inverse contract's
   Instrument has ``kind`` ``inverse_perpetual``/``inverse_future``, ``base`` =
   the settling asset, sizes in the quoting asset; its order value is
@@ -45,7 +48,9 @@ Choices where the documents are unclear (change them through the options named):
   does it take a client order id: ``supports_client_id`` is False. The adapter
   keeps the venue's order id from each reply, keyed by the attempt's
   ``Order.venue_client_id`` (a cancel-and-replace attempt is another order at
-  the venue), so fills and orders come back carrying our client id.
+  the venue), so fills and orders come back carrying our client id. The ids
+  live in the kit's ``IdMemory`` (bounded by ``id_memory``), as does the
+  contract of each venue order seen (for fills that name only their order).
 * Edit: v1.0.0 titles edit_order "Cancel remaining size of the order and place
   a new one". The size sent is the order's new total size (the seed: "the
   requested order size"). The adapter edits by the venue order id it holds;
@@ -66,10 +71,13 @@ Choices where the documents are unclear (change them through the options named):
   account's trades and keeps those from ``since_ns`` on (floored to the
   millisecond: the boundary repeats, the gateway dedupes by trade id). A row
   that does not parse is left out, logged (venue, endpoint, field) and counted
-  once in ``counters["user_trade_skipped"]``; the other rows are returned.
+  in ``skipped`` — once, however often the venue sends it again (the kit's
+  ``SkipCounter`` with ``once``); the other rows are returned.
 * Positions: v1.0.0's Position has no size. A row without one is logged and
-  counted (``position_unreadable``) and left out, so the gateway's position
-  cross-check sees nothing to compare for it.
+  counted once in ``skipped`` and left out, so the gateway's position
+  cross-check sees nothing to compare for it. A contract row that does not
+  parse is skipped and counted once the same way (the listing is read again
+  every ``status_refresh_s``).
 * Balances: only the seed documents ``wallet_balances``; when the venue
   answers it 404, ``balances()`` is ``{}`` from then on.
 * ``market_stream`` emits a BookSnapshot per symbol and the public trades new
@@ -77,50 +85,47 @@ Choices where the documents are unclear (change them through the options named):
   when the stream starts are not replayed. v1.0.0's recent trades name no
   contract: rows are given to the asset's one listed contract, and when an
   asset has several, rows without a contract are dropped and counted. Market
-  data with a non-positive price or size is dropped and counted
-  (``market_data_dropped``); a book of unknown shape is a logged poll failure,
-  never an empty book.
+  data with a non-positive price or size is dropped and counted (``skipped``,
+  every time); a book of unknown shape is a poll failure, skipped and counted,
+  never an empty book; the poll backs off and tries again.
 * ``connect()`` fails with one ``VenueError``/``ParseError`` (a network failure
   becomes ``VenueUnavailable`` naming the URL) and leaves no session open;
-  ``close()`` always closes the session.
+  ``close()`` closes the session for good, so a poll that outlives it cannot
+  open another one (its calls fail with a ``VenueError``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
-from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
-
-import aiohttp
 
 from botkit.events import Trade
 from botkit.model import Fill, Instrument, Order, OrderStatus, OrderType, TimeInForce
-from botkit.redact import Secret
 from botkit.venues.alpha5 import parsing
-from botkit.venues.alpha5.parsing import ContractSpec
+from botkit.venues.alpha5.options import Alpha5Options
+from botkit.venues.alpha5.parsing import VENUE, ContractSpec
 from botkit.venues.alpha5.rest import Alpha5Rest
-from botkit.venues.kit.adapter import Connection, MarketEvent
+from botkit.venues.kit.adapter import AdapterBase, Connection, MarketEvent
 from botkit.venues.kit.errors import (
+    AMBIGUOUS,
     NotFound,
     OrderRejected,
     ParseError,
+    UnreadableReply,
     VenueError,
     VenueUnavailable,
 )
-from botkit.venues.kit.nonce import NonceSource
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.rest import Reply
+from botkit.venues.kit.types import VenueOrder, ack
 
 __all__ = ["Alpha5Adapter", "Contract"]
 
 log = logging.getLogger("botkit.venues.alpha5")
-
-T = TypeVar("T")
 
 NS_PER_MS = 1_000_000
 TIF_OUT = {
@@ -129,16 +134,12 @@ TIF_OUT = {
     TimeInForce.FOK: "fill_or_kill",
 }
 INFERRED_CLOSED = "inferred:closed_unfilled"
-PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
-NETWORK = (TimeoutError, aiohttp.ClientError, OSError)
-ASSET_PARAMS = ("base", "settling")
 # Reject codes of the contract-status check (see the module docstring).
 STATUS_CODES = {
     "disrupted": "contract_disrupted",
     "disrupted_post_only": "contract_post_only",
     "expired": "contract_expired",
 }
-MAX_SEEN_PROBLEMS = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,130 +162,60 @@ def our_symbol(contract_symbol: str, base: str, quote: str, perpetual: bool) -> 
     return f"{base}/{quote}-{rest if sep else contract_symbol}"
 
 
-def _option(options: dict[str, Any], name: str, cast: Callable[[Any], T], default: T) -> T:
-    raw = options.pop(name, default)
-    try:
-        return cast(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"Alpha5 option {name}: cannot use {raw!r}") from None
+class Alpha5Adapter(AdapterBase):
+    """``VenueAdapter`` for Alpha5 (see the module notes for every choice)."""
 
+    name = VENUE
+    Options = Alpha5Options
+    options: Alpha5Options
 
-class Alpha5Adapter:
-    name = "alpha5"
-    supports_edit = True
-    supports_client_id = False
-    has_user_trade_stream = False
-
-    @classmethod
-    def from_connection(cls, connection: Connection) -> Alpha5Adapter:
-        """The adapter the node builds from bot.yaml's ``venue:`` section."""
-        creds = connection.credentials
-        return cls(
-            connection.base_url,
-            connection.ws_url,
-            api_key=creds.get("api_key"),
-            api_secret=creds.get("api_secret"),
-            nonce=connection.nonce,
-            **dict(connection.options),
-        )
-
-    def __init__(
-        self,
-        base_url: str,
-        ws_url: str | None = None,
-        api_key: str | Secret | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        nonce: NonceSource | None = None,
-        symbols: Iterable[str] | None = None,
-        **options: Any,
-    ) -> None:
-        del ws_url, api_secret  # no websocket documented; nothing is signed
-        token = options.pop("bearer_token", None) or api_key or None
-        api = str(options.pop("api", "v1.0.0"))
-        self.asset_param = str(options.pop("asset_param", "base"))
-        if self.asset_param not in ASSET_PARAMS:
-            raise ValueError(f"Alpha5 option asset_param: one of {', '.join(ASSET_PARAMS)}")
-        page_size = _option(options, "page_size", int, 100)
-        self.min_request_interval_s = _option(options, "min_request_interval_s", float, 0.0)
-        self.poll_interval_s = _option(options, "poll_interval_s", float, 1.0)
-        self.book_depth = _option(options, "book_depth", int, 10)
-        self.match_window_ns = int(_option(options, "match_window_s", float, 60.0) * 1e9)
-        self.stop_trigger = str(options.pop("stop_trigger", "last_price"))
-        self.status_refresh_s = _option(options, "status_refresh_s", float, 30.0)
-        timeout_s = _option(options, "timeout_s", float, 10.0)
-        prefix = str(options.pop("api_prefix", "/v1"))
-        if options:
-            raise TypeError(f"unknown Alpha5 options: {', '.join(sorted(options))}")
-        self.rest = Alpha5Rest(
-            base_url,
-            token,
-            api=api,  # type: ignore[arg-type]  # checked by Alpha5Rest
-            nonce=nonce,
-            timeout_s=timeout_s,
-            prefix=prefix,
-            page_size=page_size,
-        )
-        self.symbols = frozenset(symbols) if symbols is not None else None
-        self.counters: dict[str, int] = {}
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        opts = self.options
+        token = opts.bearer_token or connection.credentials.get("api_key") or None
+        self.rest = Alpha5Rest(connection.base_url, opts, token)
+        self.http = self.rest.http
+        self.match_window_ns = int(opts.match_window_s * 1e9)
         self._contracts: dict[str, Contract] = {}  # by our symbol
         self._by_venue: dict[str, Contract] = {}  # by contract symbol
         self._per_asset: Counter[str] = Counter()  # listed contracts per asset parameter
         self._assets: dict[str, int] | None = None  # asset -> precision, read once
-        self._client_of: dict[str, str] = {}  # venue order id -> the attempt's client id
-        self._venue_of: dict[str, str] = {}  # the attempt's client id -> latest venue order id
-        self._contract_of_order: dict[str, str] = {}  # venue order id -> contract symbol
-        self._seen_problems: deque[str] = deque(maxlen=MAX_SEEN_PROBLEMS)
-        self._loaded = False
+        # venue order id -> contract symbol, for fills that name only their order
+        self._contract_of_order: OrderedDict[str, str] = OrderedDict()
         self._loaded_at = 0.0
         self._no_balances = False
-        self._lock = asyncio.Lock()
+        self._load_lock = asyncio.Lock()
 
     # ----- lifecycle and reference data ---------------------------------------------------
 
-    async def connect(self) -> None:
-        """Load the contracts; on failure one typed error, and no session left open."""
-        if self._loaded:
-            return
+    async def _connect(self) -> None:
         try:
             await self._load()
-        except (VenueError, ParseError):
-            await self.rest.reset()
-            raise
-        except NETWORK as err:
-            await self.rest.reset()
+        except AMBIGUOUS as err:
             raise VenueUnavailable(
                 self.name,
-                f"cannot load contracts from {self.rest.base_url}: "
+                f"cannot load contracts from {self.http.base_url}: "
                 f"{str(err) or type(err).__name__}",
             ) from err
 
     async def close(self) -> None:
-        await self.rest.close()
-
-    def _problems(self, counter: str, problems: list[ParseError], once: bool) -> None:
-        """Log and count what a parser left out; ``once``: a problem seen before is not counted."""
-        for err in problems:
-            text = str(err)
-            new = text not in self._seen_problems
-            if new:
-                self._seen_problems.append(text)
-                log.warning("%s: %s (left out)", counter, text)
-            if new or not once:
-                self.counters[counter] = self.counters.get(counter, 0) + 1
+        # For good: a market poll still running must not open a session nobody closes.
+        await self.http.close(final=True)
+        await super().close()
 
     async def _load(self) -> None:
-        async with self._lock:
+        async with self._load_lock:
             if self._assets is None:
-                self._assets = parsing.parse_assets(await self.rest.assets())
-            raw = await self.rest.live_contracts()
-            problems: list[ParseError] = []
-            specs = parsing.parse_contract_specs(raw, self._assets, problems)
-            if problems and not specs:
-                raise problems[0]  # nothing readable at all: the shape is not the document's
-            self._problems("contract_skipped", problems, once=True)
+                self._assets = (await self.rest.assets()).read(parsing.parse_assets)
+            reply = await self.rest.live_contracts()
+            skipped: list[ParseError] = []
+            specs = reply.read(parsing.parse_contract_specs, self._assets, skipped.append)
+            if skipped and not specs:
+                # Nothing readable at all: the shape is not the document's.
+                raise UnreadableReply.of(skipped[0], endpoint=reply.endpoint)
+            for err in skipped:
+                self.skipped(err.at(reply.endpoint), once=True)
             self._install(specs)
-            self._loaded = True
             self._loaded_at = time.monotonic()
 
     def _install(self, specs: list[ContractSpec]) -> None:
@@ -297,7 +228,7 @@ class Alpha5Adapter:
         contracts: dict[str, Contract] = {}
         per_asset: Counter[str] = Counter()
         for spec in live:
-            asset = spec.settle if self.asset_param == "settling" else spec.base
+            asset = spec.settle if self.options.asset_param == "settling" else spec.base
             per_asset[asset] += 1
             ours = names[spec.contract_symbol]
             if taken[ours] > 1:
@@ -314,11 +245,11 @@ class Alpha5Adapter:
         self._per_asset = per_asset
 
     async def instruments(self) -> dict[str, Instrument]:
-        await self.connect()
+        await self.ready()
         return {s: c.instrument for s, c in self._contracts.items()}
 
     async def _contract(self, symbol: str) -> Contract:
-        await self.connect()
+        await self.ready()
         c = self._contracts.get(symbol)
         if c is None:
             await self._load()  # listed since we last looked?
@@ -330,7 +261,7 @@ class Alpha5Adapter:
     async def _contracts_for(self, symbol: str | None) -> list[Contract]:
         if symbol is not None:
             return [await self._contract(symbol)]
-        await self.connect()
+        await self.ready()
         return list(self._contracts.values())
 
     def _ours(self, contract_symbol: str) -> str | None:
@@ -342,23 +273,32 @@ class Alpha5Adapter:
         symbol = self._ours(vo.symbol)
         if symbol is None:
             return None
-        self._contract_of_order[vo.venue_order_id] = vo.symbol
-        cid = client_id or self._client_of.get(vo.venue_order_id) or vo.client_id
+        self._note_contract(vo.venue_order_id, vo.symbol)
+        cid = client_id or self.ids.client_id(vo.venue_order_id) or vo.client_id
         return dataclasses.replace(vo, symbol=symbol, client_id=cid)
 
+    def _note_contract(self, venue_order_id: str, contract_symbol: str) -> None:
+        """Remember an order's contract, bounded like the id memory (oldest first out)."""
+        self._contract_of_order[venue_order_id] = contract_symbol
+        self._contract_of_order.move_to_end(venue_order_id)
+        if len(self._contract_of_order) > self.ids.limit:
+            self._contract_of_order.popitem(last=False)
+
     def _remember(self, client_id: str, venue_order_id: str) -> None:
-        self._client_of[venue_order_id] = client_id
-        self._venue_of[client_id] = venue_order_id
+        if not self.ids.remember(client_id, venue_order_id):
+            log.warning(
+                "venue order %s of %s is claimed by another client id", venue_order_id, client_id
+            )
 
     # ----- contract status ------------------------------------------------------------------
 
     async def _refresh_status(self) -> None:
         """Re-read the contracts' status when it is older than ``status_refresh_s``."""
-        if time.monotonic() - self._loaded_at < self.status_refresh_s:
+        if time.monotonic() - self._loaded_at < self.options.status_refresh_s:
             return
         try:
             await self._load()
-        except (VenueError, ParseError, *NETWORK) as err:
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
             # Keep what we knew; the venue refuses a disrupted contract itself anyway.
             self._loaded_at = time.monotonic()
             log.warning("alpha5 contract status not refreshed (%s)", err)
@@ -388,7 +328,7 @@ class Alpha5Adapter:
             "size": order.size,
             "type": order.type.value,
         }
-        if order.type in PRICED:
+        if order.type.needs_price:
             params["price"] = order.price
             params["time_in_force"] = TIF_OUT[order.tif]
         elif order.tif is not TimeInForce.GTC:
@@ -399,19 +339,16 @@ class Alpha5Adapter:
             params["reduce_only"] = True
         if order.type.is_stop:
             params["stop_price"] = order.stop_price
-            params["trigger"] = self.stop_trigger
+            params["trigger"] = self.options.stop_trigger
         return params
 
-    def _acted(self, reply: object, what: str, order: Order | None = None) -> VenueOrder:
+    def _acted(self, reply: Reply, what: str, order: Order | None = None) -> VenueOrder:
         """The order in the reply to a call that changed state, in our terms.
 
-        A reply we cannot read does not say the call failed: it is ambiguous (the
-        base VenueError), so the gateway looks the order up instead of giving up.
+        A reply we cannot read does not say the call failed: it is ambiguous
+        (``UnreadableReply``), so the gateway looks the order up instead of giving up.
         """
-        try:
-            vo = parsing.parse_order(reply, what)
-        except ParseError as err:
-            raise VenueError(self.name, f"unreadable {what} reply: {err}") from err
+        vo = reply.read(parsing.parse_order, what)
         client_id = order.venue_client_id if order is not None else None
         if client_id is not None:
             self._remember(client_id, vo.venue_order_id)
@@ -427,8 +364,8 @@ class Alpha5Adapter:
         return self._acted(reply, "place_order", order)
 
     def _known_venue_id(self, order: Order) -> str | None:
-        # The adapter's memory is per attempt and follows an edit that changed the id.
-        return self._venue_of.get(order.venue_client_id) or order.venue_order_id
+        # The memory is per attempt and follows an edit that changed the id.
+        return self.ids.venue_id(order.venue_client_id) or order.venue_order_id
 
     async def _venue_id(self, order: Order) -> str:
         vid = self._known_venue_id(order)
@@ -444,13 +381,14 @@ class Alpha5Adapter:
         return vid
 
     async def cancel(self, order: Order) -> None:
+        await self.ready()
         await self.rest.cancel_order(await self._venue_id(order))
 
     async def edit(self, order: Order, price: Decimal, size: Decimal) -> VenueOrder:
         c = await self._contract(order.symbol)
         await self._check_tradable(c, order)
         vid = await self._venue_id(order)
-        price_arg = price if order.type in PRICED else None
+        price_arg = price if order.type.needs_price else None
         reply = await self.rest.edit_order(vid, size=size, price=price_arg)
         vo = self._acted(reply, "edit_order", order)
         if vo.venue_order_id != vid:
@@ -464,8 +402,8 @@ class Alpha5Adapter:
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         out: list[VenueOrder] = []
         for c in await self._contracts_for(symbol):
-            raw = await self.rest.open_orders(c.asset, c.contract_symbol)
-            orders = parsing.parse_orders(raw, "get_open_orders")
+            reply = await self.rest.open_orders(c.asset, c.contract_symbol)
+            orders = reply.read(parsing.parse_orders, "get_open_orders")
             out += [v for v in map(self._view, orders) if v is not None]
         return out
 
@@ -475,12 +413,10 @@ class Alpha5Adapter:
         Open orders first: an order that fills between the two calls moves into the
         history, which is read second, so it is not missed.
         """
-        found = parsing.parse_orders_created(
-            await self.rest.open_orders(c.asset, c.contract_symbol), "get_open_orders"
-        )
-        history = parsing.parse_orders_created(
-            await self.rest.order_history(c.asset), "get_order_history"
-        )
+        listed = await self.rest.open_orders(c.asset, c.contract_symbol)
+        found = listed.read(parsing.parse_orders_created, "get_open_orders")
+        filled = await self.rest.order_history(c.asset)
+        history = filled.read(parsing.parse_orders_created, "get_order_history")
         seen = {vo.venue_order_id for vo, _ in found}
         found += [
             (vo, t)
@@ -498,22 +434,8 @@ class Alpha5Adapter:
                 if vo.venue_order_id == vid:
                     return self._view(vo, order.venue_client_id)
             # Acknowledged, yet neither open nor ever filled: it was closed unfilled.
-            return VenueOrder(
-                venue=self.name,
-                venue_order_id=vid,
-                client_id=order.venue_client_id,
-                symbol=order.symbol,
-                side=order.side,
-                type=order.type,
-                price=order.price,
-                size=order.size,
-                filled=Decimal(0),
-                avg_price=None,
-                status=OrderStatus.CANCELED,
-                ts_ns=time.time_ns(),
-                raw_status=INFERRED_CLOSED,
-                tif=order.tif,
-                stop_price=order.stop_price,
+            return ack(
+                order, self.name, vid, status=OrderStatus.CANCELED, raw_status=INFERRED_CLOSED
             )
         match = self._match(order, candidates)
         if match is None:
@@ -526,10 +448,11 @@ class Alpha5Adapter:
     ) -> VenueOrder | None:
         """The fallback for an order whose venue id we never learned."""
         earliest = order.created_ns - self.match_window_ns
+        cid = order.venue_client_id
         best: tuple[int, VenueOrder] | None = None
         for vo, created in candidates:
             if (
-                vo.venue_order_id in self._client_of
+                self.ids.claimed(vo.venue_order_id, by_other_than=cid)
                 or vo.side is not order.side
                 or vo.size != order.size
                 or (created is not None and created < earliest)
@@ -538,7 +461,7 @@ class Alpha5Adapter:
             if vo.type is not None and vo.type is not order.type:
                 continue
             # A post-only price may have been moved inside the touch by the venue.
-            if order.type in PRICED and vo.price != order.price and not order.post_only:
+            if order.type.needs_price and vo.price != order.price and not order.post_only:
                 continue
             # Without creation times the venue's own order decides (open orders first).
             when = created if created is not None else 0
@@ -558,9 +481,8 @@ class Alpha5Adapter:
         c = await self._contract(symbol)
         order_id = None
         if not self.rest.v1:
-            history = parsing.parse_orders(
-                await self.rest.order_history(c.asset), "get_order_history"
-            )
+            reply = await self.rest.order_history(c.asset)
+            history = reply.read(parsing.parse_orders, "get_order_history")
             ids = [vo.venue_order_id for vo in history if vo.symbol == c.contract_symbol]
             if not ids:
                 raise NotFound(
@@ -570,19 +492,18 @@ class Alpha5Adapter:
                 )
             order_id = ids[0]
         reply = await self.rest.close_position(c.contract_symbol, order_id, price)
-        if isinstance(reply, Mapping) and "contract_id" in reply:
+        if isinstance(reply.body, Mapping) and "contract_id" in reply.body:
             return None  # v1.0.0's Position reply
         return self._acted(reply, "close_position")
 
     # ----- account --------------------------------------------------------------------------
 
     async def user_trades(self, since_ns: int | None, symbol: str | None = None) -> list[Fill]:
-        await self.connect()
-        problems: list[ParseError] = []
-        fills = parsing.parse_user_trades(
-            await self.rest.user_trades(), problems, self._contract_of_order
-        )
-        self._problems("user_trade_skipped", problems, once=True)
+        await self.ready()
+        reply = await self.rest.user_trades()
+        # No time filter: every call reads the same rows again, so a bad one counts once.
+        skip = self.skipped.at(reply.endpoint, once=True)
+        fills = reply.read(parsing.parse_user_trades, skip, self._contract_of_order)
         floor = None if since_ns is None else since_ns - since_ns % NS_PER_MS
         out = []
         for f in fills:
@@ -591,7 +512,7 @@ class Alpha5Adapter:
                 continue  # a contract outside ``symbols`` (or listed since we loaded)
             if (floor is not None and f.ts_ns < floor) or (symbol is not None and ours != symbol):
                 continue
-            cid = f.client_id or (self._client_of.get(f.venue_order_id or "") or "")
+            cid = f.client_id or (self.ids.client_id(f.venue_order_id or "") or "")
             out.append(f._replace(symbol=ours, client_id=cid))
         out.sort(key=lambda f: (f.ts_ns, f.trade_id))
         return out
@@ -599,21 +520,22 @@ class Alpha5Adapter:
     async def balances(self) -> dict[str, Decimal]:
         if self._no_balances:
             return {}
+        await self.ready()
         try:
-            return parsing.parse_balances(await self.rest.wallet_balances())
+            reply = await self.rest.wallet_balances()
         except NotFound:
             # Only the seed documents wallet_balances; v1.0.0 has no balance endpoint.
             self._no_balances = True
             log.warning("alpha5 has no wallet_balances endpoint: balances are unknown")
             return {}
+        return reply.read(parsing.parse_balances)
 
     async def positions(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
         for c in await self._contracts_for(None):
-            raw = await self.rest.positions(c.asset, c.contract_symbol)
-            problems: list[ParseError] = []
-            sizes = parsing.parse_positions(raw, c.contract_symbol, problems)
-            self._problems("position_unreadable", problems, once=True)
+            reply = await self.rest.positions(c.asset, c.contract_symbol)
+            skip = self.skipped.at(reply.endpoint, once=True)
+            sizes = reply.read(parsing.parse_positions, c.contract_symbol, skip)
             for contract_symbol, size in sizes.items():
                 ours = self._ours(contract_symbol)
                 if ours is not None and size:
@@ -628,11 +550,11 @@ class Alpha5Adapter:
     async def _poll_market(
         self, contracts: list[Contract]
     ) -> tuple[list[MarketEvent], list[Trade]]:
-        problems: list[ParseError] = []
         events: list[MarketEvent] = []
         for c in contracts:
-            raw = await self.rest.order_book(c.contract_symbol, self.book_depth)
-            snap = parsing.parse_order_book(raw, c.contract_symbol, time.time_ns(), problems)
+            reply = await self.rest.order_book(c.contract_symbol, self.options.book_depth)
+            skip = self.skipped.at(reply.endpoint)
+            snap = reply.read(parsing.parse_order_book, c.contract_symbol, time.time_ns(), skip)
             events.append(snap._replace(symbol=c.instrument.symbol))
         wanted = {c.contract_symbol for c in contracts}
         trades: list[Trade] = []
@@ -640,15 +562,16 @@ class Alpha5Adapter:
             # Rows that name no contract belong to the asset's only contract, if it has one.
             only = [c.contract_symbol for c in contracts if c.asset == asset]
             default = only[0] if self._per_asset[asset] == 1 and len(only) == 1 else None
-            raw = await self.rest.recent_trades(asset, 100)
-            rows = parsing.parse_recent_trades(raw, default, problems)
+            reply = await self.rest.recent_trades(asset, 100)
+            skip = self.skipped.at(reply.endpoint)
+            rows = reply.read(parsing.parse_recent_trades, default, skip)
             trades += [t for t in rows if t.symbol in wanted]
-        self._problems("market_data_dropped", problems, once=False)
         return events, trades
 
     async def market_stream(self, symbols: list[str]) -> AsyncIterator[MarketEvent]:
         """Polls the order book and the recent trades of ``symbols``, resuming after errors."""
         contracts = [await self._contract(s) for s in symbols]
+        interval = self.options.poll_interval_s
         seen: deque[str] = deque(maxlen=5000)
         seen_set: set[str] = set()
         first = True
@@ -656,11 +579,13 @@ class Alpha5Adapter:
         while True:
             try:
                 events, trades = await self._poll_market(contracts)
-            except (VenueError, ParseError, *NETWORK) as err:
+            except (VenueError, ParseError, *AMBIGUOUS) as err:
                 failures += 1
-                self.counters["market_poll_failed"] = self.counters.get("market_poll_failed", 0) + 1
-                log.warning("alpha5 market poll failed (%s); retrying", err)
-                await asyncio.sleep(min(30.0, self.poll_interval_s * 2 ** min(failures, 5)))
+                if isinstance(err, ParseError):
+                    self.skipped(err)  # a book or page of unknown shape: counted, never empty
+                else:
+                    log.warning("alpha5 market poll failed (%s); retrying", err)
+                await asyncio.sleep(min(30.0, interval * 2 ** min(failures, 5)))
                 continue
             failures = 0
             fresh = []
@@ -679,16 +604,4 @@ class Alpha5Adapter:
             first = False
             for event in (*events, *fresh):
                 yield event
-            await asyncio.sleep(self.poll_interval_s)
-
-    async def __aenter__(self) -> Alpha5Adapter:
-        try:
-            await self.connect()
-        except BaseException:
-            await self.close()  # __aexit__ does not run when __aenter__ fails
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            await self.close()
+            await asyncio.sleep(interval)

@@ -10,10 +10,11 @@ arrive as a ``botkit.redact.Secret`` (``bearer_token: ${ALPHA5_TOKEN}`` in
 
 Request parameters: ``query_params`` formats query strings (every GET, and the
 seed's private calls, which list all their parameters ``in: query``);
-``json_params`` builds the JSON bodies of v1.0.0's POSTs. Both write Decimals
-in plain notation (never floats, never ``1E-8``: v1.0.0's Decimal is "number or
-string", and a string keeps it exact), and leave None out. In a query string
-booleans are ``true``/``false``; in a body they are JSON booleans.
+``json_params`` writes the JSON bodies of v1.0.0's POSTs. Both leave None out
+and refuse floats (money is a Decimal here); the kit writes Decimals in plain
+notation (never ``1E-8``: v1.0.0's Decimal is "number or string", and a string
+keeps it exact). In a query string booleans are ``true``/``false``; in a body
+they are JSON booleans.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from decimal import Decimal
 from enum import Enum
 
 from botkit.redact import Secret, reveal
-from botkit.venues.kit.parsing import check_header_value
+from botkit.venues.kit.parsing import check_header_value, json_body
+from botkit.venues.kit.rest import query_params as query_text
 
-__all__ = ["auth_headers", "json_params", "plain_token", "query_params"]
+__all__ = ["auth_headers", "json_params", "plain_token", "query_params", "request_params"]
 
 
 def plain_token(token: str | Secret | None) -> str | None:
@@ -48,33 +50,25 @@ def auth_headers(token: str | Secret | None = None) -> dict[str, str]:
 
 
 def _scalar(value: object) -> object:
-    """A request value as JSON wants it: Decimals and enums as plain strings."""
-    if isinstance(value, bool):
-        return value
     if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, Decimal):
-        # Plain notation: "1E-8" is a valid Decimal but not a price a venue parses.
-        return format(value, "f")
+        return value.value
     if isinstance(value, float):
         raise TypeError("send prices and sizes as Decimal, not float")
-    if isinstance(value, int | str):
-        return value
-    raise TypeError(f"cannot send a {type(value).__name__} as a request parameter")
+    if not isinstance(value, bool | int | str | Decimal):
+        raise TypeError(f"cannot send a {type(value).__name__} as a request parameter")
+    return value
 
 
-def _format(value: object) -> str:
-    scalar = _scalar(value)
-    if isinstance(scalar, bool):
-        return "true" if scalar else "false"
-    return str(scalar)
+def request_params(params: Mapping[str, object]) -> dict[str, object]:
+    """The parameters to send, in the order given: None left out, enums as their values."""
+    return {key: _scalar(value) for key, value in params.items() if value is not None}
 
 
 def query_params(params: Mapping[str, object]) -> list[tuple[str, str]]:
-    """Query-string pairs in the order given, None values left out."""
-    return [(key, _format(value)) for key, value in params.items() if value is not None]
+    """Query-string pairs in the order given."""
+    return list(query_text(request_params(params)).items())
 
 
-def json_params(params: Mapping[str, object]) -> dict[str, object]:
-    """A JSON request body in the order given, None values left out."""
-    return {key: _scalar(value) for key, value in params.items() if value is not None}
+def json_params(params: Mapping[str, object]) -> str:
+    """A JSON request body (the exact text sent)."""
+    return json_body(request_params(params))

@@ -64,11 +64,12 @@ Readings of the v1.0.0 document:
 
 Bad rows: ``parse_user_trades``, ``parse_recent_trades``, ``parse_order_book``,
 ``parse_ticker``, ``parse_positions`` and ``parse_contract_specs`` take an
-optional ``problems`` list. Without it the first bad row raises (strict); with
-it a row that does not parse, and market data with a non-positive price or
-size, is left out and its ``ParseError`` appended, so the caller can log and
-count it while the other rows are kept. A payload whose shape is unknown as a
-whole always raises.
+optional ``skip`` (``kit.parsing.Skip``; the adapter passes its
+``SkipCounter``). Without it the first bad row raises (strict); with it a row
+that does not parse, and market data with a non-positive price or size, is left
+out and its ``ParseError`` goes to ``skip``, which logs and counts it, while the
+other rows are kept (``kit.parsing.rows``, ``kit.parsing.parse_levels``). A
+payload whose shape is unknown as a whole always raises.
 
 Errors: no error format is documented. Bodies are read as
 ``{"error": {"code", "message"}}``, ``{"error": "..."}`` or ``{"code",
@@ -77,10 +78,11 @@ Errors: no error format is documented. Bodies are read as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
 from botkit.events import BookSnapshot, Level, Ticker, Trade
 from botkit.model import ZERO, Fill, Instrument, Liquidity, OrderStatus, OrderType
@@ -100,9 +102,10 @@ from botkit.venues.kit.errors import (
 from botkit.venues.kit.parsing import (
     ORDER_TYPES,
     Fields,
-    list_of,
+    Skip,
     lookup,
-    parse_decimal,
+    parse_levels,
+    rows,
     side_of,
     synthetic_id,
     unwrap,
@@ -130,6 +133,8 @@ __all__ = [
 ]
 
 VENUE = "alpha5"
+
+T = TypeVar("T")
 
 ENVELOPES = ("result", "data")
 
@@ -193,7 +198,6 @@ LAST = ("close", "last_price", "last")
 OHLC = ("open", "high", "low")
 BUY_LEVELS = ("buy", "bids")
 SELL_LEVELS = ("sell", "asks")
-LEVEL_SIZE = ("size", "amount", "quantity")
 MIN_VALUE = ("min_order_value", "min_notional")
 MAX_VALUE = ("max_order_value", "max_notional")
 BALANCE = ("balance", "total", "equity")
@@ -277,26 +281,25 @@ _MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.STOP_MARKET})
 # Keys that mark a mapping as one record rather than a wrapper around a list.
 _RECORD_KEYS = (*SYMBOL, *ORDER_ID, *TRADE_ID, CONTRACT, "side", "price", "size")
 
-Problems = list[ParseError] | None
 
-
-def _note(problems: Problems, err: ParseError) -> None:
-    """Record a row's problem, or raise it when the caller wants strict parsing."""
-    if problems is None:
-        raise err
-    problems.append(err)
-
-
-def _items(payload: object, kind: str) -> list[Fields]:
+def _rows(
+    payload: object, kind: str, build: Callable[[Fields], T], skip: Skip | None = None
+) -> list[T]:
+    """``build`` over the records of a list reply (``kit.parsing.rows``: see "Bad rows")."""
     body = unwrap(payload, ENVELOPES)
+    path = ""
     if isinstance(body, Mapping):
         # Some list endpoints answer {"orders": [...]}/{"trades": [...]}: take the
         # one list inside, or treat the object as a single record.
         lists = [k for k, v in body.items() if isinstance(v, list)]
         if len(lists) == 1 and not any(k in body for k in _RECORD_KEYS):
-            return list_of(body[lists[0]], VENUE, kind, str(lists[0]))
-        return [Fields(body, VENUE, kind)]
-    return list_of(body, VENUE, kind)
+            path = str(lists[0])
+            body = body[lists[0]]
+        else:
+            body = [body]
+    if not isinstance(body, list):
+        raise ParseError(VENUE, kind, "<root>", f"expected a list, got {type(body).__name__}")
+    return rows(body, build, skip, venue=VENUE, kind=kind, path=path)
 
 
 def _opt_symbol(f: Fields) -> str | None:
@@ -354,15 +357,14 @@ def _precision(f: Fields, *names: str) -> int | None:
     return int(precision)
 
 
+def _asset_precision(f: Fields) -> tuple[str, int | None]:
+    return f.text("symbol"), _precision(f, "precision")
+
+
 def parse_assets(payload: object) -> dict[str, int]:
     """``GET /public/get_assets`` -> ``{symbol: precision}`` (assets without one are left out)."""
-    out: dict[str, int] = {}
-    for f in _items(payload, ASSETS):
-        symbol = f.text("symbol")
-        precision = _precision(f, "precision")
-        if precision is not None:
-            out[symbol] = precision
-    return out
+    listed = _rows(payload, ASSETS, _asset_precision)
+    return {symbol: precision for symbol, precision in listed if precision is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,16 +479,11 @@ def _contract(f: Fields, assets: Mapping[str, int]) -> ContractSpec:
 
 
 def parse_contract_specs(
-    payload: object, assets: Mapping[str, int] | None = None, problems: Problems = None
+    payload: object, assets: Mapping[str, int] | None = None, skip: Skip | None = None
 ) -> list[ContractSpec]:
     """``GET /public/get_live_contracts`` -> ContractSpecs; ``assets`` from ``parse_assets``."""
-    out = []
-    for f in _items(payload, CONTRACTS):
-        try:
-            out.append(_contract(f, assets or {}))
-        except ParseError as err:
-            _note(problems, err)
-    return out
+    known = assets or {}
+    return _rows(payload, CONTRACTS, lambda f: _contract(f, known), skip)
 
 
 def parse_contracts(payload: object, assets: Mapping[str, int] | None = None) -> list[Instrument]:
@@ -500,13 +497,13 @@ def parse_perpetuals(payload: object) -> frozenset[str]:
     Read from ``contract_type``/``settlement_period`` ``perpetual``, or else a
     ``-PERPETUAL`` symbol suffix (the seed's own example symbol).
     """
-    out = set()
-    for f in _items(payload, CONTRACTS):
-        symbol = f.text(*CONTRACT_SYMBOL)
-        marks = ((f.opt_text(*KIND) or "").lower(), (f.opt_text(*PERIOD) or "").lower())
-        if "perpetual" in marks or symbol.upper().endswith("-PERPETUAL"):
-            out.add(symbol)
-    return frozenset(out)
+    return frozenset(s for s in _rows(payload, CONTRACTS, _perpetual) if s is not None)
+
+
+def _perpetual(f: Fields) -> str | None:
+    symbol = f.text(*CONTRACT_SYMBOL)
+    marks = ((f.opt_text(*KIND) or "").lower(), (f.opt_text(*PERIOD) or "").lower())
+    return symbol if "perpetual" in marks or symbol.upper().endswith("-PERPETUAL") else None
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -576,7 +573,7 @@ def parse_order(payload: object, endpoint: str = ORDER) -> VenueOrder:
 
 def parse_orders(payload: object, endpoint: str = OPEN_ORDERS) -> list[VenueOrder]:
     """``get_open_orders`` / ``get_order_history`` -> VenueOrders."""
-    return [_order(f) for f in _items(payload, endpoint)]
+    return _rows(payload, endpoint, _order)
 
 
 def parse_orders_created(
@@ -588,12 +585,12 @@ def parse_orders_created(
     venue holds without our client id needs the time it was created. Falls back
     to ``ts_ns`` when only that is given; v1.0.0 orders carry no time at all.
     """
-    out = []
-    for f in _items(payload, endpoint):
-        order = _order(f)
-        created = f.opt_time_ns(*CREATED, unit="auto") or order.ts_ns or None
-        out.append((order, created))
-    return out
+    return _rows(payload, endpoint, _order_created)
+
+
+def _order_created(f: Fields) -> tuple[VenueOrder, int | None]:
+    order = _order(f)
+    return order, f.opt_time_ns(*CREATED, unit="auto") or order.ts_ns or None
 
 
 # --- fills ------------------------------------------------------------------------------
@@ -639,23 +636,18 @@ def _user_trade(f: Fields, ids: _Occurrences, contract_of_order: Mapping[str, st
 
 def parse_user_trades(
     payload: object,
-    problems: Problems = None,
+    skip: Skip | None = None,
     contract_of_order: Mapping[str, str] | None = None,
 ) -> list[Fill]:
     """``GET /account/get_user_trades`` -> Fills.
 
     ``contract_of_order`` (venue order id -> contract symbol) places a row that
-    names only its order. With ``problems``, a row that does not parse is left
-    out and its error appended; the other rows are still returned.
+    names only its order. With ``skip``, a row that does not parse is left out
+    and its error goes there; the other rows are still returned.
     """
     ids = _Occurrences("alpha5-fill")
-    fills = []
-    for f in _items(payload, USER_TRADES):
-        try:
-            fills.append(_user_trade(f, ids, contract_of_order or {}))
-        except ParseError as err:
-            _note(problems, err)
-    return fills
+    known = contract_of_order or {}
+    return _rows(payload, USER_TRADES, lambda f: _user_trade(f, ids, known), skip)
 
 
 # --- account ----------------------------------------------------------------------------
@@ -679,7 +671,7 @@ def _position(f: Fields, symbol: str | None) -> tuple[str, Decimal]:
 
 
 def parse_positions(
-    payload: object, symbol: str | None = None, problems: Problems = None
+    payload: object, symbol: str | None = None, skip: Skip | None = None
 ) -> dict[str, Decimal]:
     """``GET /account/get_positions`` -> signed size per contract (long > 0).
 
@@ -688,68 +680,48 @@ def parse_positions(
     sell/short meaning a short position; a negative size always means short.
     """
     out: dict[str, Decimal] = {}
-    for f in _items(payload, POSITIONS):
-        try:
-            name, size = _position(f, symbol)
-        except ParseError as err:
-            _note(problems, err)
-            continue
+    for name, size in _rows(payload, POSITIONS, lambda f: _position(f, symbol), skip):
         out[name] = out.get(name, ZERO) + size
     return out
 
 
 def parse_balances(payload: object) -> dict[str, Decimal]:
     """``GET /account/wallet_balances`` (seed only) -> total balance per asset."""
-    out: dict[str, Decimal] = {}
-    for f in _items(payload, BALANCES):
-        out[f.text(*BASE, "currency")] = f.decimal(*BALANCE)
-    return out
+    return dict(_rows(payload, BALANCES, _balance))
+
+
+def _balance(f: Fields) -> tuple[str, Decimal]:
+    return f.text(*BASE, "currency"), f.decimal(*BALANCE)
 
 
 # --- public market data -----------------------------------------------------------------
 
 
-def _market_value(f: Fields, names: tuple[str, ...], what: str, problems: Problems) -> float | None:
-    """An optional market price or size: a non-positive one is dropped and noted."""
+def _market_value(f: Fields, names: tuple[str, ...], what: str, skip: Skip | None) -> float | None:
+    """An optional market price or size: a non-positive one is dropped (and given to ``skip``)."""
     d = f.opt_decimal(*names)
     if d is None:
         return None
     if d <= 0:
-        if problems is not None:
-            problems.append(ParseError(VENUE, f.kind, "|".join(names), f"{what} {d} is not > 0"))
+        if skip is not None:
+            skip(ParseError(VENUE, f.kind, "|".join(names), f"{what} {d} is not > 0"))
         return None
     return float(d)
 
 
-def _levels(f: Fields, names: tuple[str, ...], descending: bool, problems: Problems) -> list[Level]:
+def _levels(f: Fields, names: tuple[str, ...], descending: bool, skip: Skip | None) -> list[Level]:
     found = f.find(*names)
     if found is None:
         return []
     name, raw = found
-    if not isinstance(raw, list):
-        f.fail((name,), f"expected a list, got {type(raw).__name__}")
-    levels: list[Level] = []
-    for i, item in enumerate(raw):
-        where = f"{name}[{i}]"
-        if isinstance(item, list):
-            if len(item) < 2:
-                f.fail((where,), "expected [price, size]")
-            price = parse_decimal(item[0], VENUE, f.kind, f"{where}[0]")
-            size = parse_decimal(item[1], VENUE, f.kind, f"{where}[1]")
-        else:
-            level = Fields(item, VENUE, f.kind, where)
-            price = level.decimal("price")
-            size = level.decimal(*LEVEL_SIZE)
-        if price <= 0 or size <= 0:
-            _note(problems, ParseError(VENUE, f.kind, where, f"level {price} x {size} is not > 0"))
-            continue
-        levels.append((float(price), float(size)))
-    levels.sort(key=lambda lv: lv[0], reverse=descending)
-    return levels
+    # A full book: a level of size 0 means nothing here, so it is dropped like a bad one.
+    return parse_levels(
+        raw, VENUE, f.kind, name, descending=descending, allow_zero=False, skip=skip
+    )
 
 
 def parse_order_book(
-    payload: object, symbol: str, ts_ns: int, problems: Problems = None
+    payload: object, symbol: str, ts_ns: int, skip: Skip | None = None
 ) -> BookSnapshot:
     """``GET /public/order_book``: v1.0.0's ``buy``/``sell`` of ``{price, size}``.
 
@@ -760,8 +732,8 @@ def parse_order_book(
     f = Fields(unwrap(payload, ENVELOPES), VENUE, ORDER_BOOK)
     if not f.has(*BUY_LEVELS, *SELL_LEVELS):
         f.fail((*BUY_LEVELS, *SELL_LEVELS), "missing: not an order book")
-    bids = _levels(f, BUY_LEVELS, True, problems)
-    asks = _levels(f, SELL_LEVELS, False, problems)
+    bids = _levels(f, BUY_LEVELS, True, skip)
+    asks = _levels(f, SELL_LEVELS, False, skip)
     ts = f.opt_time_ns("timestamp", unit="auto")
     return BookSnapshot(ts or ts_ns, _opt_symbol(f) or symbol, bids, asks)
 
@@ -769,7 +741,7 @@ def parse_order_book(
 _TICKER_KEYS = (*LAST, *OHLC, *BID, *ASK, *BID_SIZE, *ASK_SIZE)
 
 
-def parse_ticker(payload: object, symbol: str, ts_ns: int, problems: Problems = None) -> Ticker:
+def parse_ticker(payload: object, symbol: str, ts_ns: int, skip: Skip | None = None) -> Ticker:
     """``GET /public/ticker``: v1.0.0's open/high/low/close (close = last), or bid/ask."""
     body = unwrap(payload, ENVELOPES)
     f = Fields(body, VENUE, TICKER)
@@ -778,11 +750,11 @@ def parse_ticker(payload: object, symbol: str, ts_ns: int, problems: Problems = 
     return Ticker(
         f.opt_time_ns("timestamp", unit="auto") or ts_ns,
         _opt_symbol(f) or symbol,
-        _market_value(f, BID, "price", problems),
-        _market_value(f, ASK, "price", problems),
-        _market_value(f, BID_SIZE, "size", problems),
-        _market_value(f, ASK_SIZE, "size", problems),
-        _market_value(f, LAST, "price", problems),
+        _market_value(f, BID, "price", skip),
+        _market_value(f, ASK, "price", skip),
+        _market_value(f, BID_SIZE, "size", skip),
+        _market_value(f, ASK_SIZE, "size", skip),
+        _market_value(f, LAST, "price", skip),
     )
 
 
@@ -803,22 +775,16 @@ def _recent_trade(f: Fields, symbol: str | None, ids: _Occurrences) -> Trade:
 
 
 def parse_recent_trades(
-    payload: object, symbol: str | None = None, problems: Problems = None
+    payload: object, symbol: str | None = None, skip: Skip | None = None
 ) -> list[Trade]:
     """``GET /public/recent_trades`` -> public Trades (side = aggressor, if given).
 
     v1.0.0's RecentTrade names no contract: rows belong to ``symbol`` unless
-    they name one. With ``problems``, bad rows and rows with a non-positive
-    price or size are left out and noted.
+    they name one. With ``skip``, bad rows and rows with a non-positive price
+    or size are left out and given to it.
     """
     ids = _Occurrences("alpha5-trade")
-    trades = []
-    for f in _items(payload, RECENT_TRADES):
-        try:
-            trades.append(_recent_trade(f, symbol, ids))
-        except ParseError as err:
-            _note(problems, err)
-    return trades
+    return _rows(payload, RECENT_TRADES, lambda f: _recent_trade(f, symbol, ids), skip)
 
 
 # --- errors -----------------------------------------------------------------------------
