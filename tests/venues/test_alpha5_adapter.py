@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +22,7 @@ from botkit.intents import Place
 from botkit.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
-from botkit.venues.kit.adapter import VenueAdapter
+from botkit.venues.kit.adapter import Connection, VenueAdapter
 from botkit.venues.kit.errors import (
     AuthError,
     NotFound,
@@ -41,9 +42,22 @@ async def sim() -> AsyncIterator[RunningSimulator]:
         yield s
 
 
+def make(
+    url: str,
+    *,
+    symbols: tuple[str, ...] | None = None,
+    credentials: dict[str, str] | None = None,
+    **options: Any,
+) -> Alpha5Adapter:
+    """The adapter as the node builds it: from a ``Connection``."""
+    return Alpha5Adapter(
+        Connection(url, credentials=credentials or {}, options=options, symbols=symbols)
+    )
+
+
 @pytest.fixture
 async def adapter(sim: RunningSimulator) -> AsyncIterator[Alpha5Adapter]:
-    a = Alpha5Adapter(sim.base_url, sim.ws_url, poll_interval_s=0.02)
+    a = make(sim.base_url, poll_interval_s=0.02)
     await a.connect()
     yield a
     await a.close()
@@ -90,7 +104,7 @@ async def test_instruments(adapter: Alpha5Adapter) -> None:
 
 
 async def test_symbols_option_limits_contracts(sim: RunningSimulator) -> None:
-    a = Alpha5Adapter(sim.base_url, symbols=[ETH])
+    a = make(sim.base_url, symbols=(ETH,))
     try:
         assert set(await a.instruments()) == {ETH}
         with pytest.raises(NotFound):
@@ -145,7 +159,7 @@ async def test_find_order_fallback_without_venue_id(
     o = order(price=bid - 20)
     placed = await adapter.place(o)
     # A fresh adapter never saw the place reply: it matches side/type/price/size/time.
-    other = Alpha5Adapter(sim.base_url)
+    other = make(sim.base_url)
     try:
         assert await other.find_order(order(price=bid - 30)) is None
         first = await other.find_order(decoy)
@@ -190,7 +204,10 @@ async def test_partial_then_full_fill(sim: RunningSimulator, adapter: Alpha5Adap
     o = order(price=ask, size=str(at_ask + D("0.5")))
     vo = await adapter.place(o)
     assert vo.status is OrderStatus.PARTIALLY_FILLED
-    assert vo.filled == at_ask and vo.avg_price == ask
+    # v1.0.0's Order has no average price: the fills say what it traded at.
+    assert vo.filled == at_ask and vo.avg_price is None
+    first = await adapter.user_trades(None, BTC)
+    assert sum(f.size for f in first) == at_ask and {f.price for f in first} == {ask}
     # The background market trades through the rest before long.
     for _ in range(300):
         sim.exchange.step()
@@ -243,7 +260,8 @@ async def test_stop_orders(sim: RunningSimulator, adapter: Alpha5Adapter) -> Non
     # A stop-limit far away waits untriggered, is listed, edited and cancelled by id.
     far = order(type=OrderType.STOP_LIMIT, price=ask + 500, stop_price=ask + 400)
     waiting = await adapter.place(far)
-    assert waiting.status is OrderStatus.OPEN and waiting.raw_status == "untriggered"
+    # v1.0.0's OrderStatus has only open/filled: a waiting stop is "open".
+    assert waiting.status is OrderStatus.OPEN and waiting.raw_status == "open"
     assert waiting.stop_price == ask + 400
     assert [v.client_id for v in await adapter.open_orders(BTC)] == [far.client_id]
     edited = await adapter.edit(far, ask + 510, D("0.02"))
@@ -268,9 +286,16 @@ async def test_stop_orders(sim: RunningSimulator, adapter: Alpha5Adapter) -> Non
     assert_clean(sim)
 
 
-async def test_positions_balances_close_position(
-    sim: RunningSimulator, adapter: Alpha5Adapter
-) -> None:
+@pytest.fixture
+async def seed_sim() -> AsyncIterator[RunningSimulator]:
+    """The simulator taking the seed document's requests (query parameters, GETs)."""
+    async with running_simulator("alpha5", run_market=False, api="seed") as s:
+        s.exchange.step()
+        yield s
+
+
+async def _go_short(sim: RunningSimulator, adapter: Alpha5Adapter) -> None:
+    """Positions and balances follow two market orders: short 0.02 BTC."""
     assert await adapter.positions() == {}
     assert await adapter.balances() == {"USDT": D(100000)}
     await adapter.place(order(type=OrderType.MARKET, size="0.01"))
@@ -278,11 +303,36 @@ async def test_positions_balances_close_position(
     assert await adapter.positions() == {BTC: D("-0.02")}
     fees = sum(f.fee for f in sim.exchange.trades)
     assert await adapter.balances() == {"USDT": D(100000) - fees}
-    closing = await adapter.close_position(BTC)
-    assert closing.side is Side.BUY and closing.size == D("0.02")
-    assert closing.status is OrderStatus.FILLED
+
+
+async def test_positions_balances_close_position(
+    sim: RunningSimulator, adapter: Alpha5Adapter
+) -> None:
+    await _go_short(sim, adapter)
+    # v1.0.0 closes by contract and answers with the Position, not an order.
+    before = len(sim.exchange.trades)
+    assert await adapter.close_position(BTC) is None
+    closing = sim.exchange.trades[before:]
+    assert {f.side for f in closing} == {Side.BUY} and sum(f.size for f in closing) == D("0.02")
     assert await adapter.positions() == {}
     assert sim.position(BTC) == 0
+    assert_clean(sim)
+
+
+async def test_positions_balances_close_position_seed(seed_sim: RunningSimulator) -> None:
+    """The seed's close_position: by an order id, answered with the closing order."""
+    sim = seed_sim
+    adapter = make(sim.base_url, api="seed")
+    try:
+        await _go_short(sim, adapter)
+        closing = await adapter.close_position(BTC)
+        assert closing is not None
+        assert closing.side is Side.BUY and closing.size == D("0.02")
+        assert closing.status is OrderStatus.FILLED
+        assert await adapter.positions() == {}
+        assert sim.position(BTC) == 0
+    finally:
+        await adapter.close()
     assert_clean(sim)
 
 
@@ -334,7 +384,8 @@ async def test_rejections_are_typed_with_the_venues_reason(
     ]
 
 
-async def test_protocol_is_strict(sim: RunningSimulator) -> None:
+async def test_protocol_is_strict(seed_sim: RunningSimulator) -> None:
+    sim = seed_sim  # the seed's request forms
     async with aiohttp.ClientSession() as http:
         base = f"{sim.base_url}/v1"
         r = await http.post(
@@ -351,14 +402,15 @@ async def test_protocol_is_strict(sim: RunningSimulator) -> None:
         r = await http.get(f"{base}/account/place_order")
         assert r.status == 405
         r = await http.get(f"{base}/public/recent_trades", params={"asset": "BTC"})
-        assert r.status == 200 and "result" in await r.json()
+        # Replies are v1.0.0's: a bare list of RecentTrade, no envelope.
+        assert r.status == 200 and isinstance(await r.json(), list)
 
 
 async def test_bearer_token() -> None:
     async with running_simulator("alpha5", run_market=False, token="sekrit") as sim:
         sim.exchange.step()
         for token in (None, "wrong"):
-            a = Alpha5Adapter(sim.base_url, bearer_token=token)
+            a = make(sim.base_url, bearer_token=token)
             try:
                 assert BTC in await a.instruments()  # public calls need no token
                 with pytest.raises(AuthError) as exc:
@@ -366,7 +418,7 @@ async def test_bearer_token() -> None:
                 assert exc.value.status == 401 and exc.value.definite
             finally:
                 await a.close()
-        a = Alpha5Adapter(sim.base_url, api_key="sekrit")
+        a = make(sim.base_url, credentials={"api_key": "sekrit"})
         try:
             assert await a.balances() == {"USDT": D(100000)}
         finally:
@@ -435,7 +487,7 @@ async def test_gateway_settles_an_ambiguous_place(
 
 
 async def test_stall_and_timeout(sim: RunningSimulator) -> None:
-    a = Alpha5Adapter(sim.base_url, timeout_s=0.2)
+    a = make(sim.base_url, request_timeout_s=0.2)
     try:
         sim.set_faults(stall_next=1, stall_s=0.05)
         assert await a.balances() == {"USDT": D(100000)}  # slow, not failed

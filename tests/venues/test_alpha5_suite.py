@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from botkit.simulator.alpha5 import TEST_TOKEN
 from botkit.simulator.server import RunningSimulator
 from botkit.venues.alpha5 import Alpha5Adapter
+from botkit.venues.kit.adapter import Connection
 
 from .suite import Live, VenueSuite
 
@@ -21,7 +22,7 @@ class TestAlpha5Adapter(VenueSuite):
     sim_options: ClassVar[dict[str, Any]] = {"token": TEST_TOKEN}
 
     def make_adapter(self, sim: RunningSimulator) -> Alpha5Adapter:
-        return Alpha5Adapter(sim.base_url, sim.ws_url, api_key=TEST_TOKEN)
+        return Alpha5Adapter(Connection(sim.base_url, credentials={"api_key": TEST_TOKEN}))
 
     async def test_declares_what_the_document_gives_it(self, live: Live) -> None:
         # A native edit_order; no client-id field and no websocket in the document.

@@ -14,6 +14,7 @@ from botkit.journal import Journal
 from botkit.model import OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
+from botkit.venues.kit.adapter import Connection
 
 from .suite import until
 
@@ -23,7 +24,7 @@ SYM = "BTC/USDT"
 async def test_a_place_that_lands_after_it_was_given_up_is_cancelled(tmp_path: Path) -> None:
     async with running_simulator("alpha5", run_market=False) as sim:
         sim.exchange.step()
-        adapter = Alpha5Adapter(sim.base_url)
+        adapter = Alpha5Adapter(Connection(sim.base_url))
         await adapter.connect()
         instruments = await adapter.instruments()
         router = ExecutionRouter(instruments)

@@ -185,6 +185,24 @@ def test_skip_counter_counts_per_field_and_logs_once(caplog: pytest.LogCaptureFi
     assert "v GET /user_trades (user_trade): data[0].price: missing" in warnings[0]
 
 
+def test_skip_counter_once_counts_a_record_met_again_once() -> None:
+    # An endpoint that answers with the whole history on every call.
+    counter = SkipCounter("v", memory=2)
+    history = counter.at("GET /trades", once=True)
+    bad = ParseError("v", "trade", "[3].price", "missing")
+    for _ in range(3):
+        history(bad)
+    assert counter.counts == {"GET /trades [].price": 1}
+    history(ParseError("v", "trade", "[4].price", "missing"))  # another bad record
+    assert counter.counts == {"GET /trades [].price": 2}
+    counter.at("GET /trades")(bad)  # without once, every meeting counts
+    assert counter.total == 3
+    for i in (5, 6):  # the memory is bounded: the oldest is forgotten first
+        history(ParseError("v", "trade", f"[{i}].price", "missing"))
+    history(bad)
+    assert counter.counts == {"GET /trades [].price": 6}
+
+
 # ----- errors -----------------------------------------------------------------------------------
 
 
@@ -390,6 +408,32 @@ async def test_rest_client_decodes_safely_and_classifies(
         await prefixed.close()
     assert echoed.body["q"] == {"n": "1", "d": "0.00000001", "f": "false"}
     assert echoed.body["path"] == "/v1/echo/a%2Fb"
+
+
+async def test_rest_client_reply_read_headers_and_a_final_close(
+    server: tuple[str, dict[str, Handler]],
+) -> None:
+    base, routes = server
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        return web.json_response([1, 2], headers={"X-Total-Count": "12"})
+
+    routes["/page"] = counted
+    client = RestClient("v", base, classify=bt_classify, timeout_s=5)
+    reply = await client.send("GET", "/page")
+    assert reply.headers["x-total-count"] == "12"  # looked up case-insensitively
+    assert reply.read(lambda body, i: body[i], 1) == 2
+    with pytest.raises(UnreadableReply) as unreadable:
+        reply.read(Fields, "v", "page")  # a list where an object was expected
+    assert unreadable.value.endpoint == "GET /page" and unreadable.value.ambiguous
+    await client.close()
+    await client.send("GET", "/page")  # a plain close: the next call opens a session again
+    await client.close(final=True)
+    for call in (client.open(), client.send("GET", "/page")):
+        with pytest.raises(VenueError, match="closed"):
+            await call  # closed for good: no session that nobody would close
+    assert not client.is_open
+    await client.close()  # still idempotent
 
 
 def test_api_base_and_query_params() -> None:

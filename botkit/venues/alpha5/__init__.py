@@ -1,31 +1,38 @@
-"""Alpha5: derivatives REST (seed document 000).
+"""Alpha5: derivatives REST (seed document 000 and the published v1.0.0 document).
 
-``auth`` builds the optional bearer header and query strings; ``parsing`` turns
-payloads into model values and error replies into ``botkit.venues.kit.errors``
-types.
+``auth`` builds the optional bearer header and encodes requests; ``rest`` makes
+either document's requests on the kit's HTTP core (option ``api``:
+``"v1.0.0"``, the default, or ``"seed"``); ``parsing`` turns payloads into
+model values and error replies into ``botkit.venues.kit.errors`` types;
+``options.Alpha5Options`` is ``venue.options``; ``adapter.Alpha5Adapter`` is
+the ``VenueAdapter``, built on the kit's ``AdapterBase``.
 
-Choices where the document is unclear (details in the modules' docstrings):
+Choices where the documents are unclear (details in the modules' docstrings):
 
-* Authentication is documented as "None"; an optional bearer token from the
-  config is sent as ``Authorization: Bearer <token>``.
-* ``place_order`` documents no side parameter; the adapter sends ``side=buy`` or
-  ``side=sell`` (the values the parsers also read back).
-* Parameters go in the query string, as documented, POSTs included (several
-  private calls are GETs).
+* Replies are read as v1.0.0's schemas (contracts with nested
+  ``quoting_asset``/``settling_asset``, books as ``buy``/``sell``, orders with a
+  nested ``contract``), and still as the older assumed shapes.
+* Authentication is "None" in the seed and bearer in v1.0.0: an optional
+  bearer token from the config (a string or a ``Secret``) is sent as
+  ``Authorization: Bearer <token>``.
+* A contract settled in its base asset is inverse (size in USD, value =
+  size / price in the settling asset): ``Instrument.kind`` ``inverse_*``.
+* Only ``operational`` contracts trade; ``disrupted_post_only`` takes post-only
+  orders only; ``expired`` contracts are not offered.
+* ``place_order`` documents no side parameter; the adapter sends ``side``
+  (``buy``/``sell``, the values the parsers also read back).
 * Post-only: "the price will be changed to be just below the bid" is read as
   buy -> best ask - tick, sell -> best bid + tick (the risk module's ``slide``).
-* No response schemas are documented; the field names the parsers read are an
-  explicit assumption (the document's parameter names first, Deribit-style
-  aliases after them).
+* No trade id is documented: recent and user trades without one get a stable
+  id derived from their fields.
 * No client order id is documented: the adapter keeps the venue's order id and
-  finds orders by it, with a side/type/price/size/time match as the fallback.
+  finds orders by it, with a side/type/price/size match as the fallback.
 * No websocket is documented: fills and market data are polled over REST.
-
-``rest`` is the HTTP client and ``adapter.Alpha5Adapter`` the ``VenueAdapter``.
 """
 
 from botkit.venues.alpha5.adapter import Alpha5Adapter
 from botkit.venues.alpha5.auth import auth_headers, query_params
+from botkit.venues.alpha5.options import Alpha5Options
 from botkit.venues.alpha5.parsing import VENUE, classify_error, parse_contracts
 from botkit.venues.registry import Capabilities, VenueSpec
 
@@ -37,6 +44,7 @@ SPEC = VenueSpec(
         edit=True, post_only=True, reduce_only=True, positions=True, withdrawals=True
     ),
     adapter="botkit.venues.alpha5.adapter:Alpha5Adapter",
+    options="botkit.venues.alpha5.options:Alpha5Options",
     simulator="botkit.simulator.alpha5",
     document="000",
 )
@@ -45,6 +53,7 @@ __all__ = [
     "SPEC",
     "VENUE",
     "Alpha5Adapter",
+    "Alpha5Options",
     "auth_headers",
     "classify_error",
     "parse_contracts",

@@ -4,68 +4,124 @@ Capabilities: native edit (``edit_order``, so ``supports_edit``), post-only,
 reduce-only, IOC/FOK, stop orders (``stop_limit``/``stop_market`` with a
 ``trigger``), positions and ``close_position``. Alpha5 documents no websocket,
 so fills come from REST polling alone (``has_user_trade_stream = False``) and
-``market_stream`` polls the order book and recent trades.
+``market_stream`` polls the order book and recent trades. Built on the venue
+kit (``botkit.venues.kit``): lifecycle, options, id memory, skip counts and the
+REST core.
 
-Choices where the document is unclear (change them through the options named):
+Options (``venue.options`` in bot.yaml: ``options.Alpha5Options``):
+
+* ``api``: ``"v1.0.0"`` (default: the published document, JSON-body POSTs) or
+  ``"seed"`` (document 000: query parameters, GETs) — see ``rest``.
+* ``bearer_token`` (a string or a ``botkit.redact.Secret``, kept wrapped
+  until the header is built), else the ``api_key`` credential: sent as
+  ``Authorization: Bearer <token>`` on private calls. ``api_secret`` and the
+  connection's ``nonce`` have no use at this venue.
+* ``asset_param``: which asset fills the ``asset`` parameter of recent_trades,
+  get_positions, get_order_history (and the seed's open orders and
+  cancel-all): ``"base"`` (default; ``BTC`` for ``BTC-M20``) or ``"settling"``
+  (the contract's settling asset). The documents only say "the asset symbol".
+* ``page_size`` (100), ``poll_interval_s`` (1), ``book_depth`` (10),
+  ``match_window_s`` (60), ``stop_trigger`` (``last_price``), ``api_prefix``
+  (``/v1``), ``status_refresh_s`` (30); the kit's ``request_timeout_s`` (10),
+  ``min_request_interval_s`` (0), ``id_memory``.
+
+Choices where the documents are unclear (change them through the options named):
 
 * Symbols: a contract becomes ``BASE/QUOTE`` for a perpetual (``BTC-PERPETUAL``
-  with quote USDT -> ``BTC/USDT``) and ``BASE/QUOTE-<rest of the contract
-  symbol>`` for anything else (``BTC-29MAR24`` -> ``BTC/USDT-29MAR24``), so one
-  asset's contracts never collide. Kind ``perpetual`` for perpetuals, else the
-  contract type. ``symbols=[...]`` limits the adapter to those contracts.
-* Credentials: authentication is documented as "None". An optional bearer token
-  (option ``bearer_token``, else ``api_key``) is sent on private calls;
-  ``api_secret`` and ``nonce`` have no use at this venue.
-* ``place_order`` documents no side: ``side=buy|sell`` is sent. Nor does it
-  take a client order id: ``supports_client_id`` is False, and the adapter keeps
-  the venue's order id from each place reply (with our client id beside it, so
-  fills and orders come back carrying our client id).
+  quoted in USDT -> ``BTC/USDT``) and ``BASE/QUOTE-<rest of the contract
+  symbol>`` for anything else (``BTC-M20`` -> ``BTC/USDT-M20``); should two
+  contracts still meet on one name, both are named ``BASE/QUOTE-<contract
+  symbol>``. The connection's ``symbols`` limit the adapter to those contracts.
+* Linear or inverse, lot size: see ``parsing``. An inverse contract's
+  Instrument has ``kind`` ``inverse_perpetual``/``inverse_future``, ``base`` =
+  the settling asset, sizes in the quoting asset; its order value is
+  size / price in the settling asset.
+* Contract status: only ``operational`` contracts trade. ``disrupted`` (and
+  any status the documents do not name) refuses places and edits here, before
+  sending, with ``OrderRejected`` code ``contract_disrupted`` (or
+  ``contract_not_operational``); ``disrupted_post_only`` lets through only
+  post-only GTC limit orders (code ``contract_post_only`` otherwise); cancels
+  always go. ``expired`` contracts are not offered as instruments. The status
+  is re-read at most every ``status_refresh_s`` before a place or edit (the
+  Instrument the router holds is fixed for the run, so the check lives here).
+* ``place_order`` documents no side: ``side`` is sent (``buy``/``sell``). Nor
+  does it take a client order id: ``supports_client_id`` is False. The adapter
+  keeps the venue's order id from each reply, keyed by the attempt's
+  ``Order.venue_client_id`` (a cancel-and-replace attempt is another order at
+  the venue), so fills and orders come back carrying our client id. The ids
+  live in the kit's ``IdMemory`` (bounded by ``id_memory``), as does the
+  contract of each venue order seen (for fills that name only their order).
+* Edit: v1.0.0 titles edit_order "Cancel remaining size of the order and place
+  a new one". The size sent is the order's new total size (the seed: "the
+  requested order size"). The adapter edits by the venue order id it holds;
+  should a reply name a different order id, later calls follow the new id
+  while fills of the old one still map to our order.
 * ``find_order``: by the venue id when we have it (open orders, then order
   history, which holds every order with a fill); an order the venue
   acknowledged that is in neither was closed without a fill and is reported
   CANCELED (``raw_status`` says it was inferred). Without a venue id (the place
-  reply was lost) the documented fallback matches the contract's open orders and
-  history by side, type, price and size, created no earlier than our order's
-  creation time minus ``match_window_s`` (default 60 s), not already claimed by
-  another of our orders; the earliest such order wins.
+  reply was lost) the fallback matches the contract's open orders and history
+  by side, type, price and size, not already claimed by another of our orders,
+  created no earlier than our order's creation minus ``match_window_s`` when
+  the venue gives creation times (v1.0.0 gives none); the earliest wins.
 * Time in force is sent for limit orders only ("applies to limit order") and
   for market orders only when not GTC. Stop orders are sent with
-  ``trigger=<stop_trigger>`` (default ``last_price``; the document requires one
-  for ``stop_limit``).
-* User trades: the endpoint takes no time filter (and documents no paging
-  parameters), so every call reads the account's trades and keeps those from
-  ``since_ns`` on. Venue times are milliseconds, so ``since_ns`` is first
-  floored to its millisecond: the boundary repeats (duplicates are allowed,
-  the gateway dedupes by trade id), nothing is lost.
-* Open orders, cancel-all and positions need asset *and* contract symbol, so
-  they take one call per contract.
+  ``trigger=<stop_trigger>`` (the document requires one for ``stop_limit``).
+* User trades: the endpoint takes no time filter, so every call reads the
+  account's trades and keeps those from ``since_ns`` on (floored to the
+  millisecond: the boundary repeats, the gateway dedupes by trade id). A row
+  that does not parse is left out, logged (venue, endpoint, field) and counted
+  in ``skipped`` — once, however often the venue sends it again (the kit's
+  ``SkipCounter`` with ``once``); the other rows are returned.
+* Positions: v1.0.0's Position has no size. A row without one is logged and
+  counted once in ``skipped`` and left out, so the gateway's position
+  cross-check sees nothing to compare for it. A contract row that does not
+  parse is skipped and counted once the same way (the listing is read again
+  every ``status_refresh_s``).
+* Balances: only the seed documents ``wallet_balances``; when the venue
+  answers it 404, ``balances()`` is ``{}`` from then on.
 * ``market_stream`` emits a BookSnapshot per symbol and the public trades new
-  since the previous poll, every ``poll_interval_s`` (default 1 s); the trades
-  already printed when the stream starts are not replayed.
+  since the previous poll, every ``poll_interval_s``; the trades already printed
+  when the stream starts are not replayed. v1.0.0's recent trades name no
+  contract: rows are given to the asset's one listed contract, and when an
+  asset has several, rows without a contract are dropped and counted. Market
+  data with a non-positive price or size is dropped and counted (``skipped``,
+  every time); a book of unknown shape is a poll failure, skipped and counted,
+  never an empty book; the poll backs off and tries again.
+* ``connect()`` fails with one ``VenueError``/``ParseError`` (a network failure
+  becomes ``VenueUnavailable`` naming the URL) and leaves no session open;
+  ``close()`` closes the session for good, so a poll that outlives it cannot
+  open another one (its calls fail with a ``VenueError``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
-from typing import Any
-
-import aiohttp
 
 from botkit.events import Trade
 from botkit.model import Fill, Instrument, Order, OrderStatus, OrderType, TimeInForce
 from botkit.venues.alpha5 import parsing
+from botkit.venues.alpha5.options import Alpha5Options
+from botkit.venues.alpha5.parsing import VENUE, ContractSpec
 from botkit.venues.alpha5.rest import Alpha5Rest
-from botkit.venues.kit.adapter import Connection, MarketEvent
-from botkit.venues.kit.errors import NotFound, ParseError, VenueError
-from botkit.venues.kit.nonce import NonceSource
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.adapter import AdapterBase, Connection, MarketEvent
+from botkit.venues.kit.errors import (
+    AMBIGUOUS,
+    NotFound,
+    OrderRejected,
+    ParseError,
+    UnreadableReply,
+    VenueError,
+    VenueUnavailable,
+)
+from botkit.venues.kit.rest import Reply
+from botkit.venues.kit.types import VenueOrder, ack
 
 __all__ = ["Alpha5Adapter", "Contract"]
 
@@ -78,15 +134,25 @@ TIF_OUT = {
     TimeInForce.FOK: "fill_or_kill",
 }
 INFERRED_CLOSED = "inferred:closed_unfilled"
+# Reject codes of the contract-status check (see the module docstring).
+STATUS_CODES = {
+    "disrupted": "contract_disrupted",
+    "disrupted_post_only": "contract_post_only",
+    "expired": "contract_expired",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Contract:
-    """One venue contract and our instrument for it."""
+    """One venue contract and our instrument for it.
+
+    ``asset`` is the value sent as the ``asset`` parameter for this contract.
+    """
 
     contract_symbol: str
     asset: str
     instrument: Instrument
+    spec: ContractSpec | None = None
 
 
 def our_symbol(contract_symbol: str, base: str, quote: str, perpetual: bool) -> str:
@@ -96,89 +162,94 @@ def our_symbol(contract_symbol: str, base: str, quote: str, perpetual: bool) -> 
     return f"{base}/{quote}-{rest if sep else contract_symbol}"
 
 
-class Alpha5Adapter:
-    name = "alpha5"
-    supports_edit = True
-    supports_client_id = False
-    has_user_trade_stream = False
+class Alpha5Adapter(AdapterBase):
+    """``VenueAdapter`` for Alpha5 (see the module notes for every choice)."""
 
-    @classmethod
-    def from_connection(cls, connection: Connection) -> Alpha5Adapter:
-        """The adapter the node builds from bot.yaml's ``venue:`` section."""
-        creds = connection.credentials
-        return cls(
-            connection.base_url,
-            connection.ws_url,
-            api_key=creds.get("api_key"),
-            api_secret=creds.get("api_secret"),
-            nonce=connection.nonce,
-            **dict(connection.options),
-        )
+    name = VENUE
+    Options = Alpha5Options
+    options: Alpha5Options
 
-    def __init__(
-        self,
-        base_url: str,
-        ws_url: str | None = None,
-        api_key: str | None = None,
-        api_secret: str | None = None,
-        *,
-        nonce: NonceSource | None = None,
-        symbols: Iterable[str] | None = None,
-        **options: Any,
-    ) -> None:
-        del ws_url, api_secret  # no websocket documented; nothing is signed
-        token = options.pop("bearer_token", None) or api_key or None
-        self.min_request_interval_s = float(options.pop("min_request_interval_s", 0.0))
-        self.poll_interval_s = float(options.pop("poll_interval_s", 1.0))
-        self.book_depth = int(options.pop("book_depth", 10))
-        self.match_window_ns = int(float(options.pop("match_window_s", 60.0)) * 1e9)
-        self.stop_trigger = str(options.pop("stop_trigger", "last_price"))
-        timeout_s = float(options.pop("timeout_s", 10.0))
-        prefix = str(options.pop("api_prefix", "/v1"))
-        if options:
-            raise TypeError(f"unknown Alpha5 options: {', '.join(sorted(options))}")
-        self.rest = Alpha5Rest(base_url, token, nonce=nonce, timeout_s=timeout_s, prefix=prefix)
-        self.symbols = frozenset(symbols) if symbols is not None else None
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        opts = self.options
+        token = opts.bearer_token or connection.credentials.get("api_key") or None
+        self.rest = Alpha5Rest(connection.base_url, opts, token)
+        self.http = self.rest.http
+        self.match_window_ns = int(opts.match_window_s * 1e9)
         self._contracts: dict[str, Contract] = {}  # by our symbol
         self._by_venue: dict[str, Contract] = {}  # by contract symbol
-        self._client_of: dict[str, str] = {}  # venue order id -> our client id
-        self._venue_of: dict[str, str] = {}  # our client id -> venue order id
-        self._loaded = False
-        self._lock = asyncio.Lock()
+        self._per_asset: Counter[str] = Counter()  # listed contracts per asset parameter
+        self._assets: dict[str, int] | None = None  # asset -> precision, read once
+        # venue order id -> contract symbol, for fills that name only their order
+        self._contract_of_order: OrderedDict[str, str] = OrderedDict()
+        self._loaded_at = 0.0
+        self._no_balances = False
+        self._load_lock = asyncio.Lock()
 
     # ----- lifecycle and reference data ---------------------------------------------------
 
-    async def connect(self) -> None:
-        if not self._loaded:
+    async def _connect(self) -> None:
+        try:
             await self._load()
+        except AMBIGUOUS as err:
+            raise VenueUnavailable(
+                self.name,
+                f"cannot load contracts from {self.http.base_url}: "
+                f"{str(err) or type(err).__name__}",
+            ) from err
 
     async def close(self) -> None:
-        await self.rest.close()
+        # For good: a market poll still running must not open a session nobody closes.
+        await self.http.close(final=True)
+        await super().close()
 
     async def _load(self) -> None:
-        async with self._lock:
-            raw = await self.rest.live_contracts()
-            perpetuals = parsing.parse_perpetuals(raw)
-            contracts: dict[str, Contract] = {}
-            for inst in parsing.parse_contracts(raw):
-                perpetual = inst.symbol in perpetuals
-                ours = our_symbol(inst.symbol, inst.base, inst.quote, perpetual)
-                if self.symbols is not None and ours not in self.symbols:
-                    continue
-                mine = dataclasses.replace(
-                    inst, symbol=ours, kind="perpetual" if perpetual else inst.kind
-                )
-                contracts[ours] = Contract(inst.symbol, inst.base, mine)
-            self._contracts = contracts
-            self._by_venue = {c.contract_symbol: c for c in contracts.values()}
-            self._loaded = True
+        async with self._load_lock:
+            if self._assets is None:
+                self._assets = (await self.rest.assets()).read(parsing.parse_assets)
+            reply = await self.rest.live_contracts()
+            skipped: list[ParseError] = []
+            specs = reply.read(parsing.parse_contract_specs, self._assets, skipped.append)
+            if skipped and not specs:
+                # Nothing readable at all: the shape is not the document's.
+                raise UnreadableReply.of(skipped[0], endpoint=reply.endpoint)
+            for err in skipped:
+                self.skipped(err.at(reply.endpoint), once=True)
+            self._install(specs)
+            self._loaded_at = time.monotonic()
+
+    def _install(self, specs: list[ContractSpec]) -> None:
+        live = [s for s in specs if s.status != "expired"]
+        names = {
+            s.contract_symbol: our_symbol(s.contract_symbol, s.base, s.quote, s.perpetual)
+            for s in live
+        }
+        taken = Counter(names.values())
+        contracts: dict[str, Contract] = {}
+        per_asset: Counter[str] = Counter()
+        for spec in live:
+            asset = spec.settle if self.options.asset_param == "settling" else spec.base
+            per_asset[asset] += 1
+            ours = names[spec.contract_symbol]
+            if taken[ours] > 1:
+                ours = f"{spec.base}/{spec.quote}-{spec.contract_symbol}"
+            if self.symbols is not None and ours not in self.symbols:
+                continue
+            kind = spec.instrument.kind
+            if spec.perpetual:
+                kind = parsing.INVERSE_PREFIX + "perpetual" if spec.inverse else "perpetual"
+            mine = dataclasses.replace(spec.instrument, symbol=ours, kind=kind)
+            contracts[ours] = Contract(spec.contract_symbol, asset, mine, spec)
+        self._contracts = contracts
+        self._by_venue = {c.contract_symbol: c for c in contracts.values()}
+        self._per_asset = per_asset
 
     async def instruments(self) -> dict[str, Instrument]:
-        await self.connect()
+        await self.ready()
         return {s: c.instrument for s, c in self._contracts.items()}
 
     async def _contract(self, symbol: str) -> Contract:
-        await self.connect()
+        await self.ready()
         c = self._contracts.get(symbol)
         if c is None:
             await self._load()  # listed since we last looked?
@@ -190,7 +261,7 @@ class Alpha5Adapter:
     async def _contracts_for(self, symbol: str | None) -> list[Contract]:
         if symbol is not None:
             return [await self._contract(symbol)]
-        await self.connect()
+        await self.ready()
         return list(self._contracts.values())
 
     def _ours(self, contract_symbol: str) -> str | None:
@@ -202,12 +273,51 @@ class Alpha5Adapter:
         symbol = self._ours(vo.symbol)
         if symbol is None:
             return None
-        cid = client_id or self._client_of.get(vo.venue_order_id) or vo.client_id
+        self._note_contract(vo.venue_order_id, vo.symbol)
+        cid = client_id or self.ids.client_id(vo.venue_order_id) or vo.client_id
         return dataclasses.replace(vo, symbol=symbol, client_id=cid)
 
+    def _note_contract(self, venue_order_id: str, contract_symbol: str) -> None:
+        """Remember an order's contract, bounded like the id memory (oldest first out)."""
+        self._contract_of_order[venue_order_id] = contract_symbol
+        self._contract_of_order.move_to_end(venue_order_id)
+        if len(self._contract_of_order) > self.ids.limit:
+            self._contract_of_order.popitem(last=False)
+
     def _remember(self, client_id: str, venue_order_id: str) -> None:
-        self._client_of[venue_order_id] = client_id
-        self._venue_of[client_id] = venue_order_id
+        if not self.ids.remember(client_id, venue_order_id):
+            log.warning(
+                "venue order %s of %s is claimed by another client id", venue_order_id, client_id
+            )
+
+    # ----- contract status ------------------------------------------------------------------
+
+    async def _refresh_status(self) -> None:
+        """Re-read the contracts' status when it is older than ``status_refresh_s``."""
+        if time.monotonic() - self._loaded_at < self.options.status_refresh_s:
+            return
+        try:
+            await self._load()
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
+            # Keep what we knew; the venue refuses a disrupted contract itself anyway.
+            self._loaded_at = time.monotonic()
+            log.warning("alpha5 contract status not refreshed (%s)", err)
+
+    async def _check_tradable(self, c: Contract, order: Order) -> None:
+        await self._refresh_status()
+        current = self._by_venue.get(c.contract_symbol, c)
+        status = current.spec.status if current.spec is not None else parsing.OPERATIONAL
+        if status == parsing.OPERATIONAL:
+            return
+        post_only = order.post_only and order.type is OrderType.LIMIT
+        if status == "disrupted_post_only" and post_only and order.tif is TimeInForce.GTC:
+            return
+        raise OrderRejected(
+            self.name,
+            f"contract {c.contract_symbol} is {status}"
+            + (": only post-only GTC limit orders" if status == "disrupted_post_only" else ""),
+            code=STATUS_CODES.get(status, "contract_not_operational"),
+        )
 
     # ----- orders ---------------------------------------------------------------------------
 
@@ -218,7 +328,7 @@ class Alpha5Adapter:
             "size": order.size,
             "type": order.type.value,
         }
-        if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        if order.type.needs_price:
             params["price"] = order.price
             params["time_in_force"] = TIF_OUT[order.tif]
         elif order.tif is not TimeInForce.GTC:
@@ -229,19 +339,17 @@ class Alpha5Adapter:
             params["reduce_only"] = True
         if order.type.is_stop:
             params["stop_price"] = order.stop_price
-            params["trigger"] = self.stop_trigger
+            params["trigger"] = self.options.stop_trigger
         return params
 
-    def _acted(self, reply: object, what: str, client_id: str | None = None) -> VenueOrder:
+    def _acted(self, reply: Reply, what: str, order: Order | None = None) -> VenueOrder:
         """The order in the reply to a call that changed state, in our terms.
 
-        A reply we cannot read does not say the call failed: it is ambiguous (the
-        base VenueError), so the gateway looks the order up instead of giving up.
+        A reply we cannot read does not say the call failed: it is ambiguous
+        (``UnreadableReply``), so the gateway looks the order up instead of giving up.
         """
-        try:
-            vo = parsing.parse_order(reply)
-        except ParseError as err:
-            raise VenueError(self.name, f"unreadable {what} reply: {err}") from err
+        vo = reply.read(parsing.parse_order, what)
+        client_id = order.venue_client_id if order is not None else None
         if client_id is not None:
             self._remember(client_id, vo.venue_order_id)
         view = self._view(vo, client_id)
@@ -251,30 +359,41 @@ class Alpha5Adapter:
 
     async def place(self, order: Order) -> VenueOrder:
         c = await self._contract(order.symbol)
+        await self._check_tradable(c, order)
         reply = await self.rest.place_order(self._order_params(c, order))
-        return self._acted(reply, "place_order", order.client_id)
+        return self._acted(reply, "place_order", order)
+
+    def _known_venue_id(self, order: Order) -> str | None:
+        # The memory is per attempt and follows an edit that changed the id.
+        return self.ids.venue_id(order.venue_client_id) or order.venue_order_id
 
     async def _venue_id(self, order: Order) -> str:
-        vid = order.venue_order_id or self._venue_of.get(order.client_id)
+        vid = self._known_venue_id(order)
         if vid is None:
             found = await self.find_order(order)
             vid = found.venue_order_id if found is not None else None
         if vid is None:
             raise NotFound(
                 self.name,
-                f"order {order.client_id} is not known at the venue",
+                f"order {order.venue_client_id} is not known at the venue",
                 code="order_not_found",
             )
         return vid
 
     async def cancel(self, order: Order) -> None:
+        await self.ready()
         await self.rest.cancel_order(await self._venue_id(order))
 
     async def edit(self, order: Order, price: Decimal, size: Decimal) -> VenueOrder:
+        c = await self._contract(order.symbol)
+        await self._check_tradable(c, order)
         vid = await self._venue_id(order)
-        price_arg = price if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+        price_arg = price if order.type.needs_price else None
         reply = await self.rest.edit_order(vid, size=size, price=price_arg)
-        return self._acted(reply, "edit_order", order.client_id)
+        vo = self._acted(reply, "edit_order", order)
+        if vo.venue_order_id != vid:
+            log.info("alpha5 edit of order %s answered as order %s", vid, vo.venue_order_id)
+        return vo
 
     async def cancel_all(self, symbol: str | None = None) -> None:
         for c in await self._contracts_for(symbol):
@@ -283,20 +402,21 @@ class Alpha5Adapter:
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         out: list[VenueOrder] = []
         for c in await self._contracts_for(symbol):
-            raw = await self.rest.open_orders(c.asset, c.contract_symbol)
-            out += [v for v in map(self._view, parsing.parse_orders(raw)) if v is not None]
+            reply = await self.rest.open_orders(c.asset, c.contract_symbol)
+            orders = reply.read(parsing.parse_orders, "get_open_orders")
+            out += [v for v in map(self._view, orders) if v is not None]
         return out
 
-    async def _orders_created(self, c: Contract) -> list[tuple[VenueOrder, int]]:
+    async def _orders_created(self, c: Contract) -> list[tuple[VenueOrder, int | None]]:
         """The contract's open orders, then its orders with fills; each with its creation time.
 
         Open orders first: an order that fills between the two calls moves into the
         history, which is read second, so it is not missed.
         """
-        found = parsing.parse_orders_created(
-            await self.rest.open_orders(c.asset, c.contract_symbol)
-        )
-        history = parsing.parse_orders_created(await self.rest.order_history(c.asset))
+        listed = await self.rest.open_orders(c.asset, c.contract_symbol)
+        found = listed.read(parsing.parse_orders_created, "get_open_orders")
+        filled = await self.rest.order_history(c.asset)
+        history = filled.read(parsing.parse_orders_created, "get_order_history")
         seen = {vo.venue_order_id for vo, _ in found}
         found += [
             (vo, t)
@@ -307,81 +427,83 @@ class Alpha5Adapter:
 
     async def find_order(self, order: Order) -> VenueOrder | None:
         c = await self._contract(order.symbol)
-        vid = order.venue_order_id or self._venue_of.get(order.client_id)
+        vid = self._known_venue_id(order)
         candidates = await self._orders_created(c)
         if vid is not None:
             for vo, _ in candidates:
                 if vo.venue_order_id == vid:
-                    return self._view(vo, order.client_id)
+                    return self._view(vo, order.venue_client_id)
             # Acknowledged, yet neither open nor ever filled: it was closed unfilled.
-            return VenueOrder(
-                venue=self.name,
-                venue_order_id=vid,
-                client_id=order.client_id,
-                symbol=order.symbol,
-                side=order.side,
-                type=order.type,
-                price=order.price,
-                size=order.size,
-                filled=Decimal(0),
-                avg_price=None,
-                status=OrderStatus.CANCELED,
-                ts_ns=time.time_ns(),
-                raw_status=INFERRED_CLOSED,
-                tif=order.tif,
-                stop_price=order.stop_price,
+            return ack(
+                order, self.name, vid, status=OrderStatus.CANCELED, raw_status=INFERRED_CLOSED
             )
         match = self._match(order, candidates)
         if match is None:
             return None
-        self._remember(order.client_id, match.venue_order_id)
-        return self._view(match, order.client_id)
+        self._remember(order.venue_client_id, match.venue_order_id)
+        return self._view(match, order.venue_client_id)
 
-    def _match(self, order: Order, candidates: list[tuple[VenueOrder, int]]) -> VenueOrder | None:
-        """The documented fallback for an order whose venue id we never learned."""
+    def _match(
+        self, order: Order, candidates: list[tuple[VenueOrder, int | None]]
+    ) -> VenueOrder | None:
+        """The fallback for an order whose venue id we never learned."""
         earliest = order.created_ns - self.match_window_ns
+        cid = order.venue_client_id
         best: tuple[int, VenueOrder] | None = None
         for vo, created in candidates:
             if (
-                vo.venue_order_id in self._client_of
+                self.ids.claimed(vo.venue_order_id, by_other_than=cid)
                 or vo.side is not order.side
                 or vo.size != order.size
-                or created < earliest
+                or (created is not None and created < earliest)
             ):
                 continue
             if vo.type is not None and vo.type is not order.type:
                 continue
             # A post-only price may have been moved inside the touch by the venue.
-            priced = order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-            if priced and vo.price != order.price and not order.post_only:
+            if order.type.needs_price and vo.price != order.price and not order.post_only:
                 continue
-            if best is None or created < best[0]:
-                best = (created, vo)
+            # Without creation times the venue's own order decides (open orders first).
+            when = created if created is not None else 0
+            if best is None or when < best[0]:
+                best = (when, vo)
         return best[1] if best is not None else None
 
-    async def close_position(self, symbol: str, price: Decimal | None = None) -> VenueOrder:
-        """Close the position in ``symbol`` (a reduce-only market order, or limit at ``price``).
+    async def close_position(self, symbol: str, price: Decimal | None = None) -> VenueOrder | None:
+        """Close the position in ``symbol`` (a market order, or a limit at ``price``).
 
-        The venue's call takes an order id, not a contract: any order on the
-        contract will do, and one that filled (so built the position) is in the
-        order history.
+        v1.0.0 closes by contract and answers with the Position: None is returned
+        and the closing trades arrive through user trades like any others. The
+        seed's call takes an order id, not a contract: any order on the contract
+        will do (one that filled, so built the position, is in the order
+        history); a reply that is an order is returned as such.
         """
         c = await self._contract(symbol)
-        history = parsing.parse_orders(await self.rest.order_history(c.asset))
-        ids = [vo.venue_order_id for vo in history if vo.symbol == c.contract_symbol]
-        if not ids:
-            raise NotFound(
-                self.name,
-                f"no order on {c.contract_symbol} to name the position by",
-                code="no_open_position",
-            )
-        return self._acted(await self.rest.close_position(ids[0], price), "close_position")
+        order_id = None
+        if not self.rest.v1:
+            reply = await self.rest.order_history(c.asset)
+            history = reply.read(parsing.parse_orders, "get_order_history")
+            ids = [vo.venue_order_id for vo in history if vo.symbol == c.contract_symbol]
+            if not ids:
+                raise NotFound(
+                    self.name,
+                    f"no order on {c.contract_symbol} to name the position by",
+                    code="no_open_position",
+                )
+            order_id = ids[0]
+        reply = await self.rest.close_position(c.contract_symbol, order_id, price)
+        if isinstance(reply.body, Mapping) and "contract_id" in reply.body:
+            return None  # v1.0.0's Position reply
+        return self._acted(reply, "close_position")
 
     # ----- account --------------------------------------------------------------------------
 
     async def user_trades(self, since_ns: int | None, symbol: str | None = None) -> list[Fill]:
-        await self.connect()
-        fills = parsing.parse_user_trades(await self.rest.user_trades())
+        await self.ready()
+        reply = await self.rest.user_trades()
+        # No time filter: every call reads the same rows again, so a bad one counts once.
+        skip = self.skipped.at(reply.endpoint, once=True)
+        fills = reply.read(parsing.parse_user_trades, skip, self._contract_of_order)
         floor = None if since_ns is None else since_ns - since_ns % NS_PER_MS
         out = []
         for f in fills:
@@ -390,19 +512,31 @@ class Alpha5Adapter:
                 continue  # a contract outside ``symbols`` (or listed since we loaded)
             if (floor is not None and f.ts_ns < floor) or (symbol is not None and ours != symbol):
                 continue
-            cid = f.client_id or (self._client_of.get(f.venue_order_id or "") or "")
+            cid = f.client_id or (self.ids.client_id(f.venue_order_id or "") or "")
             out.append(f._replace(symbol=ours, client_id=cid))
         out.sort(key=lambda f: (f.ts_ns, f.trade_id))
         return out
 
     async def balances(self) -> dict[str, Decimal]:
-        return parsing.parse_balances(await self.rest.wallet_balances())
+        if self._no_balances:
+            return {}
+        await self.ready()
+        try:
+            reply = await self.rest.wallet_balances()
+        except NotFound:
+            # Only the seed documents wallet_balances; v1.0.0 has no balance endpoint.
+            self._no_balances = True
+            log.warning("alpha5 has no wallet_balances endpoint: balances are unknown")
+            return {}
+        return reply.read(parsing.parse_balances)
 
     async def positions(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
         for c in await self._contracts_for(None):
-            raw = await self.rest.positions(c.asset, c.contract_symbol)
-            for contract_symbol, size in parsing.parse_positions(raw).items():
+            reply = await self.rest.positions(c.asset, c.contract_symbol)
+            skip = self.skipped.at(reply.endpoint, once=True)
+            sizes = reply.read(parsing.parse_positions, c.contract_symbol, skip)
+            for contract_symbol, size in sizes.items():
                 ours = self._ours(contract_symbol)
                 if ours is not None and size:
                     out[ours] = size
@@ -413,30 +547,45 @@ class Alpha5Adapter:
     def user_trade_stream(self, since_ns: int | None) -> AsyncIterator[Fill] | None:
         return None  # no websocket documented: the gateway polls user_trades
 
+    async def _poll_market(
+        self, contracts: list[Contract]
+    ) -> tuple[list[MarketEvent], list[Trade]]:
+        events: list[MarketEvent] = []
+        for c in contracts:
+            reply = await self.rest.order_book(c.contract_symbol, self.options.book_depth)
+            skip = self.skipped.at(reply.endpoint)
+            snap = reply.read(parsing.parse_order_book, c.contract_symbol, time.time_ns(), skip)
+            events.append(snap._replace(symbol=c.instrument.symbol))
+        wanted = {c.contract_symbol for c in contracts}
+        trades: list[Trade] = []
+        for asset in sorted({c.asset for c in contracts}):
+            # Rows that name no contract belong to the asset's only contract, if it has one.
+            only = [c.contract_symbol for c in contracts if c.asset == asset]
+            default = only[0] if self._per_asset[asset] == 1 and len(only) == 1 else None
+            reply = await self.rest.recent_trades(asset, 100)
+            skip = self.skipped.at(reply.endpoint)
+            rows = reply.read(parsing.parse_recent_trades, default, skip)
+            trades += [t for t in rows if t.symbol in wanted]
+        return events, trades
+
     async def market_stream(self, symbols: list[str]) -> AsyncIterator[MarketEvent]:
         """Polls the order book and the recent trades of ``symbols``, resuming after errors."""
         contracts = [await self._contract(s) for s in symbols]
-        assets = sorted({c.asset for c in contracts})
-        wanted = {c.contract_symbol for c in contracts}
+        interval = self.options.poll_interval_s
         seen: deque[str] = deque(maxlen=5000)
         seen_set: set[str] = set()
         first = True
         failures = 0
         while True:
             try:
-                events: list[MarketEvent] = []
-                for c in contracts:
-                    raw = await self.rest.order_book(c.contract_symbol, self.book_depth)
-                    snap = parsing.parse_order_book(raw, c.contract_symbol, time.time_ns())
-                    events.append(snap._replace(symbol=c.instrument.symbol))
-                trades: list[Trade] = []
-                for asset in assets:
-                    raw = await self.rest.recent_trades(asset, 100)
-                    trades += [t for t in parsing.parse_recent_trades(raw) if t.symbol in wanted]
-            except (TimeoutError, VenueError, ParseError, aiohttp.ClientError) as err:
+                events, trades = await self._poll_market(contracts)
+            except (VenueError, ParseError, *AMBIGUOUS) as err:
                 failures += 1
-                log.warning("alpha5 market poll failed (%s); retrying", err)
-                await asyncio.sleep(min(30.0, self.poll_interval_s * 2 ** min(failures, 5)))
+                if isinstance(err, ParseError):
+                    self.skipped(err)  # a book or page of unknown shape: counted, never empty
+                else:
+                    log.warning("alpha5 market poll failed (%s); retrying", err)
+                await asyncio.sleep(min(30.0, interval * 2 ** min(failures, 5)))
                 continue
             failures = 0
             fresh = []
@@ -455,12 +604,4 @@ class Alpha5Adapter:
             first = False
             for event in (*events, *fresh):
                 yield event
-            await asyncio.sleep(self.poll_interval_s)
-
-    async def __aenter__(self) -> Alpha5Adapter:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            await self.close()
+            await asyncio.sleep(interval)

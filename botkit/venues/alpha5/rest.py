@@ -1,51 +1,62 @@
-"""Alpha5 REST client: one aiohttp session, the documented paths, typed errors.
+"""Alpha5 REST calls on the kit's HTTP core: the documented paths, either document's form.
 
-Every parameter goes in the query string (``auth.query_params``), POSTs
-included, as the document lists them all ``in: query``. Private calls
-(``/account/...``) carry ``Authorization: Bearer <token>`` when a token is
-configured (the document says "None"; see ``auth``).
+Two documents spell the private calls differently; the ``api`` option picks one:
 
-The base URL is the document's ``https://<host>/v1``; a base URL given without
-a path (``http://127.0.0.1:8080``) gets ``/v1`` appended, so the simulator's
-``base_url`` and the venue's documented one both work.
+* ``"v1.0.0"`` (default, the published document): ``place_order``,
+  ``edit_order``, ``cancel_order``, ``cancel_all_open_orders`` and
+  ``close_position`` are POSTs with a JSON body; ``close_position`` is keyed by
+  ``contract_symbol``; cancel-all's filters are all optional (only the contract
+  is sent); ``get_open_orders`` and ``get_order_history`` are paged
+  (``page_size``/``current_page`` in, ``X-Pagination-Total-Count`` out; without
+  that header the reply is taken as complete); ``get_open_orders`` is sent
+  without its optional ``asset``.
+* ``"seed"`` (document 000): every parameter in the query string; cancel,
+  edit, cancel-all and close-position are GETs, place_order a POST;
+  ``close_position`` is keyed by an ``order_id``; cancel-all and open orders
+  need ``asset`` and ``contract_symbol``.
 
-Replies are unwrapped from ``{"result": ...}`` when enveloped. An HTTP error, or
-a 2xx whose body is an error object, becomes a ``VenueError`` through
-``parsing.classify_error`` (5xx: ``VenueUnavailable``, ambiguous). Timeouts and
-connection errors propagate as ``asyncio.TimeoutError``/``aiohttp.ClientError``,
-which the live gateway treats as ambiguous.
+Private calls (``/account/...``) carry ``Authorization: Bearer <token>`` when a
+token is configured (see ``auth``). The base URL is the document's
+``https://<host>/v1``; a base URL given without a path gets ``api_prefix``
+(``/v1``) appended.
 
-Alpha5 has no request nonce; the constructor still takes a ``NonceSource`` so
-every venue's client is built the same way (it is kept, never used).
+Replies are decoded by the kit (``kit.rest.RestClient``): a body that is not
+text in its charset, not JSON, nested too deep or holding a number beyond range
+is never an exception of its own — on a 2xx an ``UnreadableReply`` naming the
+endpoint, on an error status the error classified by its status. JSON numbers
+are read as Decimal, exactly (``exact=True``). Replies are unwrapped from
+``{"result": ...}`` when enveloped (an older reading). An HTTP error, or a 2xx
+whose body is an error object, becomes a ``VenueError`` through
+``parsing.classify_error`` (5xx: ``VenueUnavailable``, ambiguous). Timeouts
+and connection errors propagate as ``TimeoutError``/``aiohttp.ClientError``
+(``kit.errors.AMBIGUOUS``).
+
+Every call answers with the kit's ``Reply``: the body (envelope removed) and
+the endpoint (``GET /public/order_book``) that parse errors and skip counts name.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
+from botkit.redact import Secret
+from botkit.venues.alpha5.auth import auth_headers, json_params, query_params
+from botkit.venues.alpha5.options import Alpha5Options
+from botkit.venues.alpha5.parsing import ENVELOPES, VENUE, classify_error
+from botkit.venues.kit.errors import UnreadableReply
+from botkit.venues.kit.parsing import unwrap
+from botkit.venues.kit.rest import Reply, RestClient, api_base
 
-from botkit.venues.alpha5.auth import auth_headers, query_params
-from botkit.venues.alpha5.parsing import ENVELOPES, classify_error
-from botkit.venues.kit.errors import parse_retry_after
-from botkit.venues.kit.nonce import ClockNonce, NonceSource
+__all__ = ["Alpha5Rest"]
 
-__all__ = ["DEFAULT_PREFIX", "Alpha5Rest"]
-
-DEFAULT_PREFIX = "/v1"
-
-
-def _base(url: str, prefix: str) -> str:
-    url = url.rstrip("/")
-    if urlsplit(url).path in ("", "/"):
-        url += prefix
-    return url
+TOTAL_HEADER = "X-Pagination-Total-Count"
+MAX_PAGES = 100  # a bound on paging, against a venue that never says it is done
 
 
 def _is_error_body(body: object) -> bool:
+    """A 2xx reply that is an error object (``{"error": ...}`` and no result)."""
     return (
         isinstance(body, Mapping)
         and body.get("error") not in (None, False, "")
@@ -53,139 +64,148 @@ def _is_error_body(body: object) -> bool:
     )
 
 
+def _total(headers: Mapping[str, str]) -> int | None:
+    value = headers.get(TOTAL_HEADER)
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
 class Alpha5Rest:
-    """Async client for the Alpha5 endpoints the adapter uses."""
+    """The Alpha5 endpoints the adapter uses; ``http`` is the one session."""
 
     def __init__(
-        self,
-        base_url: str,
-        token: str | None = None,
-        *,
-        nonce: NonceSource | None = None,
-        timeout_s: float = 10.0,
-        prefix: str = DEFAULT_PREFIX,
-        session: aiohttp.ClientSession | None = None,
+        self, base_url: str, options: Alpha5Options, token: str | Secret | None = None
     ) -> None:
-        self.base_url = _base(base_url, prefix)
+        self.api = options.api
+        self.page_size = options.page_size
+        self.http = RestClient(
+            VENUE,
+            api_base(base_url, options.api_prefix),
+            classify=classify_error,
+            timeout_s=options.request_timeout_s,
+            error_body=_is_error_body,
+            exact=True,
+        )
         self._auth = auth_headers(token)  # validates the token once, up front
-        self.nonce = nonce or ClockNonce()  # unused: Alpha5 takes no nonce
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session = session
-        self._own_session = session is None
 
-    async def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-            self._own_session = True
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None and self._own_session and not self._session.closed:
-            await self._session.close()
-        self._session = None
+    @property
+    def v1(self) -> bool:
+        return self.api == "v1.0.0"
 
     async def request(
         self,
         method: str,
-        path: str,
+        route: str,
         params: Mapping[str, object] | None = None,
         *,
+        body: Mapping[str, object] | None = None,
         private: bool = False,
-    ) -> Any:
-        """One call; the decoded result (envelope removed) or a typed VenueError."""
-        session = await self._get_session()
-        headers = {"Accept": "application/json", **(self._auth if private else {})}
-        async with session.request(
+    ) -> Reply:
+        """One call; its reply with the envelope removed, or a typed VenueError."""
+        headers = dict(self._auth) if private else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        reply = await self.http.send(
             method,
-            self.base_url + path,
-            params=query_params(params or {}),
+            route,
+            params=dict(query_params(params or {})),
+            data=None if body is None else json_params(body),
             headers=headers,
-        ) as resp:
-            text = await resp.text()
-            status = resp.status
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        try:
-            body: object = json.loads(text) if text else None
-        except ValueError:
-            body = text  # a proxy's HTML error page, say
-        if status >= 400:
-            raise classify_error(status, body, retry_after=retry_after)
-        if _is_error_body(body):
-            raise classify_error(status, body, retry_after=retry_after)
-        if isinstance(body, Mapping):
-            for key in ENVELOPES:
-                if key in body:
-                    return body[key]
-        return body
+        )
+        return dataclasses.replace(reply, body=unwrap(reply.body, ENVELOPES))
+
+    async def _paged(self, route: str, params: Mapping[str, object]) -> Reply:
+        """Every page of a v1.0.0 paged list (the seed has no paging: one call)."""
+        if not self.v1:
+            return await self.request("GET", route, params, private=True)
+        out: list[Any] = []
+        previous: object = None
+        first: Reply | None = None
+        for page in range(1, MAX_PAGES + 1):
+            query = {**params, "page_size": self.page_size, "current_page": page}
+            reply = await self.request("GET", route, query, private=True)
+            items = reply.body
+            if not isinstance(items, list):
+                if first is None:
+                    return reply  # not a list: the parser names what it is
+                kind = route.rsplit("/", 1)[-1]
+                raise UnreadableReply(
+                    VENUE, kind, "<root>", "a page is not a list", endpoint=reply.endpoint
+                )
+            first = first or reply
+            total = _total(reply.headers)
+            if not items or items == previous:
+                break  # an empty page, or a venue that ignores current_page
+            out += items
+            previous = items
+            if total is None or len(out) >= total:
+                break
+        assert first is not None
+        return dataclasses.replace(first, body=out)
 
     # ----- public -------------------------------------------------------------------------
 
-    async def assets(self) -> Any:
+    async def assets(self) -> Reply:
         return await self.request("GET", "/public/get_assets")
 
-    async def live_contracts(self, asset: str | None = None, kind: str | None = None) -> Any:
+    async def live_contracts(self, asset: str | None = None, kind: str | None = None) -> Reply:
         return await self.request(
             "GET", "/public/get_live_contracts", {"asset": asset, "type": kind}
         )
 
-    async def ticker(self, contract_symbol: str) -> Any:
+    async def ticker(self, contract_symbol: str) -> Reply:
         return await self.request("GET", "/public/ticker", {"contract_symbol": contract_symbol})
 
-    async def order_book(self, contract_symbol: str, depth: int | None = None) -> Any:
+    async def order_book(self, contract_symbol: str, depth: int | None = None) -> Reply:
         return await self.request(
             "GET", "/public/order_book", {"contract_symbol": contract_symbol, "depth": depth}
         )
 
-    async def recent_trades(self, asset: str, count: int | None = None) -> Any:
+    async def recent_trades(self, asset: str, count: int | None = None) -> Reply:
         return await self.request("GET", "/public/recent_trades", {"asset": asset, "count": count})
 
     # ----- trading ------------------------------------------------------------------------
 
-    async def place_order(self, params: Mapping[str, object]) -> Any:
-        return await self.request("POST", "/account/place_order", params, private=True)
+    async def _act(self, route: str, params: Mapping[str, object], seed_method: str) -> Reply:
+        """A state-changing call: a JSON-body POST (v1.0.0), or the seed's query form."""
+        if self.v1:
+            return await self.request("POST", route, body=params, private=True)
+        return await self.request(seed_method, route, params, private=True)
 
-    async def edit_order(self, order_id: str, size: object = None, price: object = None) -> Any:
-        return await self.request(
-            "GET",
-            "/account/edit_order",
-            {"order_id": order_id, "size": size, "price": price},
-            private=True,
-        )
+    async def place_order(self, params: Mapping[str, object]) -> Reply:
+        return await self._act("/account/place_order", params, "POST")
 
-    async def cancel_order(self, order_id: str) -> Any:
-        return await self.request(
-            "GET", "/account/cancel_order", {"order_id": order_id}, private=True
-        )
+    async def edit_order(self, order_id: str, size: object = None, price: object = None) -> Reply:
+        params = {"order_id": order_id, "size": size, "price": price}
+        return await self._act("/account/edit_order", params, "GET")
 
-    async def cancel_all_open_orders(self, asset: str, contract_symbol: str) -> Any:
-        return await self.request(
-            "GET",
-            "/account/cancel_all_open_orders",
-            {"asset": asset, "contract_symbol": contract_symbol},
-            private=True,
-        )
+    async def cancel_order(self, order_id: str) -> Reply:
+        return await self._act("/account/cancel_order", {"order_id": order_id}, "GET")
 
-    async def open_orders(self, asset: str, contract_symbol: str, kind: str | None = None) -> Any:
-        return await self.request(
-            "GET",
-            "/account/get_open_orders",
-            {"asset": asset, "contract_symbol": contract_symbol, "type": kind},
-            private=True,
-        )
+    async def cancel_all_open_orders(self, asset: str, contract_symbol: str) -> Reply:
+        # v1.0.0 makes every filter optional: the contract alone says which orders.
+        params = {"asset": None if self.v1 else asset, "contract_symbol": contract_symbol}
+        return await self._act("/account/cancel_all_open_orders", params, "GET")
 
-    async def order_history(self, asset: str) -> Any:
-        return await self.request(
-            "GET", "/account/get_order_history", {"asset": asset}, private=True
-        )
+    async def open_orders(self, asset: str, contract_symbol: str, kind: str | None = None) -> Reply:
+        # v1.0.0's asset is optional and its order-type filter is gone.
+        params: dict[str, object] = {"contract_symbol": contract_symbol}
+        if not self.v1:
+            params = {"asset": asset, **params, "type": kind}
+        return await self._paged("/account/get_open_orders", params)
 
-    async def user_trades(self, order_id: str | None = None) -> Any:
+    async def order_history(self, asset: str) -> Reply:
+        return await self._paged("/account/get_order_history", {"asset": asset})
+
+    async def user_trades(self, order_id: str | None = None) -> Reply:
         return await self.request(
             "GET", "/account/get_user_trades", {"order_id": order_id}, private=True
         )
 
     # ----- account ------------------------------------------------------------------------
 
-    async def positions(self, asset: str, contract_symbol: str) -> Any:
+    async def positions(self, asset: str, contract_symbol: str) -> Reply:
         return await self.request(
             "GET",
             "/account/get_positions",
@@ -193,10 +213,16 @@ class Alpha5Rest:
             private=True,
         )
 
-    async def close_position(self, order_id: str, price: object = None) -> Any:
-        return await self.request(
-            "GET", "/account/close_position", {"order_id": order_id, "price": price}, private=True
-        )
+    async def close_position(
+        self, contract_symbol: str, order_id: str | None = None, price: object = None
+    ) -> Reply:
+        """v1.0.0 closes by ``contract_symbol``; the seed by the id of an order on it."""
+        if self.v1:
+            params: dict[str, object] = {"contract_symbol": contract_symbol, "price": price}
+        else:
+            params = {"order_id": order_id, "price": price}
+        return await self._act("/account/close_position", params, "GET")
 
-    async def wallet_balances(self, asset: str | None = None) -> Any:
+    async def wallet_balances(self, asset: str | None = None) -> Reply:
+        """The seed's balances call (v1.0.0 documents none)."""
         return await self.request("GET", "/account/wallet_balances", {"asset": asset}, private=True)

@@ -8,7 +8,8 @@ module         what a venue takes from it
                id memory, skip counts), ``SkipCounter``
 ``options``    ``VenueOptions`` (the options every adapter has; subclass it),
                ``SecretOption`` (a secret option, revealed only where it is used)
-``rest``       ``RestClient`` (one session, safe decoding, typed errors),
+``rest``       ``RestClient`` (one session, safe decoding, typed errors; its
+               ``Reply.read`` parses a body, naming the endpoint if it cannot),
                ``SignedCalls`` (nonce order, spacing, one re-sign after a refused
                nonce), ``api_base``, ``path``, ``query_params``
 ``ids``        ``IdMemory``: client id <-> venue order id, bounded, with claims

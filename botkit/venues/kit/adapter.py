@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -130,26 +130,47 @@ class SkipCounter:
     of the run's health however often it repeats. The first of each key is
     logged as a warning (venue, endpoint, field, why); repeats only at debug, so
     a venue sending bad data every second does not flood the log.
+
+    ``once=True`` is for endpoints that answer with the same records on every
+    call (a whole history with no time filter, a listing polled again and
+    again): a record skipped before — the same error, word for word — is not
+    counted again, so the count says how many bad records there are, not how
+    often they were read. The last ``memory`` such errors are remembered.
     """
 
-    def __init__(self, venue: str, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self, venue: str, logger: logging.Logger | None = None, *, memory: int = 1000
+    ) -> None:
         self.venue = venue
         self.counts: Counter[str] = Counter()
         self._log = logger or logging.getLogger(f"botkit.venues.{venue}")
+        self._seen: OrderedDict[str, None] = OrderedDict()  # errors counted with once=True
+        self._memory = memory
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def __call__(self, err: ParseError) -> None:
+    def __call__(self, err: ParseError, *, once: bool = False) -> None:
+        if once and self._met_before(str(err)):
+            return
         key = f"{err.endpoint or err.kind} {_unindexed(err.field)}"
         self.counts[key] += 1
         level = logging.WARNING if self.counts[key] == 1 else logging.DEBUG
         self._log.log(level, "skipped (%d so far of this kind): %s", self.counts[key], err)
 
-    def at(self, endpoint: str) -> Skip:
-        """A ``skip`` for parsers of ``endpoint``'s payloads."""
-        return lambda err: self(err.at(endpoint))
+    def _met_before(self, text: str) -> bool:
+        if text in self._seen:
+            self._seen.move_to_end(text)
+            return True
+        self._seen[text] = None
+        if len(self._seen) > self._memory:
+            self._seen.popitem(last=False)
+        return False
+
+    def at(self, endpoint: str, *, once: bool = False) -> Skip:
+        """A ``skip`` for parsers of ``endpoint``'s payloads (``once``: see the class notes)."""
+        return lambda err: self(err.at(endpoint), once=once)
 
 
 def _unindexed(field: str) -> str:

@@ -34,7 +34,7 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, DecimalException
+from decimal import Decimal
 from types import MappingProxyType
 from typing import NoReturn, TypeVar
 
@@ -208,7 +208,10 @@ _REPR = _short_repr()  # configured once here, never changed
 
 
 def _show(value: object) -> str:
-    text = _REPR.repr(value)
+    try:
+        text = _REPR.repr(value)
+    except (RecursionError, ValueError):  # nested too deep, or an int too long to print
+        return f"<{type(value).__name__} too large to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -228,7 +231,7 @@ def parse_decimal(value: object, venue: str, kind: str, field: str) -> Decimal:
             _fail(venue, kind, field, f"expected a number, got {_show(value)}")
         try:
             d = Decimal(text)
-        except (DecimalException, ValueError):
+        except (ArithmeticError, ValueError):
             # "1e999999999999999999999": an exponent beyond what Decimal can hold.
             _fail(venue, kind, field, f"number out of range: {_show(value)}")
     elif isinstance(value, int):
@@ -692,7 +695,9 @@ def synthetic_id(prefix: str, *parts: object) -> str:
     execution seen twice (REST poll and again after a restart) dedups.
     """
     canonical = "|".join(_canonical(p) for p in parts)
-    return f"{prefix}:{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+    # surrogatepass: a lone surrogate (valid in JSON text) must not raise here.
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}:{digest[:24]}"
 
 
 def unwrap(payload: object, keys: tuple[str, ...]) -> object:

@@ -20,6 +20,13 @@ venues that report errors inside a 2xx reply (``{"success": false}``), and
   alone: a proxy's HTML page behind a 502 is still a 502); a 2xx body that
   cannot be read is an ``UnreadableReply`` (ambiguous: the call may have acted).
 * Timeouts and connection errors propagate as themselves (``errors.AMBIGUOUS``).
+* ``Reply.read(parse, *args)``: the body parsed, a ``ParseError`` turned into
+  an ``UnreadableReply`` naming the endpoint. ``Reply.headers``: the reply's
+  headers (case-insensitive), for venues that say something there (a total
+  count of a paged list).
+* ``close(final=True)``: closed for good; a later call raises ``VenueError``
+  rather than opening a session nobody would close (for an adapter whose
+  background polls may outlive its ``close()``).
 
 :class:`SignedCalls` — for venues that sign private calls with a strictly
 increasing nonce (the HMAC venues). What a venue supplies: the adapter's
@@ -48,7 +55,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import KW_ONLY, dataclass, field
 from decimal import Decimal
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -91,11 +98,21 @@ class Classify(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A 2xx reply: its status, the decoded body (None when empty) and what was asked."""
+    """A 2xx reply: its status, the decoded body (None when empty), what was asked,
+    and the reply's headers (looked up case-insensitively)."""
 
     status: int
     body: Any
     endpoint: str  # "GET /orders": for error messages and skip counts
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def read(self, parse: Callable[..., T], *args: object) -> T:
+        """``parse(body, *args)``; a shape it cannot read is an ``UnreadableReply``
+        naming this endpoint (ambiguous: the call may have acted all the same)."""
+        try:
+            return parse(self.body, *args)
+        except ParseError as err:
+            raise UnreadableReply.of(err, endpoint=self.endpoint, status=self.status) from err
 
 
 def path(*segments: object) -> str:
@@ -159,6 +176,7 @@ class RestClient:
         self.error_body = error_body
         self.exact = exact
         self._session: aiohttp.ClientSession | None = None
+        self._final = False
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -172,12 +190,16 @@ class RestClient:
         return self._session is not None and not self._session.closed
 
     async def open(self) -> None:
+        if self._final:
+            raise VenueError(self.venue, "the HTTP client is closed")
         if not self.is_open:
             trace = aiohttp.TraceConfig()
             trace.on_request_headers_sent.append(_headers_sent)
             self._session = aiohttp.ClientSession(timeout=self.timeout, trace_configs=[trace])
 
-    async def close(self) -> None:
+    async def close(self, *, final: bool = False) -> None:
+        """Close the session; with ``final``, for good (``open``/``send`` then raise)."""
+        self._final = self._final or final
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
@@ -208,6 +230,7 @@ class RestClient:
             status = resp.status
             charset = resp.charset
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            headers = resp.headers
         ok = 200 <= status < 300
         try:
             payload = decode_json(raw, self.venue, endpoint, charset=charset, exact=self.exact)
@@ -217,7 +240,7 @@ class RestClient:
             payload = _as_text(raw, charset)  # a proxy's HTML page: classified by status
         if not ok or (self.error_body is not None and self.error_body(payload)):
             raise self.classify(status, payload, retry_after=retry_after)
-        return Reply(status, payload, endpoint)
+        return Reply(status, payload, endpoint, headers)
 
 
 def _as_text(raw: bytes, charset: str | None) -> str | None:
