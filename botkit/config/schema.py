@@ -201,20 +201,13 @@ class InstrumentConfig(Section):
             f"add {info.field_name}: (e.g. base: BTC, quote: USDT)"
         )
 
-    @field_validator("max_size")
+    @field_validator("max_size", "max_notional")
     @classmethod
-    def _max_size_above_min(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
-        low = info.data.get("min_size")
+    def _max_not_below_min(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low_key = "min_" + str(info.field_name).removeprefix("max_")
+        low = info.data.get(low_key)
         if v is not None and low is not None and v < low:
-            raise ValueError(f"{v} is not allowed: must be >= min_size ({low})")
-        return v
-
-    @field_validator("max_notional")
-    @classmethod
-    def _max_notional_above_min(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
-        low = info.data.get("min_notional")
-        if v is not None and low is not None and v < low:
-            raise ValueError(f"{v} is not allowed: must be >= min_notional ({low})")
+            raise ValueError(f"{v} is not allowed: must be >= {low_key} ({low})")
         return v
 
     @field_validator("allowed_sides")

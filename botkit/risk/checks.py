@@ -136,9 +136,7 @@ def check_known(intent: Any, instrument: Instrument | None, order: Any = None) -
 
 def check_side(o: OrderDraft) -> Reject | None:
     """Buy or sell, and a side the instrument allows (BlockTrade's restricted directions)."""
-    side = o.side_in
-    if side.__class__ is not Side:
-        side = _member(side, _SIDES)
+    side = o.side_in if o.side_in.__class__ is Side else _member(o.side_in, _SIDES)
     if side is None:
         return Reject("side_not_allowed", f"side {o.side_in!r} is not buy or sell")
     allowed = o.inst.allowed_sides
@@ -156,18 +154,16 @@ def check_shape(o: OrderDraft) -> Reject | None:
     """A well-formed order: a known type and time in force; a size, and any price, finite
     and > 0; a price and a stop price exactly where the type takes them; post-only only
     on a GTC limit order."""
-    otype = o.type_in
-    if otype.__class__ is not OrderType:
-        otype = _member(otype, _TYPES)
-    if otype is None:
-        choices = ", ".join(t.value for t in OrderType)
-        return Reject("invalid_order", f"order type {o.type_in!r} is not one of {choices}")
-    tif = o.tif_in
-    if tif.__class__ is not TimeInForce:
-        tif = _member(tif, _TIFS)
-    if tif is None:
-        choices = ", ".join(t.value for t in TimeInForce)
-        return Reject("invalid_order", f"time in force {o.tif_in!r} is not one of {choices}")
+    otype = o.type_in if o.type_in.__class__ is OrderType else _member(o.type_in, _TYPES)
+    tif = o.tif_in if o.tif_in.__class__ is TimeInForce else _member(o.tif_in, _TIFS)
+    if otype is None or tif is None:
+        what, raw, enum = (
+            ("order type", o.type_in, OrderType)
+            if otype is None
+            else ("time in force", o.tif_in, TimeInForce)
+        )
+        choices = ", ".join(t.value for t in enum)
+        return Reject("invalid_order", f"{what} {raw!r} is not one of {choices}")
     raw = o.size_in
     # The two common cases first, without to_num's tests.
     if raw.__class__ is Decimal and raw.is_finite() and raw > 0:
