@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from botkit.intents import Edit
@@ -84,7 +85,7 @@ def _lookup(enum: type[Side] | type[OrderType] | type[TimeInForce]) -> Mapping[s
     for member in enum:
         table[member.value] = member
         table[member.value.upper()] = member
-    return table
+    return MappingProxyType(table)
 
 
 _SIDES = _lookup(Side)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
+from types import MappingProxyType
 from typing import Any
 
 from botkit.config.risk_limits import (
@@ -71,8 +72,12 @@ class Rules:
         self.grid = Context(prec=64, traps=[InvalidOperation, Inexact, Overflow]).multiply
         cap = limits.max_position
         self.has_caps = cap is not None
-        self.caps: Mapping[str, Decimal] = cap if isinstance(cap, Mapping) else {}
-        self.default_cap: Decimal | None = cap.get("default") if isinstance(cap, Mapping) else cap
+        # Copies: the caps in force do not change if the limits' mapping is changed.
+        per_symbol = dict(cap) if isinstance(cap, Mapping) else {}
+        self.caps: Mapping[str, Decimal] = MappingProxyType(per_symbol)
+        self.default_cap: Decimal | None = (
+            per_symbol.get("default") if isinstance(cap, Mapping) else cap
+        )
         self.max_open = limits.max_open_orders
         band = limits.price_band
         self.band = band
