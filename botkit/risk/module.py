@@ -195,13 +195,10 @@ class RiskModule:
                 intent, "invalid_order", f"{kind} is not an intent (Place, Edit, Cancel, CancelAll)"
             )
         oc = open_orders.__class__
-        if (
-            oc is not tuple
-            and oc is not _DICT_VALUES
-            and oc is not list
-            and not isinstance(open_orders, Collection)
-        ):
-            open_orders = tuple(open_orders)  # the steps walk it more than once
+        if oc is tuple or oc is _DICT_VALUES or oc is list or isinstance(open_orders, Collection):
+            opens: Collection[Any] = open_orders  # type: ignore[assignment]
+        else:
+            opens = tuple(open_orders)  # the steps walk it more than once
         window = self._window
         if now_ns is None:
             now_ns = time.monotonic_ns() if window is not None else 0
@@ -212,12 +209,12 @@ class RiskModule:
                 or check_shape(o)
                 or quantize(o, rules)
                 or check_post_only(o, rules, book)
-                or check_reduce_only(o, rules, position, open_orders)  # type: ignore[arg-type]
+                or check_reduce_only(o, rules, position, opens)
                 or check_size_bounds(o)
                 or check_order_value(o, book)
                 or check_kill_switch(o, self._kill_switch)
-                or check_max_position(o, rules, position, open_orders)  # type: ignore[arg-type]
-                or check_max_open_orders(o, rules, open_orders, open_order_count)  # type: ignore[arg-type]
+                or check_max_position(o, rules, position, opens)
+                or check_max_open_orders(o, rules, opens, open_order_count)
                 or check_order_rate(o, window, now_ns)
                 or check_price_band(o, rules, book)
             )
