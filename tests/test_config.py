@@ -13,12 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from botkit.config import (
     BotConfig,
     ConfigError,
     OrderSpec,
+    RiskLimits,
     format_duration,
     load_config,
     parse_config,
@@ -27,6 +28,9 @@ from botkit.config import (
 from botkit.intents import Place
 from botkit.model import Instrument, OrderType, Side
 from botkit.redact import Secret, install_redaction
+from botkit.risk import RiskModule
+from botkit.venues import registry
+from botkit.venues.registry import VenueSpec
 
 # A strategy file the configs below point at: its Params model is what the
 # loader validates `params:` with, before anything runs.
@@ -109,7 +113,7 @@ def test_minimal_file_gets_the_documented_defaults(bot_dir: Path) -> None:
     assert cfg.log_level == "info"
     assert cfg.venue.name == "sim" and cfg.venue.api_key is None and cfg.venue.options == {}
     assert cfg.account.balances == {}
-    assert cfg.risk == {}
+    assert cfg.risk == RiskLimits()
     assert cfg.sim.latency == 0 and cfg.sim.slippage_bps == 0 and cfg.sim.queue_position
     assert cfg.data.catalog == Path("backtest_data")
     assert cfg.data.venue == "sim"  # defaults to venue.name
@@ -603,3 +607,90 @@ def test_suggestions_ignore_case(bot_dir: Path) -> None:
 def test_json_schema_is_available() -> None:
     schema = BotConfig.model_json_schema()
     assert {"instruments", "strategies"} <= set(schema["required"])
+
+
+# --------------------------------------------------------------------------- risk section
+
+
+def test_risk_section_is_typed_and_the_risk_module_takes_it(bot_dir: Path) -> None:
+    text = GOOD + (
+        "risk:\n"
+        "  post_only: Slide\n"
+        "  max_position: {BTC/USDT: '0.5', default: 1}\n"
+        "  max_order_rate: 2/1s\n"
+        "  price_band: '0.05'\n"
+    )
+    cfg = load(bot_dir, text)
+    assert isinstance(cfg.risk, RiskLimits)
+    assert cfg.risk.post_only == "slide"
+    assert cfg.risk.max_position == {"BTC/USDT": Decimal("0.5"), "default": Decimal(1)}
+    rate = cfg.risk.max_order_rate
+    assert rate is not None and (rate.count, rate.per) == (2, 10**9)
+    assert RiskModule(cfg.risk).limits is cfg.risk
+    dump = cfg.redacted_dict()["risk"]
+    assert dump["max_order_rate"] == {"count": 2, "per": "1s"} and dump["price_band"] == "0.05"
+
+
+def test_bad_risk_values_get_path_value_allowed_and_line(bot_dir: Path) -> None:
+    text = GOOD + (
+        "risk:\n  max_position:\n    BTC/USDT: lots\n  max_order_rate: {count: 2, per: soon}\n"
+    )
+    msg = error(bot_dir, text)
+    assert "line 15: risk.max_position.BTC/USDT: 'lots' is not allowed; must be a size" in msg
+    assert "line 16: risk.max_order_rate.per: 'soon' is not allowed; must be a period" in msg
+
+
+def test_bad_order_rate_text(bot_dir: Path) -> None:
+    msg = error(bot_dir, GOOD + "risk: {max_order_rate: 20 per second}\n")
+    assert "line 13: risk.max_order_rate: '20 per second' is not allowed" in msg
+    assert '"N/<period>"' in msg
+
+
+# --------------------------------------------------------------------------- venue options
+
+
+class ToyOptions(BaseModel):
+    """A venue's own options model, as a venue package declares it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    account_id: str
+    recv_window: int = Field(5000, gt=0)
+    bearer_token: Secret | None = None
+
+
+TOY_VENUE = VenueSpec(name="toyvenue", title="Toy venue", options=f"{__name__}:ToyOptions")
+TOY = GOOD.replace("name: sim", "name: toyvenue\n  options:\n    account_id: a1")
+
+
+def test_venue_options_are_validated_by_the_venues_model(bot_dir: Path) -> None:
+    text = TOY.replace("a1", "a1\n    bearer_token: ${TOY_TOKEN}")
+    with registry.registered(TOY_VENUE):
+        cfg = load(bot_dir, text, env={"TOY_TOKEN": "tok-123"})
+    options = cfg.venue.typed_options()
+    assert isinstance(options, ToyOptions)
+    assert options.account_id == "a1" and options.recv_window == 5000
+    # A secret-named key holds a Secret, in the mapping and in the model.
+    assert isinstance(options.bearer_token, Secret) and options.bearer_token.reveal() == "tok-123"
+    assert cfg.venue.options["bearer_token"] == options.bearer_token
+    assert "tok-123" not in repr(options)
+
+
+def test_bad_venue_options_are_reported_at_their_key(bot_dir: Path) -> None:
+    text = TOY.replace("account_id: a1", "acount_id: a1\n    recv_window: 0")
+    with registry.registered(TOY_VENUE):
+        msg = error(bot_dir, text)
+    assert "line 5: venue.options.acount_id: unknown key 'acount_id'" in msg
+    assert "did you mean 'account_id'?" in msg
+    assert "line 6: venue.options.recv_window: 0 is not allowed: must be > 0" in msg
+    assert "required key 'account_id'" not in msg
+
+
+def test_venue_options_keep_the_secrets_rule(bot_dir: Path) -> None:
+    with registry.registered(TOY_VENUE):
+        msg = error(bot_dir, TOY.replace("a1", "a1\n    bearer_token: literal-token"))
+    assert "venue.options.bearer_token" in msg and "literal-token" not in msg
+
+
+def test_a_venue_without_an_options_model_takes_any_options(bot_dir: Path) -> None:
+    cfg = load(bot_dir, GOOD.replace("name: sim", "name: alp\n  options: {anything: 1}"))
+    assert cfg.venue.options == {"anything": 1} and cfg.venue.typed_options() is None

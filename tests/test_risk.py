@@ -11,6 +11,24 @@ import pytest
 from botkit import Cancel, CancelAll, Edit, Instrument, OrderType, Place, RiskModule, Side
 from botkit.model import Order, OrderStatus, TimeInForce
 from botkit.risk import REJECT_CODES, Decision, RateLimit, RiskConfigError, RiskLimits
+from botkit.risk.checks import (
+    Reject,
+    check_kill_switch,
+    check_known,
+    check_max_open_orders,
+    check_max_position,
+    check_order_rate,
+    check_order_value,
+    check_post_only,
+    check_price_band,
+    check_reduce_only,
+    check_shape,
+    check_side,
+    check_size_bounds,
+    quantize,
+)
+from botkit.risk.limits import RateWindow, Rules
+from botkit.risk.order import OrderDraft, draft_edit, draft_place
 
 BTC = Instrument(
     venue="sim",
@@ -574,10 +592,11 @@ def test_from_mapping_normalizes_every_setting() -> None:
     assert limits.position_cap("BTC/USDT") == Decimal("1.5")
     assert limits.position_cap("ETH/USDT") == Decimal("2")
     assert limits.max_open_orders == 50
-    assert limits.max_order_rate == RateLimit(20, 1_000_000_000)
+    rate = limits.max_order_rate
+    assert rate is not None and (rate.count, rate.per) == (20, 1_000_000_000)
     assert limits.price_band == Decimal("0.05")
     assert RiskModule(limits).limits is limits
-    assert hash(limits) == hash(dataclasses.replace(limits))
+    assert hash(limits) == hash(limits.model_copy())
     assert RiskModule(limits).kill_switch == "reducing"
 
 
@@ -593,9 +612,8 @@ def test_from_mapping_normalizes_every_setting() -> None:
     ],
 )
 def test_order_rate_forms(text: object, count: int, per_ns: int) -> None:
-    assert RiskLimits.from_mapping({"max_order_rate": text}).max_order_rate == RateLimit(
-        count, per_ns
-    )
+    rate = RiskLimits.from_mapping({"max_order_rate": text}).max_order_rate
+    assert isinstance(rate, RateLimit) and (rate.count, rate.per) == (count, per_ns)
 
 
 def test_a_single_max_position_is_a_decimal() -> None:
@@ -645,3 +663,193 @@ def test_config_errors_name_the_field_value_and_what_is_allowed(
 def test_limits_must_be_a_mapping() -> None:
     with pytest.raises(RiskConfigError):
         RiskModule(["rounding", "round"])  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the steps, one by one
+
+DEFAULT_RULES = Rules(RiskLimits())
+
+
+def draft(place: Place, inst: Instrument = BTC, rules: Rules = DEFAULT_RULES) -> OrderDraft:
+    """A draft past the steps every later one relies on: side, shape and quantize."""
+    o = draft_place(place, inst)
+    assert check_side(o) is None and check_shape(o) is None and quantize(o, rules) is None
+    return o
+
+
+def test_step_known_instrument_and_order() -> None:
+    assert check_known(Place("BTC/USDT", Side.BUY, 1, 100), BTC) is None
+    assert check_known(Place("DOGE/USDT", Side.BUY, 1, 1), None) == Reject(
+        "unknown_instrument", "unknown instrument DOGE/USDT"
+    )
+    assert check_known(Edit("o1", price=100), BTC, an_order()) is None
+    refused = check_known(Edit("o1", price=100), BTC, an_order(status=OrderStatus.CANCELED))
+    assert refused is not None and refused.code == "unknown_order"
+    assert "canceled" in refused.reason
+
+
+def test_step_side_is_normalised_and_must_be_allowed() -> None:
+    o = draft_place(Place("BTC/USDT", "SELL", 1, 100), BTC)
+    assert check_side(o) is None
+    assert o.side is Side.SELL and not o.is_buy
+    buy_only = dataclasses.replace(BTC, allowed_sides=frozenset({Side.BUY}))
+    assert check_side(draft_place(Place("BTC/USDT", Side.SELL, 1, 100), buy_only)) == Reject(
+        "side_not_allowed", "sell orders are not allowed on BTC/USDT"
+    )
+
+
+def test_step_shape_turns_the_numbers_into_decimals() -> None:
+    o = draft_place(Place("BTC/USDT", Side.BUY, 0.1, "100.5", tif="ioc"), BTC)
+    check_side(o)
+    assert check_shape(o) is None
+    assert (o.size, o.price, o.stop) == (Decimal("0.1"), Decimal("100.5"), None)
+    assert o.type is OrderType.LIMIT and o.tif is TimeInForce.IOC
+    missing = draft_place(Place("BTC/USDT", Side.BUY, 1), BTC)
+    check_side(missing)
+    assert check_shape(missing) == Reject("missing_price", "a limit order needs a price")
+
+
+def test_step_quantize_rounds_away_from_crossing() -> None:
+    buy = draft(Place("BTC/USDT", Side.BUY, "0.12345", "100.129"))
+    sell = draft(Place("BTC/USDT", Side.SELL, "0.12345", "100.121"))
+    assert (buy.size, buy.price, buy.open_size) == (
+        Decimal("0.123"),
+        Decimal("100.12"),
+        Decimal("0.123"),
+    )
+    assert sell.price == Decimal("100.13")
+    strict = Rules(RiskLimits(rounding="reject"))
+    o = draft_place(Place("BTC/USDT", Side.BUY, "0.12345", 100), BTC)
+    check_side(o)
+    check_shape(o)
+    assert quantize(o, strict) == Reject(
+        "off_lot", "size 0.12345 is not a multiple of the lot 0.001"
+    )
+
+
+def test_step_post_only_slides_inside_the_touch() -> None:
+    slide = Rules(RiskLimits(post_only="slide"))
+    o = draft(Place("BTC/USDT", Side.BUY, 1, 101, post_only=True), rules=slide)
+    assert check_post_only(o, slide, BOOK) is None
+    assert o.price == Decimal("100.49")
+    assert o.notes == ["post-only price slid from 101 to 100.49"]
+    crossing = draft(Place("BTC/USDT", Side.BUY, 1, 101, post_only=True))
+    refused = check_post_only(crossing, DEFAULT_RULES, BOOK)
+    assert refused is not None and refused.code == "post_only_would_cross"
+    assert check_post_only(crossing, DEFAULT_RULES, None) is None  # no book: the venue decides
+
+
+def test_step_reduce_only_clips_to_the_uncovered_position() -> None:
+    o = draft(Place("BTC/USDT", Side.SELL, 2, 101, reduce_only=True))
+    covering = [Open(Side.SELL, Decimal("0.25"), reduce_only=True)]
+    assert check_reduce_only(o, DEFAULT_RULES, Decimal("1"), covering) is None
+    assert (o.size, o.open_size) == (Decimal("0.750"), Decimal("0.750"))
+    assert o.notes == ["reduce-only size clipped from 2 to 0.75"]
+    refused = check_reduce_only(o, DEFAULT_RULES, Decimal("-1"), ())
+    assert refused is not None and refused.code == "reduce_only_would_increase"
+
+
+def test_step_size_bounds_apply_to_the_open_size() -> None:
+    assert check_size_bounds(draft(Place("BTC/USDT", Side.BUY, "0.002", 100))) is None
+    assert check_size_bounds(draft(Place("BTC/USDT", Side.BUY, "0.001", 100))) == Reject(
+        "below_min_size", "size 0.001 is below the minimum 0.002"
+    )
+
+
+def test_step_order_value_of_a_market_order_uses_the_far_side_of_the_book() -> None:
+    free = dataclasses.replace(BTC, min_notional=None, max_notional=None)
+    o = draft(Place("BTC/USDT", Side.BUY, 1, type="market"), inst=free)
+    assert check_order_value(o, BOOK) is None
+    # The book's float is kept as it is; no check needed it as a Decimal.
+    assert o.ref == 100.5 and isinstance(o.ref, float)
+    small = draft(Place("BTC/USDT", Side.BUY, "0.04", type="market"))
+    assert check_order_value(small, BOOK) == Reject(
+        "below_min_notional", "order value 4.02 USDT is below the minimum 5 USDT"
+    )
+    refused = check_order_value(small, None)
+    assert refused is not None and refused.code == "no_reference_price"
+
+
+def test_step_kill_switch() -> None:
+    plain = draft(Place("BTC/USDT", Side.BUY, 1, 100))
+    reducing = draft(Place("BTC/USDT", Side.SELL, 1, 101, reduce_only=True))
+    assert check_kill_switch(plain, "active") is None
+    assert check_kill_switch(reducing, "reducing") is None
+    assert check_kill_switch(plain, "reducing").code == "reducing_only"  # type: ignore[union-attr]
+    assert check_kill_switch(reducing, "halted").code == "trading_halted"  # type: ignore[union-attr]
+
+
+def test_step_max_position_counts_the_same_side_open_orders() -> None:
+    rules = Rules(RiskLimits(max_position={"default": "1"}))
+    o = draft(Place("BTC/USDT", Side.BUY, "0.5", 100))
+    assert check_max_position(o, rules, Decimal("0.2"), [Open(Side.SELL, Decimal(5))]) is None
+    refused = check_max_position(o, rules, Decimal("0.2"), [Open(Side.BUY, Decimal("0.4"))])
+    assert refused is not None and refused.code == "max_position"
+    assert "exposure on BTC/USDT 1.1" in refused.reason
+
+
+def test_step_max_open_orders_counts_new_orders_only() -> None:
+    rules = Rules(RiskLimits(max_open_orders=2))
+    o = draft(Place("BTC/USDT", Side.BUY, 1, 100))
+    assert check_max_open_orders(o, rules, [Open(Side.BUY, Decimal(1))], None) is None
+    assert check_max_open_orders(o, rules, (), 2) == Reject(
+        "max_open_orders", "2 open orders already; the limit is 2"
+    )
+    edit = draft_edit(Edit("o1", price=100), an_order(), BTC)
+    assert check_max_open_orders(edit, rules, (), 5) is None
+
+
+def test_step_order_rate_is_a_sliding_window() -> None:
+    window = RateWindow(RateLimit(count=1, per="1s"))
+    o = draft(Place("BTC/USDT", Side.BUY, 1, 100))
+    assert check_order_rate(o, window, 0) is None
+    window.record(0)
+    assert check_order_rate(o, window, 999_999_999) == Reject(
+        "rate_limited", "1 orders in the last 1s; the limit is 1"
+    )
+    assert check_order_rate(o, window, 1_000_000_000) is None
+    assert check_order_rate(o, None, 0) is None
+
+
+def test_step_price_band_around_the_last_trade() -> None:
+    rules = Rules(RiskLimits(price_band="0.05"))
+    near = draft(Place("BTC/USDT", Side.BUY, 1, 100))
+    far = draft(Place("BTC/USDT", Side.BUY, 1, 150))
+    for o in (near, far):
+        check_order_value(o, BOOK)
+    assert check_price_band(near, rules, BOOK) is None
+    refused = check_price_band(far, rules, BOOK)
+    assert refused is not None and refused.code == "price_band"
+    assert check_price_band(far, rules, Book(last_price=None)) is None
+
+
+def test_the_first_failing_step_decides_in_the_design_order() -> None:
+    # An order that breaks a rule of nearly every step; fixing one at a time walks the list.
+    halted = {"kill_switch": "halted", "price_band": "0.001"}
+    place = Place("BTC/USDT", "hold", "0.0001", "abc", tif="ioc", post_only=True)
+    codes = []
+    for fix in (
+        {"side": Side.BUY},
+        {"price": "100.5"},
+        {"tif": "gtc"},
+        {"size": "0.001"},
+        {"post_only": False},
+        {"size": "0.002"},
+        {"size": 1},
+    ):
+        codes.append(check(place, halted).code)
+        place = place._replace(**fix)
+    codes.append(check(place, halted).code)
+    codes.append(check(place, {"price_band": "0.001"}).code)
+    assert codes == [
+        "side_not_allowed",
+        "invalid_price",
+        "post_only_not_allowed",
+        "size_below_lot",
+        "post_only_would_cross",
+        "below_min_size",
+        "below_min_notional",
+        "trading_halted",
+        "price_band",
+    ]
+    accepted(check(place))

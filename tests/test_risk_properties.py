@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from botkit import Edit, Instrument, OrderType, Place, RiskModule, Side
 from botkit.model import Order, OrderStatus, to_decimal
-from botkit.risk import REJECT_CODES, Decision
+from botkit.risk import REJECT_CODES, Decision, RiskConfigError, RiskLimits
 
 # Local settings, not a profile: loading a profile would change every other test run.
 risk_settings = settings(max_examples=100, deadline=None)
@@ -311,3 +311,65 @@ def test_check_never_raises_on_strategy_input(
     d = rm.check(place, inst, position=Decimal("-3"), book=Book(99.0, 101.0, 100.0))
     seen(d)
     assert d.accepted or d.code in REJECT_CODES
+
+
+# --------------------------------------------------------------------------- the limits
+
+caps = st.decimals(min_value=0, max_value=1000, places=3)
+limit_mappings = st.fixed_dictionaries(
+    {},
+    optional={
+        "rounding": st.sampled_from(["round", "reject", "Reject"]),
+        "post_only": st.sampled_from(["reject", "slide"]),
+        "kill_switch": st.sampled_from(["active", "reducing", "halted"]),
+        "max_position": st.none()
+        | caps
+        | caps.map(str)
+        | st.dictionaries(st.sampled_from(["BTC/USDT", "ETH/USDT", "default"]), caps),
+        "max_open_orders": st.none() | st.integers(0, 1000),
+        "max_order_rate": st.none()
+        | st.builds(
+            "{}/{}".format,
+            st.integers(1, 100),
+            st.sampled_from(["s", "1s", "500ms", "10s", "1m", "2sec", "1min"]),
+        )
+        | st.fixed_dictionaries(
+            {"count": st.integers(1, 100), "per": st.sampled_from(["1s", 0.5, "250ms", 2])}
+        ),
+        "price_band": st.none() | st.decimals(min_value="0.0001", max_value=1, places=4),
+    },
+)
+
+
+@risk_settings
+@given(limit_mappings)
+def test_limits_load_back_from_their_dump(mapping: dict[str, object]) -> None:
+    limits = RiskLimits.from_mapping(mapping)
+    again = RiskLimits.from_mapping(limits.model_dump(mode="json"))
+    assert again == limits and hash(again) == hash(limits)
+    assert RiskModule(mapping).limits == limits
+
+
+odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+
+
+@risk_settings
+@given(
+    st.dictionaries(
+        st.sampled_from([*RiskLimits.model_fields, "max_postion", "count"]), odd_values, max_size=3
+    )
+)
+def test_a_bad_limit_is_always_a_config_error_naming_it(mapping: dict[str, object]) -> None:
+    try:
+        RiskLimits.from_mapping(mapping)
+    except RiskConfigError as err:
+        assert err.field.startswith("risk.") and err.field.split(".")[1] in mapping
+        assert err.field in str(err)

@@ -1,0 +1,452 @@
+"""The bot.yaml schema: one frozen pydantic model per section.
+
+Every key is documented in docs/bot-yaml.md. The models check what one section
+can check on its own; what needs the whole file or outside code (strategy
+classes, the venue's options model) is checked by ``botkit.config.loading``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from botkit.config.durations import Duration, PositiveDuration
+from botkit.config.errors import show
+from botkit.config.risk_limits import RiskLimits
+from botkit.config.secret_keys import collect_secrets, mask_secret_keys
+from botkit.config.values import (
+    Fee,
+    NonNegativeMoney,
+    PositiveMoney,
+    Section,
+    UtcDatetime,
+    empty_if_none,
+    lower,
+)
+from botkit.intents import Place
+from botkit.model import Instrument, OrderType, Side, TimeInForce
+from botkit.plugins import closest, params_model, resolve
+from botkit.redact import MASK, Secret
+from botkit.venues import registry
+
+
+class OrderSpec(Section):
+    """An explicit order, for strategies that take orders in their params.
+
+    Use it as a field of a strategy's ``Params`` model::
+
+        class Params(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            symbol: str
+            entry: OrderSpec
+
+    A limit order needs a price, a market order takes none, sizes and prices
+    are > 0, and only a good-till-cancelled limit order can be post-only.
+    """
+
+    side: Side
+    size: PositiveMoney
+    # `type` comes before `price` and `tif` so their checks can see it.
+    type: OrderType = OrderType.LIMIT
+    price: PositiveMoney | None = Field(default=None, validate_default=True)
+    tif: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+
+    @field_validator("type")
+    @classmethod
+    def _limit_or_market(cls, v: OrderType) -> OrderType:
+        if v not in (OrderType.LIMIT, OrderType.MARKET):
+            raise ValueError(f"'{v}' is not allowed: must be limit or market")
+        return v
+
+    @field_validator("price")
+    @classmethod
+    def _price_fits_type(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        kind = info.data.get("type")
+        if kind is OrderType.LIMIT and v is None:
+            raise ValueError("a limit order needs a price")
+        if kind is OrderType.MARKET and v is not None:
+            raise ValueError(
+                f"a market order takes no price (got {v}); remove it or use type: limit"
+            )
+        return v
+
+    @field_validator("post_only")
+    @classmethod
+    def _post_only_fits(cls, v: bool, info: ValidationInfo) -> bool:
+        if v and info.data.get("type") is OrderType.MARKET:
+            raise ValueError("only a limit order can be post-only")
+        if v and info.data.get("tif") not in (None, TimeInForce.GTC):
+            raise ValueError("a post-only order must be tif: gtc")
+        return v
+
+    def to_place(self, symbol: str, client_id: str | None = None) -> Place:
+        """The ``Place`` intent for this order on ``symbol``."""
+        return Place(
+            symbol=symbol,
+            side=self.side,
+            size=self.size,
+            price=self.price,
+            type=self.type,
+            tif=self.tif,
+            post_only=self.post_only,
+            reduce_only=self.reduce_only,
+            client_id=client_id,
+        )
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    def check(v: str | None) -> str | None:
+        if v is not None and not v.startswith(schemes):
+            raise ValueError(f"{show(v)} is not allowed: must start with {' or '.join(schemes)}")
+        return v
+
+    return check
+
+
+def _known_venue(name: str) -> str:
+    known = registry.names()
+    if name not in known:
+        match = closest(name, known)
+        raise ValueError(
+            f"{show(name)} is not allowed; must be one of {', '.join(known)}"
+            + (f". Did you mean '{match}'?" if match else "")
+        )
+    return name
+
+
+class VenueConfig(Section):
+    """Where orders go in live mode, and market data comes from in paper and live."""
+
+    name: Annotated[str, AfterValidator(_known_venue)] = "sim"
+    base_url: Annotated[str | None, AfterValidator(_url(("https://", "http://")))] = None
+    ws_url: Annotated[str | None, AfterValidator(_url(("wss://", "ws://")))] = None
+    api_key: Secret | None = None
+    api_secret: Secret | None = None
+    options: Annotated[dict[str, Any], BeforeValidator(empty_if_none)] = Field(default_factory=dict)
+
+    _typed_options: BaseModel | None = PrivateAttr(default=None)
+
+    def options_model(self) -> type[BaseModel] | None:
+        """The venue's own model of ``options`` (declared in its registry entry), or None.
+
+        Values under secret-named keys reach it as :class:`botkit.redact.Secret`,
+        so the model declares such fields as ``Secret``.
+        """
+        return registry.get(self.name).options_model()
+
+    def typed_options(self) -> BaseModel | None:
+        """``options`` validated by the venue's model (None when the venue declares none).
+
+        ``load_config`` validates them, reporting errors at ``venue.options.<key>``.
+        """
+        if self._typed_options is None:
+            model = self.options_model()
+            if model is not None:
+                self._typed_options = model.model_validate(self.options)
+        return self._typed_options
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret value in this section (for log redaction)."""
+        found: list[Secret] = []
+        collect_secrets([self.api_key, self.api_secret, self.options], found)
+        return tuple(found)
+
+
+class InstrumentConfig(Section):
+    """One market and its rules; ``make_instruments()`` turns it into a ``model.Instrument``."""
+
+    symbol: str = Field(min_length=1)
+    # base and quote come after symbol so they can be derived from "BTC/USDT".
+    base: str | None = Field(default=None, validate_default=True)
+    quote: str | None = Field(default=None, validate_default=True)
+    tick_size: PositiveMoney
+    lot_size: PositiveMoney
+    min_size: NonNegativeMoney | None = None
+    max_size: PositiveMoney | None = None
+    min_notional: NonNegativeMoney | None = None
+    max_notional: PositiveMoney | None = None
+    kind: Literal["spot", "perpetual", "future"] = "spot"
+    maker_fee: Fee = Decimal(0)
+    taker_fee: Fee = Decimal(0)
+    allowed_sides: tuple[Side, ...] | None = Field(default=None, min_length=1)
+
+    @field_validator("base", "quote")
+    @classmethod
+    def _from_symbol(cls, v: str | None, info: ValidationInfo) -> str:
+        if v:
+            return v
+        symbol = info.data.get("symbol")
+        parts = symbol.split("/") if isinstance(symbol, str) else []
+        if len(parts) == 2 and all(parts):
+            return parts[0] if info.field_name == "base" else parts[1]
+        raise ValueError(
+            f"missing, and it cannot be read from the symbol {show(symbol)}; "
+            f"add {info.field_name}: (e.g. base: BTC, quote: USDT)"
+        )
+
+    @field_validator("max_size", "max_notional")
+    @classmethod
+    def _max_not_below_min(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low_key = "min_" + str(info.field_name).removeprefix("max_")
+        low = info.data.get(low_key)
+        if v is not None and low is not None and v < low:
+            raise ValueError(f"{v} is not allowed: must be >= {low_key} ({low})")
+        return v
+
+    @field_validator("allowed_sides")
+    @classmethod
+    def _unique_sides(cls, v: tuple[Side, ...] | None) -> tuple[Side, ...] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("lists a side twice; use [buy], [sell] or null for both")
+        return v
+
+    def to_instrument(self, venue: str) -> Instrument:
+        return Instrument(
+            venue=venue,
+            symbol=self.symbol,
+            base=self.base or "",
+            quote=self.quote or "",
+            tick_size=self.tick_size,
+            lot_size=self.lot_size,
+            min_size=self.min_size,
+            max_size=self.max_size,
+            min_notional=self.min_notional,
+            max_notional=self.max_notional,
+            kind=self.kind,
+            maker_fee=self.maker_fee,
+            taker_fee=self.taker_fee,
+            allowed_sides=None if self.allowed_sides is None else frozenset(self.allowed_sides),
+        )
+
+
+class AccountConfig(Section):
+    """Starting balances for backtest and paper mode (asset -> amount)."""
+
+    balances: Annotated[dict[str, NonNegativeMoney], BeforeValidator(empty_if_none)] = Field(
+        default_factory=dict
+    )
+
+
+class StrategyConfig(Section):
+    """One strategy instance: which class, its params and its timers."""
+
+    name: str = Field(min_length=1)
+    use: str = Field(min_length=1)
+    params: Annotated[dict[str, Any], BeforeValidator(empty_if_none)] = Field(default_factory=dict)
+    timers: Annotated[dict[str, PositiveDuration], BeforeValidator(empty_if_none)] = Field(
+        default_factory=dict
+    )
+
+    _cls: type | None = PrivateAttr(default=None)
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_defaults_to_use(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("name") is None and "use" in data:
+            return {**data, "name": data["use"]}
+        return data
+
+    def load_class(self, base_dir: str | Path | None = None) -> type:
+        """The strategy class (resolved once, at load time, by ``load_config``)."""
+        if self._cls is None:
+            self._cls = resolve(self.use, base_dir if base_dir is not None else self._base_dir)
+        return self._cls
+
+    @property
+    def strategy_class(self) -> type:
+        return self.load_class()
+
+    def validated_params(self) -> BaseModel | None:
+        """The params as the strategy's ``Params`` model, or None if it declares none."""
+        model = params_model(self.strategy_class)
+        return None if model is None else model.model_validate(self.params)
+
+    def instantiate(self) -> object:
+        """A new strategy instance: ``Cls(params)`` with a copy of the params."""
+        return self.strategy_class(dict(self.params))
+
+
+class SimConfig(Section):
+    """The simulated venue behind backtest and paper mode."""
+
+    latency: Duration = 0
+    slippage_bps: NonNegativeMoney = Decimal(0)
+    queue_position: bool = True
+
+
+DATA_KINDS = ("book", "trades", "bars", "book_snapshots", "book_deltas")
+_BARS_KIND = re.compile(r"bars_\d+[smhd]")
+
+
+def _data_kind(v: str) -> str:
+    # The catalog's names: the three groups, or one exact recorded kind.
+    if v in DATA_KINDS or _BARS_KIND.fullmatch(v):
+        return v
+    match = closest(v, DATA_KINDS)
+    raise ValueError(
+        f"{show(v)} is not allowed: must be one of {', '.join(DATA_KINDS)} or bars_<n><s|m|h|d>"
+        + (f"; did you mean '{match}'?" if match else "")
+    )
+
+
+DataKind = Annotated[str, AfterValidator(_data_kind)]
+
+
+class DataConfig(Section):
+    """What a backtest replays from the data catalog."""
+
+    catalog: Path = Path("backtest_data")
+    venue: str | None = None
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+    kinds: tuple[DataKind, ...] = Field(default=("book", "trades", "bars"), min_length=1)
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start")
+        if v is not None and start is not None and v <= start:
+            raise ValueError(f"{v.isoformat()} is not allowed: must be after start ({start})")
+        return v
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique_kinds(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("lists a kind twice")
+        return v
+
+
+def _progress_in(value: Any) -> Any:
+    # YAML 1.1 reads a bare on/off as true/false.
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
+class OutputConfig(Section):
+    """Where reports go and how a run shows progress."""
+
+    dir: Path = Path("reports/latest")
+    progress: Annotated[Literal["auto", "on", "off"], BeforeValidator(_progress_in)] = "auto"
+    equity_interval: PositiveDuration = 60 * 1_000_000_000
+
+
+class LiveConfig(Section):
+    """Paper and live runs: the journal, what happens on stop, and the local simulator."""
+
+    journal: Path = Path("state/journal.sqlite")
+    cancel_on_stop: bool = True
+    # Run the venue's protocol simulator in-process and trade against it: a live
+    # run with no credentials and no network beyond 127.0.0.1.
+    simulator: bool = False
+    simulator_seed: int = 1
+    reconcile_interval: PositiveDuration = 60 * 1_000_000_000
+    request_timeout: PositiveDuration = 10 * 1_000_000_000
+
+
+_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
+
+
+class BotConfig(Section):
+    """A loaded bot.yaml. Build it with :func:`load_config` or :func:`parse_config`."""
+
+    mode: Literal["backtest", "paper", "live"] = "backtest"
+    log_level: Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(lower)] = (
+        "info"
+    )
+    venue: VenueConfig = Field(default_factory=VenueConfig)
+    instruments: tuple[InstrumentConfig, ...] = Field(min_length=1)
+    account: AccountConfig = Field(default_factory=AccountConfig)
+    strategies: tuple[StrategyConfig, ...] = Field(min_length=1)
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
+
+    _source_path: Path | None = PrivateAttr(default=None)
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        # An empty section (`risk:` with nothing under it) means the defaults.
+        out = {k: v for k, v in data.items() if not (k in _SECTIONS and v is None)}
+        venue = out.get("venue")
+        name = venue.get("name", "sim") if isinstance(venue, Mapping) else "sim"
+        section = out.get("data", {})
+        if isinstance(name, str) and isinstance(section, Mapping) and section.get("venue") is None:
+            out["data"] = {**section, "venue": name}
+        return out
+
+    @property
+    def source_path(self) -> Path | None:
+        """The bot.yaml this was loaded from (None when parsed from a string)."""
+        return self._source_path
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the config are taken from."""
+        return self._base_dir if self._base_dir is not None else Path.cwd()
+
+    def resolve_path(self, p: str | Path) -> Path:
+        """``p`` as an absolute path; a relative one is taken from :attr:`base_dir`."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def make_instruments(self) -> dict[str, Instrument]:
+        """The configured instruments by symbol, on ``venue.name``."""
+        return {i.symbol: i.to_instrument(self.venue.name) for i in self.instruments}
+
+    def strategy(self, name: str) -> StrategyConfig:
+        for s in self.strategies:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def risk_limits(self) -> RiskLimits:
+        """The ``risk:`` section (the same as :attr:`risk`)."""
+        return self.risk
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
+        return self.venue.secrets()
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The plain secret values, for redaction filters only; never print them."""
+        return tuple(s.reveal() for s in self.secrets())
+
+    def redacted_dict(self) -> dict[str, Any]:
+        """A plain, JSON-ready dump that is safe to print, log or publish.
+
+        Secrets show as ``***`` (as does any value under a secret-named key,
+        wherever it is), durations as strings such as ``"1m"``, money as
+        decimal strings. Apart from the secrets it loads back as the same config.
+        """
+        data = self.model_dump(mode="json", fallback=_json_fallback)
+        return mask_secret_keys(data)
+
+
+def _json_fallback(value: Any) -> Any:
+    return MASK if isinstance(value, Secret) else str(value)
