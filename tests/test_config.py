@@ -153,7 +153,7 @@ def test_full_example(bot_dir: Path) -> None:
           ws_url: wss://ws.example.com
           api_key: ${BLOCKTRADE_API_KEY}
           api_secret: ${BLOCKTRADE_API_SECRET}
-          options: {account_id: "${ACCOUNT}", recv_window: 5000}
+          options: {portfolio_id: "${PORTFOLIO}", page_size: 500}
         instruments:
           - symbol: BTC/USDT
             base: BTC
@@ -191,12 +191,14 @@ def test_full_example(bot_dir: Path) -> None:
         env={
             "BLOCKTRADE_API_KEY": "key-123",
             "BLOCKTRADE_API_SECRET": "secret-456",
-            "ACCOUNT": "acc-1",
+            "PORTFOLIO": "916",
         },
     )
     assert cfg.mode == "paper" and cfg.log_level == "debug"
     assert cfg.venue.api_key == Secret("key-123")
-    assert cfg.venue.options == {"account_id": "acc-1", "recv_window": 5000}
+    assert cfg.venue.options == {"portfolio_id": "916", "page_size": 500}
+    typed = cfg.venue.typed_options()  # checked by the venue's own options model
+    assert typed.portfolio_id == 916 and typed.page_size == 500
     btc, eth = cfg.instruments
     assert btc.tick_size == Decimal("0.01")  # a YAML float becomes the decimal it prints as
     assert btc.taker_fee == Decimal("0.0005")
