@@ -128,7 +128,15 @@ def on_step(value: Decimal, step: Decimal) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A tradable market and its rules. Numbers are ``Decimal`` (str/int/float accepted)."""
+    """A tradable market and its rules. Numbers are ``Decimal`` (str/int/float accepted).
+
+    ``kind`` is ``spot``, ``perpetual`` or ``future`` for linear markets (size in
+    the base asset, value ``price x size`` in the quote asset), and
+    ``inverse_perpetual`` or ``inverse_future`` for inverse contracts (size in
+    the quote asset, e.g. USD, settled in the base asset: value ``size / price``
+    in the base asset). ``min_notional``/``max_notional`` are in the asset the
+    value is in (``value_asset``).
+    """
 
     venue: str
     symbol: str
@@ -158,6 +166,15 @@ class Instrument:
             put(self, name, to_decimal(getattr(self, name), name))
         if self.allowed_sides is not None:
             put(self, "allowed_sides", frozenset(Side(s) for s in self.allowed_sides))
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.kind.startswith("inverse_")
+
+    @property
+    def value_asset(self) -> str:
+        """The asset an order's value is counted in: the quote, or the base when inverse."""
+        return self.base if self.kind.startswith("inverse_") else self.quote
 
     def price_down(self, price: Decimal) -> Decimal:
         return round_to_step(price, self.tick_size, up=False)

@@ -520,6 +520,37 @@ def test_rejects_above_max_notional() -> None:
     rejected(check(Place("BTC/USDT", Side.BUY, 100, 20000)), "above_max_notional")
 
 
+# An inverse contract: size in USD, settled in BTC; its value is size / price, in BTC.
+INVERSE = Instrument(
+    "alpha5",
+    "BTC/USD",
+    "BTC",
+    "USD",
+    tick_size="0.5",
+    lot_size="1",
+    min_notional="0.001",
+    max_notional="1",
+    kind="inverse_perpetual",
+)
+
+
+def test_an_inverse_contract_is_valued_as_size_over_price_in_the_base_asset() -> None:
+    assert INVERSE.is_inverse and INVERSE.value_asset == "BTC"
+    # 100 USD at 50,000 is 0.002 BTC: inside 0.001..1 BTC.
+    accepted(check(Place("BTC/USD", Side.BUY, 100, 50000), instrument=INVERSE))
+    d = rejected(
+        check(Place("BTC/USD", Side.BUY, 10, 50000), instrument=INVERSE), "below_min_notional"
+    )
+    assert d.reason == "order value 0.0002 BTC is below the minimum 0.001 BTC"
+    d = rejected(
+        check(Place("BTC/USD", Side.SELL, 60000, 50000), instrument=INVERSE), "above_max_notional"
+    )
+    assert d.reason == "order value 1.2 BTC is above the maximum 1 BTC"
+    # A market buy is valued at the best ask: 100 USD at 40,000 is 0.0025 BTC.
+    market = Place("BTC/USD", Side.BUY, 100, type=OrderType.MARKET)
+    accepted(check(market, instrument=INVERSE, book=Book(best_ask=40000, best_bid=39999.5)))
+
+
 def test_rejects_trading_halted() -> None:
     sell = Place("BTC/USDT", Side.SELL, 1, 101, reduce_only=True)
     rejected(check(sell, {"kill_switch": "halted"}, position=1), "trading_halted")

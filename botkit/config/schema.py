@@ -182,7 +182,7 @@ class InstrumentConfig(Section):
     max_size: PositiveMoney | None = None
     min_notional: NonNegativeMoney | None = None
     max_notional: PositiveMoney | None = None
-    kind: Literal["spot", "perpetual", "future"] = "spot"
+    kind: Literal["spot", "perpetual", "future", "inverse_perpetual", "inverse_future"] = "spot"
     maker_fee: Fee = Decimal(0)
     taker_fee: Fee = Decimal(0)
     allowed_sides: tuple[Side, ...] | None = Field(default=None, min_length=1)

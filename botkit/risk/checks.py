@@ -383,10 +383,11 @@ def check_size_bounds(o: OrderDraft) -> Reject | None:
 
 
 def check_order_value(o: OrderDraft, book: Any) -> Reject | None:
-    """The order value (price x open size, in the quote asset) within the instrument's
-    bounds. A market order is valued at the far side of the book, else the last trade
-    price, and needs one of them even when the instrument has no bounds; a stop-market
-    order at its stop price."""
+    """The order value within the instrument's bounds: price x open size in the quote
+    asset, or for an inverse contract (size counted in the quote asset) open size /
+    price in the base asset. A market order is valued at the far side of the book,
+    else the last trade price, and needs one of them even when the instrument has no
+    bounds; a stop-market order at its stop price."""
     otype = o.type
     if otype is _MARKET:
         ref: Decimal | float | None = None
@@ -410,16 +411,21 @@ def check_order_value(o: OrderDraft, book: Any) -> Reject | None:
     high = inst.max_notional
     if low is None and high is None:
         return None
-    value = _decimal(ref) * o.open_size  # type: ignore[arg-type]
+    if inst.is_inverse:
+        value = o.open_size / _decimal(ref)  # type: ignore[arg-type]
+        unit = inst.base
+    else:
+        value = _decimal(ref) * o.open_size  # type: ignore[arg-type]
+        unit = inst.quote
     if low is not None and value < low:
         return Reject(
             "below_min_notional",
-            f"order value {fmt(value)} {inst.quote} is below the minimum {fmt(low)} {inst.quote}",
+            f"order value {fmt(value)} {unit} is below the minimum {fmt(low)} {unit}",
         )
     if high is not None and value > high:
         return Reject(
             "above_max_notional",
-            f"order value {fmt(value)} {inst.quote} is above the maximum {fmt(high)} {inst.quote}",
+            f"order value {fmt(value)} {unit} is above the maximum {fmt(high)} {unit}",
         )
     return None
 
