@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import NoReturn, TypeVar
 
@@ -117,7 +117,10 @@ def parse_decimal(value: object, venue: str, kind: str, field: str) -> Decimal:
         text = value.strip()
         if not _NUMBER.fullmatch(text):
             _fail(venue, kind, field, f"expected a number, got {_show(value)}")
-        d = Decimal(text)
+        try:
+            d = Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal can hold
+            _fail(venue, kind, field, f"number out of range: {_show(value)}")
     elif isinstance(value, int):
         if value.bit_length() > 140:
             _fail(venue, kind, field, "number out of range")
