@@ -13,10 +13,12 @@ v1      ``GET /api/v1/wallets/``, ``/api/v1/orders/own/``, ``/api/v1/exchanges/o
 v3      ``GET /api/v3/feeinfo``, ``/api/v3/accounts``, ``/api/v3/accounts/trades``,
         ``/api/v3/accounts/balances``; ``GET|POST|DELETE /api/v3/orders``
 
-Every private call is authenticated as the document describes: ``X-KEY``, an
+Every private v1 call is authenticated as the document describes: ``X-KEY``, an
 ``X-NONCE`` greater than the key's previous one, and ``X-SIGN`` = hex
 HMAC-SHA256 (keyed with the secret) of the key followed by the sorted,
-form-encoded parameters (``botkit.venues.alp.auth``). Then, in this order: the
+form-encoded parameters (``botkit.venues.alp.auth``); v3 calls as the section at
+the end of this module says (the seed's ``api-key``/``api-secret`` headers, or
+the official JWT + ``X-SIGN``). Then, in this order: the
 optional rate limit, fault injection (``exchange.faults``: 500/502/503 before or
 after acting, or a stall), and the request itself.
 
@@ -26,8 +28,7 @@ the ones a client must cope with either way):
 * GET requests sign ``{}``, as every example does, even when query filters are
   sent (``sign_query_params=True``: the query is signed instead). POST/DELETE
   sign their body's top-level fields; a JSON number is signed as its digits, a
-  list or boolean as Python's ``str()`` of it (what ``urlencode`` does). v3
-  documents no auth scheme of its own and is checked like v1.
+  list or boolean as Python's ``str()`` of it (what ``urlencode`` does).
 * Error bodies (the document's error section is missing): v1 order calls answer
   400 ``{"success": false, "error": msg}``; v1 authentication and throttling
   answer DRF-style ``{"detail": msg}`` (401 / 429); v3 answers ``{"error": msg}``
@@ -71,6 +72,8 @@ the ones a client must cope with either way):
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import itertools
 import json
@@ -159,6 +162,10 @@ class AlpOptions:
     trade_order_ids: bool = False
     rate_limit_per_s: float | None = None  # the documented 2/s per account; None = off
     max_window_days: int = 30
+    # --- v3 auth and the official reading (a stand-in until the simulator rewrite) ---
+    v3_auth: str = "api-key"  # "api-key": the seed's headers; "jwt": the official flow
+    jwt_ttl_s: float = 3600.0
+    document: str = "seed"  # "official": the official shapes on shared v3 paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +378,8 @@ class AlpProtocol:
             return _json({"detail": message}, status)
         if version == 1:
             return _json({"success": False, "error": message}, status)
+        if self.opt.document == "official":
+            return _json({"code": str(status), "message": message}, status)
         return _json({"error": message}, status)
 
     def _refuse(self, what: str, version: int, err: Refused) -> web.Response:
@@ -400,7 +409,10 @@ class AlpProtocol:
             raise Refused("a JSON object is expected")
         return body
 
-    def _authenticate(self, request: web.Request, call: Call) -> None:
+    def _authenticate(self, request: web.Request, call: Call, version: int, raw: bytes) -> None:
+        if version == 3:
+            v3_authenticate(self.opt, request, raw)
+            return
         key = request.headers.get("X-KEY")
         sig = request.headers.get("X-SIGN")
         raw_nonce = request.headers.get("X-NONCE")
@@ -446,10 +458,11 @@ class AlpProtocol:
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             try:
+                raw = await request.read()
                 call = Call(
                     request.method, request.query, await self._body(request), request.match_info
                 )
-                self._authenticate(request, call)
+                self._authenticate(request, call, version, raw)
                 self._throttle()
             except Refused as err:
                 label = {401: "auth", 429: "throttle"}.get(err.status, what)
@@ -967,6 +980,8 @@ class AlpProtocol:
         return web.Response(status=202 if done else 204)
 
     def account_trades(self, call: Call) -> web.Response:
+        if self.opt.document == "official":
+            return official_account_trades(self, call)
         q = call.query
         start, end = self._window(q)
         pair = q.get("pair")
@@ -1045,3 +1060,285 @@ def setup_routes(app: web.Application, exchange: ExchangeBackend) -> None:
     r.add_get("/api/v3/orders", p.private(3, "orders", p.orders_v3))
     r.add_post("/api/v3/orders", p.private(3, "place", p.create_v3))
     r.add_delete("/api/v3/orders", p.private(3, "cancel", p.cancel_v3))
+    setup_official_routes(app, p)
+
+
+# =====================================================================================
+# v3 authentication and the official reading — a stand-in, written from the documents,
+# until the simulator rewrite replaces this module. Nothing here comes from the adapter.
+#
+# * Seed (document 001, "API v3 / Auth": "include valid api-secret and api-key"):
+#   every v3 call carries headers ``api-key`` and ``api-secret`` (``v3_auth="api-key"``).
+# * Official (alp-api-docs.md, "Authorization"; ``v3_auth="jwt"``): ``POST
+#   /api/v3/auth`` with ``{"api_key", "api_secret"}`` answers a JWT as a JSON string
+#   (HS256, ``exp`` = now + ``jwt_ttl_s``); every other v3 call needs ``Authorization:
+#   Bearer <jwt>`` before its ``exp``; a POST/DELETE with a body needs ``X-SIGN`` = hex
+#   HMAC-SHA256 of the body's bytes keyed with the API secret.
+# * ``document="official"``: errors are ``{"code", "message"}``; account trades have
+#   the official fields (``id``, ``order_id``, ``fee``, float ``timestamp``) with
+#   unix-second ``start_time``/``end_time`` and ``limit`` (<= 100, newest first); and
+#   the official paths are served: ``/api/v3/pairs``, ``/orderbook``, ``/trades``,
+#   ``/accounts/accounts``, ``/accounts/feeinfo``, ``/accounts/order`` and
+#   ``POST|DELETE /api/v3/trading/order`` (decimal strings, ``post_only``, ``[id]``
+#   reply, cancel by exactly one of order_ids/all/pair).
+# =====================================================================================
+
+_JWT_KEY = b"alp-sim-jwt-signing-key"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _jwt_sign(header_payload: str) -> str:
+    return _b64url(hmac.new(_JWT_KEY, header_payload.encode(), hashlib.sha256).digest())
+
+
+def make_jwt(api_key: str, ttl_s: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64url(json.dumps({"sub": api_key, "exp": int(now + ttl_s)}).encode())
+    return f"{head}.{body}.{_jwt_sign(f'{head}.{body}')}"
+
+
+def _jwt_valid(token: str, api_key: str) -> bool:
+    parts = token.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(parts[2], _jwt_sign(f"{parts[0]}.{parts[1]}")):
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return False
+    return claims.get("sub") == api_key and time.time() < claims.get("exp", 0)
+
+
+def v3_authenticate(opt: AlpOptions, request: web.Request, raw: bytes) -> None:
+    if opt.v3_auth == "api-key":
+        key, secret = request.headers.get("api-key"), request.headers.get("api-secret")
+        if not key or not secret:
+            raise Refused("api-key and api-secret are required", 401)
+        if not (
+            hmac.compare_digest(key.encode(), opt.api_key.encode())
+            and hmac.compare_digest(secret.encode(), opt.api_secret.encode())
+        ):
+            raise Refused("invalid api-key or api-secret", 401)
+        return
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer ") or not _jwt_valid(auth[7:].strip(), opt.api_key):
+        raise Refused("invalid or expired token", 401)
+    if request.method in ("POST", "DELETE") and raw:
+        expected = hmac.new(opt.api_secret.encode(), raw, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("X-SIGN", "").strip().lower()):
+            raise Refused("invalid X-SIGN", 401)
+
+
+def official_account_trades(p: AlpProtocol, call: Call) -> web.Response:
+    q = call.query
+    start = _int(q.get("start_time"), "start_time", 0) * 10**9
+    end = _int(q.get("end_time"), "end_time", 1 << 40) * 10**9
+    limit = _int(q.get("limit"), "limit", 100)
+    if not 0 < limit <= 100:
+        raise Refused("limit: must be 1..100")
+    pair = q.get("pair")
+    side = _side(q["side"], "side") if q.get("side") else None
+    rows = [
+        f
+        for f in p.ex.trades
+        if start <= _us(f.ts_ns) < end
+        and (not pair or f.symbol == pair)
+        and (side is None or f.side is side)
+    ]
+    rows.sort(key=lambda f: (f.ts_ns, p._tid(f.trade_id)), reverse=True)
+    return _json(
+        [
+            {
+                "id": p._tid(f.trade_id),
+                "pair": f.symbol,
+                "side": f.side.value.upper(),
+                "price": f.price,
+                "amount": f.size,
+                "fee": f.fee,
+                "timestamp": _epoch_s(f.ts_ns),
+                "order_id": p._oid(p.ex.by_client[f.client_id]),
+            }
+            for f in rows[:limit]
+        ]
+    )
+
+
+def _official_order(p: AlpProtocol, order: Order) -> dict[str, Any]:
+    closed = not order.is_open
+    return {
+        "id": p._oid(order),
+        "account_id": p.opt.account_id,
+        "pair": order.symbol,
+        "amount": order.size,
+        "price": order.price or ZERO,
+        "side": "BID" if order.side is Side.BUY else "ASK",
+        "status": v3_status(order),
+        "type": order.type.value.upper(),
+        "wallet_type": "SPOT",
+        "amount_canceled": order.size - order.filled if order.status is S.CANCELED else ZERO,
+        "amount_filled": order.filled,
+        "date": _iso(order.created_ns),
+        "open_at": _iso(order.created_ns),
+        "tif": order.tif.value.upper(),
+        "updated_at": _iso(order.updated_ns or order.created_ns),
+        "done_at": _iso(order.updated_ns) if closed else None,
+        "expire_after": None,
+        "stop_price": None,
+    }
+
+
+def _decimal_string(body: Mapping[str, Any], name: str) -> Decimal | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Refused(f"{name}: a decimal string is required")
+    return _number(value, name)
+
+
+def setup_official_routes(app: web.Application, p: AlpProtocol) -> None:
+    async def auth(request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.text())
+            ok = (
+                isinstance(body, dict)
+                and hmac.compare_digest(str(body.get("api_key")), p.opt.api_key)
+                and hmac.compare_digest(str(body.get("api_secret")), p.opt.api_secret)
+            )
+        except ValueError:
+            ok = False
+        if not ok:
+            p.ex.reject("auth", "alp_refused", "invalid api key or secret", 401)
+            return _json({"code": "401", "message": "invalid api key or secret"}, 401)
+        return _json(make_jwt(p.opt.api_key, p.opt.jwt_ttl_s))
+
+    def pairs(call: Call) -> web.Response:
+        out = []
+        for inst in p.ex.instruments.values():
+            out.append(
+                {
+                    "name": inst.symbol,
+                    "currency1": inst.base,
+                    "currency2": inst.quote,
+                    "price_precision": -inst.tick_size.as_tuple().exponent,  # type: ignore[operator]
+                    "amount_precision": -inst.lot_size.as_tuple().exponent,  # type: ignore[operator]
+                    "minimum_order_size": inst.min_size,
+                    "maximum_order_size": inst.max_size,
+                    "minimum_order_value": inst.min_notional or ZERO,
+                }
+            )
+        return _json(out)
+
+    def orderbook(call: Call) -> web.Response:
+        return p.orderbook(Call(call.method, call.query, {}, {"pair": call.query.get("pair", "")}))
+
+    def trades(call: Call) -> web.Response:
+        query = {**call.query, "ordering": "-id"}
+        return p.exchanges(Call(call.method, query, {}, {}))
+
+    def accounts(call: Call) -> web.Response:
+        return _json([{"id": p.opt.account_id, "email": "sim@example.invalid", "name": "sim"}])
+
+    def feeinfo(call: Call) -> web.Response:
+        inst = next(iter(p.ex.instruments.values()))
+        return _json(
+            [
+                {
+                    "account_id": p.opt.account_id,
+                    "active_once": [None, None],
+                    "taker_fee_rate": inst.taker_fee,
+                    "maker_fee_rate": inst.maker_fee,
+                    "fee_currency": None,
+                    "priority": 1,
+                    "currency": None,
+                    "pair": None,
+                    "is_active": True,
+                }
+            ]
+        )
+
+    def orders(call: Call) -> web.Response:
+        pair, open_only = call.query.get("pair"), _flag(call.query.get("open_only", ""))
+        listed = [
+            o
+            for o in sorted(p.ex.orders.values(), key=p._oid, reverse=True)
+            if (not pair or o.symbol == pair) and (not open_only or o.is_open)
+        ]
+        return _json([_official_order(p, o) for o in listed[:100]])
+
+    def place(call: Call) -> web.Response:
+        b = call.body
+        for name in ("pair", "order_type", "order_side", "wallet_type"):
+            if b.get(name) in (None, ""):
+                raise Refused(f"{name} is required")
+        if str(b["wallet_type"]).upper() != "SPOT":
+            raise Refused(f"wallet_type {b['wallet_type']} is not available")
+        inst = p._pair(b["pair"])
+        side_text = str(b["order_side"]).upper()
+        sides = {"BUY": Side.BUY, "BID": Side.BUY, "SELL": Side.SELL, "ASK": Side.SELL}
+        if side_text not in sides:
+            raise Refused("order_side: BUY or SELL")
+        otype = TYPES_V3.get(str(b["order_type"]).upper())
+        if otype is None:
+            raise Refused(f"order_type {b['order_type']!r} is not valid")
+        tif = TIFS.get(str(b.get("tif") or "GTC").upper())
+        if tif is None:
+            raise Refused(f"tif {b.get('tif')!r} is not valid")
+        post_only = b.get("post_only", False)
+        if not isinstance(post_only, bool) or (post_only and otype is not OrderType.LIMIT):
+            raise Refused("post_only: a boolean, for limit orders only")
+        size = _decimal_string(b, "base_amount")
+        price = _decimal_string(b, "limit_price") if otype is OrderType.LIMIT else None
+        if size is None:
+            raise Refused("base_amount is required")
+        order = p.ex.place(
+            inst.symbol,
+            sides[side_text],
+            otype,
+            size,
+            price,
+            client_id=str(b.get("client_order_id") or "") or None,
+            tif=tif,
+            post_only=post_only,
+        )
+        if order.status is S.REJECTED:
+            return p._error(3, f"{REASONS.get(order.code or '', 'Rejected')}: {order.reason}", 400)
+        return _json([p._oid(order)])
+
+    def cancel(call: Call) -> web.Response:
+        b = call.body
+        given = [k for k in ("order_ids", "all", "pair") if b.get(k) not in (None, False, "")]
+        if len(given) != 1:
+            raise Refused("exactly one of order_ids, all or pair must be specified")
+        if given[0] == "order_ids":
+            ids = b["order_ids"]
+            if not isinstance(ids, list):
+                raise Refused("order_ids must be a list")
+            out = {}
+            for raw in ids:
+                order = p.ex.order_by_id(_int(raw, "order_ids", 0))
+                if order is None or not order.is_open:
+                    out[str(raw)] = "order not found"
+                else:
+                    p.ex.cancel(order.venue_order_id)
+                    out[str(raw)] = "CANCELLED"
+            return _json(out)
+        pair = str(b["pair"]) if given[0] == "pair" else None
+        if pair is not None:
+            p._pair(pair)
+        p.ex.cancel_all(pair)
+        return web.Response(status=202)
+
+    r = app.router
+    r.add_post("/api/v3/auth", auth)
+    r.add_get("/api/v3/pairs", p.public(3, "pairs", pairs))
+    r.add_get("/api/v3/orderbook", p.public(3, "orderbook", orderbook))
+    r.add_get("/api/v3/trades", p.public(3, "trades", trades))
+    r.add_get("/api/v3/accounts/accounts", p.private(3, "accounts", accounts))
+    r.add_get("/api/v3/accounts/feeinfo", p.private(3, "feeinfo", feeinfo))
+    r.add_get("/api/v3/accounts/order", p.private(3, "orders", orders))
+    r.add_post("/api/v3/trading/order", p.private(3, "place", place))
+    r.add_delete("/api/v3/trading/order", p.private(3, "cancel", cancel))
