@@ -748,7 +748,8 @@ class TestAlp:
     def test_v3_ack(self) -> None:
         assert alp.parse_order_ack_v3(json.loads(ALP_V3_ACK)) == "34"
         assert alp.parse_order_ack_v3({"id": 35}) == "35"
-        for bad in (None, True, "", [1]):
+        assert alp.parse_order_ack_v3([34]) == "34"  # the official docs' reply
+        for bad in (None, True, "", [], [1, 2], [None]):
             with pytest.raises(ParseError):
                 alp.parse_order_ack_v3(bad)
 
