@@ -99,7 +99,10 @@ def _fail(venue: str, kind: str, field: str, detail: str) -> NoReturn:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # JSON nested deeper than repr can go
+        return f"<{type(value).__name__} nested too deep>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
