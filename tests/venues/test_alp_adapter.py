@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from botkit.events import BookSnapshot, Trade
-from botkit.model import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alp import AlpAdapter, parsing
@@ -354,7 +354,8 @@ async def test_identical_executions_of_twin_orders_are_two_fills() -> None:
         await _twin_fills(sim, adapter)
 
 
-async def _twin_fills(sim: RunningSimulator, adapter: AlpAdapter) -> None:
+async def _twin_fills(sim: RunningSimulator, adapter: AlpAdapter) -> list[Fill]:
+    """Two identical orders fill completely: two orders' fills, each total exact."""
     bid, _ = touch(sim)
     a = await placed(adapter, order("twin-a", Side.BUY, "0.1", bid - 3 * TICK))
     b = await placed(adapter, order("twin-b", Side.BUY, "0.1", bid - 3 * TICK))
@@ -369,6 +370,7 @@ async def _twin_fills(sim: RunningSimulator, adapter: AlpAdapter) -> None:
         by_order[f.client_id] = by_order.get(f.client_id, D(0)) + f.size
     assert by_order == {"twin-a": D("0.1"), "twin-b": D("0.1")}
     assert {f.venue_order_id for f in fills} == {a.venue_order_id, b.venue_order_id}
+    return fills
 
 
 async def test_fills_go_to_the_live_order_not_a_cancelled_twin(alp: Any) -> None:

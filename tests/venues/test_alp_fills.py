@@ -23,7 +23,17 @@ from botkit.simulator.server import RunningSimulator
 from botkit.venues.alp import AlpAdapter
 from botkit.venues.kit.errors import InvalidRequest, OrderRejected
 
-from .test_alp_adapter import PAIR, SYMBOL, TICK, order, placed, step_until, touch, venue
+from .test_alp_adapter import (
+    PAIR,
+    SYMBOL,
+    TICK,
+    _twin_fills,
+    order,
+    placed,
+    step_until,
+    touch,
+    venue,
+)
 
 D = Decimal
 
@@ -179,18 +189,9 @@ def official(**options: Any) -> Any:
 
 async def test_official_twins_are_allowed_and_fills_read_from_order_id() -> None:
     async with official() as (sim, adapter):
-        bid, _ = touch(sim)
-        a = await placed(adapter, order("o-a", Side.BUY, "0.1", bid - 3 * TICK))
-        b = await placed(adapter, order("o-b", Side.BUY, "0.1", bid - 3 * TICK))
-        step_until(
-            sim, a, lambda v: v.filled >= v.size and sim.exchange.by_client["o-b"].filled >= v.size
-        )
-        fills = await adapter.user_trades(None)
+        fills = await _twin_fills(sim, adapter)
         assert ours(fills) == truth(sim)
-        by_order = {(f.client_id, f.venue_order_id) for f in fills}
-        assert by_order == {("o-a", a.venue_order_id), ("o-b", b.venue_order_id)}
-        # The venue's trade ids, not derived ones.
-        assert all(f.trade_id.isdigit() for f in fills)
+        assert all(f.trade_id.isdigit() for f in fills)  # the venue's trade ids
 
 
 async def test_official_fills_of_a_restarted_adapter_name_their_orders() -> None:

@@ -27,6 +27,8 @@ from botkit.venues.alp import AlpAdapter
 from botkit.venues.alp.parsing import parse_account_trades_v3
 from botkit.venues.kit.errors import AuthError, InvalidRequest, ParseError, VenueError
 
+from .test_parsing import ALP_V3_TRADES, doc_json
+
 D = Decimal
 PAIRS = [
     {
@@ -41,19 +43,7 @@ PAIRS = [
 ]
 ACCOUNTS = [{"id": 25, "name": "a", "email": "x", "id_parent": 0}]
 FEES = [{"pair": "BTC_USDT", "maker_fee_rate": 0.001, "taker_fee_rate": 0.002, "priority": 1}]
-TRADE = {
-    "date": "2022-10-06T08:28:06.801064-04:00",
-    "status": "FILLED",
-    "side": "BUY",
-    "type": "LIMIT",
-    "price": 23400.34,
-    "amount": 0.05,
-    "amount_unfilled": 0,
-    "fee_amount": 1.170017,
-    "is_maker": True,
-    "pair": "BTC_USDT",
-    "fee_currency": "USDT",
-}
+TRADE = doc_json(ALP_V3_TRADES)[0]  # the seed's example
 
 Reply = tuple[int, bytes | str | object]
 
