@@ -91,6 +91,17 @@ async def test_two_places_in_flight_for_one_slot_cannot_both_go() -> None:
         assert len(sim.exchange.by_client) == 1
 
 
+async def test_an_order_the_venue_closed_frees_its_slot_at_reconciliation() -> None:
+    async with venue(adapter={"match_slack_ms": 0}) as (sim, adapter):
+        bid, _ = touch(sim)
+        first = await placed(adapter, order("v-1", Side.BUY, "0.1", bid - 7 * TICK))
+        sim.exchange.cancel(f"alp-{first.venue_order_id}")  # not by us
+        with pytest.raises(InvalidRequest):  # we do not know yet
+            await adapter.place(order("v-2", Side.BUY, "0.1", bid - 7 * TICK))
+        assert await adapter.open_orders(SYMBOL) == []  # what reconciliation reads
+        await adapter.place(order("v-3", Side.BUY, "0.1", bid - 7 * TICK))
+
+
 async def test_a_refused_place_frees_its_slot() -> None:
     async with venue() as (sim, adapter):
         _, ask = touch(sim)

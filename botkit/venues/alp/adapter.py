@@ -76,6 +76,8 @@ Choices where the documents are unclear or silent (each one an option):
   was sorted, up to ``trade_pages`` pages.
 * Open orders: the order list with ``open_only=true`` covers the venue's
   default window (seed: 30 days back; official: the 100 most recent orders).
+  An acknowledged order missing from it (and older than ``match_slack_ms``) is
+  taken as closed, which frees its book slot for the twin rule.
 * Cancel: a 202 is success; a 204 ("no orders to cancel", seed) or an official
   status other than CANCELLED for the order is reported as an ``OrderRejected``
   so the caller asks the venue what became of the order.
@@ -728,8 +730,24 @@ class AlpAdapter:
         params: dict[str, object] = {"open_only": True}
         if symbol is not None:
             params["pair"] = self._pair(symbol)
+        asked_ns = time.time_ns()
         listed = await self._list_orders(params)
-        return [self._absorb(row) for row in listed if not row.order.status.is_closed]
+        out = [self._absorb(row) for row in listed if not row.order.status.is_closed]
+        # An acknowledged order the venue no longer lists as open has closed (cancelled by
+        # the venue, or a cancel-all that crossed a place): free its book slot. Orders
+        # sent within the clock slack may not be listed yet and are left alone.
+        still_open = {vo.venue_order_id for vo in out}
+        slack = self.options.match_slack_ms * _MS
+        for track in self._memory.tracks():
+            if (
+                track.live
+                and track.vid is not None
+                and track.vid not in still_open
+                and track.created_ns < asked_ns - slack
+                and ("pair" not in params or track.pair == params["pair"])
+            ):
+                track.closed_ns = asked_ns
+        return out
 
     async def find_order(self, order: Order, *, _track: Track | None = None) -> VenueOrder | None:
         await self.connect()
