@@ -356,3 +356,24 @@ def test_rate_options_are_checked() -> None:
         AlpAdapter("http://127.0.0.1:1", api="v2")
     with pytest.raises(TypeError):
         AlpAdapter("http://127.0.0.1:1", replace_separator="~")  # gone: the router owns ids
+
+
+async def test_a_place_stopped_by_the_token_never_counts_as_sent(canned: Canned) -> None:
+    canned.set("/api/v3/pairs", PAIRS)
+    adapter = adapter_for(canned, api="official", load_fees=False)
+    try:
+        o = Order("t1", "BTC/USDT", Side.BUY, OrderType.LIMIT, D("0.1"), D("100"))
+        canned.set("/api/v3/auth", "not a token")
+        with pytest.raises(AuthError, match="the place was not sent") as refused:
+            await adapter.place(o)
+        assert refused.value.definite  # rejected at once: nothing went out
+        canned.set("/api/v3/auth", {"error": "down"}, 503)
+        with pytest.raises(VenueError) as unavailable:
+            await adapter.place(o)
+        assert unavailable.value.ambiguous
+        calls = len(canned.arrivals)
+        assert await adapter.find_order(o) is None  # known absent, without a call
+        assert len(canned.arrivals) == calls
+        assert canned.times("/api/v3/trading/order") == []
+    finally:
+        await adapter.close()

@@ -86,7 +86,10 @@ Choices where the documents are unclear or silent (each one an option):
   up at once (one more call), otherwise their fills and the gateway's
   reconciliation close them — at 2 calls a second the extra call is dear. A
   place or cancel whose 2xx reply cannot be read is ambiguous (a ``VenueError``),
-  never a refusal: the order may well exist.
+  never a refusal: the order may well exist. A place that never left (the JWT
+  could not be had) is known absent: an unreadable token is an ``AuthError``, a
+  failed token request keeps its own error and ``find_order`` answers None
+  without a call.
 * Balances: the total per currency, ``balance + reserve`` (``balance`` read as
   the free part; ``balance_includes_reserve=True`` for the other reading).
 * Fees: fee rates are fractions; a pair's own rule beats a generic one.
@@ -500,15 +503,20 @@ class AlpAdapter:
             reply = await self._private("POST", doc.place, body=body, on_send=remember)
             vid = parse_order_ack_v3(reply.body, endpoint=endpoint)
         except ParseError as err:
-            if sent:
-                sent[0].inflight = False
+            if not sent:
+                # Not sent at all (the token reply could not be read): no order, no auth.
+                self._not_sent(coid)
+                raise AuthError(VENUE, f"the place was not sent: {err}") from err
+            sent[0].inflight = False
             # A 2xx we cannot read: the order may well exist, so this is no refusal.
             raise VenueError(VENUE, f"unreadable reply to the place: {err}") from err
         except VenueError as err:
-            if sent:
+            if not sent:
+                self._not_sent(coid)  # a lookup then knows it is absent without a call
+            else:
                 sent[0].inflight = False
-            if not err.ambiguous and sent:
-                self._memory.forget(sent[0])  # refused: nothing at the venue to attract fills
+                if not err.ambiguous:
+                    self._memory.forget(sent[0])  # refused: nothing there to attract fills
             if type(err) is InvalidRequest:
                 # A 400 to a place is the venue refusing this order, and saying why.
                 raise OrderRejected(
@@ -520,9 +528,7 @@ class AlpAdapter:
                 sent[0].inflight = False
             else:
                 # Cancelled (a caller's timeout) before it left: certainly not at the venue.
-                self._unsent[coid] = None
-                while len(self._unsent) > self.options.memory:
-                    self._unsent.popitem(last=False)
+                self._not_sent(coid)
             raise
         track = sent[0]
         track.inflight = False
@@ -553,6 +559,11 @@ class AlpAdapter:
             stop_price=order.stop_price,
         )
 
+    def _not_sent(self, coid: str) -> None:
+        self._unsent[coid] = None
+        while len(self._unsent) > self.options.memory:
+            self._unsent.popitem(last=False)
+
     async def _read_back(self, order: Order, track: Track) -> VenueOrder | None:
         try:
             return await self.find_order(order, _track=track)
@@ -572,7 +583,7 @@ class AlpAdapter:
             reply = await self._private("DELETE", doc.cancel, body=cancel_ids_body([vid]))
             statuses = parse_cancel_reply_v3(reply.body, endpoint=f"DELETE {doc.cancel}")
         except ParseError as err:
-            raise VenueError(VENUE, f"unreadable reply to the cancel: {err}") from err
+            raise VenueError(VENUE, f"unreadable reply during the cancel: {err}") from err
         track = self._memory.by_vid(vid)
         status = statuses.get(vid)
         if reply.status == 204 or (statuses and (status is None or not cancel_succeeded(status))):
