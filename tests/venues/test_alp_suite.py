@@ -1,6 +1,13 @@
-"""ALP.COM through the shared venue suite: router, live gateway, adapter, simulator."""
+"""ALP.COM through the shared venue suite: router, live gateway, adapter, simulator.
+
+Once per reading of the v3 API: the seed document's (``api-key``/``api-secret``
+headers, the seed's paths and payloads) and the official docs' (JWT + X-SIGN, the
+official paths, decimal strings, trades that name their order).
+"""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator
@@ -27,3 +34,16 @@ class TestAlpAdapter(VenueSuite):
             False,
         )
         assert a.min_request_interval_s == 0.5
+
+
+class TestAlpOfficialAdapter(TestAlpAdapter):
+    sim_options: ClassVar[dict[str, Any]] = {"document": "official", "v3_auth": "jwt"}
+
+    def make_adapter(self, sim: RunningSimulator) -> AlpAdapter:
+        return AlpAdapter(
+            sim.base_url,
+            sim.ws_url,
+            api_key=DEFAULT_API_KEY,
+            api_secret=DEFAULT_API_SECRET,
+            api="official",
+        )
