@@ -225,7 +225,7 @@ class AlpOptions:
     trade_order_ids: bool = False
     rate_limit_per_s: float | None = None  # the documented 2/s per account; None = off
     max_window_days: int = 30
-    jwt_ttl_s: int = 3600
+    jwt_ttl_s: float = 3600  # a fraction gives a fractional exp (a NumericDate may have one)
     strict_fields: bool = True
 
 
@@ -527,7 +527,8 @@ class AlpServer(VenueServer):
         ):
             raise unauthorized("Invalid token", "invalid_token")
         exp = claims.get("exp")
-        if not isinstance(exp, int) or exp <= time.time():
+        # RFC 7519's NumericDate: seconds, "non-integer values can be represented".
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= time.time():
             raise unauthorized("Token expired", "token_expired")
 
     def issue_jwt(self) -> str:

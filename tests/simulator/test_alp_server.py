@@ -157,6 +157,21 @@ async def test_an_expired_token_is_refused() -> None:
         assert status == 401 and "expired" in reply["message"]
 
 
+async def test_a_token_with_a_fractional_lifetime_is_good_until_its_exp() -> None:
+    # A JWT's exp is a NumericDate, which may have a fraction (RFC 7519): a token the
+    # simulator issued is taken until that time, then refused as expired.
+    async with simulator("alp", v3_reading="official", jwt_ttl_s=1.5) as sim:
+        _, token = await jwt(sim)
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert isinstance(claims["exp"], float)
+        bearer = {"Authorization": f"Bearer {token}"}
+        status, _, _ = await fetch(sim, "GET", "/api/v3/accounts/balances", headers=bearer)
+        assert status == 200
+        await asyncio.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+        status, reply, _ = await fetch(sim, "GET", "/api/v3/accounts/balances", headers=bearer)
+        assert status == 401 and "expired" in reply["message"]
+
+
 # ----- both documents' paths, the documented limit, malformed input ------------------------------
 
 

@@ -148,7 +148,7 @@ def adapter_for(sim: RunningSimulator, **options: Any) -> AlpAdapter:
 @pytest.fixture
 async def official_sim() -> AsyncIterator[RunningSimulator]:
     async with running_simulator(
-        "alp", run_market=False, document="official", v3_auth="jwt", jwt_ttl_s=3600
+        "alp", run_market=False, v3_reading="official", jwt_ttl_s=3600
     ) as sim:
         sim.exchange.step()
         yield sim
@@ -171,7 +171,7 @@ async def test_seed_headers_are_what_the_v3_calls_carry() -> None:
 
 @pytest.mark.parametrize("api", ["seed", "official"])
 async def test_refused_credentials_fail_connect_with_one_clear_error(api: str) -> None:
-    options = {"document": "official", "v3_auth": "jwt"} if api == "official" else {}
+    options = {"v3_reading": "official"} if api == "official" else {}
     async with running_simulator("alp", run_market=False, **options) as sim:
         adapter = adapter_for(sim, api=api, api_secret="wrong")
         with pytest.raises(AuthError) as refused:
@@ -227,7 +227,7 @@ async def test_the_simulator_checks_x_sign(official_sim: RunningSimulator) -> No
 
 async def test_the_token_is_renewed_before_it_expires() -> None:
     async with running_simulator(
-        "alp", run_market=False, document="official", v3_auth="jwt", jwt_ttl_s=1.5
+        "alp", run_market=False, v3_reading="official", jwt_ttl_s=1.5
     ) as sim:
         adapter = adapter_for(sim, api="official", jwt_renew_s=60)
         try:

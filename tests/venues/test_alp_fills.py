@@ -195,7 +195,7 @@ async def test_random_quoting_attributes_every_fill_to_its_order(seed: int) -> N
 
 
 def official(**options: Any) -> Any:
-    return venue(document="official", v3_auth="jwt", adapter={"api": "official", **options})
+    return venue(v3_reading="official", adapter={"api": "official", **options})
 
 
 async def test_official_twins_are_allowed_and_fills_read_from_order_id() -> None:

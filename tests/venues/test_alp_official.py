@@ -27,7 +27,7 @@ D = Decimal
 
 
 def official(**options: Any) -> Any:
-    return venue(document="official", v3_auth="jwt", adapter={"api": "official", **options})
+    return venue(v3_reading="official", adapter={"api": "official", **options})
 
 
 async def test_post_only_goes_as_the_official_flag() -> None:

@@ -37,7 +37,7 @@ class TestAlpAdapter(VenueSuite):
 
 
 class TestAlpOfficialAdapter(TestAlpAdapter):
-    sim_options: ClassVar[dict[str, Any]] = {"document": "official", "v3_auth": "jwt"}
+    sim_options: ClassVar[dict[str, Any]] = {"v3_reading": "official"}
 
     def make_adapter(self, sim: RunningSimulator) -> AlpAdapter:
         return AlpAdapter(
