@@ -23,8 +23,9 @@ from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, T
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alp import AlpAdapter, parsing
-from botkit.venues.alp.auth import encode_json, sign, sign_headers
+from botkit.venues.alp.auth import sign, sign_headers
 from botkit.venues.alp.rest import AlpRest
+from botkit.venues.kit.adapter import Connection
 from botkit.venues.kit.errors import (
     AuthError,
     InsufficientFunds,
@@ -34,7 +35,9 @@ from botkit.venues.kit.errors import (
     RateLimited,
     VenueUnavailable,
 )
-from botkit.venues.kit.nonce import ClockNonce
+from botkit.venues.kit.nonce import ClockNonce, NonceSource
+from botkit.venues.kit.parsing import json_body
+from botkit.venues.kit.rest import KeyPair
 
 D = Decimal
 S = OrderStatus
@@ -43,16 +46,35 @@ PAIR = "BTC_USDT"
 TICK = D("0.01")
 
 
-def make_adapter(sim: RunningSimulator, **options: Any) -> AlpAdapter:
-    options.setdefault("min_request_interval_s", 0)
-    options.setdefault("private_interval_s", 0)
-    return AlpAdapter(
-        sim.base_url,
-        sim.ws_url,
-        api_key=options.pop("api_key", DEFAULT_API_KEY),
-        api_secret=options.pop("api_secret", DEFAULT_API_SECRET),
-        **options,
+def connection(
+    base_url: str,
+    *,
+    api_key: str | None = DEFAULT_API_KEY,
+    api_secret: str | None = DEFAULT_API_SECRET,
+    nonce: NonceSource | None = None,
+    symbols: list[str] | None = None,
+    **options: Any,
+) -> Connection:
+    """What the node builds from bot.yaml: the URL, the credentials, ``venue.options``."""
+    credentials = {"api_key": api_key, "api_secret": api_secret}
+    return Connection(
+        base_url,
+        credentials={k: v for k, v in credentials.items() if v is not None},
+        options=options,
+        nonce=nonce,
+        symbols=None if symbols is None else tuple(symbols),
     )
+
+
+def make_adapter(sim: RunningSimulator, **options: Any) -> AlpAdapter:
+    """The adapter on ``sim``, its private-call spacing off (the rate tests set it)."""
+    options.setdefault("min_request_interval_s", 0)
+    return AlpAdapter(connection(sim.base_url, **options))
+
+
+def rest_for(base_url: str, **kw: Any) -> AlpRest:
+    """ALP's REST client alone, unspaced, with the simulator's credentials."""
+    return AlpRest(base_url, KeyPair.of(DEFAULT_API_KEY, DEFAULT_API_SECRET), spacing_s=0, **kw)
 
 
 @asynccontextmanager
@@ -449,7 +471,7 @@ async def test_a_nonce_behind_the_venue_is_re_signed_once(alp: Any) -> None:
     sim, _ = alp
     nonce = ClockNonce(last=5)
     sim.exchange.last_nonce[DEFAULT_API_KEY] = 10**15  # another process used the key
-    rest = AlpRest(sim.base_url, DEFAULT_API_KEY, DEFAULT_API_SECRET, nonce=nonce, min_interval_s=0)
+    rest = rest_for(sim.base_url, nonce=nonce)
     try:
         # Refused once ("must be greater than ..."), then accepted.
         assert (await rest.private("GET", "/api/v1/wallets/")).status == 200
@@ -498,7 +520,8 @@ async def test_the_documented_rate_limit() -> None:
             for _ in range(4):
                 await adapter.balances()
         assert err.value.retry_after and err.value.retry_after >= 1
-    async with venue(rate_limit_per_s=2, adapter={"private_interval_s": 0.5}) as (sim, adapter):
+    spaced = {"min_request_interval_s": 0.5, "rate_margin": 0}
+    async with venue(rate_limit_per_s=2, adapter=spaced) as (sim, adapter):
         for _ in range(3):
             await adapter.balances()  # spaced 0.5 s apart: never throttled
         assert sim.exchange.rejected == []
@@ -508,14 +531,8 @@ async def test_signing_the_query_is_a_switch_on_both_sides() -> None:
     # Signing applies to v1 (the v3 sections sign no query): a v1 GET with filters.
     async with running_simulator("alp", run_market=False, sign_query_params=True) as sim:
         query = {"pair": PAIR, "status": 1}
-        signed = AlpRest(
-            sim.base_url,
-            DEFAULT_API_KEY,
-            DEFAULT_API_SECRET,
-            min_interval_s=0,
-            sign_query_params=True,
-        )
-        plain = AlpRest(sim.base_url, DEFAULT_API_KEY, DEFAULT_API_SECRET, min_interval_s=0)
+        signed = rest_for(sim.base_url, sign_query_params=True)
+        plain = rest_for(sim.base_url)
         try:
             assert (await signed.private("GET", "/api/v1/orders/own/", params=query)).body == []
             assert sim.exchange.rejected == []
@@ -606,16 +623,15 @@ def test_parsing_the_documents_v3_account_examples() -> None:
 
 def test_v3_bodies_carry_exact_numbers_and_sign_what_is_sent() -> None:
     body = {"limit_price": D("25750.45"), "base_amount": D("1E-8"), "order_ids": [1, 5]}
-    assert (
-        encode_json(body) == '{"limit_price":25750.45,"base_amount":0.00000001,"order_ids":[1,5]}'
-    )
-    decoded = json.loads(encode_json(body), parse_float=D)
+    text = json_body(body, decimals="number")  # the seed's JSON numbers
+    assert text == '{"limit_price":25750.45,"base_amount":0.00000001,"order_ids":[1,5]}'
+    decoded = json.loads(text, parse_float=D)
     assert sign("k", "s", body) == sign("k", "s", decoded)
 
 
 async def test_wire_formats_v1_and_v3(alp: Any) -> None:
     sim, _ = alp
-    rest = AlpRest(sim.base_url + "/api/v1", DEFAULT_API_KEY, DEFAULT_API_SECRET, min_interval_s=0)
+    rest = rest_for(sim.base_url + "/api/v1")
     try:
         bid, ask = touch(sim)
         # v1 create order: form body, signed fields, the document's reply shape.
@@ -629,7 +645,7 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         assert body["success"] is True and body["type"] == "buy" and body["trades"]
         assert {"price", "amount", "tid", "o_id", "type"} <= set(body["trades"][0])
         oid = body["oid"]
-        detail = await rest.public(f"/api/v1/order/{oid}/")  # the example sends no auth
+        detail = (await rest.public(f"/api/v1/order/{oid}/")).body  # the example sends no auth
         assert detail["status"] == "3" and D(detail["amount_filled"]) == D("0.01")
         resting = (
             await rest.private(
@@ -660,15 +676,16 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         assert mine and mine[0]["account_id"] == 25 and mine[0]["type"] == "buy"
         assert (await rest.private("GET", "/api/v1/deposits/")).body == []
         # Public v1.
-        ticker = await rest.public("/api/v1/ticker/", {"pair": PAIR})
+        ticker = (await rest.public("/api/v1/ticker/", {"pair": PAIR})).body
         assert ticker[0]["buy"] == bid and ticker[0]["sell"] == ask
-        assert {c["short_name"] for c in await rest.public("/api/v1/currencies/")} == {
+        assert {c["short_name"] for c in (await rest.public("/api/v1/currencies/")).body} == {
             "BTC",
             "ETH",
             "USDT",
         }
-        assert len((await rest.public(f"/api/v1/orderbook/{PAIR}", {"limit_buy": 2}))["buy"]) == 2
-        chart = await rest.public(f"/api/charts/{PAIR}/60/chart", {"limit": 1})
+        book = (await rest.public(f"/api/v1/orderbook/{PAIR}", {"limit_buy": 2})).body
+        assert len(book["buy"]) == 2
+        chart = (await rest.public(f"/api/charts/{PAIR}/60/chart", {"limit": 1})).body
         assert len(chart) == 1 and {"open", "high", "low", "close", "volume", "time"} == set(
             chart[0]
         )
@@ -702,12 +719,12 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         again = await rest.private("DELETE", "/api/v3/orders", body={"order_ids": [created.body]})
         assert again.status == 204
         # An unsigned private call, and one signed over the wrong payload.
-        async with rest._session.get(sim.base_url + "/api/v3/accounts") as resp:  # type: ignore[union-attr]
+        async with rest.http.session.get(sim.base_url + "/api/v3/accounts") as resp:
             assert resp.status == 401
         headers = sign_headers(
-            DEFAULT_API_KEY, DEFAULT_API_SECRET, rest.nonce.next(), params={"order": 1}
+            DEFAULT_API_KEY, DEFAULT_API_SECRET, rest.calls.nonce.next(), params={"order": 1}
         )
-        async with rest._session.post(  # type: ignore[union-attr]
+        async with rest.http.session.post(
             sim.base_url + "/api/v1/order-cancel/", data={"order": "2"}, headers=headers
         ) as resp:
             assert resp.status == 401 and "signature" in (await resp.text()).lower()

@@ -26,10 +26,13 @@ from botkit.model import Order, OrderType, Side
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alp import AlpAdapter
-from botkit.venues.alp.auth import bearer_headers, encode_json, v3_key_headers, x_sign
+from botkit.venues.alp.auth import bearer_headers, v3_key_headers, x_sign
 from botkit.venues.alp.parsing import Jwt, parse_jwt
 from botkit.venues.alp.wire import OFFICIAL, SEED, cancel_all_body, cancel_ids_body, place_body
 from botkit.venues.kit.errors import AuthError, ParseError
+from botkit.venues.kit.parsing import json_body
+
+from .test_alp_adapter import make_adapter
 
 D = Decimal
 
@@ -81,7 +84,7 @@ class TestDocumentExamples:
         body = place_body(
             OFFICIAL, order, "BTC_USDT", order.remaining, account_id="25", send_tif="unless_gtc"
         )
-        sent = json.loads(encode_json(body, OFFICIAL.numbers))
+        sent = json.loads(json_body(body, decimals=OFFICIAL.numbers))
         # The document's fields and values, decimal strings included, plus our client id;
         # no account_id (not in the official table) and no tif for a GTC order.
         assert sent == {**json.loads(DOC_LIMIT_ORDER), "client_order_id": "c1"}
@@ -91,7 +94,7 @@ class TestDocumentExamples:
         body = place_body(
             SEED, order, "BTC_USDT", order.remaining, account_id="25", send_tif="always"
         )
-        text = encode_json(body, SEED.numbers)
+        text = json_body(body, decimals=SEED.numbers)
         assert '"limit_price":25750.45' in text and '"base_amount":0.1' in text
         assert json.loads(text)["account_id"] == 25 and json.loads(text)["tif"] == "GTC"
 
@@ -115,7 +118,7 @@ class TestDocumentExamples:
         head = DOC_TOKEN.split(".")[0]
         assert json.loads(base64.urlsafe_b64decode(head + "==")) == {"alg": "HS256", "typ": "JWT"}
         # ...but the token itself is cut short ("..."): not a usable JWT.
-        with pytest.raises(ParseError, match="POST /api/v3/auth"):
+        with pytest.raises(ParseError, match="alp jwt: token: expected a JWT"):
             parse_jwt(DOC_TOKEN)
 
     def test_token_expiry_is_read_from_the_payload(self) -> None:
@@ -135,14 +138,7 @@ class TestDocumentExamples:
 
 
 def adapter_for(sim: RunningSimulator, **options: Any) -> AlpAdapter:
-    options.setdefault("min_request_interval_s", 0)
-    options.setdefault("private_interval_s", 0)
-    return AlpAdapter(
-        sim.base_url,
-        api_key=options.pop("api_key", DEFAULT_API_KEY),
-        api_secret=options.pop("api_secret", DEFAULT_API_SECRET),
-        **options,
-    )
+    return make_adapter(sim, **options)
 
 
 @pytest.fixture
@@ -179,7 +175,7 @@ async def test_refused_credentials_fail_connect_with_one_clear_error(api: str) -
         message = str(refused.value)
         assert message.startswith("alp HTTP 401") and "\n" not in message
         assert "wrong" not in message  # the secret is never in a message
-        assert adapter.rest._session is None  # nothing left open by the failed start
+        assert not adapter.http.is_open  # nothing left open by the failed start
         await adapter.close()  # and closing afterwards is harmless
         assert auth_refusals(sim) == ["auth"]
 
@@ -189,7 +185,7 @@ async def test_jwt_flow_token_bearer_and_signed_bodies(official_sim: RunningSimu
     adapter = adapter_for(sim, api="official")
     try:
         await adapter.connect()
-        token = adapter.rest._token
+        token = adapter.rest.token
         assert token is not None and token.expires_s is not None
         assert token.expires_s > time.time() + 3000  # from the token's own exp
         bid = D(repr(sim.exchange.books["BTC_USDT"].best_bid))
@@ -198,7 +194,7 @@ async def test_jwt_flow_token_bearer_and_signed_bodies(official_sim: RunningSimu
         o.venue_order_id = vo.venue_order_id
         await adapter.cancel(o)  # DELETE: the same
         await adapter.balances()  # GET: bearer only
-        assert adapter.rest._token is token  # one token for all of it
+        assert adapter.rest.token is token  # one token for all of it
         assert sim.exchange.rejected == []
     finally:
         await adapter.close()
@@ -232,13 +228,13 @@ async def test_the_token_is_renewed_before_it_expires() -> None:
         adapter = adapter_for(sim, api="official", jwt_renew_s=60)
         try:
             await adapter.connect()
-            first = adapter.rest._token
+            first = adapter.rest.token
             assert first is not None
             # A life (0.5 to 1.5 s: exp is whole seconds) shorter than jwt_renew_s: renewed
             # at half of what is left, so never refused.
             await asyncio.sleep(0.8)
             await adapter.balances()
-            assert adapter.rest._token is not first
+            assert adapter.rest.token is not first
             assert auth_refusals(sim) == []  # renewed in time, never refused
         finally:
             await adapter.close()
@@ -254,7 +250,7 @@ async def test_a_refused_token_is_renewed_once_and_the_call_sent_again(
         revoked = Jwt("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.bm9wZQ", 9_999_999_999.0)
         adapter.rest._token = revoked  # the venue no longer accepts it
         assert await adapter.balances()  # refused once, then sent with a new token
-        assert adapter.rest._token is not revoked
+        assert adapter.rest.token is not revoked
         assert auth_refusals(sim) == ["auth"]
     finally:
         await adapter.close()

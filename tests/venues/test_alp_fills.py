@@ -20,7 +20,6 @@ import pytest
 
 from botkit.model import Fill, Order, Side
 from botkit.simulator.server import RunningSimulator
-from botkit.venues.alp import AlpAdapter
 from botkit.venues.kit.errors import InvalidRequest, OrderRejected
 
 from .test_alp_adapter import (
@@ -28,6 +27,7 @@ from .test_alp_adapter import (
     SYMBOL,
     TICK,
     _twin_fills,
+    make_adapter,
     order,
     placed,
     step_until,
@@ -79,7 +79,8 @@ async def test_a_second_live_order_on_the_same_price_is_refused_before_it_is_sen
 
 
 async def test_two_places_in_flight_for_one_slot_cannot_both_go() -> None:
-    async with venue(adapter={"private_interval_s": 0.2}) as (sim, adapter):
+    spaced = {"min_request_interval_s": 0.2, "rate_margin": 0}
+    async with venue(adapter=spaced) as (sim, adapter):
         bid, _ = touch(sim)
         results = await asyncio.gather(
             adapter.place(order("r-1", Side.BUY, "0.1", bid - 9 * TICK)),
@@ -209,14 +210,7 @@ async def test_official_fills_of_a_restarted_adapter_name_their_orders() -> None
     async with official() as (sim, adapter):
         _, ask = touch(sim)
         o = await placed(adapter, order("o-r", Side.BUY, "0.01", ask + 5 * TICK))
-        fresh = AlpAdapter(
-            sim.base_url,
-            api_key=sim.credentials["api_key"],
-            api_secret=sim.credentials["api_secret"],
-            api="official",
-            min_request_interval_s=0,
-            private_interval_s=0,
-        )
+        fresh = make_adapter(sim, api="official")
         try:
             fills = await fresh.user_trades(None, SYMBOL)
         finally:

@@ -5,9 +5,10 @@ examples, mutated, and arbitrary JSON) for totality. Here, the inputs that broke
 parsers before, pushed into every field of every ALP example: numbers no Decimal
 can hold, deep nesting, lone surrogates, NaN, negative and zero amounts — and
 the results checked harder than "no crash" (a book never holds a non-positive
-level, a fill never a non-positive size). Also: ``decode_body`` on arbitrary
-bytes in arbitrary charsets, ``classify_error`` on anything, and a bad row among
-good ones in a page of account trades.
+level, a fill never a non-positive size). Also: the decoding ALP's replies go
+through (the kit's, with exact numbers) on arbitrary bytes in arbitrary
+charsets, ``classify_error`` on anything, and a bad row among good ones in a
+page of account trades.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from hypothesis import strategies as st
 from botkit.events import BookSnapshot, Trade
 from botkit.model import Fill, Instrument, OrderStatus
 from botkit.venues.alp import parsing as alp
-from botkit.venues.alp.rest import decode_body
 from botkit.venues.kit.errors import ParseError, VenueError
+from botkit.venues.kit.parsing import decode_json
 from botkit.venues.kit.types import VenueOrder
 
 from .test_parsing import (
@@ -100,10 +101,6 @@ def replaced(value: object, path: tuple[object, ...], new: object) -> object:
 
 def check(result: object) -> None:
     """Whatever a parser returns makes sense."""
-    if isinstance(result, alp.TradePage):
-        for err in result.skipped:
-            assert isinstance(err, ParseError) and err.venue == "alp" and err.field
-        result = [r.fill for r in result.records]
     if isinstance(result, BookSnapshot):
         assert all(p > 0 and s > 0 for p, s in (*result.bids, *result.asks))
         return
@@ -164,18 +161,20 @@ def test_deep_nesting_is_a_parse_error_or_nothing(
             check(parser(payload))
 
 
-# --- reply bodies -------------------------------------------------------------------------
+# --- reply bodies ---------------------------------------------------------------------------
+# How ALP's replies are decoded (``RestClient(exact=True)``): what a 2xx can carry
+# and fail at, over real HTTP, is in test_alp_robust; here the decoding itself.
 
 charsets = st.sampled_from([None, "utf-8", "latin-1", "utf-16", "ascii", "no-such-charset"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(raw=st.binary(max_size=64), charset=charsets, status=st.sampled_from([200, 201, 400, 503]))
-def test_decode_body_only_parse_errors(raw: bytes, charset: str | None, status: int) -> None:
+@given(raw=st.binary(max_size=64), charset=charsets)
+def test_decoding_raises_only_parse_errors(raw: bytes, charset: str | None) -> None:
     try:
-        decode_body(raw, charset, status, "GET /x")
+        decode_json(raw, "alp", "GET /x", charset=charset, exact=True)
     except ParseError as exc:
-        assert status < 400 and exc.kind == "GET /x"
+        assert exc.venue == "alp" and exc.kind == "GET /x"
 
 
 @pytest.mark.parametrize(
@@ -190,17 +189,15 @@ def test_decode_body_only_parse_errors(raw: bytes, charset: str | None, status: 
         b"9" * 5000,
     ],
 )
-def test_unreadable_json_is_a_parse_error_on_success_and_text_on_error(raw: bytes) -> None:
-    with pytest.raises(ParseError, match=r"alp POST /api/v3/trading/order: <body>"):
-        decode_body(raw, "utf-8", 200, "POST /api/v3/trading/order")
-    assert isinstance(decode_body(raw, "utf-8", 400, "POST /x"), str)
+def test_unreadable_json_is_a_parse_error(raw: bytes) -> None:
+    with pytest.raises(ParseError, match=r"alp POST /api/v3/trading/order: <root>"):
+        decode_json(raw, "alp", "POST /api/v3/trading/order", charset="utf-8", exact=True)
 
 
-def test_plain_text_is_handed_on_and_json_decoded_exactly() -> None:
-    assert decode_body(b"  ", None, 200, "x") is None
-    assert decode_body(JWT.encode(), "utf-8", 200, "x") == JWT  # a token as text/plain
-    assert decode_body(b'"tok"', None, 200, "x") == "tok"
-    assert decode_body(b"[0.1]", None, 200, "x") == [Decimal("0.1")]
+def test_json_is_decoded_exactly() -> None:
+    assert decode_json(b"  ", "alp", "x", exact=True) is None
+    assert decode_json(b'"tok"', "alp", "x", exact=True) == "tok"
+    assert decode_json(b"[0.1]", "alp", "x", exact=True) == [Decimal("0.1")]
 
 
 @settings(max_examples=200, deadline=None)
@@ -227,8 +224,11 @@ def test_a_bad_trade_row_is_skipped_and_the_others_kept(
     good = [dict(OFFICIAL_TRADE, id=i, amount=1 + i) for i in range(2)]
     rows: list[object] = [*good]
     rows.insert(index, replaced(SEED_TRADE, path, value))
-    page = alp.parse_account_trades_page(json.loads(json.dumps(rows, default=str)))
-    assert {"0", "1"} <= {r.fill.trade_id for r in page.records}
-    assert len(page.records) + len(page.skipped) == 3
-    for err in page.skipped:
+    skipped: list[ParseError] = []
+    page = alp.parse_account_trade_records_v3(
+        json.loads(json.dumps(rows, default=str)), skip=skipped.append
+    )
+    assert {"0", "1"} <= {r.fill.trade_id for r in page}
+    assert len(page) + len(skipped) == 3
+    for err in skipped:
         assert err.venue == "alp" and err.field.startswith(f"[{index}]")

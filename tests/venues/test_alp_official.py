@@ -21,7 +21,7 @@ from botkit.simulator.server import free_port
 from botkit.venues.alp import AlpAdapter
 from botkit.venues.kit.errors import InvalidRequest, OrderRejected
 
-from .test_alp_adapter import SYMBOL, TICK, order, placed, touch, venue
+from .test_alp_adapter import SYMBOL, TICK, connection, order, placed, touch, venue
 
 D = Decimal
 
@@ -168,13 +168,14 @@ async def trades_venue() -> AsyncIterator[tuple[str, list[dict[str, Any]], list[
 async def test_a_full_page_of_trades_is_followed_by_the_next(trades_venue: Any) -> None:
     url, trades, asked = trades_venue
     adapter = AlpAdapter(
-        url,
-        api_key="k",
-        api_secret="s",
-        api="official",
-        load_fees=False,
-        min_request_interval_s=0,
-        private_interval_s=0,
+        connection(
+            url,
+            api_key="k",
+            api_secret="s",
+            api="official",
+            load_fees=False,
+            min_request_interval_s=0,
+        )
     )
     try:
         since = int(trades[0]["timestamp"]) * 10**9

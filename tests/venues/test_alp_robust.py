@@ -24,9 +24,11 @@ from botkit.events import BookSnapshot, Trade
 from botkit.model import Order, OrderType, Side
 from botkit.simulator.server import free_port
 from botkit.venues.alp import AlpAdapter
+from botkit.venues.alp.options import AlpOptions
 from botkit.venues.alp.parsing import parse_account_trades_v3
 from botkit.venues.kit.errors import AuthError, InvalidRequest, ParseError, VenueError
 
+from .test_alp_adapter import connection
 from .test_parsing import ALP_V3_TRADES, doc_json
 
 D = Decimal
@@ -97,8 +99,7 @@ async def canned() -> AsyncIterator[Canned]:
 
 def adapter_for(canned: Canned, **options: Any) -> AlpAdapter:
     options.setdefault("min_request_interval_s", 0)
-    options.setdefault("private_interval_s", 0)
-    return AlpAdapter(canned.url, api_key="k", api_secret="s", **options)
+    return AlpAdapter(connection(canned.url, api_key="k", api_secret="s", **options))
 
 
 async def fails_at_connect(canned: Canned, error: type[Exception], match: str) -> Exception:
@@ -106,7 +107,7 @@ async def fails_at_connect(canned: Canned, error: type[Exception], match: str) -
     with pytest.raises(error, match=match) as failed:
         await adapter.connect()
     assert "\n" not in str(failed.value)
-    assert adapter.rest._session is None  # closed by the failed start itself
+    assert not adapter.http.is_open  # closed by the failed start itself
     await adapter.close()
     return failed.value
 
@@ -117,13 +118,13 @@ async def fails_at_connect(canned: Canned, error: type[Exception], match: str) -
 @pytest.mark.parametrize(
     "path,body,match",
     [
-        ("/api/v1/pairs/", {"pairs": PAIRS}, r"alp GET /api/v1/pairs/: <root>: expected a list"),
+        ("/api/v1/pairs/", {"pairs": PAIRS}, r"alp GET /api/v1/pairs/ \(pair\): <root>: expected"),
         ("/api/v1/pairs/", [{**PAIRS[0], "price_precision": "x"}], r"\[0\]\.price_precision"),
-        ("/api/v3/feeinfo", [{"pair": "BTC_USDT"}], r"GET /api/v3/feeinfo: \[0\]\.maker_fee_rate"),
-        ("/api/v3/accounts", {"id": 25}, r"GET /api/v3/accounts: <root>"),
-        ("/api/v1/pairs/", b"[" * 100_000 + b"]" * 100_000, r"<body>: unreadable JSON: nested"),
-        ("/api/v1/pairs/", b'[{"price_precision": 1e999999999999999999999}]', r"<body>"),
-        ("/api/v1/pairs/", b"\xff\xfe[]", r"<body>: not valid utf-8"),
+        ("/api/v3/feeinfo", [{"pair": "BTC_USDT"}], r"GET /api/v3/feeinfo .*\[0\]\.maker_fee_rate"),
+        ("/api/v3/accounts", {"id": 25}, r"GET /api/v3/accounts .*<root>"),
+        ("/api/v1/pairs/", b"[" * 100_000 + b"]" * 100_000, r"GET /api/v1/pairs/.*<root>: nested"),
+        ("/api/v1/pairs/", b'[{"price_precision": 1e999999999999999999999}]', r"<root>: not JSON"),
+        ("/api/v1/pairs/", b"\xff\xfe[]", r"<root>: not valid utf-8"),
     ],
 )
 async def test_an_unreadable_payload_at_start_is_one_parse_error(
@@ -166,6 +167,47 @@ async def test_connect_can_be_retried_after_a_failure(canned: Canned) -> None:
         await adapter.close()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[1e999999999999999999999]",
+        b'{"price": NaN}',
+        b"\xff\xfe\x00[1]",
+        b"9" * 5000,
+    ],
+)
+async def test_an_unreadable_reply_is_a_parse_error_on_success_and_an_error_otherwise(
+    canned: Canned, raw: bytes
+) -> None:
+    adapter = adapter_for(canned)
+    try:
+        await adapter.connect()
+        canned.set("/api/v3/accounts/balances", raw)
+        with pytest.raises(ParseError, match="alp GET /api/v3/accounts/balances") as unreadable:
+            await adapter.balances()
+        assert isinstance(unreadable.value, VenueError) and unreadable.value.ambiguous
+        canned.set("/api/v3/accounts/balances", raw, 400)
+        with pytest.raises(VenueError) as refused:  # classified by its status
+            await adapter.balances()
+        assert not isinstance(refused.value, ParseError) and refused.value.status == 400
+    finally:
+        await adapter.close()
+
+
+async def test_the_token_may_come_as_plain_text(canned: Canned) -> None:
+    token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjk5OTk5OTk5OTl9.c2lnbmF0dXJl"
+    canned.set("/api/v3/pairs", PAIRS)
+    canned.set("/api/v3/auth", token)  # the Python client reads text/plain too
+    adapter = adapter_for(canned, api="official", load_fees=False)
+    try:
+        assert await adapter.balances() == {}
+        assert adapter.rest.token is not None and adapter.rest.token.token == token
+        assert adapter.rest.token.expires_s == 9_999_999_999
+    finally:
+        await adapter.close()
+
+
 # ----- fills -------------------------------------------------------------------------------
 
 
@@ -181,14 +223,16 @@ async def test_a_bad_trade_row_is_skipped_counted_and_logged(
     canned.set("/api/v3/accounts/trades", [good[0], *bad, good[1], good[2]])
     adapter = adapter_for(canned)
     try:
-        with caplog.at_level(logging.WARNING, logger="botkit.venues.alp"):
+        # Each bad row is logged; a field's repeats at debug (the kit's SkipCounter).
+        with caplog.at_level(logging.DEBUG, logger="botkit.venues.alp"):
             fills = await adapter.user_trades(None)
         assert sorted(f.size for f in fills) == [D("0.01"), D("0.02"), D("0.03")]
-        assert adapter.counters["user_trade_rows_skipped"] == 3
-        assert "alp GET /api/v3/accounts/trades: [1].price" in caplog.text
+        assert adapter.skipped.total == 3
+        assert "alp GET /api/v3/accounts/trades (account_trade_v3): [1].price" in caplog.text
         assert "[2].amount" in caplog.text and "[3].price" in caplog.text
-        # And the next poll still works, counting again what is still there.
+        # And the next poll still works; the same bad rows met again are not new ones.
         assert len(await adapter.user_trades(None)) == 3
+        assert adapter.skipped.total == 3
     finally:
         await adapter.close()
 
@@ -197,7 +241,7 @@ async def test_a_trade_page_of_another_shape_is_a_parse_error(canned: Canned) ->
     canned.set("/api/v3/accounts/trades", {"data": [TRADE]})
     adapter = adapter_for(canned)
     try:
-        with pytest.raises(ParseError, match="GET /api/v3/accounts/trades: <root>"):
+        with pytest.raises(ParseError, match=r"GET /api/v3/accounts/trades .*<root>"):
             await adapter.user_trades(None)
     finally:
         await adapter.close()
@@ -272,8 +316,8 @@ async def test_a_book_of_another_shape_is_never_an_empty_book(
     try:
         with pytest.raises(asyncio.TimeoutError):
             await next_event(stream, 0.5)
-        assert adapter.counters["market_data_unreadable"] >= 1
-        assert "alp GET /api/v1/orderbook/BTC_USDT: buy: missing" in caplog.text
+        assert adapter.skipped.counts["GET /api/v1/orderbook/BTC_USDT buy"] >= 1
+        assert "alp GET /api/v1/orderbook/BTC_USDT (orderbook): buy: missing" in caplog.text
         canned.set("/api/v1/orderbook/BTC_USDT", {"buy": [], "sell": None})
         stream = adapter.market_stream(["BTC/USDT"])
         first = await next_event(stream, 10.0)
@@ -298,7 +342,7 @@ async def test_non_positive_market_data_is_dropped_and_counted(canned: Canned) -
     try:
         book = await next_event(stream)
         assert book.bids == [(100.0, 1.0)] and book.asks == [(102.0, 3.0)]
-        assert adapter.counters["market_data_dropped"] == 3
+        assert adapter.skipped.total == 3
         bad = [
             {**trade, "id": 2, "price": -5},
             {**trade, "id": 3, "amount": 0},
@@ -308,7 +352,7 @@ async def test_non_positive_market_data_is_dropped_and_counted(canned: Canned) -
         events = [await next_event(stream) for _ in range(2)]
         trades = [e for e in events if isinstance(e, Trade)]
         assert [(t.trade_id, t.price) for t in trades] == [("4", 100.5)]
-        assert adapter.counters["market_data_dropped"] >= 5
+        assert adapter.skipped.total >= 5
     finally:
         await stream.aclose()
         await adapter.close()
@@ -318,7 +362,8 @@ async def test_the_official_book_and_trades_are_read_the_same_way(canned: Canned
     canned.set("/api/v3/pairs", [{**PAIRS[0], "minimum_order_value": 10.0}])
     canned.set("/api/v3/orderbook", {"buy": [{"amount": 1.0, "price": 45000.0}], "sell": []})
     canned.set("/api/v3/trades", [])
-    adapter = AlpAdapter(canned.url, api="official")  # public data needs no credentials
+    # Public data needs no credentials.
+    adapter = AlpAdapter(connection(canned.url, api_key=None, api_secret=None, api="official"))
     stream = adapter.market_stream(["BTC/USDT"])
     try:
         book = await next_event(stream)
@@ -335,10 +380,12 @@ async def test_the_official_book_and_trades_are_read_the_same_way(canned: Canned
 
 
 async def test_private_calls_keep_the_documented_rate_with_a_margin(canned: Canned) -> None:
-    adapter = AlpAdapter(canned.url, api_key="k", api_secret="s", load_fees=False, account_id=25)
+    adapter = AlpAdapter(
+        connection(canned.url, api_key="k", api_secret="s", load_fees=False, account_id=25)
+    )
     try:
         assert adapter.min_request_interval_s == 0.5  # the documented figure, for the gateway
-        assert adapter.private_interval_s == pytest.approx(0.55)  # what the client keeps
+        assert adapter.rest.calls.interval_s == pytest.approx(0.55)  # what the client keeps
         await asyncio.gather(*(adapter.balances() for _ in range(4)))
         arrivals = canned.times("/api/v3/accounts/balances")
         gaps = [b - a for a, b in itertools.pairwise(arrivals)]
@@ -350,12 +397,15 @@ async def test_private_calls_keep_the_documented_rate_with_a_margin(canned: Cann
 
 
 def test_rate_options_are_checked() -> None:
-    with pytest.raises(ValueError):
-        AlpAdapter("http://127.0.0.1:1", rate_margin=-0.1)
-    with pytest.raises(ValueError):
-        AlpAdapter("http://127.0.0.1:1", api="v2")
-    with pytest.raises(TypeError):
-        AlpAdapter("http://127.0.0.1:1", replace_separator="~")  # gone: the router owns ids
+    for options, named in (
+        ({"rate_margin": -0.1}, "rate_margin"),
+        ({"min_request_interval_s": -1}, "min_request_interval_s"),
+        ({"api": "v2"}, "api"),
+        ({"replace_separator": "~"}, "replace_separator: unknown option"),  # the router owns ids
+    ):
+        with pytest.raises(ValueError, match=f"alp venue.options.{named}"):
+            AlpAdapter(connection("http://127.0.0.1:1", **options))
+    assert AlpOptions.load({}).spacing_s == pytest.approx(0.55)  # 0.5 s and the kit's margin
 
 
 async def test_a_place_stopped_by_the_token_never_counts_as_sent(canned: Canned) -> None:

@@ -943,6 +943,9 @@ class TestAlpOfficial:
         assert alp.parse_cancel_reply_v3(None) == {}  # 202, no body
         with pytest.raises(ParseError, match="cancel"):
             alp.parse_cancel_reply_v3({"1": 2})
+        with pytest.raises(ParseError) as empty:  # an empty key still names the field
+            alp.parse_cancel_reply_v3({"": None})
+        assert empty.value.field == '""'
 
 
 # =====================================================================================
@@ -1312,6 +1315,12 @@ def mutated(draw: st.DrawFn, value: object) -> object:
 
 _MARKETS = bt.parse_markets([BT_PAIR], [BT_ASSET_EUR, BT_ASSET_BTC])
 
+
+def left_out(err: ParseError) -> None:
+    """A parser's ``skip`` under test: what it leaves out is a ParseError naming its field."""
+    assert isinstance(err, ParseError) and err.venue and err.field
+
+
 PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("bt.markets.pairs", lambda p: bt.parse_markets(p, [BT_ASSET_EUR, BT_ASSET_BTC]), [BT_PAIR]),
     ("bt.markets.assets", lambda p: bt.parse_markets([BT_PAIR], p), [BT_ASSET_EUR, BT_ASSET_BTC]),
@@ -1345,12 +1354,12 @@ PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("alp.official.pairs", alp.parse_pairs, doc_json(ALP_OFFICIAL_PAIRS)),
     (
         "alp.official.book",
-        lambda p: alp.parse_order_book(p, "X", 0, dropped=[]),
+        lambda p: alp.parse_order_book(p, "X", 0, skip=left_out),
         doc_json(ALP_OFFICIAL_ORDERBOOK),
     ),
     (
         "alp.official.trades",
-        lambda p: alp.parse_exchanges(p, dropped=[]),
+        lambda p: alp.parse_exchanges(p, skip=left_out),
         doc_json(ALP_OFFICIAL_TRADES),
     ),
     ("alp.official.accounts", alp.parse_accounts_v3, doc_json(ALP_OFFICIAL_ACCOUNTS)),
@@ -1363,7 +1372,7 @@ PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("alp.official.orders", alp.parse_order_rows_v3, doc_json(ALP_OFFICIAL_ORDERS)),
     (
         "alp.official.account_trades",
-        alp.parse_account_trades_page,
+        lambda p: alp.parse_account_trade_records_v3(p, skip=left_out),
         doc_json(ALP_OFFICIAL_ACCOUNT_TRADES) + doc_json(ALP_V3_TRADES),
     ),
     ("alp.official.ack", alp.parse_order_ack_v3, json.loads(ALP_OFFICIAL_ACK)),

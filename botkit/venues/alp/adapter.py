@@ -18,9 +18,9 @@ Choices where the documents are unclear or silent (each one an option):
   ``currency2``; the venue's pair ``name`` (``BTC_USDT``) is used on the wire.
 * Rate limit: 2 private calls a second per account, documented;
   ``min_request_interval_s`` (0.5) is that figure, for the gateway to pace its
-  queue by. The REST client enforces it on every private call with a margin:
-  ``private_interval_s``, by default 0.5 × (1 + ``rate_margin``) = 0.55 s (see
-  ``rest`` for why an interval and why the margin).
+  queue by. The REST client enforces it on every private call with the kit's
+  margin: ``spacing_s`` = 0.5 × (1 + ``rate_margin``) = 0.55 s (see ``rest`` for
+  why an interval and why the margin).
 * ``account_id`` (seed place body): the option, else the first account the
   account list shows without a parent. The official place body has none.
 * Client ids: every placement of an order is sent with ``Order.venue_client_id``
@@ -97,10 +97,18 @@ Choices where the documents are unclear or silent (each one an option):
   levels a side) and the public trades newer than the last seen id; trades from
   before the stream started are not replayed. Levels and trades with a
   non-positive price or size are dropped, a payload of another shape is logged
-  with its endpoint and field; both are counted in ``counters``.
+  with its endpoint and field; both are counted in ``skipped`` (the kit's
+  ``SkipCounter``), as is an account trade that does not parse — once, however
+  often a poll meets it again.
 * Start: ``connect()`` raises the typed error — ``AuthError`` for refused
   credentials, ``ParseError`` for an unreadable payload — with one message, and
   leaves no session open behind it.
+
+Built on the venue kit (``botkit.venues.kit``): ``AdapterBase`` (lifecycle,
+capabilities from ``SPEC``, options), ``RestClient``/``SignedCalls`` (``rest``),
+``IdMemory`` (client id <-> venue order id, kept by ``memory``), ``ack``,
+``SkipCounter`` and ``rows``. What stays ALP's own is the order record behind
+the attribution of trades that name no order (``memory.Track``).
 """
 
 from __future__ import annotations
@@ -109,24 +117,20 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-import aiohttp
-
-from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
-from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
-from botkit.redact import Secret
+from botkit.events import BookSnapshot, Trade
+from botkit.model import ZERO, Fill, Instrument, Order, OrderType, Side, TimeInForce
 from botkit.venues.alp.memory import Memory, Track
+from botkit.venues.alp.options import AlpOptions
 from botkit.venues.alp.parsing import (
     VENUE,
     AccountTrade,
     OrderRow,
     cancel_succeeded,
-    parse_account_trades_page,
+    parse_account_trade_records_v3,
     parse_accounts_v3,
     parse_balances_v3,
     parse_cancel_reply_v3,
@@ -137,10 +141,8 @@ from botkit.venues.alp.parsing import (
     parse_order_rows_v3,
     parse_pairs,
 )
-from botkit.venues.alp.rest import AlpRest, Reply, V3Auth
+from botkit.venues.alp.rest import AlpRest
 from botkit.venues.alp.wire import (
-    DOCUMENTS,
-    Api,
     Document,
     SendTif,
     cancel_all_body,
@@ -149,8 +151,9 @@ from botkit.venues.alp.wire import (
     place_body,
     trade_window,
 )
-from botkit.venues.kit.adapter import Connection
+from botkit.venues.kit.adapter import AdapterBase, Connection, MarketEvent
 from botkit.venues.kit.errors import (
+    AMBIGUOUS,
     AuthError,
     InvalidRequest,
     NotFound,
@@ -159,75 +162,16 @@ from botkit.venues.kit.errors import (
     VenueError,
 )
 from botkit.venues.kit.nonce import NonceSource
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.rest import KeyPair, Reply
+from botkit.venues.kit.types import VenueOrder, ack
 
 __all__ = ["AlpAdapter", "AlpOptions"]
 
 log = logging.getLogger("botkit.venues.alp")
 
-MarketEvent = Trade | BookSnapshot | BookDelta | Ticker
-S = OrderStatus
-
 _NS = 1_000_000_000
 _MS = 1_000_000
-_AMBIGUOUS = (asyncio.TimeoutError, aiohttp.ClientError, ConnectionError)
 Slot = tuple[str, Side, Decimal | None, Decimal | None]  # pair, side, limit price, stop price
-
-
-@dataclass(frozen=True)
-class AlpOptions:
-    """``AlpAdapter(..., **options)``; see the module notes for what each one chooses."""
-
-    api: Api = "seed"  # which document's paths and payloads are sent
-    v3_auth: V3Auth | None = None  # None: the document's ("api-key" seed, "jwt" official)
-    jwt_renew_s: float = 60.0  # renew the token this long before its exp
-    request_timeout_s: float = 10.0
-    min_request_interval_s: float = 0.5  # the documented 2 private calls a second
-    rate_margin: float = 0.1  # the client's spacing is the interval × (1 + margin)
-    private_interval_s: float | None = None  # the client's spacing; None = from the above
-    sign_query_params: bool = False  # v1 GETs sign their query (the examples sign {})
-    account_id: int | str | None = None
-    load_fees: bool = True
-    read_back: bool = False  # look IOC/FOK/market orders up right after placing them
-    post_only: Literal["reject", "send"] = "reject"  # when the document has no flag
-    send_tif: SendTif | None = None  # None: the document's ("always" seed, "unless_gtc")
-    twin_orders: Literal["refuse", "allow"] | None = None  # None: refuse when trades lack ids
-    balance_includes_reserve: bool = False
-    match_slack_ms: int = 5_000
-    find_window_s: float = 120.0
-    window_days: int = 30
-    max_lookback_days: int = 365  # user_trades never reads further back than this
-    trade_pages: int = 20  # full pages of account trades followed per window
-    market_poll_s: float = 1.0
-    book_depth: int = 20
-    memory: int = 20_000  # orders and trade attributions remembered
-
-    def __post_init__(self) -> None:
-        if self.api not in DOCUMENTS:
-            raise ValueError(f"api must be 'seed' or 'official', got {self.api!r}")
-        if self.v3_auth not in (None, "api-key", "jwt"):
-            raise ValueError(f"v3_auth must be 'api-key' or 'jwt', got {self.v3_auth!r}")
-        if self.post_only not in ("reject", "send"):
-            raise ValueError(f"post_only must be 'reject' or 'send', got {self.post_only!r}")
-        if self.send_tif not in (None, "always", "unless_gtc", "never"):
-            raise ValueError(f"send_tif must be always, unless_gtc or never, got {self.send_tif!r}")
-        if self.twin_orders not in (None, "refuse", "allow"):
-            raise ValueError(f"twin_orders must be 'refuse' or 'allow', got {self.twin_orders!r}")
-        if self.window_days < 1 or self.trade_pages < 1:
-            raise ValueError("window_days and trade_pages must be >= 1")
-        if self.min_request_interval_s < 0 or self.rate_margin < 0:
-            raise ValueError("min_request_interval_s and rate_margin must be >= 0")
-
-    @property
-    def document(self) -> Document:
-        return DOCUMENTS[self.api]
-
-    @property
-    def spacing_s(self) -> float:
-        """The REST client's interval between private calls."""
-        if self.private_interval_s is not None:
-            return self.private_interval_s
-        return self.min_request_interval_s * (1 + self.rate_margin)
 
 
 def _note_closed(track: Track, vo: VenueOrder, done_ns: int | None = None) -> None:
@@ -235,151 +179,87 @@ def _note_closed(track: Track, vo: VenueOrder, done_ns: int | None = None) -> No
         track.closed_ns = done_ns or vo.ts_ns or time.time_ns()
 
 
-class AlpAdapter:
+class AlpAdapter(AdapterBase):
     """ALP.COM over REST (v3 orders, trades and balances; public data per the document)."""
 
     name = VENUE
-    supports_edit = False
-    supports_client_id = True
-    has_user_trade_stream = False
+    Options = AlpOptions
+    options: AlpOptions
 
-    @classmethod
-    def from_connection(cls, connection: Connection) -> AlpAdapter:
-        """The adapter the node builds from bot.yaml's ``venue:`` section."""
-        creds = connection.credentials
-        return cls(
-            connection.base_url,
-            connection.ws_url,
-            api_key=creds.get("api_key"),
-            api_secret=creds.get("api_secret"),
-            nonce=connection.nonce,
-            **dict(connection.options),
-        )
-
-    def __init__(
-        self,
-        base_url: str,
-        ws_url: str | None = None,
-        api_key: str | Secret | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        nonce: NonceSource | None = None,
-        symbols: Iterable[str] | None = None,
-        **options: Any,
-    ) -> None:
-        self.options = opts = AlpOptions(**options)
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        opts = self.options
         self._doc = doc = opts.document
-        self.ws_url = ws_url  # no websocket is used; accepted for a uniform constructor
-        self.min_request_interval_s = opts.min_request_interval_s
+        creds = connection.credentials
         self.rest = AlpRest(
-            base_url,
-            api_key,
-            api_secret,
-            nonce=nonce,
+            connection.base_url,
+            KeyPair.of(creds.get("api_key"), creds.get("api_secret")),
+            nonce=connection.nonce,
             timeout_s=opts.request_timeout_s,
-            min_interval_s=opts.spacing_s,
+            spacing_s=opts.spacing_s,
             sign_query_params=opts.sign_query_params,
             v3_auth=opts.v3_auth or doc.v3_auth,
+            numbers=doc.numbers,
             jwt_renew_s=opts.jwt_renew_s,
         )
+        self.http = self.rest.http
         self._send_tif: SendTif = opts.send_tif or doc.send_tif
         twins = opts.twin_orders or ("allow" if doc.trade_ids else "refuse")
         self._refuse_twins = twins == "refuse"
-        self._wanted = set(symbols) if symbols is not None else None
         self._instruments: dict[str, Instrument] = {}
         self._pair_of: dict[str, str] = {}  # our symbol -> the venue's pair
         self._symbol_of: dict[str, str] = {}  # the venue's pair -> our symbol
         self._account_id: str | None = None if opts.account_id is None else str(opts.account_id)
-        self._memory = Memory(opts.memory)
-        # Venue client ids whose place was cancelled before it was sent.
-        self._unsent: OrderedDict[str, None] = OrderedDict()
+        self._memory = Memory(self.ids)
         # Book slots whose place is being sent (the twin rule), with the client id.
         self._placing: dict[Slot, str] = {}
-        # Trades that matched no order even after learning the venue's order list.
-        self._orphans: OrderedDict[str, None] = OrderedDict()
-        self._connected = False
-        self._connect_lock = asyncio.Lock()
-        self.counters: dict[str, int] = {}  # skipped rows, dropped market data: run health
 
     @property
     def nonce(self) -> NonceSource:
         """The nonce source (for the journal to persist ``nonce.last``)."""
-        return self.rest.nonce
+        return self.rest.calls.nonce
 
-    @property
-    def private_interval_s(self) -> float:
-        """The spacing the REST client keeps between private calls (margin included)."""
-        return self.rest.min_interval_s
-
-    def _count(self, what: str, n: int = 1) -> None:
-        self.counters[what] = self.counters.get(what, 0) + n
-
-    async def _private(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, object] | None = None,
-        body: dict[str, object] | None = None,
-        on_send: Any = None,
-    ) -> Reply:
-        return await self.rest.private(
-            method, path, params=params, body=body, numbers=self._doc.numbers, on_send=on_send
-        )
+    async def _private(self, method: str, path: str, **kw: Any) -> Reply:
+        return await self.rest.private(method, path, **kw)
 
     # ----- lifecycle --------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        async with self._connect_lock:
-            if self._connected:
-                return
-            await self.rest.open()
-            try:
-                await self._load()
-            except BaseException:
-                # A failed start leaves nothing open behind it; connect() may be retried.
-                await self.rest.close()
-                raise
-            self._connected = True
-
-    async def _load(self) -> None:
+    async def _connect(self) -> None:
         doc = self._doc
-        instruments = parse_pairs(await self.rest.public(doc.pairs), endpoint=f"GET {doc.pairs}")
+        instruments = (await self.rest.public(doc.pairs)).read(parse_pairs)
         fees: dict[str, tuple[Decimal, Decimal]] = {}
-        if self.rest.has_credentials:
+        if self.rest.keys.present:
             if doc.accounts is not None and self._account_id is None:
                 self._account_id = await self._find_account(doc.accounts)
             if self.options.load_fees:
                 try:
                     reply = await self._private("GET", doc.feeinfo)
-                except AuthError:
-                    raise
+                except (AuthError, ParseError):
+                    raise  # refused credentials, or a reply we cannot read: no start
                 except VenueError as err:
                     log.warning("alp fee info unavailable (%s): fees left at 0", err)
                 else:
-                    fees = parse_feeinfo_v3(
-                        reply.body, now_ns=time.time_ns(), endpoint=f"GET {doc.feeinfo}"
-                    )
+                    fees = reply.read(parse_feeinfo_v3, time.time_ns())
         self._set_instruments(instruments, fees)
 
     async def _find_account(self, path: str) -> str | None:
         try:
             reply = await self._private("GET", path)
-        except AuthError:
+        except (AuthError, ParseError):
             raise
         except VenueError as err:
             log.warning("alp account list unavailable (%s): orders go without account_id", err)
             return None
-        accounts = parse_accounts_v3(reply.body, endpoint=f"GET {path}")
+        accounts = reply.read(parse_accounts_v3)
         top = [a for a, parent in accounts if parent is None]
         return (top or [a for a, _ in accounts] or [None])[0]
 
     def _set_instruments(
         self, instruments: list[Instrument], fees: dict[str, tuple[Decimal, Decimal]]
     ) -> None:
+        wanted = set(self.symbols) if self.symbols is not None else None
         for inst in instruments:
             ours = f"{inst.base}/{inst.quote}"
-            wanted = self._wanted
             if wanted is not None and ours not in wanted and inst.symbol not in wanted:
                 continue
             maker, taker = fees.get(inst.symbol) or fees.get("") or (ZERO, ZERO)
@@ -390,11 +270,12 @@ class AlpAdapter:
             self._symbol_of[inst.symbol] = ours
 
     async def close(self) -> None:
-        await self.rest.close()
-        self._connected = False
+        # For good: a market poll still running must not open a session nobody closes.
+        await self.http.close(final=True)
+        await super().close()
 
     async def instruments(self) -> dict[str, Instrument]:
-        await self.connect()
+        await self.ready()
         return dict(self._instruments)
 
     # ----- symbols ----------------------------------------------------------------------
@@ -423,7 +304,7 @@ class AlpAdapter:
         return None
 
     async def place(self, order: Order) -> VenueOrder:
-        await self.connect()
+        await self.ready()
         doc = self._doc
         pair = self._pair(order.symbol)
         if order.post_only and not doc.post_only and self.options.post_only == "reject":
@@ -498,21 +379,20 @@ class AlpAdapter:
                     )
                 )
 
-        endpoint = f"POST {doc.place}"
         try:
             reply = await self._private("POST", doc.place, body=body, on_send=remember)
-            vid = parse_order_ack_v3(reply.body, endpoint=endpoint)
+            vid = reply.read(parse_order_ack_v3)
         except ParseError as err:
             if not sent:
                 # Not sent at all (the token reply could not be read): no order, no auth.
-                self._not_sent(coid)
+                self._memory.not_sent(coid)
                 raise AuthError(VENUE, f"the place was not sent: {err}") from err
             sent[0].inflight = False
             # A 2xx we cannot read: the order may well exist, so this is no refusal.
             raise VenueError(VENUE, f"unreadable reply to the place: {err}") from err
         except VenueError as err:
             if not sent:
-                self._not_sent(coid)  # a lookup then knows it is absent without a call
+                self._memory.not_sent(coid)  # a lookup then knows it is absent without a call
             else:
                 sent[0].inflight = False
                 if not err.ambiguous:
@@ -528,7 +408,7 @@ class AlpAdapter:
                 sent[0].inflight = False
             else:
                 # Cancelled (a caller's timeout) before it left: certainly not at the venue.
-                self._not_sent(coid)
+                self._memory.not_sent(coid)
             raise
         track = sent[0]
         track.inflight = False
@@ -541,38 +421,18 @@ class AlpAdapter:
                 found = await self._read_back(order, track)
                 if found is not None:
                     return found
-        return VenueOrder(
-            venue=VENUE,
-            venue_order_id=vid,
-            client_id=coid,
-            symbol=order.symbol,
-            side=order.side,
-            type=order.type,
-            price=price,
-            size=amount,
-            filled=ZERO,
-            avg_price=None,
-            status=S.OPEN,
-            ts_ns=time.time_ns(),
-            raw_status=str(reply.status),
-            tif=order.tif,
-            stop_price=order.stop_price,
-        )
-
-    def _not_sent(self, coid: str) -> None:
-        self._unsent[coid] = None
-        while len(self._unsent) > self.options.memory:
-            self._unsent.popitem(last=False)
+        return ack(order, VENUE, vid, raw_status=str(reply.status), client_id=coid, size=amount)
 
     async def _read_back(self, order: Order, track: Track) -> VenueOrder | None:
         try:
             return await self.find_order(order, _track=track)
-        except (VenueError, ParseError, *_AMBIGUOUS) as err:
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
             log.info("alp: could not read back order %s (%s)", track.vid, err)
             return None
 
     async def cancel(self, order: Order) -> None:
-        vid = order.venue_order_id
+        await self.ready()
+        vid = order.venue_order_id or self.ids.venue_id(order.venue_client_id)
         if vid is None:
             found = await self.find_order(order)
             if found is None:
@@ -581,7 +441,7 @@ class AlpAdapter:
         doc = self._doc
         try:
             reply = await self._private("DELETE", doc.cancel, body=cancel_ids_body([vid]))
-            statuses = parse_cancel_reply_v3(reply.body, endpoint=f"DELETE {doc.cancel}")
+            statuses = reply.read(parse_cancel_reply_v3)
         except ParseError as err:
             raise VenueError(VENUE, f"unreadable reply during the cancel: {err}") from err
         track = self._memory.by_vid(vid)
@@ -605,7 +465,7 @@ class AlpAdapter:
         raise InvalidRequest(VENUE, "ALP has no order edit; the router cancels and replaces")
 
     async def cancel_all(self, symbol: str | None = None) -> None:
-        await self.connect()
+        await self.ready()
         pair = self._pair(symbol) if symbol is not None else None
         # Orders acknowledged before the request went out are closed once it is answered.
         before = [
@@ -616,7 +476,7 @@ class AlpAdapter:
         doc = self._doc
         try:
             reply = await self._private("DELETE", doc.cancel, body=cancel_all_body(doc, pair))
-            parse_cancel_reply_v3(reply.body, endpoint=f"DELETE {doc.cancel}")
+            reply.read(parse_cancel_reply_v3)
         except ParseError as err:
             raise VenueError(VENUE, f"unreadable reply to the cancel-all: {err}") from err
         now = time.time_ns()
@@ -631,7 +491,7 @@ class AlpAdapter:
         if since is not None and doc.order_times:
             sent["start_time"] = iso_seconds(since)
         reply = await self._private("GET", doc.orders, params=sent)
-        rows = parse_order_rows_v3(reply.body, endpoint=f"GET {doc.orders}")
+        rows = reply.read(parse_order_rows_v3)
         pair = params.get("pair")
         open_only = params.get("open_only")
         return [
@@ -648,29 +508,39 @@ class AlpAdapter:
     def _absorb(self, row: OrderRow) -> VenueOrder:
         """Learn a listed order and report it in our terms (symbol, client id)."""
         vo = row.order
-        track = self._memory.by_vid(vo.venue_order_id)
+        track = self._memory.by_vid(vo.venue_order_id) or self._claim_pending(row)
         if track is None:
-            track = self._claim_pending(row)
-        if track is None:
-            track = self._memory.add(
-                Track(
-                    vo.venue_order_id,
-                    vo.client_id,
-                    vo.symbol,
-                    vo.side,
-                    vo.type,
-                    vo.price,
-                    vo.size,
-                    self._created(row),
-                    tif=vo.tif,
-                    stop_price=vo.stop_price,
-                )
+            track = self._record(row, vo.client_id)
+        elif track.coid is None:
+            self._memory.name(track, vo.client_id)
+        return self._seen(track, row)
+
+    def _record(self, row: OrderRow, coid: str | None) -> Track:
+        """A record of a listed order this adapter did not know (sent before a restart)."""
+        vo = row.order
+        return self._memory.add(
+            Track(
+                vo.venue_order_id,
+                coid,
+                vo.symbol,
+                vo.side,
+                vo.type,
+                vo.price,
+                vo.size,
+                self._created(row),
+                tif=vo.tif,
+                stop_price=vo.stop_price,
             )
-        elif track.coid is None and vo.client_id:
-            track.coid = vo.client_id
+        )
+
+    def _seen(self, track: Track, row: OrderRow) -> VenueOrder:
+        """What a listing tells of a known order (its times, whether it closed); the
+        order in our terms (our symbol, the client id it was sent with)."""
         self._learn_times(track, row)
-        _note_closed(track, vo, row.done_ns)
-        return dataclasses.replace(vo, symbol=self._ours(vo.symbol), client_id=track.coid)
+        _note_closed(track, row.order, row.done_ns)
+        return dataclasses.replace(
+            row.order, symbol=self._ours(row.order.symbol), client_id=track.coid
+        )
 
     @staticmethod
     def _learn_times(track: Track, row: OrderRow) -> None:
@@ -737,7 +607,7 @@ class AlpAdapter:
         )
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        await self.connect()
+        await self.ready()
         params: dict[str, object] = {"open_only": True}
         if symbol is not None:
             params["pair"] = self._pair(symbol)
@@ -761,10 +631,10 @@ class AlpAdapter:
         return out
 
     async def find_order(self, order: Order, *, _track: Track | None = None) -> VenueOrder | None:
-        await self.connect()
+        await self.ready()
         coid = order.venue_client_id
         mine = self._memory.for_coid(coid)
-        if not mine and coid in self._unsent:
+        if not mine and self._memory.never_sent(coid):
             return None  # its place never left this process
         pending = [t for t in mine if t.vid is None]
         slack = self.options.match_slack_ms * _MS
@@ -792,8 +662,8 @@ class AlpAdapter:
             return None
 
         vid = order.venue_order_id or (_track.vid if _track is not None else None)
-        if vid is None and mine:
-            vid = mine[-1].vid
+        if vid is None:
+            vid = self.ids.venue_id(coid)
         if vid is not None:
             for row in listed:
                 if row.order.venue_order_id == vid:
@@ -822,8 +692,7 @@ class AlpAdapter:
     def _match_fields(self, track: Track, listed: list[OrderRow], coid: str) -> OrderRow | None:
         """The earliest listed order that fits the track and is not another client id's."""
         for row in sorted(listed, key=self._created):
-            claimed = self._memory.by_vid(row.order.venue_order_id)
-            if claimed is not None and claimed.coid not in (None, coid):
+            if self.ids.claimed(row.order.venue_order_id, by_other_than=coid):
                 continue
             if row.order.client_id and row.order.client_id != coid:
                 continue
@@ -833,40 +702,19 @@ class AlpAdapter:
 
     def _report(self, row: OrderRow, coid: str) -> VenueOrder:
         vo = row.order
-        track = self._memory.by_vid(vo.venue_order_id)
-        if track is None:
-            track = self._memory.add(
-                Track(
-                    vo.venue_order_id,
-                    coid,
-                    vo.symbol,
-                    vo.side,
-                    vo.type,
-                    vo.price,
-                    vo.size,
-                    self._created(row),
-                    tif=vo.tif,
-                    stop_price=vo.stop_price,
-                )
-            )
-        track.coid = vo.client_id or coid
-        self._learn_times(track, row)
-        _note_closed(track, vo, row.done_ns)
-        return dataclasses.replace(vo, symbol=self._ours(vo.symbol), client_id=track.coid)
+        track = self._memory.by_vid(vo.venue_order_id) or self._record(row, coid)
+        self._memory.name(track, vo.client_id or coid)
+        return self._seen(track, row)
 
     # ----- fills -------------------------------------------------------------------------
 
     async def user_trades(self, since_ns: int | None, symbol: str | None = None) -> list[Fill]:
-        await self.connect()
+        await self.ready()
         records = await self._read_trades(since_ns, symbol)
         ordered = sorted(
             records.values(), key=lambda r: (r.fill.ts_ns, -(r.unfilled or ZERO), r.fill.trade_id)
         )
-        fresh = [
-            r
-            for r in ordered
-            if self._memory.owner(r.fill.trade_id) is None and r.fill.trade_id not in self._orphans
-        ]
+        fresh = [r for r in ordered if not self._memory.settled(r.fill.trade_id)]
         held = self._hold_from(fresh)
         if held is not None:
             # A place that may own these trades is still waiting for its answer: hand out
@@ -904,7 +752,8 @@ class AlpAdapter:
     ) -> dict[str, AccountTrade]:
         """Every account trade from ``since_ns`` on, by trade id; bad rows skipped."""
         doc = self._doc
-        endpoint = f"GET {doc.trades}"
+        # The same bad row comes back on every poll of its window: counted once.
+        skip = self.skipped.at(f"GET {doc.trades}", once=True)
         base: dict[str, object] = {}
         if symbol is not None:
             base["pair"] = self._pair(symbol)
@@ -915,14 +764,12 @@ class AlpAdapter:
             params = {**base, **(trade_window(doc, start, end) if start is not None else {})}
             for _ in range(self.options.trade_pages):
                 reply = await self._private("GET", doc.trades, params=params)
-                page = parse_account_trades_page(reply.body, endpoint=endpoint)
-                for err in page.skipped:
-                    self._count("user_trade_rows_skipped")
-                    log.warning("alp: skipped an account trade that does not parse: %s", err)
-                for rec in page.records:
+                page = reply.read(parse_account_trade_records_v3, skip)
+                for rec in page:
                     records.setdefault(rec.fill.trade_id, rec)
-                rows = len(page.records) + len(page.skipped)
-                following = self._next_page(params, page.records, rows, start)
+                # Paged by the rows the venue sent, skipped ones included.
+                sent = len(reply.body) if isinstance(reply.body, list) else 0
+                following = self._next_page(params, page, sent, start)
                 if following is None:
                     break
                 params = following
@@ -985,7 +832,7 @@ class AlpAdapter:
         try:
             for row in await self._list_orders({}):
                 self._absorb(row)
-        except (VenueError, ParseError, *_AMBIGUOUS) as err:
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
             log.info("alp: could not list orders to attribute trades (%s)", err)
             return False
         return True
@@ -1007,9 +854,8 @@ class AlpAdapter:
     async def _owner(self, rec: AccountTrade, learned: bool) -> tuple[Track | None, bool]:
         """The order a trade is attributed to (committed), and whether orders were learnt."""
         fill = rec.fill
-        known = self._memory.owner(fill.trade_id)
-        if known is not None or fill.trade_id in self._orphans:
-            return known, learned
+        if self._memory.settled(fill.trade_id):
+            return self._memory.owner(fill.trade_id), learned
         track = self._named(rec)
         if track is None and not (fill.venue_order_id or fill.client_id):
             candidates = self._candidates(rec)
@@ -1029,9 +875,7 @@ class AlpAdapter:
         if track is None:
             if learned:
                 # Stays unattributed: a later order with the same fields must not take it.
-                self._orphans[fill.trade_id] = None
-                while len(self._orphans) > self.options.memory:
-                    self._orphans.popitem(last=False)
+                self._memory.orphan(fill.trade_id)
             log.warning("alp trade %s matches no known order", fill.trade_id)
             return None, learned
         track.seen += fill.size
@@ -1046,6 +890,9 @@ class AlpAdapter:
         if fill.venue_order_id is not None:
             return self._memory.by_vid(fill.venue_order_id)
         if fill.client_id:
+            vid = self.ids.venue_id(fill.client_id)
+            if vid is not None:
+                return self._memory.by_vid(vid)
             named = self._memory.for_coid(fill.client_id)
             return named[-1] if named else None
         return None
@@ -1113,14 +960,10 @@ class AlpAdapter:
     # ----- account ------------------------------------------------------------------------
 
     async def balances(self) -> dict[str, Decimal]:
-        await self.connect()
+        await self.ready()
         path = self._doc.balances
         reply = await self._private("GET", path)
-        return parse_balances_v3(
-            reply.body,
-            reserve_is_extra=not self.options.balance_includes_reserve,
-            endpoint=f"GET {path}",
-        )
+        return reply.read(parse_balances_v3, not self.options.balance_includes_reserve)
 
     async def positions(self) -> dict[str, Decimal]:
         return {}  # spot
@@ -1143,34 +986,18 @@ class AlpAdapter:
 
     async def _poll_book(self, ours: str, pair: str) -> BookSnapshot:
         path, params = self._book_request(pair)
-        dropped: list[str] = []
-        book = parse_order_book(
-            await self.rest.public(path, params),
-            ours,
-            time.time_ns(),
-            endpoint=f"GET {path}",
-            dropped=dropped,
-        )
-        self._dropped(dropped)
-        return book
+        reply = await self.rest.public(path, params)
+        skip = self.skipped.at(reply.endpoint)  # a level with a non-positive price or size
+        return reply.read(lambda body: parse_order_book(body, ours, time.time_ns(), skip=skip))
 
     async def _poll_trades(self, pair: str) -> list[Trade]:
         path, params = self._trades_request(pair)
-        dropped: list[str] = []
-        trades = parse_exchanges(
-            await self.rest.public(path, params), endpoint=f"GET {path}", dropped=dropped
-        )
-        self._dropped(dropped)
-        return trades
-
-    def _dropped(self, dropped: list[str]) -> None:
-        if dropped:
-            self._count("market_data_dropped", len(dropped))
-            log.info("alp: dropped %d market data rows, e.g. %s", len(dropped), dropped[0])
+        reply = await self.rest.public(path, params)
+        return reply.read(lambda body: parse_exchanges(body, skip=self.skipped.at(reply.endpoint)))
 
     async def market_stream(self, symbols: list[str]) -> AsyncIterator[MarketEvent]:
         """Polls the public order book and trades; errors back off and the loop goes on."""
-        await self.connect()
+        await self.ready()
         pairs = [
             (s if s in self._instruments else self._ours(self._pair(s)), self._pair(s))
             for s in symbols
@@ -1182,11 +1009,10 @@ class AlpAdapter:
                 try:
                     snapshot = await self._poll_book(ours, pair)
                     trades = await self._poll_trades(pair)
-                except (VenueError, ParseError, *_AMBIGUOUS) as err:
+                except (VenueError, ParseError, *AMBIGUOUS) as err:
                     failures += 1
                     if isinstance(err, ParseError):
-                        self._count("market_data_unreadable")
-                        log.warning("alp market data for %s unreadable: %s", pair, err)
+                        self.skipped(err)  # a payload of another shape: counted, never empty
                     else:
                         log.info("alp market data for %s failed (%s); retrying", pair, err)
                     await asyncio.sleep(

@@ -44,16 +44,15 @@ included — and GETs carry none.
 Numbers in bodies. Decimals are written in plain notation (``format(d, "f")``:
 ``0.00000001``, never ``1E-8``). The seed's v3 examples carry prices and amounts
 as JSON numbers (``"limit_price": 25750.45``); the official place table types
-them "decimal string" (``"base_amount": "1.0"``). ``encode_json`` writes either,
-from the Decimal's exact digits, and whatever is signed is exactly what is sent.
+them "decimal string" (``"base_amount": "1.0"``). The kit's ``json_body`` writes
+either (``decimals="number"`` or ``"string"``) from the Decimal's exact digits,
+and whatever is signed is exactly what is sent.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
 from urllib.parse import urlencode
 
 from botkit.venues.kit.parsing import check_header_value, hmac_sha256_hex
@@ -62,30 +61,23 @@ __all__ = [
     "SIGNED_METHODS",
     "V3_KEY_HEADER",
     "V3_SECRET_HEADER",
-    "Numbers",
     "bearer_headers",
-    "encode_json",
-    "plain",
     "sign",
     "sign_headers",
+    "signed_payload",
     "signing_message",
+    "v1_headers",
     "v3_key_headers",
     "x_sign",
 ]
 
 ParamValue = str | int | float | Decimal | bool | list[object] | None
-Numbers = Literal["number", "string"]
 
 # Methods whose parameters travel in the body and are always signed (v1).
 SIGNED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 V3_KEY_HEADER = "api-key"
 V3_SECRET_HEADER = "api-secret"
-
-
-def plain(value: Decimal) -> str:
-    """A Decimal in plain notation, digits kept: ``Decimal("1E-8")`` -> ``0.00000001``."""
-    return format(value, "f")
 
 
 def _utf8(text: str, what: str) -> bytes:
@@ -101,7 +93,8 @@ def _utf8(text: str, what: str) -> bytes:
 
 def signing_message(api_key: str, payload: Mapping[str, ParamValue]) -> str:
     """``api_key`` + the payload sorted by key and form-encoded."""
-    items = [(k, plain(v) if isinstance(v, Decimal) else v) for k, v in payload.items()]
+    # A Decimal in plain notation, digits kept: Decimal("1E-8") -> 0.00000001.
+    items = [(k, format(v, "f") if isinstance(v, Decimal) else v) for k, v in payload.items()]
     try:
         encoded = urlencode(sorted(items, key=lambda kv: kv[0]))
     except UnicodeEncodeError:
@@ -113,6 +106,28 @@ def sign(api_key: str, api_secret: str, payload: Mapping[str, ParamValue]) -> st
     """The v1 ``X-SIGN``: lower-case hex HMAC-SHA256 of ``signing_message``."""
     message = _utf8(signing_message(api_key, payload), "the signed message")
     return hmac_sha256_hex(_utf8(api_secret, "api_secret"), message)
+
+
+def signed_payload(
+    method: str, params: Mapping[str, ParamValue] | None, *, sign_query_params: bool = False
+) -> Mapping[str, ParamValue]:
+    """What a v1 request signs: a POST/DELETE its body parameters; a GET ``{}`` (every
+    example does, filters or not), or its query with ``sign_query_params=True``."""
+    if method.upper() not in SIGNED_METHODS and not sign_query_params:
+        return {}
+    return params or {}
+
+
+def v1_headers(api_key: str, signature: str, nonce: int) -> dict[str, str]:
+    """v1 ``X-KEY``/``X-SIGN``/``X-NONCE``; the nonce is not part of the signature, so a
+    request signed once takes a fresh nonce each time it is sent."""
+    if isinstance(nonce, bool) or not isinstance(nonce, int) or nonce < 0:
+        raise ValueError(f"nonce must be a non-negative int, got {nonce!r}")
+    return {
+        "X-KEY": check_header_value("api_key", api_key),
+        "X-SIGN": signature,
+        "X-NONCE": str(nonce),
+    }
 
 
 def sign_headers(
@@ -129,17 +144,8 @@ def sign_headers(
     ``params`` are the body parameters of a POST/DELETE, or the query parameters
     of a GET (signed only with ``sign_query_params=True``; see the module notes).
     """
-    if isinstance(nonce, bool) or not isinstance(nonce, int) or nonce < 0:
-        raise ValueError(f"nonce must be a non-negative int, got {nonce!r}")
-    verb = method.upper()
-    signed: Mapping[str, ParamValue] = params or {}
-    if verb not in SIGNED_METHODS and not sign_query_params:
-        signed = {}
-    return {
-        "X-KEY": check_header_value("api_key", api_key),
-        "X-SIGN": sign(api_key, api_secret, signed),
-        "X-NONCE": str(nonce),
-    }
+    payload = signed_payload(method, params, sign_query_params=sign_query_params)
+    return v1_headers(api_key, sign(api_key, api_secret, payload), nonce)
 
 
 # --- v3 --------------------------------------------------------------------------------
@@ -162,26 +168,3 @@ def x_sign(api_secret: str, body: bytes | str) -> str:
     """The official ``X-SIGN``: lower-case hex HMAC-SHA256 of the body's exact bytes."""
     raw = _utf8(body, "the request body") if isinstance(body, str) else body
     return hmac_sha256_hex(_utf8(api_secret, "api_secret"), raw)
-
-
-def _encode(value: object, numbers: Numbers) -> str:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot send {value!r}")
-        return plain(value) if numbers == "number" else json.dumps(plain(value))
-    if isinstance(value, Mapping):
-        parts = (f"{json.dumps(str(k))}:{_encode(v, numbers)}" for k, v in value.items())
-        return "{" + ",".join(parts) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(v, numbers) for v in value) + "]"
-    if isinstance(value, float):
-        raise TypeError("send money as Decimal, not float")
-    return json.dumps(value, ensure_ascii=True)
-
-
-def encode_json(payload: object, numbers: Numbers = "number") -> str:
-    """Compact ASCII JSON, each Decimal from its exact digits: a number literal
-    (``numbers="number"``, the seed's examples) or a decimal string (``"string"``,
-    the official place table). Sign the payload and send exactly this text.
-    """
-    return _encode(payload, numbers)

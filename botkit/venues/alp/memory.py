@@ -4,19 +4,34 @@ The seed's v3 records name no order by client id (the order list does not echo
 ``client_order_id``) and its account trades name no order at all, so the adapter
 keeps a record (``Track``) of every order it sent or saw listed: what was sent,
 when, the venue's id once known, the trades attributed to it, and when it
-closed. Oldest records are dropped first beyond ``limit``.
+closed. That record is ALP's own (attribution by fields needs it); the tie of a
+client id to a venue order id is the kit's ``IdMemory``, the adapter's
+``ids``, which ``Memory`` keeps up to date whenever a record learns both.
+
+Everything here is bounded, oldest first: records and the ``IdMemory`` at its
+own limit, trade attributions at five times it (an order has a few trades),
+the client ids whose place never left this process and the trades known to be
+nobody's at the limit.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from botkit.model import ZERO, OrderType, Side, TimeInForce
+from botkit.venues.kit.ids import IdMemory
 
 __all__ = ["Memory", "Track"]
+
+log = logging.getLogger("botkit.venues.alp")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass
@@ -62,15 +77,28 @@ class Track:
         )
 
 
-class Memory:
-    """The adapter's orders and trade attributions, oldest dropped first."""
+def _put(table: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+    """Insert or refresh ``key``, dropping the oldest entries beyond ``limit``."""
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > limit:
+        table.popitem(last=False)
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+
+class Memory:
+    """The adapter's order records, their ids and trade attributions (see the module notes)."""
+
+    def __init__(self, ids: IdMemory) -> None:
+        self.ids = ids
+        self.limit = ids.limit
         self._tracks: OrderedDict[int, Track] = OrderedDict()
         self._by_vid: dict[str, Track] = {}
-        self._owner: OrderedDict[str, Track] = OrderedDict()
+        self._owner: OrderedDict[str, Track] = OrderedDict()  # trade id -> its order
+        self._unsent: OrderedDict[str, None] = OrderedDict()  # coids never sent
+        self._orphans: OrderedDict[str, None] = OrderedDict()  # trades that are nobody's
         self._next = 0
+
+    # ----- records -----------------------------------------------------------------------
 
     def add(self, track: Track) -> Track:
         self._next += 1
@@ -78,6 +106,7 @@ class Memory:
         self._tracks[track.key] = track
         if track.vid is not None:
             self._by_vid[track.vid] = track
+            self._tie(track)
         while len(self._tracks) > self.limit:
             _, old = self._tracks.popitem(last=False)
             if old.vid is not None and self._by_vid.get(old.vid) is old:
@@ -90,6 +119,7 @@ class Memory:
             del self._by_vid[track.vid]
 
     def bind(self, track: Track, vid: str) -> None:
+        """The venue named ``track``'s order ``vid``."""
         other = self._by_vid.get(vid)
         if other is not None and other is not track:
             # The same venue order seen twice (a listing, then a lookup): keep one record.
@@ -100,6 +130,17 @@ class Memory:
             self.forget(other)
         track.vid = vid
         self._by_vid[vid] = track
+        self._tie(track)
+
+    def name(self, track: Track, coid: str | None) -> None:
+        """``track``'s order is ``coid``'s (the venue echoed it, or a lookup for it found it)."""
+        if coid and coid != track.coid:
+            track.coid = coid
+            self._tie(track)
+
+    def _tie(self, track: Track) -> None:
+        if track.vid is not None and track.coid and not self.ids.remember(track.coid, track.vid):
+            log.warning("alp order %s of %s is claimed by another client id", track.vid, track.coid)
 
     def by_vid(self, vid: str) -> Track | None:
         return self._by_vid.get(vid)
@@ -110,10 +151,26 @@ class Memory:
     def tracks(self) -> Iterable[Track]:
         return self._tracks.values()
 
+    # ----- trades ------------------------------------------------------------------------
+
     def owner(self, trade_id: str) -> Track | None:
         return self._owner.get(trade_id)
 
     def own(self, trade_id: str, track: Track) -> None:
-        self._owner[trade_id] = track
-        while len(self._owner) > self.limit * 5:
-            self._owner.popitem(last=False)
+        _put(self._owner, trade_id, track, self.limit * 5)
+
+    def orphan(self, trade_id: str) -> None:
+        """The trade matched no order even with the venue's order list read: nobody's."""
+        _put(self._orphans, trade_id, None, self.limit)
+
+    def settled(self, trade_id: str) -> bool:
+        """Whether the trade was attributed already (to an order, or to nobody)."""
+        return trade_id in self._owner or trade_id in self._orphans
+
+    # ----- places that never left ----------------------------------------------------------
+
+    def not_sent(self, coid: str) -> None:
+        _put(self._unsent, coid, None, self.limit)
+
+    def never_sent(self, coid: str) -> bool:
+        return coid in self._unsent

@@ -4,12 +4,14 @@ Both readings of the v3 API (seed document 001 and the official docs; see
 ``wire``) are accepted whichever one the adapter sends by, since a real venue may
 answer either way. Numbers arrive as JSON floats (``0.00000001``) or strings
 (``"0.00419580"``); both become exact Decimals (a float through its printed
-form). Every failure is a ``ParseError`` naming the venue, the endpoint (each
-parser takes the adapter's ``endpoint``, e.g. ``"GET /api/v3/accounts/trades"``;
-without one, the payload's kind) and the field path. A list endpoint answering
+form). Every failure is a ``ParseError`` naming the venue, the payload's kind
+and the field path (the adapter adds the endpoint: ``Reply.read``, or the
+``skip`` it passes, ``SkipCounter.at(endpoint)``). A list endpoint answering
 ``null`` or nothing is an empty list (the official Python client reads replies
 as ``raw_result or []``; a Go backend, which the ``2006-01-02T15:04:05Z07:00``
-time format suggests, writes an empty list as ``null``).
+time format suggests, writes an empty list as ``null``). Parsers of lists whose
+rows stand alone (account trades, public trades, book levels) take a ``skip``:
+a row that does not parse goes there and the others stand.
 
 Choices made where the documents are unclear or disagree:
 
@@ -50,8 +52,7 @@ Choices made where the documents are unclear or disagree:
   suffix. Without ``is_maker`` the liquidity is TAKER (the official record does
   not say; the fee it gives is exact either way). Without ``fee_currency`` the
   fee is in the quote currency, as in the seed's example. A row that does not
-  parse is skipped and reported (``TradePage.skipped``); the rest of the page
-  stands.
+  parse goes to ``skip``; the rest of the page stands.
 * Fills, v1 ``/exchanges/own/``: ``type`` is read as the account's own side;
   the payload has no fee, order id or maker flag, so fee = 0 in the quote
   currency and liquidity TAKER. Use v3 account trades for fees.
@@ -63,10 +64,11 @@ Choices made where the documents are unclear or disagree:
   which the pair list does not carry, so such a rule applies to no pair we
   know); ``active_once`` ``[from, to]`` limits a rule in time.
 * Market data: public trades' ``type`` is the aggressor's side. A book level or
-  public trade with a non-positive price or size is dropped and reported
-  (``dropped``); a level or trade that is not even numbers, or a book without
-  its ``buy``/``sell`` lists, is a ParseError. Ticker ``buy`` is the best bid
-  and ``sell`` the best ask; a 0 price there means "none".
+  public trade with a non-positive price or size, or one that is not even
+  numbers, goes to ``skip`` (the kit's ``parse_levels`` and ``rows``); a book
+  without its ``buy``/``sell`` lists is a ParseError, never an empty book.
+  Ticker ``buy`` is the best bid and ``sell`` the best ask; a 0 price there
+  means "none".
 * JWT (``POST /api/v3/auth``): the reply is the token as a JSON string (the
   document) or as plain text (the Python client reads ``text/plain`` too); its
   ``exp`` is read from the token's payload (base64url JSON), unverified — only
@@ -103,10 +105,15 @@ from botkit.venues.kit.errors import (
     classify,
 )
 from botkit.venues.kit.parsing import (
+    ORDER_TYPES,
     Fields,
+    Skip,
     any_time_to_ns,
+    list_of,
     lookup,
     parse_decimal,
+    parse_levels,
+    rows,
     settle_status,
     side_of,
     synthetic_id,
@@ -119,11 +126,9 @@ __all__ = [
     "AccountTrade",
     "Jwt",
     "OrderRow",
-    "TradePage",
     "classify_error",
     "is_error_body",
     "parse_account_trade_records_v3",
-    "parse_account_trades_page",
     "parse_account_trades_v3",
     "parse_accounts_v3",
     "parse_balances_v3",
@@ -170,18 +175,8 @@ ORDER_STATUS_V3: Mapping[str, OrderStatus] = MappingProxyType(
     }
 )
 
-ORDER_TYPE_V3: Mapping[str, OrderType] = MappingProxyType(
-    {
-        "limit": OrderType.LIMIT,
-        "market": OrderType.MARKET,
-        "stop_limit": OrderType.STOP_LIMIT,
-        "stop_market": OrderType.STOP_MARKET,
-    }
-)
-
-TIME_IN_FORCE: Mapping[str, Tif] = MappingProxyType(
-    {"gtc": Tif.GTC, "ioc": Tif.IOC, "fok": Tif.FOK}
-)
+# v3 order types are ours in upper case (LIMIT, STOP_MARKET): the kit's ORDER_TYPES.
+TIME_IN_FORCE: Mapping[str, Tif] = MappingProxyType({t.value: t for t in Tif})  # GTC, ...
 
 # ALP v1 has the look of Django REST framework (``ordering=-id``, trailing
 # slashes), whose stock messages these are; rate limits and insufficient funds
@@ -203,23 +198,21 @@ _MAX_PRECISION = 30
 _CANCELLED = frozenset({"cancelled", "canceled"})
 
 
-def _fail(endpoint: str, field: str, detail: str) -> ParseError:
-    return ParseError(VENUE, endpoint, field, detail)
+def _fail(kind: str, field: str, detail: str) -> ParseError:
+    return ParseError(VENUE, kind, field, detail)
 
 
-def _rows(payload: object, endpoint: str) -> list[object]:
+def _items(payload: object, kind: str) -> list[object]:
     """A list endpoint's items; ``null`` or an empty body is an empty list."""
     if payload is None or payload == "":
         return []
     if not isinstance(payload, list):
-        raise _fail(endpoint, "<root>", f"expected a list, got {type(payload).__name__}")
+        raise _fail(kind, "<root>", f"expected a list, got {type(payload).__name__}")
     return payload
 
 
-def _each(payload: object, endpoint: str) -> list[Fields]:
-    return [
-        Fields(item, VENUE, endpoint, f"[{i}]") for i, item in enumerate(_rows(payload, endpoint))
-    ]
+def _each(payload: object, kind: str) -> list[Fields]:
+    return list_of(_items(payload, kind), VENUE, kind)
 
 
 def _step(f: Fields, name: str) -> Decimal:
@@ -245,10 +238,10 @@ def _quote_of(pair: str) -> str:
 # --- instruments ------------------------------------------------------------------------
 
 
-def parse_pairs(payload: object, *, endpoint: str = "pair") -> list[Instrument]:
+def parse_pairs(payload: object) -> list[Instrument]:
     """``GET /api/v1/pairs/`` or ``GET /api/v3/pairs`` -> Instruments."""
     instruments = []
-    for f in _each(payload, endpoint):
+    for f in _each(payload, "pair"):
         name = _pair(f, "name")
         min_size = f.opt_non_negative("minimum_order_size")
         max_size = f.opt_non_negative("maximum_order_size")
@@ -274,9 +267,9 @@ def parse_pairs(payload: object, *, endpoint: str = "pair") -> list[Instrument]:
 # --- orders -----------------------------------------------------------------------------
 
 
-def parse_order_v1(payload: object, *, path: str = "", endpoint: str = "order_v1") -> VenueOrder:
+def parse_order_v1(payload: object, *, path: str = "") -> VenueOrder:
     """One v1 order (``/order/<pk>/`` or an item of ``/orders/own/``)."""
-    f = Fields(payload, VENUE, endpoint, path)
+    f = Fields(payload, VENUE, "order_v1", path)
     status, raw_status = lookup(f, ("status",), ORDER_STATUS_V1)
     status = status or OrderStatus.UNKNOWN
 
@@ -309,21 +302,19 @@ def parse_order_v1(payload: object, *, path: str = "", endpoint: str = "order_v1
     )
 
 
-def parse_orders_v1(payload: object, *, endpoint: str = "order_v1") -> list[VenueOrder]:
+def parse_orders_v1(payload: object) -> list[VenueOrder]:
     """``GET /api/v1/orders/own/`` -> VenueOrders."""
     if not isinstance(payload, list):
-        raise _fail(endpoint, "<root>", "expected a list")
-    return [
-        parse_order_v1(item, path=f"[{i}]", endpoint=endpoint) for i, item in enumerate(payload)
-    ]
+        raise _fail("order_v1", "<root>", "expected a list")
+    return [parse_order_v1(item, path=f"[{i}]") for i, item in enumerate(payload)]
 
 
-def parse_order_ack_v1(payload: object, *, endpoint: str = "order_ack_v1") -> str:
+def parse_order_ack_v1(payload: object) -> str:
     """``POST /api/v1/order/`` -> the venue order id (``oid``).
 
     A body with ``"success": false`` is an error: pass it to ``classify_error``.
     """
-    f = Fields(payload, VENUE, endpoint)
+    f = Fields(payload, VENUE, "order_ack_v1")
     if f.raw("success") is False:
         f.fail("success", "false: this is an error reply")
     return f.ident("oid", "id")
@@ -344,7 +335,7 @@ def _order_row(f: Fields) -> OrderRow:
     if filled > size:
         f.fail("amount_filled", f"{filled} exceeds amount {size}")
     status, raw_status = lookup(f, ("status",), ORDER_STATUS_V3)
-    order_type, _ = lookup(f, ("type",), ORDER_TYPE_V3)
+    order_type, _ = lookup(f, ("type",), ORDER_TYPES)
     tif, _ = lookup(f, ("tif",), TIME_IN_FORCE)
     created = f.opt_time_ns("date", unit="auto")
     updated = f.opt_time_ns("updated_at", unit="auto")
@@ -368,51 +359,53 @@ def _order_row(f: Fields) -> OrderRow:
     return OrderRow(order, created, f.opt_time_ns("done_at", unit="auto"))
 
 
-def parse_order_rows_v3(payload: object, *, endpoint: str = "order_v3") -> list[OrderRow]:
+def parse_order_rows_v3(payload: object) -> list[OrderRow]:
     """``GET /api/v3/orders`` (seed) or ``GET /api/v3/accounts/order`` (official)."""
-    return [_order_row(f) for f in _each(payload, endpoint)]
+    return [_order_row(f) for f in _each(payload, "order_v3")]
 
 
-def parse_order_v3(payload: object, *, path: str = "", endpoint: str = "order_v3") -> VenueOrder:
+def parse_order_v3(payload: object, *, path: str = "") -> VenueOrder:
     """One listed v3 order."""
-    return _order_row(Fields(payload, VENUE, endpoint, path)).order
+    return _order_row(Fields(payload, VENUE, "order_v3", path)).order
 
 
-def parse_orders_v3(payload: object, *, endpoint: str = "order_v3") -> list[VenueOrder]:
+def parse_orders_v3(payload: object) -> list[VenueOrder]:
     """The v3 order list -> VenueOrders."""
-    return [row.order for row in parse_order_rows_v3(payload, endpoint=endpoint)]
+    return [row.order for row in parse_order_rows_v3(payload)]
 
 
-def parse_order_ack_v3(payload: object, *, endpoint: str = "order_ack_v3") -> str:
+def parse_order_ack_v3(payload: object) -> str:
     """The place reply: ``34`` (seed, 201), ``[34]`` (official), or ``{"id": 34}``."""
-    where = "<root>"
+    kind, where = "order_ack_v3", "<root>"
     if isinstance(payload, list):
         if len(payload) != 1:
-            raise _fail(endpoint, where, f"expected one order id, got {len(payload)}")
+            raise _fail(kind, where, f"expected one order id, got {len(payload)}")
         payload, where = payload[0], "[0]"
     if isinstance(payload, Mapping):
-        return Fields(payload, VENUE, endpoint, "" if where == "<root>" else where).ident(
+        return Fields(payload, VENUE, kind, "" if where == "<root>" else where).ident(
             "id", "order_id"
         )
     if isinstance(payload, bool) or not isinstance(payload, int | str):
-        raise _fail(endpoint, where, f"expected an order id, got {type(payload).__name__}")
+        raise _fail(kind, where, f"expected an order id, got {type(payload).__name__}")
     text = str(payload).strip()
     if not text or len(text) > 64 or not text.isprintable():
-        raise _fail(endpoint, where, "expected an order id")
+        raise _fail(kind, where, "expected an order id")
     return text
 
 
-def parse_cancel_reply_v3(payload: object, *, endpoint: str = "cancel_v3") -> dict[str, str]:
+def parse_cancel_reply_v3(payload: object) -> dict[str, str]:
     """A cancel reply: the official map of order id -> status text; ``{}`` when no body."""
+    kind = "cancel_v3"
     if payload is None or payload == "":
         return {}
     if not isinstance(payload, Mapping):
-        raise _fail(endpoint, "<root>", f"expected an object, got {type(payload).__name__}")
-    f = Fields(payload, VENUE, endpoint)
+        raise _fail(kind, "<root>", f"expected an object, got {type(payload).__name__}")
+    f = Fields(payload, VENUE, kind)
     out = {}
     for key, value in payload.items():
         if not isinstance(value, str):
-            f.fail(str(key), f"expected a status text, got {type(value).__name__}")
+            # The key names the field; an empty key still needs a name in the error.
+            f.fail(str(key) or '""', f"expected a status text, got {type(value).__name__}")
         out[str(key).strip()] = value.strip()
     return out
 
@@ -425,10 +418,10 @@ def cancel_succeeded(status: str) -> bool:
 # --- fills ------------------------------------------------------------------------------
 
 
-def parse_own_exchanges_v1(payload: object, *, endpoint: str = "own_exchange_v1") -> list[Fill]:
+def parse_own_exchanges_v1(payload: object) -> list[Fill]:
     """``GET /api/v1/exchanges/own/`` -> Fills (no fee information in v1)."""
     fills = []
-    for f in _each(payload, endpoint):
+    for f in _each(payload, "own_exchange_v1"):
         pair = _pair(f, "pair")
         fills.append(
             Fill(
@@ -466,14 +459,6 @@ class AccountTrade:
     is_maker: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class TradePage:
-    """A page of account trades: the rows that parsed, and why the others did not."""
-
-    records: list[AccountTrade]
-    skipped: list[ParseError]
-
-
 def _account_trade(f: Fields, seen: dict[str, int]) -> AccountTrade:
     pair = _pair(f, "pair")
     side = side_of(f, "side")
@@ -483,7 +468,7 @@ def _account_trade(f: Fields, seen: dict[str, int]) -> AccountTrade:
     ts = f.time_ns("date", "timestamp", unit="auto")
     unfilled = f.opt_non_negative("amount_unfilled")
     maker = f.opt_boolean("is_maker")
-    order_type, _ = lookup(f, ("type",), ORDER_TYPE_V3)
+    order_type, _ = lookup(f, ("type",), ORDER_TYPES)
     status = lookup(f, ("status",), ORDER_STATUS_V3)[1]
     fee_asset = f.opt_text("fee_currency") or _quote_of(pair)
     client_id = f.opt_ident("client_order_id") or ""
@@ -510,9 +495,9 @@ def _account_trade(f: Fields, seen: dict[str, int]) -> AccountTrade:
     return AccountTrade(fill, order_type, unfilled, status, maker)
 
 
-def parse_account_trades_page(payload: object, *, endpoint: str = "account_trade_v3") -> TradePage:
-    """``GET /api/v3/accounts/trades`` -> the rows that parse, and the ParseError of each
-    row that does not (skipped; the rest of the page stands).
+def parse_account_trade_records_v3(payload: object, skip: Skip | None = None) -> list[AccountTrade]:
+    """``GET /api/v3/accounts/trades`` -> one record per row; a row that does not parse
+    goes to ``skip`` (the rest of the page stands), or without one is raised.
 
     A record without an id gets one derived from its fields; records identical
     in every field within one reply are distinct executions (a venue does not
@@ -520,49 +505,30 @@ def parse_account_trades_page(payload: object, *, endpoint: str = "account_trade
     appended — stable across polls, since identical records are interchangeable.
     A payload that is not a list at all is a ParseError.
     """
-    records: list[AccountTrade] = []
-    skipped: list[ParseError] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(_rows(payload, endpoint)):
-        try:
-            records.append(_account_trade(Fields(item, VENUE, endpoint, f"[{i}]"), seen))
-        except ParseError as err:
-            skipped.append(err)
-    return TradePage(records, skipped)
+    items = _items(payload, "account_trade_v3")
+    build = lambda f: _account_trade(f, seen)  # noqa: E731
+    return rows(items, build, skip, venue=VENUE, kind="account_trade_v3")
 
 
-def parse_account_trade_records_v3(
-    payload: object, *, endpoint: str = "account_trade_v3"
-) -> list[AccountTrade]:
-    """Every row of an account-trades page, or the ParseError of the first bad one."""
-    page = parse_account_trades_page(payload, endpoint=endpoint)
-    if page.skipped:
-        raise page.skipped[0]
-    return page.records
-
-
-def parse_account_trades_v3(payload: object, *, endpoint: str = "account_trade_v3") -> list[Fill]:
+def parse_account_trades_v3(payload: object, skip: Skip | None = None) -> list[Fill]:
     """``GET /api/v3/accounts/trades`` -> Fills with fees and maker/taker."""
-    return [r.fill for r in parse_account_trade_records_v3(payload, endpoint=endpoint)]
+    return [r.fill for r in parse_account_trade_records_v3(payload, skip=skip)]
 
 
 # --- account ----------------------------------------------------------------------------
 
 
-def parse_accounts_v3(
-    payload: object, *, endpoint: str = "account_v3"
-) -> list[tuple[str, str | None]]:
+def parse_accounts_v3(payload: object) -> list[tuple[str, str | None]]:
     """The account list -> ``(account id, parent id or None)`` per account."""
     out = []
-    for f in _each(payload, endpoint):
+    for f in _each(payload, "account_v3"):
         parent = f.opt_ident("parent_id", "id_parent")
         out.append((f.ident("id"), None if parent in (None, "0") else parent))
     return out
 
 
-def parse_balances_v3(
-    payload: object, *, reserve_is_extra: bool = True, endpoint: str = "balance_v3"
-) -> dict[str, Decimal]:
+def parse_balances_v3(payload: object, reserve_is_extra: bool = True) -> dict[str, Decimal]:
     """``GET /api/v3/accounts/balances`` -> total per currency (SPOT wallets only).
 
     ``reserve`` is "locked in orders" (seed) or "balance in open orders, pending
@@ -573,7 +539,7 @@ def parse_balances_v3(
     as the total).
     """
     totals: dict[str, Decimal] = {}
-    for f in _each(payload, endpoint):
+    for f in _each(payload, "balance_v3"):
         wallet = f.opt_text("wallet_type")
         if wallet is not None and wallet.upper() != "SPOT":
             continue
@@ -612,7 +578,7 @@ def _active(f: Fields, now_ns: int | None) -> bool:
 
 
 def parse_feeinfo_v3(
-    payload: object, *, now_ns: int | None = None, endpoint: str = "feeinfo_v3"
+    payload: object, now_ns: int | None = None
 ) -> dict[str, tuple[Decimal, Decimal]]:
     """The fee rules -> ``{pair: (maker rate, taker rate)}``; ``""`` = any pair.
 
@@ -623,7 +589,7 @@ def parse_feeinfo_v3(
     keyed ``#<id>``.
     """
     best: dict[str, tuple[int, Decimal, Decimal]] = {}
-    for f in _each(payload, endpoint):
+    for f in _each(payload, "feeinfo_v3"):
         if f.opt_boolean("is_active") is False or not _active(f, now_ns):
             continue
         pair = _fee_pair(f)
@@ -649,92 +615,65 @@ class Jwt:
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def _b64url_json(part: str, endpoint: str, field: str) -> object:
+def _b64url_json(part: str, field: str) -> object:
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         return json.loads(raw.decode(), parse_float=Decimal)
     except (binascii.Error, ValueError, ArithmeticError, RecursionError) as err:
-        raise _fail(endpoint, field, f"not base64url JSON ({type(err).__name__})") from None
+        raise _fail("jwt", field, f"not base64url JSON ({type(err).__name__})") from None
 
 
-def parse_jwt(payload: object, *, endpoint: str = "POST /api/v3/auth") -> Jwt:
+def parse_jwt(payload: object) -> Jwt:
     """The ``/auth`` reply -> the token and its expiry (read, not verified)."""
+    kind = "jwt"
     if isinstance(payload, Mapping):
-        token = Fields(payload, VENUE, endpoint).text("token", "access_token", "jwt")
+        token = Fields(payload, VENUE, kind).text("token", "access_token", "jwt")
     elif isinstance(payload, str):
         token = payload.strip()
     else:
-        raise _fail(endpoint, "<root>", f"expected a token, got {type(payload).__name__}")
+        raise _fail(kind, "<root>", f"expected a token, got {type(payload).__name__}")
     parts = token.split(".")
     if len(parts) != 3 or not all(parts[:2]) or not all(set(p) <= _B64URL for p in parts):
-        raise _fail(endpoint, "token", "expected a JWT (three base64url parts)")
-    claims = _b64url_json(parts[1], endpoint, "token.payload")
+        raise _fail(kind, "token", "expected a JWT (three base64url parts)")
+    claims = _b64url_json(parts[1], "token.payload")
     if not isinstance(claims, Mapping):
-        raise _fail(endpoint, "token.payload", "expected a JSON object")
+        raise _fail(kind, "token.payload", "expected a JSON object")
     if claims.get("exp") is None:
         return Jwt(token, None)
-    exp = parse_decimal(claims["exp"], VENUE, endpoint, "token.payload.exp")
+    exp = parse_decimal(claims["exp"], VENUE, kind, "token.payload.exp")
     if not 0 < exp < 10**12:
-        raise _fail(endpoint, "token.payload.exp", f"out of range: {exp}")
+        raise _fail(kind, "token.payload.exp", f"out of range: {exp}")
     return Jwt(token, float(exp))
 
 
 # --- public market data -----------------------------------------------------------------
 
 
-def _level(item: object, endpoint: str, where: str) -> tuple[Decimal, Decimal]:
-    if isinstance(item, list):
-        if len(item) < 2:
-            raise _fail(endpoint, where, "expected [price, size]")
-        return (
-            parse_decimal(item[0], VENUE, endpoint, f"{where}[0]"),
-            parse_decimal(item[1], VENUE, endpoint, f"{where}[1]"),
-        )
-    f = Fields(item, VENUE, endpoint, where)
-    return f.decimal("price"), f.decimal("amount", "size")
-
-
-def _side_levels(
-    book: Mapping[object, object], side: str, endpoint: str, dropped: list[str] | None
-) -> list[Level]:
+def _side_levels(book: Mapping[object, object], side: str, skip: Skip | None) -> list[Level]:
     if side not in book:
-        raise _fail(endpoint, side, "missing")
+        raise _fail("orderbook", side, "missing")
     raw = book[side]
     if raw is None:
         return []
-    if not isinstance(raw, list):
-        raise _fail(endpoint, side, f"expected a list, got {type(raw).__name__}")
-    levels: list[Level] = []
-    for i, item in enumerate(raw):
-        where = f"{side}[{i}]"
-        price, size = _level(item, endpoint, where)
-        if price <= 0 or size <= 0:
-            if dropped is not None:
-                dropped.append(f"{VENUE} {endpoint}: {where}: price {price}, size {size}")
-            continue
-        levels.append((float(price), float(size)))
-    levels.sort(key=lambda lv: lv[0], reverse=side == "buy")
-    return levels
+    # A full book: a level of size 0 means nothing here (allow_zero=False).
+    return parse_levels(
+        raw, VENUE, "orderbook", side, descending=side == "buy", allow_zero=False, skip=skip
+    )
 
 
 def parse_order_book(
-    payload: object,
-    symbol: str,
-    ts_ns: int,
-    *,
-    endpoint: str = "orderbook",
-    dropped: list[str] | None = None,
+    payload: object, symbol: str, ts_ns: int, skip: Skip | None = None
 ) -> BookSnapshot:
     """The order book (``buy``/``sell`` lists of ``{price, amount}``) -> BookSnapshot.
 
     Both lists must be there (``null`` is an empty side): a book of another shape
-    is a ParseError, never an empty book. Levels with a non-positive price or size
-    are left out and described in ``dropped``.
+    is a ParseError, never an empty book. A level with a non-positive price or
+    size, or not numbers at all, goes to ``skip`` (without one it is raised).
     """
     if not isinstance(payload, Mapping):
-        raise _fail(endpoint, "<root>", f"expected an object, got {type(payload).__name__}")
-    bids = _side_levels(payload, "buy", endpoint, dropped)
-    asks = _side_levels(payload, "sell", endpoint, dropped)
+        raise _fail("orderbook", "<root>", f"expected an object, got {type(payload).__name__}")
+    bids = _side_levels(payload, "buy", skip)
+    asks = _side_levels(payload, "sell", skip)
     return BookSnapshot(ts_ns, symbol, bids, asks)
 
 
@@ -745,7 +684,7 @@ def _price_or_none(f: Fields, name: str) -> float | None:
     return float(value) if value else None
 
 
-def parse_tickers(payload: object, *, endpoint: str = "ticker") -> list[Ticker]:
+def parse_tickers(payload: object) -> list[Ticker]:
     """``GET /api/v1/ticker/`` -> Tickers (bid = ``buy``, ask = ``sell``)."""
     return [
         Ticker(
@@ -755,36 +694,29 @@ def parse_tickers(payload: object, *, endpoint: str = "ticker") -> list[Ticker]:
             _price_or_none(f, "sell"),
             last=_price_or_none(f, "last"),
         )
-        for f in _each(payload, endpoint)
+        for f in _each(payload, "ticker")
     ]
 
 
-def parse_exchanges(
-    payload: object, *, endpoint: str = "exchange", dropped: list[str] | None = None
-) -> list[Trade]:
+def _public_trade(f: Fields) -> Trade:
+    return Trade(
+        f.time_ns("timestamp", unit="s"),
+        _pair(f, "pair"),
+        f.positive_number("price"),
+        f.positive_number("amount"),
+        side_of(f, "type") if f.has("type") else None,
+        f.ident("id"),
+    )
+
+
+def parse_exchanges(payload: object, skip: Skip | None = None) -> list[Trade]:
     """Public trades (``GET /api/v1/exchanges/`` or ``/api/v3/trades``) -> Trades.
 
-    A trade with a non-positive price or amount is left out and described in
-    ``dropped``.
+    A trade that does not parse, a non-positive price or amount among them, goes
+    to ``skip`` (without one it is raised).
     """
-    trades = []
-    for f in _each(payload, endpoint):
-        price = f.decimal("price")
-        amount = f.decimal("amount")
-        trade = Trade(
-            f.time_ns("timestamp", unit="s"),
-            _pair(f, "pair"),
-            float(price),
-            float(amount),
-            side_of(f, "type") if f.has("type") else None,
-            f.ident("id"),
-        )
-        if price <= 0 or amount <= 0:
-            if dropped is not None:
-                dropped.append(f"{VENUE} {endpoint}: {f.path}: price {price}, amount {amount}")
-            continue
-        trades.append(trade)
-    return trades
+    items = _items(payload, "exchange")
+    return rows(items, _public_trade, skip, venue=VENUE, kind="exchange")
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from decimal import Decimal
 from typing import Literal
 
 from botkit.model import Order, OrderType, Side, TimeInForce
+from botkit.venues.kit.types import ORDER_TYPE_NAMES, SIDE_NAMES, TIF_NAMES
 
 __all__ = [
     "DOCUMENTS",
@@ -72,15 +73,6 @@ __all__ = [
 Api = Literal["seed", "official"]
 SendTif = Literal["always", "unless_gtc", "never"]
 _NS = 1_000_000_000
-
-_SIDES = {Side.BUY: "BUY", Side.SELL: "SELL"}
-_TYPES = {
-    OrderType.LIMIT: "LIMIT",
-    OrderType.MARKET: "MARKET",
-    OrderType.STOP_LIMIT: "STOP_LIMIT",
-    OrderType.STOP_MARKET: "STOP_MARKET",
-}
-_TIFS = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 
 
 @dataclass(frozen=True)
@@ -183,18 +175,16 @@ def place_body(
     send_tif: SendTif,
 ) -> dict[str, object]:
     """The place body; ``ValueError`` for an order this reading cannot express."""
-    if order.type not in _TYPES:
-        raise ValueError(f"ALP has no {order.type.value} orders")
     body: dict[str, object] = {
         "pair": pair,
-        "order_side": _SIDES[order.side],
-        "order_type": _TYPES[order.type],
+        "order_side": SIDE_NAMES[order.side],  # both documents: BUY / SELL
+        "order_type": ORDER_TYPE_NAMES[order.type],  # LIMIT, MARKET, STOP_LIMIT, STOP_MARKET
         "wallet_type": "SPOT",
     }
     if account_id is not None and doc.accounts is not None:
         body["account_id"] = int(account_id) if account_id.isdigit() else account_id
     if send_tif == "always" or (send_tif == "unless_gtc" and order.tif is not TimeInForce.GTC):
-        body["tif"] = _TIFS[order.tif]
+        body["tif"] = TIF_NAMES[order.tif]
     elif order.tif is not TimeInForce.GTC:
         raise ValueError(f"{order.tif.value} orders need the tif field, and send_tif is 'never'")
     body["base_amount"] = amount
