@@ -48,7 +48,14 @@ from botkit.venues.kit.parsing import (
     parse_levels,
     rows,
 )
-from botkit.venues.kit.rest import RestClient, SignedCalls, api_base, path, query_params
+from botkit.venues.kit.rest import (
+    KeyPair,
+    RestClient,
+    SignedCalls,
+    api_base,
+    path,
+    query_params,
+)
 from botkit.venues.kit.types import ack
 
 D = Decimal
@@ -454,6 +461,16 @@ async def test_rest_client_reply_read_headers_and_a_final_close(
             await call  # closed for good: no session that nobody would close
     assert not client.is_open
     await client.close()  # still idempotent
+
+
+def test_key_pair_reveals_only_to_sign() -> None:
+    keys = KeyPair.of("k", Secret("hunter2"))
+    assert keys.present and keys.reveal("v") == ("k", "hunter2")
+    assert "hunter2" not in repr(keys) and "hunter2" not in str(keys.secret)
+    for missing in (KeyPair.of(None, "s"), KeyPair.of("k", ""), KeyPair(None, None)):
+        assert not missing.present
+        with pytest.raises(AuthError, match="no API key and secret"):
+            missing.reveal("v")
 
 
 def test_api_base_and_query_params() -> None:
