@@ -119,7 +119,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 from botkit.events import BookSnapshot, Trade
 from botkit.model import ZERO, Fill, Instrument, Order, OrderType, Side, TimeInForce
@@ -162,7 +161,7 @@ from botkit.venues.kit.errors import (
     VenueError,
 )
 from botkit.venues.kit.nonce import NonceSource
-from botkit.venues.kit.rest import KeyPair, Reply
+from botkit.venues.kit.rest import KeyPair
 from botkit.venues.kit.types import VenueOrder, ack
 
 __all__ = ["AlpAdapter", "AlpOptions"]
@@ -219,9 +218,6 @@ class AlpAdapter(AdapterBase):
         """The nonce source (for the journal to persist ``nonce.last``)."""
         return self.rest.calls.nonce
 
-    async def _private(self, method: str, path: str, **kw: Any) -> Reply:
-        return await self.rest.private(method, path, **kw)
-
     # ----- lifecycle --------------------------------------------------------------------
 
     async def _connect(self) -> None:
@@ -233,7 +229,7 @@ class AlpAdapter(AdapterBase):
                 self._account_id = await self._find_account(doc.accounts)
             if self.options.load_fees:
                 try:
-                    reply = await self._private("GET", doc.feeinfo)
+                    reply = await self.rest.private("GET", doc.feeinfo)
                 except (AuthError, ParseError):
                     raise  # refused credentials, or a reply we cannot read: no start
                 except VenueError as err:
@@ -244,7 +240,7 @@ class AlpAdapter(AdapterBase):
 
     async def _find_account(self, path: str) -> str | None:
         try:
-            reply = await self._private("GET", path)
+            reply = await self.rest.private("GET", path)
         except (AuthError, ParseError):
             raise
         except VenueError as err:
@@ -380,7 +376,7 @@ class AlpAdapter(AdapterBase):
                 )
 
         try:
-            reply = await self._private("POST", doc.place, body=body, on_send=remember)
+            reply = await self.rest.private("POST", doc.place, body=body, on_send=remember)
             vid = reply.read(parse_order_ack_v3)
         except ParseError as err:
             if not sent:
@@ -440,7 +436,7 @@ class AlpAdapter(AdapterBase):
             vid = found.venue_order_id
         doc = self._doc
         try:
-            reply = await self._private("DELETE", doc.cancel, body=cancel_ids_body([vid]))
+            reply = await self.rest.private("DELETE", doc.cancel, body=cancel_ids_body([vid]))
             statuses = reply.read(parse_cancel_reply_v3)
         except ParseError as err:
             raise VenueError(VENUE, f"unreadable reply during the cancel: {err}") from err
@@ -475,7 +471,7 @@ class AlpAdapter(AdapterBase):
         ]
         doc = self._doc
         try:
-            reply = await self._private("DELETE", doc.cancel, body=cancel_all_body(doc, pair))
+            reply = await self.rest.private("DELETE", doc.cancel, body=cancel_all_body(doc, pair))
             reply.read(parse_cancel_reply_v3)
         except ParseError as err:
             raise VenueError(VENUE, f"unreadable reply to the cancel-all: {err}") from err
@@ -490,7 +486,7 @@ class AlpAdapter(AdapterBase):
         since: int | None = sent.pop("_since_ns", None)  # type: ignore[assignment]
         if since is not None and doc.order_times:
             sent["start_time"] = iso_seconds(since)
-        reply = await self._private("GET", doc.orders, params=sent)
+        reply = await self.rest.private("GET", doc.orders, params=sent)
         rows = reply.read(parse_order_rows_v3)
         pair = params.get("pair")
         open_only = params.get("open_only")
@@ -763,7 +759,7 @@ class AlpAdapter(AdapterBase):
         for start, end in self._windows(since_ns):
             params = {**base, **(trade_window(doc, start, end) if start is not None else {})}
             for _ in range(self.options.trade_pages):
-                reply = await self._private("GET", doc.trades, params=params)
+                reply = await self.rest.private("GET", doc.trades, params=params)
                 page = reply.read(parse_account_trade_records_v3, skip)
                 for rec in page:
                     records.setdefault(rec.fill.trade_id, rec)
@@ -962,7 +958,7 @@ class AlpAdapter(AdapterBase):
     async def balances(self) -> dict[str, Decimal]:
         await self.ready()
         path = self._doc.balances
-        reply = await self._private("GET", path)
+        reply = await self.rest.private("GET", path)
         return reply.read(parse_balances_v3, not self.options.balance_includes_reserve)
 
     async def positions(self) -> dict[str, Decimal]:
