@@ -79,7 +79,11 @@ the ones a client must cope with either way):
   (``echo_client_order_id=True`` / ``trade_order_ids=True`` add them). A trade's
   ``amount_unfilled`` and ``status`` are its order's right after that trade.
   Official account trades carry ``id``, ``order_id``, ``fee`` and a unix
-  ``timestamp``, as the official example does.
+  ``timestamp``, as the official example does. With the faults'
+  ``duplicate_rate``/``reorder_rate`` on, a list of account trades comes back
+  reordered, and in the official reading with some rows twice; a seed trade is
+  never listed twice (it has no id, so a second copy would be, by the seed's
+  own terms, a second execution).
 * v3 order statuses: OPEN, PARTIALLY_FILLED (seed) / PARTIAL_FILLED (official),
   FILLED, CANCELLED (also an IOC/FOK remainder), REJECTED/FAILED. Seed times
   are RFC 3339 in UTC with microseconds and unset times ``""``; official ones
@@ -225,7 +229,7 @@ class AlpOptions:
     trade_order_ids: bool = False
     rate_limit_per_s: float | None = None  # the documented 2/s per account; None = off
     max_window_days: int = 30
-    jwt_ttl_s: int = 3600
+    jwt_ttl_s: float = 3600  # a fraction gives a fractional exp (a NumericDate may have one)
     strict_fields: bool = True
 
 
@@ -527,7 +531,8 @@ class AlpServer(VenueServer):
         ):
             raise unauthorized("Invalid token", "invalid_token")
         exp = claims.get("exp")
-        if not isinstance(exp, int) or exp <= time.time():
+        # RFC 7519's NumericDate: seconds, "non-integer values can be represented".
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= time.time():
             raise unauthorized("Token expired", "token_expired")
 
     def issue_jwt(self) -> str:
@@ -622,6 +627,14 @@ class AlpServer(VenueServer):
     @staticmethod
     def tid(trade_id: str) -> int:
         return int(trade_id.rsplit("t", 1)[-1])
+
+    def listed(self, rows: list[Any], *, duplicate: bool) -> list[Any]:
+        """Account trades as a flaky venue lists them when the faults say so (see the
+        module notes); the faults' random draws are left alone when they are off."""
+        faults = self.backend.faults
+        if not (faults.duplicate_rate or faults.reorder_rate):
+            return rows
+        return faults.mangle(rows, duplicate=duplicate)
 
     def order_by_id(self, oid: int) -> Order | None:
         return self.backend.orders.get(f"{VENUE}-{oid}")
@@ -1297,7 +1310,7 @@ class AlpServer(VenueServer):
             ):
                 continue
             out.append(self._trade_seed(f))
-        return self.reply(out)
+        return self.reply(self.listed(out, duplicate=self.options.trade_order_ids))
 
     def _trade_seed(self, f: Fill) -> dict[str, Any]:
         order = self.backend.by_client[f.client_id]
@@ -1342,18 +1355,17 @@ class AlpServer(VenueServer):
             and (start is None or f.ts_ns >= start * 10**9)
             and (end is None or f.ts_ns < end * 10**9)
         ][-limit:]
-        return self.reply(
-            [
-                {
-                    "id": self.tid(f.trade_id),
-                    "pair": f.symbol,
-                    "side": f.side.value.upper(),
-                    "price": f.price,
-                    "amount": f.size,
-                    "fee": f.fee,
-                    "timestamp": _epoch_s(f.ts_ns),
-                    "order_id": self.oid(self.backend.by_client[f.client_id]),
-                }
-                for f in rows
-            ]
-        )
+        out = [
+            {
+                "id": self.tid(f.trade_id),
+                "pair": f.symbol,
+                "side": f.side.value.upper(),
+                "price": f.price,
+                "amount": f.size,
+                "fee": f.fee,
+                "timestamp": _epoch_s(f.ts_ns),
+                "order_id": self.oid(self.backend.by_client[f.client_id]),
+            }
+            for f in rows
+        ]
+        return self.reply(self.listed(out, duplicate=True))

@@ -32,7 +32,8 @@ class Faults:
     after the exchange acted on it (``fail_after_probability``): the second is
     the ambiguous case a client must reconcile. ``drop_ws_every_s`` closes
     websockets periodically; ``duplicate_rate``/``reorder_rate`` mangle
-    account messages (order updates and user trades).
+    account messages (order updates and user trades, also when a venue lists
+    the account's trades over REST).
     """
 
     fail_next: int = 0
@@ -89,12 +90,16 @@ class Faults:
             return failure(self.rng.choice(FAULT_STATUSES))
         return result
 
-    def mangle(self, items: list[T]) -> list[T]:
-        """Duplicate and reorder messages, as a flaky stream would."""
+    def mangle(self, items: list[T], *, duplicate: bool = True) -> list[T]:
+        """Duplicate and reorder messages, as a flaky stream would.
+
+        ``duplicate=False`` only reorders: for records a client could not tell
+        from a second one if they came twice (no id of their own).
+        """
         out: list[T] = []
         for it in items:
             out.append(it)
-            if self.rng.random() < self.duplicate_rate:
+            if duplicate and self.rng.random() < self.duplicate_rate:
                 out.append(it)
         if len(out) > 1 and self.rng.random() < self.reorder_rate:
             i = self.rng.randrange(len(out) - 1)

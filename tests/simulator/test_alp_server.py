@@ -11,11 +11,13 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from itertools import count
 from typing import Any
 
 import pytest
 
+from botkit.model import OrderType, Side
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator
 
@@ -157,6 +159,21 @@ async def test_an_expired_token_is_refused() -> None:
         assert status == 401 and "expired" in reply["message"]
 
 
+async def test_a_token_with_a_fractional_lifetime_is_good_until_its_exp() -> None:
+    # A JWT's exp is a NumericDate, which may have a fraction (RFC 7519): a token the
+    # simulator issued is taken until that time, then refused as expired.
+    async with simulator("alp", v3_reading="official", jwt_ttl_s=1.5) as sim:
+        _, token = await jwt(sim)
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert isinstance(claims["exp"], float)
+        bearer = {"Authorization": f"Bearer {token}"}
+        status, _, _ = await fetch(sim, "GET", "/api/v3/accounts/balances", headers=bearer)
+        assert status == 200
+        await asyncio.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+        status, reply, _ = await fetch(sim, "GET", "/api/v3/accounts/balances", headers=bearer)
+        assert status == 401 and "expired" in reply["message"]
+
+
 # ----- both documents' paths, the documented limit, malformed input ------------------------------
 
 
@@ -228,3 +245,31 @@ async def test_unknown_paths_answer_json(sim: RunningSimulator) -> None:
     for path, keys in (("/api/v3/nope", {"code", "message"}), ("/api/v1/nope/", {"detail"})):
         status, reply, _ = await fetch(sim, "GET", path)
         assert status == 404 and set(reply) == keys
+
+
+# ----- faults on the account's trade list ---------------------------------------------------
+
+
+async def test_a_flaky_trade_list_reorders_and_repeats_only_rows_with_ids() -> None:
+    for reading in ("seed", "official"):
+        async with simulator("alp", v3_reading=reading) as sim:
+            for i in range(4):  # sweeps of the asks: several trades each
+                sim.exchange.place(
+                    "BTC_USDT", Side.BUY, OrderType.MARKET, Decimal("0.05"), client_id=f"m{i}"
+                )
+            if reading == "seed":
+                headers = SEED_V3
+            else:
+                headers = {"Authorization": f"Bearer {(await jwt(sim))[1]}"}
+            path = "/api/v3/accounts/trades"
+            _, calm, _ = await fetch(sim, "GET", path, headers=headers)
+            assert len(calm) == len(sim.exchange.trades) >= 6
+            sim.set_faults(duplicate_rate=0.5, reorder_rate=1.0)
+            rows = [(await fetch(sim, "GET", path, headers=headers))[1] for _ in range(5)]
+            key = lambda row: json.dumps(row, sort_keys=True)  # noqa: E731
+            assert any(r != calm for r in rows)  # reordered
+            for r in rows:
+                assert {key(row) for row in r} == {key(row) for row in calm}  # nothing lost
+            repeated = any(len(r) > len(calm) for r in rows)
+            # Only a row with an id of its own may come twice: a seed trade has none.
+            assert repeated is (reading == "official")

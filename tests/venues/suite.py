@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -65,6 +66,49 @@ class Live:
         return self.router.orders[client_id].status
 
 
+@asynccontextmanager
+async def live_stack(
+    sim: RunningSimulator,
+    adapter: VenueAdapter,
+    journal_path: Path,
+    symbol: str,
+    sim_symbol: str | None = None,
+    **gateway_options: Any,
+) -> AsyncIterator[Live]:
+    """The real stack over ``adapter``: router, live gateway (fills polled and, where the
+    venue streams them, streamed) and journal; all closed on the way out.
+
+    ``gateway_options`` override the gateway's test settings (quick timeouts,
+    polls and back-off).
+    """
+    options = {
+        "request_timeout_s": 3.0,
+        "poll_interval_s": 0.3,
+        "lookup_grace_s": 0.5,
+        "backoff_s": (0.05, 0.5),
+        **gateway_options,
+    }
+    journal = Journal(journal_path, venue=adapter.name)
+    try:
+        await adapter.connect()
+        instruments = await adapter.instruments()
+        assert symbol in instruments, f"{symbol} not in {sorted(instruments)}"
+        router = ExecutionRouter(instruments, balances=await adapter.balances())
+        gateway = LiveGateway(adapter, router, journal, **options)
+        router.attach(gateway)
+        gateway.start_fills()
+        live = Live(
+            sim, adapter, router, gateway, journal, instruments[symbol], sim_symbol or symbol
+        )
+        try:
+            yield live
+        finally:
+            await gateway.close()
+    finally:
+        await adapter.close()
+        journal.close()
+
+
 def connection_for(sim: RunningSimulator, **options: Any) -> Connection:
     """What the node would build for ``sim``: its URLs and credentials, and ``options``."""
     nonce = options.pop("nonce", None)
@@ -98,37 +142,9 @@ class VenueSuite:
         async with running_simulator(self.venue, run_market=False, **self.sim_options) as sim:
             sim.exchange.step()
             adapter = self.make_adapter(sim)
-            await adapter.connect()
-            instruments = await adapter.instruments()
-            assert self.symbol in instruments, f"{self.symbol} not in {sorted(instruments)}"
-            router = ExecutionRouter(instruments, balances=await adapter.balances())
-            journal = Journal(tmp_path / "journal.sqlite", venue=self.venue)
-            gateway = LiveGateway(
-                adapter,
-                router,
-                journal,
-                request_timeout_s=3.0,
-                poll_interval_s=0.3,
-                lookup_grace_s=0.5,
-                backoff_s=(0.05, 0.5),
-            )
-            router.attach(gateway)
-            gateway.start_fills()
-            live = Live(
-                sim,
-                adapter,
-                router,
-                gateway,
-                journal,
-                instruments[self.symbol],
-                self.sim_symbol or self.symbol,
-            )
-            try:
+            path = tmp_path / "journal.sqlite"
+            async with live_stack(sim, adapter, path, self.symbol, self.sim_symbol) as live:
                 yield live
-            finally:
-                await gateway.close()
-                await adapter.close()
-                journal.close()
 
     # ----- the suite ---------------------------------------------------------------------------
 

@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from botkit.events import BookSnapshot, Trade
-from botkit.model import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.alp import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alp import AlpAdapter, parsing
-from botkit.venues.alp.auth import encode_json, sign, sign_headers
+from botkit.venues.alp.auth import sign, sign_headers
 from botkit.venues.alp.rest import AlpRest
+from botkit.venues.kit.adapter import Connection
 from botkit.venues.kit.errors import (
     AuthError,
     InsufficientFunds,
@@ -34,7 +35,9 @@ from botkit.venues.kit.errors import (
     RateLimited,
     VenueUnavailable,
 )
-from botkit.venues.kit.nonce import ClockNonce
+from botkit.venues.kit.nonce import ClockNonce, NonceSource
+from botkit.venues.kit.parsing import json_body
+from botkit.venues.kit.rest import KeyPair
 
 D = Decimal
 S = OrderStatus
@@ -43,16 +46,35 @@ PAIR = "BTC_USDT"
 TICK = D("0.01")
 
 
-def make_adapter(sim: RunningSimulator, **options: Any) -> AlpAdapter:
-    options.setdefault("min_request_interval_s", 0)
-    options.setdefault("private_interval_s", 0)
-    return AlpAdapter(
-        sim.base_url,
-        sim.ws_url,
-        api_key=options.pop("api_key", DEFAULT_API_KEY),
-        api_secret=options.pop("api_secret", DEFAULT_API_SECRET),
-        **options,
+def connection(
+    base_url: str,
+    *,
+    api_key: str | None = DEFAULT_API_KEY,
+    api_secret: str | None = DEFAULT_API_SECRET,
+    nonce: NonceSource | None = None,
+    symbols: list[str] | None = None,
+    **options: Any,
+) -> Connection:
+    """What the node builds from bot.yaml: the URL, the credentials, ``venue.options``."""
+    credentials = {"api_key": api_key, "api_secret": api_secret}
+    return Connection(
+        base_url,
+        credentials={k: v for k, v in credentials.items() if v is not None},
+        options=options,
+        nonce=nonce,
+        symbols=None if symbols is None else tuple(symbols),
     )
+
+
+def make_adapter(sim: RunningSimulator, **options: Any) -> AlpAdapter:
+    """The adapter on ``sim``, its private-call spacing off (the rate tests set it)."""
+    options.setdefault("min_request_interval_s", 0)
+    return AlpAdapter(connection(sim.base_url, **options))
+
+
+def rest_for(base_url: str, **kw: Any) -> AlpRest:
+    """ALP's REST client alone, unspaced, with the simulator's credentials."""
+    return AlpRest(base_url, KeyPair.of(DEFAULT_API_KEY, DEFAULT_API_SECRET), spacing_s=0, **kw)
 
 
 @asynccontextmanager
@@ -175,14 +197,18 @@ async def test_place_list_find_cancel(alp: Any) -> None:
 
 async def test_find_order_without_memory_matches_fields_or_the_echoed_id() -> None:
     for echo in (False, True):
-        async with venue(echo_client_order_id=echo) as (sim, adapter):
+        # Two identical live orders on purpose: the twin rule is switched off here.
+        async with venue(echo_client_order_id=echo, adapter={"twin_orders": "allow"}) as (
+            sim,
+            adapter,
+        ):
             bid, _ = touch(sim)
             o = order("c-9", Side.BUY, "0.3", bid - 30 * TICK)
             twin = order("c-8", Side.BUY, "0.3", bid - 30 * TICK)
             await placed(adapter, twin)
             await placed(adapter, o)
             # A restart with no memory of orders; the nonce comes back from the journal.
-            fresh = make_adapter(sim, nonce=ClockNonce(adapter.nonce.last))
+            fresh = make_adapter(sim, nonce=ClockNonce(adapter.nonce.last), twin_orders="allow")
             try:
                 lookup = order("c-9", Side.BUY, "0.3", bid - 30 * TICK)
                 lookup.created_ns = o.created_ns
@@ -204,18 +230,20 @@ async def test_cancel_and_replace_sends_a_fresh_client_order_id(alp: Any) -> Non
     o = await placed(adapter, order("keep", Side.BUY, "0.2", bid - 40 * TICK))
     first = o.venue_order_id
     await adapter.cancel(o)
-    # What the router does: same client id, new price, no venue id, PENDING_EDIT.
+    # What the router does: same client id, the next attempt, new price, no venue id.
     o.price, o.venue_order_id, o.status = bid - 41 * TICK, None, S.PENDING_EDIT
+    o.attempt = 2
     vo = await adapter.place(o)
-    assert vo.venue_order_id != first and vo.client_id == "keep"
+    # The attempt's own id goes to the venue and comes back verbatim (the router maps it).
+    assert vo.venue_order_id != first and vo.client_id == "keep-r2"
     assert sim.exchange.rejected == []  # no duplicate client_order_id
     sent = [c for c in sim.exchange.by_client if c.startswith("keep")]
-    assert sent[0] == "keep" and sent[1].startswith("keep~")
+    assert sent == ["keep", "keep-r2"]
     o.venue_order_id = vo.venue_order_id
     found = await adapter.find_order(o)
-    assert found is not None and found.price == bid - 41 * TICK and found.client_id == "keep"
+    assert found is not None and found.price == bid - 41 * TICK and found.client_id == "keep-r2"
     (listed,) = await adapter.open_orders()
-    assert listed.client_id == "keep"
+    assert listed.client_id == "keep-r2"
 
 
 async def test_cancel_all_by_pair_and_everything(alp: Any) -> None:
@@ -341,8 +369,15 @@ async def test_user_trades_since_is_inclusive_and_repeats_at_the_boundary(alp: A
     assert sim.exchange.rejected == []
 
 
-async def test_identical_executions_of_twin_orders_are_two_fills(alp: Any) -> None:
-    sim, adapter = alp
+async def test_identical_executions_of_twin_orders_are_two_fills() -> None:
+    # Identical orders are refused by default (the twin rule, test_alp_fills); with the
+    # rule off, identical executions are still two fills and the totals are exact.
+    async with venue(adapter={"twin_orders": "allow"}) as (sim, adapter):
+        await _twin_fills(sim, adapter)
+
+
+async def _twin_fills(sim: RunningSimulator, adapter: AlpAdapter) -> list[Fill]:
+    """Two identical orders fill completely: two orders' fills, each total exact."""
     bid, _ = touch(sim)
     a = await placed(adapter, order("twin-a", Side.BUY, "0.1", bid - 3 * TICK))
     b = await placed(adapter, order("twin-b", Side.BUY, "0.1", bid - 3 * TICK))
@@ -357,6 +392,7 @@ async def test_identical_executions_of_twin_orders_are_two_fills(alp: Any) -> No
         by_order[f.client_id] = by_order.get(f.client_id, D(0)) + f.size
     assert by_order == {"twin-a": D("0.1"), "twin-b": D("0.1")}
     assert {f.venue_order_id for f in fills} == {a.venue_order_id, b.venue_order_id}
+    return fills
 
 
 async def test_fills_go_to_the_live_order_not_a_cancelled_twin(alp: Any) -> None:
@@ -423,7 +459,7 @@ async def test_bad_credentials_are_auth_errors(alp: Any) -> None:
     sim, _ = alp
     bad = make_adapter(sim, api_secret="wrong", load_fees=False, account_id=25)
     try:
-        with pytest.raises(AuthError, match="Invalid signature"):
+        with pytest.raises(AuthError, match="api-secret"):
             await bad.balances()
     finally:
         await bad.close()
@@ -431,15 +467,17 @@ async def test_bad_credentials_are_auth_errors(alp: Any) -> None:
 
 
 async def test_a_nonce_behind_the_venue_is_re_signed_once(alp: Any) -> None:
+    # Nonces belong to v1 signing (v3 has none in either document): a v1 private call.
     sim, _ = alp
     nonce = ClockNonce(last=5)
     sim.exchange.last_nonce[DEFAULT_API_KEY] = 10**15  # another process used the key
-    adapter = make_adapter(sim, nonce=nonce)
+    rest = rest_for(sim.base_url, nonce=nonce)
     try:
-        await adapter.connect()  # refused once ("must be greater than ..."), then accepted
+        # Refused once ("must be greater than ..."), then accepted.
+        assert (await rest.private("GET", "/api/v1/wallets/")).status == 200
         assert nonce.last > 10**15
     finally:
-        await adapter.close()
+        await rest.close()
     assert [what for _, what, _, _ in sim.exchange.rejected] == ["auth"]
 
 
@@ -452,9 +490,9 @@ async def test_concurrent_private_calls_keep_nonces_in_order(alp: Any) -> None:
 async def test_5xx_is_ambiguous_and_the_order_is_settled_by_lookup(alp: Any) -> None:
     sim, adapter = alp
     bid, _ = touch(sim)
-    for after, expect_found in ((1.0, True), (0.0, False)):
+    for i, (after, expect_found) in enumerate(((1.0, True), (0.0, False))):
         sim.set_faults(fail_next=1, fail_after_probability=after)
-        o = order(f"amb-{after}", Side.BUY, "0.1", bid - 70 * TICK)
+        o = order(f"amb-{after}", Side.BUY, "0.1", bid - (70 + i) * TICK)
         with pytest.raises(VenueUnavailable) as err:
             await adapter.place(o)
         assert err.value.ambiguous and err.value.status in (500, 502, 503)
@@ -482,21 +520,26 @@ async def test_the_documented_rate_limit() -> None:
             for _ in range(4):
                 await adapter.balances()
         assert err.value.retry_after and err.value.retry_after >= 1
-    async with venue(rate_limit_per_s=2, adapter={"private_interval_s": 0.5}) as (sim, adapter):
+    spaced = {"min_request_interval_s": 0.5, "rate_margin": 0}
+    async with venue(rate_limit_per_s=2, adapter=spaced) as (sim, adapter):
         for _ in range(3):
             await adapter.balances()  # spaced 0.5 s apart: never throttled
         assert sim.exchange.rejected == []
 
 
 async def test_signing_the_query_is_a_switch_on_both_sides() -> None:
-    async with venue(sign_query_params=True, adapter={"sign_query_params": True}) as (sim, a):
-        assert await a.open_orders(SYMBOL) == []
-        assert sim.exchange.rejected == []
-        plain = make_adapter(sim)
+    # Signing applies to v1 (the v3 sections sign no query): a v1 GET with filters.
+    async with running_simulator("alp", run_market=False, sign_query_params=True) as sim:
+        query = {"pair": PAIR, "status": 1}
+        signed = rest_for(sim.base_url, sign_query_params=True)
+        plain = rest_for(sim.base_url)
         try:
+            assert (await signed.private("GET", "/api/v1/orders/own/", params=query)).body == []
+            assert sim.exchange.rejected == []
             with pytest.raises(AuthError):
-                await plain.open_orders(SYMBOL)
+                await plain.private("GET", "/api/v1/orders/own/", params=query)
         finally:
+            await signed.close()
             await plain.close()
 
 
@@ -580,16 +623,15 @@ def test_parsing_the_documents_v3_account_examples() -> None:
 
 def test_v3_bodies_carry_exact_numbers_and_sign_what_is_sent() -> None:
     body = {"limit_price": D("25750.45"), "base_amount": D("1E-8"), "order_ids": [1, 5]}
-    assert (
-        encode_json(body) == '{"limit_price":25750.45,"base_amount":0.00000001,"order_ids":[1,5]}'
-    )
-    decoded = json.loads(encode_json(body), parse_float=D)
+    text = json_body(body, decimals="number")  # the seed's JSON numbers
+    assert text == '{"limit_price":25750.45,"base_amount":0.00000001,"order_ids":[1,5]}'
+    decoded = json.loads(text, parse_float=D)
     assert sign("k", "s", body) == sign("k", "s", decoded)
 
 
 async def test_wire_formats_v1_and_v3(alp: Any) -> None:
     sim, _ = alp
-    rest = AlpRest(sim.base_url + "/api/v1", DEFAULT_API_KEY, DEFAULT_API_SECRET, min_interval_s=0)
+    rest = rest_for(sim.base_url + "/api/v1")
     try:
         bid, ask = touch(sim)
         # v1 create order: form body, signed fields, the document's reply shape.
@@ -603,7 +645,7 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         assert body["success"] is True and body["type"] == "buy" and body["trades"]
         assert {"price", "amount", "tid", "o_id", "type"} <= set(body["trades"][0])
         oid = body["oid"]
-        detail = await rest.public(f"/api/v1/order/{oid}/")  # the example sends no auth
+        detail = (await rest.public(f"/api/v1/order/{oid}/")).body  # the example sends no auth
         assert detail["status"] == "3" and D(detail["amount_filled"]) == D("0.01")
         resting = (
             await rest.private(
@@ -634,15 +676,16 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         assert mine and mine[0]["account_id"] == 25 and mine[0]["type"] == "buy"
         assert (await rest.private("GET", "/api/v1/deposits/")).body == []
         # Public v1.
-        ticker = await rest.public("/api/v1/ticker/", {"pair": PAIR})
+        ticker = (await rest.public("/api/v1/ticker/", {"pair": PAIR})).body
         assert ticker[0]["buy"] == bid and ticker[0]["sell"] == ask
-        assert {c["short_name"] for c in await rest.public("/api/v1/currencies/")} == {
+        assert {c["short_name"] for c in (await rest.public("/api/v1/currencies/")).body} == {
             "BTC",
             "ETH",
             "USDT",
         }
-        assert len((await rest.public(f"/api/v1/orderbook/{PAIR}", {"limit_buy": 2}))["buy"]) == 2
-        chart = await rest.public(f"/api/charts/{PAIR}/60/chart", {"limit": 1})
+        book = (await rest.public(f"/api/v1/orderbook/{PAIR}", {"limit_buy": 2})).body
+        assert len(book["buy"]) == 2
+        chart = (await rest.public(f"/api/charts/{PAIR}/60/chart", {"limit": 1})).body
         assert len(chart) == 1 and {"open", "high", "low", "close", "volume", "time"} == set(
             chart[0]
         )
@@ -676,12 +719,12 @@ async def test_wire_formats_v1_and_v3(alp: Any) -> None:
         again = await rest.private("DELETE", "/api/v3/orders", body={"order_ids": [created.body]})
         assert again.status == 204
         # An unsigned private call, and one signed over the wrong payload.
-        async with rest._session.get(sim.base_url + "/api/v3/accounts") as resp:  # type: ignore[union-attr]
+        async with rest.http.session.get(sim.base_url + "/api/v3/accounts") as resp:
             assert resp.status == 401
         headers = sign_headers(
-            DEFAULT_API_KEY, DEFAULT_API_SECRET, rest.nonce.next(), params={"order": 1}
+            DEFAULT_API_KEY, DEFAULT_API_SECRET, rest.calls.nonce.next(), params={"order": 1}
         )
-        async with rest._session.post(  # type: ignore[union-attr]
+        async with rest.http.session.post(
             sim.base_url + "/api/v1/order-cancel/", data={"order": "2"}, headers=headers
         ) as resp:
             assert resp.status == 401 and "signature" in (await resp.text()).lower()

@@ -48,7 +48,14 @@ from botkit.venues.kit.parsing import (
     parse_levels,
     rows,
 )
-from botkit.venues.kit.rest import RestClient, SignedCalls, api_base, path, query_params
+from botkit.venues.kit.rest import (
+    KeyPair,
+    RestClient,
+    SignedCalls,
+    api_base,
+    path,
+    query_params,
+)
 from botkit.venues.kit.types import ack
 
 D = Decimal
@@ -410,6 +417,26 @@ async def test_rest_client_decodes_safely_and_classifies(
     assert echoed.body["path"] == "/v1/echo/a%2Fb"
 
 
+async def test_rest_client_hands_on_plain_text_only_when_asked(
+    server: tuple[str, dict[str, Handler]],
+) -> None:
+    base, routes = server
+    token = "a" * 300 + "." + "b" * 600 + "." + "c" * 40  # longer than an error's excerpt
+    routes["/token"] = raw(200, token.encode(), "text/plain; charset=utf-8")
+    routes["/json"] = raw(200, b'"quoted"')
+    routes["/bytes"] = raw(200, b"\xff\xfe", "text/plain; charset=utf-8")
+    client = RestClient("v", base, classify=bt_classify, timeout_s=5)
+    try:
+        with pytest.raises(UnreadableReply):
+            await client.send("POST", "/token")  # JSON is what a reply is, by default
+        assert (await client.send("POST", "/token", text=True)).body == token  # whole
+        assert (await client.send("POST", "/json", text=True)).body == "quoted"  # JSON first
+        with pytest.raises(UnreadableReply):
+            await client.send("POST", "/bytes", text=True)  # not text at all
+    finally:
+        await client.close()
+
+
 async def test_rest_client_reply_read_headers_and_a_final_close(
     server: tuple[str, dict[str, Handler]],
 ) -> None:
@@ -434,6 +461,16 @@ async def test_rest_client_reply_read_headers_and_a_final_close(
             await call  # closed for good: no session that nobody would close
     assert not client.is_open
     await client.close()  # still idempotent
+
+
+def test_key_pair_reveals_only_to_sign() -> None:
+    keys = KeyPair.of("k", Secret("hunter2"))
+    assert keys.present and keys.reveal("v") == ("k", "hunter2")
+    assert "hunter2" not in repr(keys) and "hunter2" not in str(keys.secret)
+    for missing in (KeyPair.of(None, "s"), KeyPair.of("k", ""), KeyPair(None, None)):
+        assert not missing.present
+        with pytest.raises(AuthError, match="no API key and secret"):
+            missing.reveal("v")
 
 
 def test_api_base_and_query_params() -> None:
@@ -514,6 +551,52 @@ async def test_a_refused_nonce_is_signed_again_past_the_venues() -> None:
     with pytest.raises(AuthError, match="signature"):
         await SignedCalls("v", ClockNonce()).call(other)
     assert len(seen) == 1  # not a nonce refusal: not re-signed
+
+
+class CountingNonce(ClockNonce):
+    draws = 0
+
+    def next(self) -> int:
+        self.draws += 1
+        return super().next()
+
+
+async def test_spaced_calls_take_their_turn_without_a_nonce() -> None:
+    nonce = CountingNonce()
+    calls = SignedCalls("v", nonce, interval_s=0.05, release="sent")
+    order: list[str] = []
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    sent_marks: list[str] = []
+
+    async def signed(n: int, sent: asyncio.Event) -> int:
+        order.append(f"signed {n}")
+        times.append(loop.time())
+        sent.set()
+        return n
+
+    async def unsigned(sent: asyncio.Event) -> str:
+        order.append("unsigned")
+        times.append(loop.time())
+        sent.set()
+        return "ok"
+
+    first = await calls.call(signed)
+    results = await asyncio.gather(
+        calls.spaced(unsigned, on_send=lambda: sent_marks.append("u")), calls.call(signed)
+    )
+    assert results[0] == "ok" and results[1] > first
+    assert order == [f"signed {first}", "unsigned", f"signed {results[1]}"]
+    assert nonce.draws == 2 and sent_marks == ["u"]  # only the signed calls drew one
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.049  # spaced like the signed calls
+
+    async def refused(sent: asyncio.Event) -> str:
+        raise AuthError("v", "Invalid nonce: must be greater than 5", status=401)
+
+    with pytest.raises(AuthError):  # it carries no nonce: nothing to re-sign
+        await calls.spaced(refused)
+    assert nonce.draws == 2
 
 
 async def test_a_cancelled_caller_cancels_its_request() -> None:
@@ -597,3 +680,27 @@ def test_json_body_round_trip_is_exact() -> None:
 
     body = json_body({"price": D("0.00000001"), "amount": D("12345678901234567890.5")})
     assert json.loads(body) == {"price": "0.00000001", "amount": "12345678901234567890.5"}
+
+
+def test_json_body_can_write_decimals_as_number_literals() -> None:
+    from botkit.venues.kit.parsing import json_body
+
+    payload = {"p": D("25750.45"), "a": D("1E-8"), "ids": [1, 5], "f": True, "n": None, "s": "é"}
+    text = json_body(payload, decimals="number")
+    assert text == '{"p":25750.45,"a":0.00000001,"ids":[1,5],"f":true,"n":null,"s":"\\u00e9"}'
+    assert json.loads(text, parse_float=D) == {**payload, "a": D("0.00000001")}
+    assert json_body(payload) == json_body(payload, decimals="string")
+    with pytest.raises(ValueError):
+        json_body({"p": D("NaN")}, decimals="number")
+
+
+def test_upper_case_names_of_our_vocabulary() -> None:
+    from botkit.venues.kit.types import ORDER_TYPE_NAMES, SIDE_NAMES, TIF_NAMES
+
+    assert dict(SIDE_NAMES) == {Side.BUY: "BUY", Side.SELL: "SELL"}
+    assert ORDER_TYPE_NAMES[OrderType.STOP_LIMIT] == "STOP_LIMIT" and len(ORDER_TYPE_NAMES) == 4
+    assert dict(TIF_NAMES) == {
+        TimeInForce.GTC: "GTC",
+        TimeInForce.IOC: "IOC",
+        TimeInForce.FOK: "FOK",
+    }

@@ -748,9 +748,204 @@ class TestAlp:
     def test_v3_ack(self) -> None:
         assert alp.parse_order_ack_v3(json.loads(ALP_V3_ACK)) == "34"
         assert alp.parse_order_ack_v3({"id": 35}) == "35"
-        for bad in (None, True, "", [1]):
+        assert alp.parse_order_ack_v3([34]) == "34"  # the official docs' reply
+        for bad in (None, True, "", [], [1, 2], [None]):
             with pytest.raises(ParseError):
                 alp.parse_order_ack_v3(bad)
+
+
+# ALP.COM, the official docs (seeds/reference/alp-api-docs.md) — JSON text as
+# printed; a trailing ``, ...`` or ``...`` inside a list is dropped.
+
+ALP_OFFICIAL_PAIRS = """[{
+    "name": "BTC_USDT",
+    "currency1": "BTC",
+    "currency2": "USDT",
+    "price_precision": 2,
+    "amount_precision": 8,
+    "minimum_order_size": 0.001,
+    "maximum_order_size": 10.0,
+    "minimum_order_value": 10.0
+}]"""
+ALP_OFFICIAL_ORDERBOOK = """{
+    "buy": [
+        {
+            "amount": 1.0,
+            "price": 45000.0
+        },
+        {
+            "amount": 2.0,
+            "price": 44990.0
+        }
+    ],
+    "sell": [
+        {
+            "amount": 1.0,
+            "price": 45010.0
+        },
+        {
+            "amount": 2.0,
+            "price": 45020.0
+        }
+    ]
+}"""
+ALP_OFFICIAL_TRADES = """[{
+    "id": 1,
+    "price": 45000.0,
+    "amount": 2.5,
+    "timestamp": 1630862400.0,
+    "pair": "BTC_USDT",
+    "type": "buy"
+}]"""
+ALP_OFFICIAL_ACCOUNTS = """[{
+    "id": 123,
+    "email": "example@email.com",
+    "name": "John Doe"
+}]"""
+ALP_OFFICIAL_BALANCES = """[{
+    "balance": 1000.0,
+    "reserve": 500.0,
+    "currency": "USDT",
+    "wallet_type": "SPOT",
+    "last_update_at": "2023-09-04T12:00:00Z",
+    "account_id": 12345
+}]"""
+ALP_OFFICIAL_FEEINFO = """[{
+    "account_id": 12345,
+    "active_once": ["2023-09-04T12:00:00Z", "2023-09-05T12:00:00Z"],
+    "taker_fee_rate": 0.002,
+    "maker_fee_rate": 0.0015,
+    "fee_currency": "USD",
+    "priority": 1,
+    "currency": null,
+    "pair": null,
+    "is_active": true
+}]"""
+ALP_OFFICIAL_ORDERS = """[{
+    "id": 123,
+    "account_id": 456,
+    "pair": "BTC_USDT",
+    "amount": 1.5,
+    "price": 45000.0,
+    "side": "BID",
+    "status": "FILLED",
+    "type": "LIMIT",
+    "wallet_type": "SPOT",
+    "amount_canceled": 0.0,
+    "amount_filled": 1.5,
+    "date": "2023-09-04T12:00:00Z",
+    "open_at": "2023-09-04T11:59:00Z",
+    "tif": "GTC",
+    "updated_at": "2023-09-04T12:01:00Z",
+    "done_at": null,
+    "expire_after": null,
+    "stop_price": null
+}]"""
+ALP_OFFICIAL_ACCOUNT_TRADES = """[{
+    "id": 293107798,
+    "pair": "BTC_USDT",
+    "side": "BUY",
+    "price": 45000.0,
+    "amount": 1.0,
+    "fee": 0.005,
+    "timestamp": 1630862400.0,
+    "order_id": 123456
+}]"""
+ALP_OFFICIAL_ACK = "[34]"
+ALP_OFFICIAL_CANCEL = """{
+  "1": "CANCELLED",
+  "5": "CANCELLED",
+  "8": "order not found"
+}"""
+
+
+class TestAlpOfficial:
+    """The official docs' examples read by the same parsers as the seed's."""
+
+    def test_pairs_carry_the_minimum_order_value(self) -> None:
+        (inst,) = alp.parse_pairs(doc_json(ALP_OFFICIAL_PAIRS))
+        assert (inst.symbol, inst.tick_size, inst.lot_size) == ("BTC_USDT", D("0.01"), D("1E-8"))
+        assert (inst.min_size, inst.max_size, inst.min_notional) == (D("0.001"), D(10), D(10))
+
+    def test_orderbook_and_public_trades(self) -> None:
+        book = alp.parse_order_book(doc_json(ALP_OFFICIAL_ORDERBOOK), "BTC_USDT", 5)
+        assert book.bids == [(45000.0, 1.0), (44990.0, 2.0)]
+        assert book.asks == [(45010.0, 1.0), (45020.0, 2.0)]
+        assert alp.parse_exchanges(doc_json(ALP_OFFICIAL_TRADES)) == [
+            Trade(1630862400 * 10**9, "BTC_USDT", 45000.0, 2.5, Side.BUY, "1")
+        ]
+
+    def test_account_records(self) -> None:
+        assert alp.parse_accounts_v3(doc_json(ALP_OFFICIAL_ACCOUNTS)) == [("123", None)]
+        assert alp.parse_accounts_v3([{"id": 7, "parent_id": 123}]) == [("7", "123")]
+        assert alp.parse_balances_v3(doc_json(ALP_OFFICIAL_BALANCES)) == {"USDT": D("1500.0")}
+        fees = doc_json(ALP_OFFICIAL_FEEINFO)
+        inside = iso_ns("2023-09-04T18:00:00+00:00")
+        assert alp.parse_feeinfo_v3(fees, now_ns=inside) == {"": (D("0.0015"), D("0.002"))}
+        assert alp.parse_feeinfo_v3(fees, now_ns=inside + 86_400 * 10**9) == {}  # expired
+        by_id = [{**fees[0], "pair": 7, "active_once": [None, None]}]
+        assert alp.parse_feeinfo_v3(by_id) == {"#7": (D("0.0015"), D("0.002"))}
+
+    def test_orders(self) -> None:
+        (row,) = alp.parse_order_rows_v3(doc_json(ALP_OFFICIAL_ORDERS))
+        assert row.order == VenueOrder(
+            venue="alp",
+            venue_order_id="123",
+            client_id=None,
+            symbol="BTC_USDT",
+            side=Side.BUY,  # "BID"
+            type=OrderType.LIMIT,
+            price=D("45000.0"),
+            size=D("1.5"),
+            filled=D("1.5"),
+            avg_price=None,
+            status=OrderStatus.FILLED,
+            ts_ns=iso_ns("2023-09-04T12:01:00+00:00"),
+            raw_status="FILLED",
+            tif=TimeInForce.GTC,
+            stop_price=None,
+        )
+        assert row.created_ns == iso_ns("2023-09-04T12:00:00+00:00") and row.done_ns is None
+        # The previous revision's "BTC/USDT" and the other statuses of the official enum.
+        old = {**doc_json(ALP_OFFICIAL_ORDERS)[0], "pair": "BTC/USDT", "amount_filled": 0.5}
+        for status, expected in (
+            ("PENDING", OrderStatus.PARTIALLY_FILLED),
+            ("PARTIAL_FILLED", OrderStatus.PARTIALLY_FILLED),
+            ("PARTIAL_CANCELED", OrderStatus.CANCELED),
+            ("FAILED", OrderStatus.REJECTED),
+            ("UNDEFINED", OrderStatus.UNKNOWN),
+        ):
+            order = alp.parse_order_v3({**old, "status": status, "side": "ASK"})
+            assert (order.symbol, order.side, order.status) == ("BTC_USDT", Side.SELL, expected)
+
+    def test_account_trades_name_their_order(self) -> None:
+        (trade,) = alp.parse_account_trade_records_v3(doc_json(ALP_OFFICIAL_ACCOUNT_TRADES))
+        assert trade.fill == Fill(
+            trade_id="293107798",
+            client_id="",
+            symbol="BTC_USDT",
+            side=Side.BUY,
+            price=D("45000.0"),
+            size=D("1.0"),
+            fee=D("0.005"),
+            fee_asset="USDT",  # not in the record: the quote currency, as in the seed
+            liquidity=Liquidity.TAKER,  # not in the record
+            ts_ns=1630862400 * 10**9,
+            venue_order_id="123456",
+        )
+        assert trade.is_maker is None and trade.unfilled is None
+
+    def test_place_and_cancel_replies(self) -> None:
+        assert alp.parse_order_ack_v3(json.loads(ALP_OFFICIAL_ACK)) == "34"
+        reply = alp.parse_cancel_reply_v3(json.loads(ALP_OFFICIAL_CANCEL))
+        assert reply == {"1": "CANCELLED", "5": "CANCELLED", "8": "order not found"}
+        assert [alp.cancel_succeeded(v) for v in reply.values()] == [True, True, False]
+        assert alp.parse_cancel_reply_v3(None) == {}  # 202, no body
+        with pytest.raises(ParseError, match="cancel"):
+            alp.parse_cancel_reply_v3({"1": 2})
+        with pytest.raises(ParseError) as empty:  # an empty key still names the field
+            alp.parse_cancel_reply_v3({"": None})
+        assert empty.value.field == '""'
 
 
 # =====================================================================================
@@ -1066,6 +1261,10 @@ KNOWN_KEYS = sorted(
         *doc_json(ALP_V3_ORDERS)[0],
         *doc_json(ALP_V3_TRADES)[0],
         *doc_json(ALP_PAIRS)[0],
+        *doc_json(ALP_OFFICIAL_ORDERS)[0],
+        *doc_json(ALP_OFFICIAL_ACCOUNT_TRADES)[0],
+        *doc_json(ALP_OFFICIAL_PAIRS)[0],
+        *doc_json(ALP_OFFICIAL_FEEINFO)[0],
         *A5_ORDER,
         *A5_TRADE,
         *A5_CONTRACT,
@@ -1116,6 +1315,12 @@ def mutated(draw: st.DrawFn, value: object) -> object:
 
 _MARKETS = bt.parse_markets([BT_PAIR], [BT_ASSET_EUR, BT_ASSET_BTC])
 
+
+def left_out(err: ParseError) -> None:
+    """A parser's ``skip`` under test: what it leaves out is a ParseError naming its field."""
+    assert isinstance(err, ParseError) and err.venue and err.field
+
+
 PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("bt.markets.pairs", lambda p: bt.parse_markets(p, [BT_ASSET_EUR, BT_ASSET_BTC]), [BT_PAIR]),
     ("bt.markets.assets", lambda p: bt.parse_markets([BT_PAIR], p), [BT_ASSET_EUR, BT_ASSET_BTC]),
@@ -1146,6 +1351,32 @@ PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("alp.orders_v3", alp.parse_orders_v3, doc_json(ALP_V3_ORDERS)),
     ("alp.trades_v3", alp.parse_account_trades_v3, doc_json(ALP_V3_TRADES)),
     ("alp.ack_v3", alp.parse_order_ack_v3, 34),
+    ("alp.official.pairs", alp.parse_pairs, doc_json(ALP_OFFICIAL_PAIRS)),
+    (
+        "alp.official.book",
+        lambda p: alp.parse_order_book(p, "X", 0, skip=left_out),
+        doc_json(ALP_OFFICIAL_ORDERBOOK),
+    ),
+    (
+        "alp.official.trades",
+        lambda p: alp.parse_exchanges(p, skip=left_out),
+        doc_json(ALP_OFFICIAL_TRADES),
+    ),
+    ("alp.official.accounts", alp.parse_accounts_v3, doc_json(ALP_OFFICIAL_ACCOUNTS)),
+    ("alp.official.balances", alp.parse_balances_v3, doc_json(ALP_OFFICIAL_BALANCES)),
+    (
+        "alp.official.feeinfo",
+        lambda p: alp.parse_feeinfo_v3(p, now_ns=1_693_850_000 * 10**9),
+        doc_json(ALP_OFFICIAL_FEEINFO),
+    ),
+    ("alp.official.orders", alp.parse_order_rows_v3, doc_json(ALP_OFFICIAL_ORDERS)),
+    (
+        "alp.official.account_trades",
+        lambda p: alp.parse_account_trade_records_v3(p, skip=left_out),
+        doc_json(ALP_OFFICIAL_ACCOUNT_TRADES) + doc_json(ALP_V3_TRADES),
+    ),
+    ("alp.official.ack", alp.parse_order_ack_v3, json.loads(ALP_OFFICIAL_ACK)),
+    ("alp.official.cancel", alp.parse_cancel_reply_v3, json.loads(ALP_OFFICIAL_CANCEL)),
     ("a5.assets", a5.parse_assets, [A5_ASSET]),
     ("a5.contracts", a5.parse_contracts, [A5_CONTRACT]),
     ("a5.order", a5.parse_order, A5_ORDER),

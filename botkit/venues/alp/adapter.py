@@ -1,32 +1,63 @@
-"""ALP.COM live adapter: the ``VenueAdapter`` contract over ALP's REST v1 and v3.
+"""ALP.COM live adapter: the ``VenueAdapter`` contract over ALP's REST API.
 
-Capabilities: spot (``positions()`` is empty); LIMIT and MARKET orders with
-GTC/IOC/FOK through ``POST /api/v3/orders`` carrying our client id as
-``client_order_id``; cancel and cancel-all through ``DELETE /api/v3/orders``; no
-native edit (the router cancels and replaces); fills by polling ``GET
-/api/v3/accounts/trades`` (no websocket is documented: ``has_user_trade_stream``
-is False); market data by polling the public v1 order book and trades; balances
-from ``GET /api/v3/accounts/balances``; instruments from ``GET /api/v1/pairs/``
-with fee rates from ``GET /api/v3/feeinfo``. Private calls are spaced 0.5 s
-apart (the documented 2 calls a second per account).
+Capabilities: spot (``positions()`` is empty); LIMIT, MARKET and stop orders
+with GTC/IOC/FOK, placed with our client id as ``client_order_id``; cancel and
+cancel-all; no native edit (the router cancels and replaces); fills by polling
+the v3 account trades (no websocket is used: ``has_user_trade_stream`` is
+False); market data by polling the public order book and trades; balances from
+the v3 balances; instruments from the pair list with fee rates from the fee
+info. ``api`` picks the document whose paths and payloads are sent
+(``"seed"`` — document 001, the default — or ``"official"``; ``wire`` lists the
+differences), and ``v3_auth`` the v3 authentication (default: the chosen
+document's; ``auth`` and ``rest`` describe both). Replies are read in either
+document's shapes (``parsing``).
 
-Choices where the document is unclear or silent (each one an option):
+Choices where the documents are unclear or silent (each one an option):
 
 * Symbols: ours are ``BASE/QUOTE`` built from the pair's ``currency1``/
   ``currency2``; the venue's pair ``name`` (``BTC_USDT``) is used on the wire.
-* Signing and nonces: see ``auth`` and ``rest`` (GET signs ``{}`` as the
-  examples do, ``sign_query_params`` to sign the query; ms nonces from an
-  injectable ``NonceSource``; private calls leave one at a time, in nonce order).
-* v3 bodies are JSON with prices and amounts as number literals (the examples'
-  ``"limit_price": 25750.45``), written from the Decimal's exact digits.
-* ``account_id`` (v3 order body): the option, else the first account ``GET
-  /api/v3/accounts`` lists without a parent.
-* Client ids and cancel-and-replace: the router keeps the strategy's client id
-  across a replace, but a venue may refuse a ``client_order_id`` it has seen. The
-  first order of a client id is sent as the id itself, a replacement as
-  ``{id}~{base36 ms}`` (``replace_separator``); orders and fills are reported
-  with the suffix stripped.
-* Finding orders: the v3 order list has no client-id filter and its example
+* Rate limit: 2 private calls a second per account, documented;
+  ``min_request_interval_s`` (0.5) is that figure, for the gateway to pace its
+  queue by. The REST client enforces it on every private call with the kit's
+  margin: ``spacing_s`` = 0.5 × (1 + ``rate_margin``) = 0.55 s (see ``rest`` for
+  why an interval and why the margin).
+* ``account_id`` (seed place body): the option, else the first account the
+  account list shows without a parent. The official place body has none.
+* Client ids: every placement of an order is sent with ``Order.venue_client_id``
+  (``<client id>``, then ``<client id>-r<n>`` for the n-th cancel-and-replace),
+  and reported back verbatim — the venue's echo when it sends one, else what was
+  sent — in orders and fills; the router maps attempt ids to orders.
+* Post-only: the official place body has ``post_only`` ("only placed as maker")
+  and with ``api="official"`` a post-only LIMIT order is sent with it. The seed
+  has no such flag: ``post_only="reject"`` (default) refuses such orders locally
+  (``InvalidRequest``, nothing sent); ``post_only="send"`` sends them as plain
+  GTC limits, relying on the risk module's crossing check. ``reduce_only``
+  means nothing on spot and is not sent.
+* Fills attributed exactly. The official account trade carries ``order_id``:
+  a trade is its order's, read from the record. The seed's carries no id of any
+  kind, so the adapter makes the ambiguity impossible instead: with
+  ``twin_orders="refuse"`` (the default when the document's trades carry no
+  order id) a place is refused (``InvalidRequest``, code ``twin_order``, nothing
+  sent) while another order of this account is live on the same pair, side,
+  limit price and stop price — live meaning not known closed, so including an
+  unanswered place. Amount is not part of the key: two orders of different
+  sizes at one price can be left with the same unfilled amount after partial
+  fills, and then no field of a maker trade tells them apart. A seed trade is
+  then attributed from its fields: same pair, side and order type; a maker
+  trade (``is_maker``) at its order's limit price, a taker trade at a price the
+  order allows; not before the order nor after it closed; the order's unfilled
+  amount after the trade (``amount_unfilled``) consistent with the trades
+  already attributed to it. If more than one order still fits (an order at a
+  price reused right after the previous one there closed; two crossing orders
+  sent close together), the venue's own times decide — read from the order list
+  once per poll when not known: a maker trade belongs to the order that was in
+  the book at its time (one per price, by the rule above), a taker trade to the
+  order that arrived last before it (an order takes liquidity only on arrival).
+  While a place that could own a new trade awaits its answer, trades from that
+  one on are held back (the caller's inclusive cursor fetches them again). A
+  trade that matches nothing is returned without a client id (the router
+  counts an orphan). Totals and positions are exact whatever the attribution.
+* Finding orders: the seed's order list has no client-id filter and its example
   shows no ``client_order_id``. ``find_order`` lists the orders created since
   the order (less ``match_slack_ms``) and takes, in this order: the venue id (from
   the place reply or an earlier match), a ``client_order_id`` the venue echoes,
@@ -35,46 +66,49 @@ Choices where the document is unclear or silent (each one an option):
   as requests leave in order and venue ids count up — numbered between the
   orders we sent just before and just after it; the earliest such order. A place
   that timed out before it left this process is known to be absent without a
-  call.
-* Fills: v3 account trades carry no trade id, order id or client id in the
-  document. The trade id is derived from the record (``parsing``). A trade is
-  attributed to one of this adapter's orders (known from place replies, lookups
-  and listings; when an unanswered place or an unmatched trade is about, the
-  recent order list is read once to learn the rest): by an ``order_id`` /
-  ``client_order_id`` when the venue sends one; else same pair, side and order
-  type, a price the order allows (equal to its limit for a maker trade), not
-  before the order nor after it closed, and the order's unfilled amount after
-  the trade (``amount_unfilled``) consistent with the trades already attributed
-  to it — exactly where possible, else merely possible. Orders the venue
-  confirmed rank before ones whose place is still out, and those before ones
-  whose place went unanswered; then the oldest (price-time priority). While a
-  place that could own a new trade awaits its answer, trades from that one on
-  are held back (the caller's inclusive cursor fetches them again). A trade that
-  matches nothing is returned without a client id (the router counts an orphan).
-  Two identical orders (same pair, side, type, price, amount) whose places were
-  ambiguous can still swap fills; totals and positions stay exact.
-* ``user_trades(since_ns)``: ``start_time`` has whole seconds in the documented
-  format, so the request starts at ``since_ns``'s second (inclusive under either
-  reading) and the reply is trimmed to ``ts >= since_ns``; a span longer than the
-  venue's 30-day window is read window by window.
-* Open orders: ``GET /api/v3/orders?open_only=true`` covers the venue's default
-  window (30 days back); older open orders are not seen.
-* Cancel: a 202 is success; a 204 ("no orders to cancel") is reported as an
-  ``OrderRejected`` so the caller asks the venue what became of the order.
-* A place is reported OPEN from its reply (the bare order id). IOC, FOK and
-  market orders may already be closed by then; with ``read_back=True`` they are
-  looked up at once (one more call), otherwise their fills and the gateway's
-  reconciliation close them — at 2 calls a second the extra call is dear.
-* Post-only: v3 has no post-only flag. ``post_only="reject"`` (default) refuses
-  such orders locally (``InvalidRequest``, nothing sent); ``post_only="send"``
-  sends them as plain GTC limits, relying on the risk module's crossing check.
-  ``reduce_only`` means nothing on spot and is not sent.
+  call. The official order list returns the 100 most recent orders, unfiltered
+  by time.
+* ``user_trades(since_ns)``: the time filters have whole seconds, so the request
+  starts at ``since_ns``'s second (inclusive under either reading) and the reply
+  is trimmed to ``ts >= since_ns``; a span longer than the venue's 30-day window
+  is read window by window. The official reply holds at most 100 trades: a full
+  page is followed by the next one, bounded by time in the direction the page
+  was sorted, up to ``trade_pages`` pages.
+* Open orders: the order list with ``open_only=true`` covers the venue's
+  default window (seed: 30 days back; official: the 100 most recent orders).
+  An acknowledged order missing from it (and older than ``match_slack_ms``) is
+  taken as closed, which frees its book slot for the twin rule.
+* Cancel: a 202 is success; a 204 ("no orders to cancel", seed) or an official
+  status other than CANCELLED for the order is reported as an ``OrderRejected``
+  so the caller asks the venue what became of the order.
+* A place is reported OPEN from its reply (the order id). IOC, FOK and market
+  orders may already be closed by then; with ``read_back=True`` they are looked
+  up at once (one more call), otherwise their fills and the gateway's
+  reconciliation close them — at 2 calls a second the extra call is dear. A
+  place or cancel whose 2xx reply cannot be read is ambiguous (a ``VenueError``),
+  never a refusal: the order may well exist. A place that never left (the JWT
+  could not be had) is known absent: an unreadable token is an ``AuthError``, a
+  failed token request keeps its own error and ``find_order`` answers None
+  without a call.
 * Balances: the total per currency, ``balance + reserve`` (``balance`` read as
   the free part; ``balance_includes_reserve=True`` for the other reading).
-* Fees: ``feeinfo`` rates are fractions; a pair's own entry beats a generic one.
+* Fees: fee rates are fractions; a pair's own rule beats a generic one.
 * Market data: the public order book every ``market_poll_s`` (``book_depth``
   levels a side) and the public trades newer than the last seen id; trades from
-  before the stream started are not replayed.
+  before the stream started are not replayed. Levels and trades with a
+  non-positive price or size are dropped, a payload of another shape is logged
+  with its endpoint and field; both are counted in ``skipped`` (the kit's
+  ``SkipCounter``), as is an account trade that does not parse — once, however
+  often a poll meets it again.
+* Start: ``connect()`` raises the typed error — ``AuthError`` for refused
+  credentials, ``ParseError`` for an unreadable payload — with one message, and
+  leaves no session open behind it.
+
+Built on the venue kit (``botkit.venues.kit``): ``AdapterBase`` (lifecycle,
+capabilities from ``SPEC``, options), ``RestClient``/``SignedCalls`` (``rest``),
+``IdMemory`` (client id <-> venue order id, kept by ``memory``), ``ack``,
+``SkipCounter`` and ``rows``. What stays ALP's own is the order record behind
+the attribution of trades that name no order (``memory.Track``).
 """
 
 from __future__ import annotations
@@ -83,34 +117,43 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any, Literal
 
-import aiohttp
-
-from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
-from botkit.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
-from botkit.redact import Secret
+from botkit.events import BookSnapshot, Trade
+from botkit.model import ZERO, Fill, Instrument, Order, OrderType, Side, TimeInForce
+from botkit.venues.alp.memory import Memory, Track
+from botkit.venues.alp.options import AlpOptions
 from botkit.venues.alp.parsing import (
     VENUE,
     AccountTrade,
+    OrderRow,
+    cancel_succeeded,
     parse_account_trade_records_v3,
     parse_accounts_v3,
     parse_balances_v3,
+    parse_cancel_reply_v3,
     parse_exchanges,
     parse_feeinfo_v3,
     parse_order_ack_v3,
     parse_order_book,
-    parse_orders_v3,
+    parse_order_rows_v3,
     parse_pairs,
 )
 from botkit.venues.alp.rest import AlpRest
-from botkit.venues.kit.adapter import Connection
+from botkit.venues.alp.wire import (
+    Document,
+    SendTif,
+    cancel_all_body,
+    cancel_ids_body,
+    iso_seconds,
+    place_body,
+    trade_window,
+)
+from botkit.venues.kit.adapter import AdapterBase, Connection, MarketEvent
 from botkit.venues.kit.errors import (
+    AMBIGUOUS,
+    AuthError,
     InvalidRequest,
     NotFound,
     OrderRejected,
@@ -118,253 +161,101 @@ from botkit.venues.kit.errors import (
     VenueError,
 )
 from botkit.venues.kit.nonce import NonceSource
-from botkit.venues.kit.parsing import Fields
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.rest import KeyPair
+from botkit.venues.kit.types import VenueOrder, ack
 
 __all__ = ["AlpAdapter", "AlpOptions"]
 
 log = logging.getLogger("botkit.venues.alp")
 
-MarketEvent = Trade | BookSnapshot | BookDelta | Ticker
-S = OrderStatus
-
 _NS = 1_000_000_000
 _MS = 1_000_000
-_SIDES = {Side.BUY: "BUY", Side.SELL: "SELL"}
-_TYPES = {
-    OrderType.LIMIT: "LIMIT",
-    OrderType.MARKET: "MARKET",
-    OrderType.STOP_LIMIT: "STOP_LIMIT",
-    OrderType.STOP_MARKET: "STOP_MARKET",
-}
-_TIFS = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
-_AMBIGUOUS = (asyncio.TimeoutError, aiohttp.ClientError, ConnectionError)
+Slot = tuple[str, Side, Decimal | None, Decimal | None]  # pair, side, limit price, stop price
 
 
-@dataclass(frozen=True)
-class AlpOptions:
-    """``AlpAdapter(..., **options)``; see the module notes for what each one chooses."""
-
-    request_timeout_s: float = 10.0
-    min_request_interval_s: float = 0.5  # the documented 2 private calls a second
-    private_interval_s: float | None = None  # the client's own spacing; None = the above
-    sign_query_params: bool = False
-    account_id: int | str | None = None
-    load_fees: bool = True
-    read_back: bool = False  # look IOC/FOK/market orders up right after placing them
-    post_only: Literal["reject", "send"] = "reject"
-    balance_includes_reserve: bool = False
-    replace_separator: str = "~"
-    match_slack_ms: int = 5_000
-    find_window_s: float = 120.0
-    window_days: int = 30
-    max_lookback_days: int = 365  # user_trades never reads further back than this
-    market_poll_s: float = 1.0
-    book_depth: int = 20
-    memory: int = 20_000  # orders and trade attributions remembered
-
-    def __post_init__(self) -> None:
-        if self.post_only not in ("reject", "send"):
-            raise ValueError(f"post_only must be 'reject' or 'send', got {self.post_only!r}")
-        if not self.replace_separator:
-            raise ValueError("replace_separator must not be empty")
-        if self.window_days < 1:
-            raise ValueError("window_days must be >= 1")
-
-
-@dataclass
-class _Track:
-    """What this adapter knows about one venue order (``vid`` None until the venue names it)."""
-
-    vid: str | None
-    cid: str | None
-    coid: str | None
-    pair: str
-    side: Side
-    type: OrderType | None
-    price: Decimal | None
-    size: Decimal
-    created_ns: int
-    seen: Decimal = ZERO  # the trade amounts attributed to it so far
-    closed_ns: int | None = None  # when we learnt it was closed (no trades after it)
-    inflight: bool = False  # its place request is out and unanswered
-    key: int = field(default=0, compare=False)
-
-
-class _Memory:
-    """The adapter's orders and trade attributions, oldest dropped first."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._tracks: OrderedDict[int, _Track] = OrderedDict()
-        self._by_vid: dict[str, _Track] = {}
-        self._owner: OrderedDict[str, _Track] = OrderedDict()
-        self._next = 0
-
-    def add(self, track: _Track) -> _Track:
-        self._next += 1
-        track.key = self._next
-        self._tracks[track.key] = track
-        if track.vid is not None:
-            self._by_vid[track.vid] = track
-        while len(self._tracks) > self.limit:
-            _, old = self._tracks.popitem(last=False)
-            if old.vid is not None and self._by_vid.get(old.vid) is old:
-                del self._by_vid[old.vid]
-        return track
-
-    def forget(self, track: _Track) -> None:
-        self._tracks.pop(track.key, None)
-        if track.vid is not None and self._by_vid.get(track.vid) is track:
-            del self._by_vid[track.vid]
-
-    def bind(self, track: _Track, vid: str) -> None:
-        other = self._by_vid.get(vid)
-        if other is not None and other is not track:
-            # The same venue order seen twice (a listing, then a lookup): keep one record.
-            track.seen = max(track.seen, other.seen)
-            track.cid = track.cid or other.cid
-            self.forget(other)
-        track.vid = vid
-        self._by_vid[vid] = track
-
-    def by_vid(self, vid: str) -> _Track | None:
-        return self._by_vid.get(vid)
-
-    def for_cid(self, cid: str) -> list[_Track]:
-        return [t for t in self._tracks.values() if t.cid == cid]
-
-    def tracks(self) -> Iterable[_Track]:
-        return self._tracks.values()
-
-    def owner(self, trade_id: str) -> _Track | None:
-        return self._owner.get(trade_id)
-
-    def own(self, trade_id: str, track: _Track) -> None:
-        self._owner[trade_id] = track
-        while len(self._owner) > self.limit * 5:
-            self._owner.popitem(last=False)
-
-
-def _note_closed(track: _Track, vo: VenueOrder) -> None:
+def _note_closed(track: Track, vo: VenueOrder, done_ns: int | None = None) -> None:
     if vo.status.is_closed and track.closed_ns is None:
-        track.closed_ns = vo.ts_ns or time.time_ns()
+        track.closed_ns = done_ns or vo.ts_ns or time.time_ns()
 
 
-def _iso_seconds(ns: int) -> str:
-    """The documented ``2006-01-02T15:04:05Z07:00`` (whole seconds, floored), in UTC."""
-    return f"{datetime.fromtimestamp(ns // _NS, UTC):%Y-%m-%dT%H:%M:%S}Z"
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out
-
-
-class AlpAdapter:
-    """ALP.COM over REST (v1 public data, v3 orders, trades and balances)."""
+class AlpAdapter(AdapterBase):
+    """ALP.COM over REST (v3 orders, trades and balances; public data per the document)."""
 
     name = VENUE
-    supports_edit = False
-    supports_client_id = True
-    has_user_trade_stream = False
+    Options = AlpOptions
+    options: AlpOptions
 
-    @classmethod
-    def from_connection(cls, connection: Connection) -> AlpAdapter:
-        """The adapter the node builds from bot.yaml's ``venue:`` section."""
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        opts = self.options
+        self._doc = doc = opts.document
         creds = connection.credentials
-        return cls(
-            connection.base_url,
-            connection.ws_url,
-            api_key=creds.get("api_key"),
-            api_secret=creds.get("api_secret"),
-            nonce=connection.nonce,
-            **dict(connection.options),
-        )
-
-    def __init__(
-        self,
-        base_url: str,
-        ws_url: str | None = None,
-        api_key: str | Secret | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        nonce: NonceSource | None = None,
-        symbols: Iterable[str] | None = None,
-        **options: Any,
-    ) -> None:
-        self.options = opts = AlpOptions(**options)
-        self.ws_url = ws_url  # ALP documents no websocket; accepted for a uniform constructor
-        self.min_request_interval_s = opts.min_request_interval_s
-        spacing = opts.private_interval_s
         self.rest = AlpRest(
-            base_url,
-            api_key,
-            api_secret,
-            nonce=nonce,
+            connection.base_url,
+            KeyPair.of(creds.get("api_key"), creds.get("api_secret")),
+            nonce=connection.nonce,
             timeout_s=opts.request_timeout_s,
-            min_interval_s=opts.min_request_interval_s if spacing is None else spacing,
+            spacing_s=opts.spacing_s,
             sign_query_params=opts.sign_query_params,
+            v3_auth=opts.v3_auth or doc.v3_auth,
+            numbers=doc.numbers,
+            jwt_renew_s=opts.jwt_renew_s,
         )
-        self._wanted = set(symbols) if symbols is not None else None
+        self.http = self.rest.http
+        self._send_tif: SendTif = opts.send_tif or doc.send_tif
+        twins = opts.twin_orders or ("allow" if doc.trade_ids else "refuse")
+        self._refuse_twins = twins == "refuse"
         self._instruments: dict[str, Instrument] = {}
         self._pair_of: dict[str, str] = {}  # our symbol -> the venue's pair
         self._symbol_of: dict[str, str] = {}  # the venue's pair -> our symbol
         self._account_id: str | None = None if opts.account_id is None else str(opts.account_id)
-        self._memory = _Memory(opts.memory)
-        # Client ids whose place was cancelled before it was sent.
-        self._unsent: OrderedDict[str, None] = OrderedDict()
-        # Trades that matched no order even after learning the venue's order list.
-        self._orphans: OrderedDict[str, None] = OrderedDict()
-        self._connected = False
-        self._connect_lock = asyncio.Lock()
+        self._memory = Memory(self.ids)
+        # Book slots whose place is being sent (the twin rule), with the client id.
+        self._placing: dict[Slot, str] = {}
 
     @property
     def nonce(self) -> NonceSource:
         """The nonce source (for the journal to persist ``nonce.last``)."""
-        return self.rest.nonce
+        return self.rest.calls.nonce
 
     # ----- lifecycle --------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        async with self._connect_lock:
-            if self._connected:
-                return
-            await self.rest.open()
-            instruments = parse_pairs(await self.rest.public("/api/v1/pairs/"))
-            fees: dict[str, tuple[Decimal, Decimal]] = {}
-            if self.rest.has_credentials:
-                if self._account_id is None:
-                    self._account_id = await self._find_account()
-                if self.options.load_fees:
-                    try:
-                        reply = await self.rest.private("GET", "/api/v3/feeinfo")
-                        fees = parse_feeinfo_v3(reply.body)
-                    except (VenueError, ParseError) as err:
-                        log.warning("alp fee info unavailable (%s): fees left at 0", err)
-            self._set_instruments(instruments, fees)
-            self._connected = True
+    async def _connect(self) -> None:
+        doc = self._doc
+        instruments = (await self.rest.public(doc.pairs)).read(parse_pairs)
+        fees: dict[str, tuple[Decimal, Decimal]] = {}
+        if self.rest.keys.present:
+            if doc.accounts is not None and self._account_id is None:
+                self._account_id = await self._find_account(doc.accounts)
+            if self.options.load_fees:
+                try:
+                    reply = await self.rest.private("GET", doc.feeinfo)
+                except (AuthError, ParseError):
+                    raise  # refused credentials, or a reply we cannot read: no start
+                except VenueError as err:
+                    log.warning("alp fee info unavailable (%s): fees left at 0", err)
+                else:
+                    fees = reply.read(parse_feeinfo_v3, time.time_ns())
+        self._set_instruments(instruments, fees)
 
-    async def _find_account(self) -> str | None:
+    async def _find_account(self, path: str) -> str | None:
         try:
-            accounts = parse_accounts_v3((await self.rest.private("GET", "/api/v3/accounts")).body)
-        except (VenueError, ParseError) as err:
+            reply = await self.rest.private("GET", path)
+        except (AuthError, ParseError):
+            raise
+        except VenueError as err:
             log.warning("alp account list unavailable (%s): orders go without account_id", err)
             return None
+        accounts = reply.read(parse_accounts_v3)
         top = [a for a, parent in accounts if parent is None]
         return (top or [a for a, _ in accounts] or [None])[0]
 
     def _set_instruments(
         self, instruments: list[Instrument], fees: dict[str, tuple[Decimal, Decimal]]
     ) -> None:
+        wanted = set(self.symbols) if self.symbols is not None else None
         for inst in instruments:
             ours = f"{inst.base}/{inst.quote}"
-            wanted = self._wanted
             if wanted is not None and ours not in wanted and inst.symbol not in wanted:
                 continue
             maker, taker = fees.get(inst.symbol) or fees.get("") or (ZERO, ZERO)
@@ -375,11 +266,12 @@ class AlpAdapter:
             self._symbol_of[inst.symbol] = ours
 
     async def close(self) -> None:
-        await self.rest.close()
-        self._connected = False
+        # For good: a market poll still running must not open a session nobody closes.
+        await self.http.close(final=True)
+        await super().close()
 
     async def instruments(self) -> dict[str, Instrument]:
-        await self.connect()
+        await self.ready()
         return dict(self._instruments)
 
     # ----- symbols ----------------------------------------------------------------------
@@ -395,57 +287,71 @@ class AlpAdapter:
     def _ours(self, pair: str) -> str:
         return self._symbol_of.get(pair) or pair.replace("_", "/", 1)
 
-    def _strip(self, coid: str | None) -> str | None:
-        if not coid:
-            return None
-        head, sep, tail = coid.rpartition(self.options.replace_separator)
-        return head if sep and head and tail.isalnum() else coid
-
     # ----- orders -------------------------------------------------------------------------
 
-    def _client_order_id(self, order: Order) -> str:
-        cid = order.client_id
-        if order.status is S.PENDING_NEW and not self._memory.for_cid(cid):
-            return cid
-        # A replacement (or a second attempt): the venue may refuse an id it has seen.
-        return f"{cid}{self.options.replace_separator}{_base36(time.time_ns() // _MS)}"
+    def _twin_of(self, slot: Slot) -> str | None:
+        """Another order of ours on this pair, side, limit and stop price not known closed."""
+        placing = self._placing.get(slot)
+        if placing is not None:
+            return placing
+        for track in self._memory.tracks():
+            if track.live and track.same_book_slot(*slot):
+                return track.coid or track.vid or "(unnamed)"
+        return None
 
     async def place(self, order: Order) -> VenueOrder:
-        await self.connect()
+        await self.ready()
+        doc = self._doc
         pair = self._pair(order.symbol)
-        if order.post_only and self.options.post_only == "reject":
+        if order.post_only and not doc.post_only and self.options.post_only == "reject":
             raise InvalidRequest(
                 VENUE,
-                "ALP has no post-only orders (post_only='send' sends a plain limit)",
+                "the seed's ALP v3 has no post-only orders (post_only='send' sends a plain "
+                "limit; api='official' sends the official post_only flag)",
                 code="post_only_not_allowed",
             )
         amount = order.remaining
         if amount <= 0:
             raise InvalidRequest(VENUE, f"nothing left to place for {order.client_id}")
-        coid = self._client_order_id(order)
-        body: dict[str, object] = {
-            "wallet_type": "SPOT",
-            "pair": pair,
-            "order_side": _SIDES[order.side],
-            "order_type": _TYPES[order.type],
-            "tif": _TIFS[order.tif],
-            "base_amount": amount,
-            "client_order_id": coid,
-        }
-        if self._account_id is not None:
-            body["account_id"] = (
-                int(self._account_id) if self._account_id.isdigit() else self._account_id
+        coid = order.venue_client_id
+        try:
+            body = place_body(
+                doc, order, pair, amount, account_id=self._account_id, send_tif=self._send_tif
             )
-        if order.type.needs_price:
-            if order.price is None:
-                raise InvalidRequest(VENUE, f"{order.type.value} order without a price")
-            body["limit_price"] = order.price
-        if order.type.is_stop:
-            if order.stop_price is None:
-                raise InvalidRequest(VENUE, "stop order without a stop price")
-            body["stop_price"] = order.stop_price
-            body["stop_operator"] = "GTE" if order.side is Side.BUY else "LTE"
-        sent: list[_Track] = []
+        except ValueError as err:
+            raise InvalidRequest(VENUE, str(err), code="unsupported_order") from None
+        price = order.price if order.type.needs_price else None
+        stop = order.stop_price if order.type.is_stop else None
+        slot = (pair, order.side, price, stop)
+        if self._refuse_twins:
+            twin = self._twin_of(slot)
+            if twin is not None:
+                raise InvalidRequest(
+                    VENUE,
+                    f"order {twin} is still live on {pair} {order.side.value} at {price}: "
+                    "ALP's trade records name no order, so the fills of two such orders could "
+                    "not be told apart; place it once that order is closed, or at another price",
+                    code="twin_order",
+                )
+            self._placing[slot] = coid  # taken now: a second place may come while this waits
+        try:
+            return await self._place(order, doc, pair, coid, body, price, stop, amount)
+        finally:
+            if self._placing.get(slot) == coid:
+                del self._placing[slot]
+
+    async def _place(
+        self,
+        order: Order,
+        doc: Document,
+        pair: str,
+        coid: str,
+        body: dict[str, object],
+        price: Decimal | None,
+        stop: Decimal | None,
+        amount: Decimal,
+    ) -> VenueOrder:
+        sent: list[Track] = []
 
         def remember() -> None:
             # Created when the request leaves, not when it queued: tracks are then in
@@ -453,28 +359,40 @@ class AlpAdapter:
             if not sent:
                 sent.append(
                     self._memory.add(
-                        _Track(
+                        Track(
                             None,
-                            order.client_id,
                             coid,
                             pair,
                             order.side,
                             order.type,
-                            order.price if order.type.needs_price else None,
+                            price,
                             amount,
                             time.time_ns(),
+                            tif=order.tif,
+                            stop_price=stop,
                             inflight=True,
                         )
                     )
                 )
 
         try:
-            reply = await self.rest.private("POST", "/api/v3/orders", body=body, on_send=remember)
+            reply = await self.rest.private("POST", doc.place, body=body, on_send=remember)
+            vid = reply.read(parse_order_ack_v3)
+        except ParseError as err:
+            if not sent:
+                # Not sent at all (the token reply could not be read): no order, no auth.
+                self._memory.not_sent(coid)
+                raise AuthError(VENUE, f"the place was not sent: {err}") from err
+            sent[0].inflight = False
+            # A 2xx we cannot read: the order may well exist, so this is no refusal.
+            raise VenueError(VENUE, f"unreadable reply to the place: {err}") from err
         except VenueError as err:
-            if sent:
+            if not sent:
+                self._memory.not_sent(coid)  # a lookup then knows it is absent without a call
+            else:
                 sent[0].inflight = False
-            if not err.ambiguous and sent:
-                self._memory.forget(sent[0])  # refused: nothing at the venue to attract fills
+                if not err.ambiguous:
+                    self._memory.forget(sent[0])  # refused: nothing there to attract fills
             if type(err) is InvalidRequest:
                 # A 400 to a place is the venue refusing this order, and saying why.
                 raise OrderRejected(
@@ -486,119 +404,150 @@ class AlpAdapter:
                 sent[0].inflight = False
             else:
                 # Cancelled (a caller's timeout) before it left: certainly not at the venue.
-                self._unsent[order.client_id] = None
-                while len(self._unsent) > self.options.memory:
-                    self._unsent.popitem(last=False)
+                self._memory.not_sent(coid)
             raise
         track = sent[0]
         track.inflight = False
-        vid = parse_order_ack_v3(reply.body)
         self._memory.bind(track, vid)
-        if self.options.read_back and (
-            order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC
-        ):
-            found = await self._read_back(order, track)
-            if found is not None:
-                return found
-        return VenueOrder(
-            venue=VENUE,
-            venue_order_id=vid,
-            client_id=order.client_id,
-            symbol=order.symbol,
-            side=order.side,
-            type=order.type,
-            price=track.price,
-            size=amount,
-            filled=ZERO,
-            avg_price=None,
-            status=S.OPEN,
-            ts_ns=time.time_ns(),
-            raw_status=str(reply.status),
-            tif=order.tif,
-            stop_price=order.stop_price,
-        )
+        immediate = order.type is OrderType.MARKET or order.tif is not TimeInForce.GTC
+        if immediate:
+            # It took what it could on arrival and is gone from the book: no later trades.
+            track.closed_ns = time.time_ns()
+            if self.options.read_back:
+                found = await self._read_back(order, track)
+                if found is not None:
+                    return found
+        return ack(order, VENUE, vid, raw_status=str(reply.status), client_id=coid, size=amount)
 
-    async def _read_back(self, order: Order, track: _Track) -> VenueOrder | None:
+    async def _read_back(self, order: Order, track: Track) -> VenueOrder | None:
         try:
             return await self.find_order(order, _track=track)
-        except (VenueError, ParseError, *_AMBIGUOUS) as err:
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
             log.info("alp: could not read back order %s (%s)", track.vid, err)
             return None
 
     async def cancel(self, order: Order) -> None:
-        vid = order.venue_order_id
+        await self.ready()
+        vid = order.venue_order_id or self.ids.venue_id(order.venue_client_id)
         if vid is None:
             found = await self.find_order(order)
             if found is None:
-                raise NotFound(VENUE, f"no order {order.client_id} at the venue")
+                raise NotFound(VENUE, f"no order {order.venue_client_id} at the venue")
             vid = found.venue_order_id
-        reply = await self.rest.private(
-            "DELETE", "/api/v3/orders", body={"order_ids": [int(vid) if vid.isdigit() else vid]}
-        )
+        doc = self._doc
+        try:
+            reply = await self.rest.private("DELETE", doc.cancel, body=cancel_ids_body([vid]))
+            statuses = reply.read(parse_cancel_reply_v3)
+        except ParseError as err:
+            raise VenueError(VENUE, f"unreadable reply during the cancel: {err}") from err
         track = self._memory.by_vid(vid)
-        if track is not None and track.closed_ns is None:
-            track.closed_ns = time.time_ns()
-        if reply.status == 204:
+        status = statuses.get(vid)
+        if reply.status == 204 or (statuses and (status is None or not cancel_succeeded(status))):
+            if track is not None and track.closed_ns is None and (reply.status == 204 or status):
+                track.closed_ns = time.time_ns()  # filled or cancelled already
             raise OrderRejected(
                 VENUE,
-                "no orders to cancel: the order is already filled or cancelled",
-                status=204,
+                f"order {vid} was not cancelled: "
+                + (
+                    status or ("no orders to cancel" if reply.status == 204 else "not in the reply")
+                ),
+                status=reply.status,
                 code="order_not_open",
             )
+        if track is not None and track.closed_ns is None:
+            track.closed_ns = time.time_ns()
 
     async def edit(self, order: Order, price: Decimal, size: Decimal) -> VenueOrder:
         raise InvalidRequest(VENUE, "ALP has no order edit; the router cancels and replaces")
 
     async def cancel_all(self, symbol: str | None = None) -> None:
-        await self.connect()
-        pair = self._pair(symbol) if symbol is not None else ""
+        await self.ready()
+        pair = self._pair(symbol) if symbol is not None else None
         # Orders acknowledged before the request went out are closed once it is answered.
         before = [
             t
             for t in self._memory.tracks()
-            if t.vid is not None and t.closed_ns is None and (not pair or t.pair == pair)
+            if t.vid is not None and t.live and (pair is None or t.pair == pair)
         ]
-        await self.rest.private("DELETE", "/api/v3/orders", body={"all": True, "pair": pair})
+        doc = self._doc
+        try:
+            reply = await self.rest.private("DELETE", doc.cancel, body=cancel_all_body(doc, pair))
+            reply.read(parse_cancel_reply_v3)
+        except ParseError as err:
+            raise VenueError(VENUE, f"unreadable reply to the cancel-all: {err}") from err
         now = time.time_ns()
         for t in before:
             t.closed_ns = now
 
-    async def _list_orders(self, params: dict[str, object]) -> list[tuple[VenueOrder, int]]:
-        """``GET /api/v3/orders``: each order with its creation time (``date``)."""
-        body = (await self.rest.private("GET", "/api/v3/orders", params=params)).body
-        orders = parse_orders_v3(body)
-        out = []
-        for i, (vo, raw) in enumerate(zip(orders, body, strict=True)):
-            created = Fields(raw, VENUE, "order_v3", f"[{i}]").opt_time_ns("date", unit="ms")
-            out.append((vo, created if created is not None else vo.ts_ns))
-        return out
+    async def _list_orders(self, params: dict[str, object]) -> list[OrderRow]:
+        """The venue's order list (filters the document does not take are applied here)."""
+        doc = self._doc
+        sent = dict(params)
+        since: int | None = sent.pop("_since_ns", None)  # type: ignore[assignment]
+        if since is not None and doc.order_times:
+            sent["start_time"] = iso_seconds(since)
+        reply = await self.rest.private("GET", doc.orders, params=sent)
+        rows = reply.read(parse_order_rows_v3)
+        pair = params.get("pair")
+        open_only = params.get("open_only")
+        return [
+            row
+            for row in rows
+            if (pair is None or row.order.symbol == pair)
+            and not (open_only and row.order.status.is_closed)
+        ]
 
-    def _absorb(self, vo: VenueOrder, created_ns: int) -> VenueOrder:
+    @staticmethod
+    def _created(row: OrderRow) -> int:
+        return row.created_ns if row.created_ns is not None else row.order.ts_ns
+
+    def _absorb(self, row: OrderRow) -> VenueOrder:
         """Learn a listed order and report it in our terms (symbol, client id)."""
-        track = self._memory.by_vid(vo.venue_order_id)
+        vo = row.order
+        track = self._memory.by_vid(vo.venue_order_id) or self._claim_pending(row)
         if track is None:
-            track = self._claim_pending(vo, created_ns)
-        if track is None:
-            track = self._memory.add(
-                _Track(
-                    vo.venue_order_id,
-                    self._strip(vo.client_id),
-                    vo.client_id,
-                    vo.symbol,
-                    vo.side,
-                    vo.type,
-                    vo.price,
-                    vo.size,
-                    created_ns,
-                )
-            )
-        elif track.cid is None and vo.client_id:
-            track.cid = self._strip(vo.client_id)
-        _note_closed(track, vo)
-        return dataclasses.replace(vo, symbol=self._ours(vo.symbol), client_id=track.cid)
+            track = self._record(row, vo.client_id)
+        elif track.coid is None:
+            self._memory.name(track, vo.client_id)
+        return self._seen(track, row)
 
-    def _claim_pending(self, vo: VenueOrder, created_ns: int) -> _Track | None:
+    def _record(self, row: OrderRow, coid: str | None) -> Track:
+        """A record of a listed order this adapter did not know (sent before a restart)."""
+        vo = row.order
+        return self._memory.add(
+            Track(
+                vo.venue_order_id,
+                coid,
+                vo.symbol,
+                vo.side,
+                vo.type,
+                vo.price,
+                vo.size,
+                self._created(row),
+                tif=vo.tif,
+                stop_price=vo.stop_price,
+            )
+        )
+
+    def _seen(self, track: Track, row: OrderRow) -> VenueOrder:
+        """What a listing tells of a known order (its times, whether it closed); the
+        order in our terms (our symbol, the client id it was sent with)."""
+        self._learn_times(track, row)
+        _note_closed(track, row.order, row.done_ns)
+        return dataclasses.replace(
+            row.order, symbol=self._ours(row.order.symbol), client_id=track.coid
+        )
+
+    @staticmethod
+    def _learn_times(track: Track, row: OrderRow) -> None:
+        if row.created_ns is not None:
+            track.venue_created_ns = row.created_ns
+        if row.done_ns is not None:
+            track.venue_done_ns = row.done_ns
+
+    def _claim_pending(self, row: OrderRow) -> Track | None:
         """A listed order that is one we sent but never heard back about."""
+        vo = row.order
         for track in self._memory.tracks():
             if track.vid is None and vo.client_id and vo.client_id == track.coid:
                 self._memory.bind(track, vo.venue_order_id)
@@ -606,12 +555,12 @@ class AlpAdapter:
         if vo.client_id:
             return None
         for track in self._memory.tracks():
-            if track.vid is None and not track.inflight and self._fits(track, vo, created_ns):
+            if track.vid is None and not track.inflight and self._fits(track, row):
                 self._memory.bind(track, vo.venue_order_id)
                 return track
         return None
 
-    def _fits(self, track: _Track, vo: VenueOrder, created_ns: int) -> bool:
+    def _fits(self, track: Track, row: OrderRow) -> bool:
         """Could this venue order be the one ``track`` sent (no client id to tell)?
 
         Same fields, created when it was sent, and — since requests leave in order
@@ -619,6 +568,8 @@ class AlpAdapter:
         before and just after it. While an identical order sent after it is still
         waiting for its answer, the two cannot be told apart yet: no.
         """
+        vo = row.order
+        created_ns = self._created(row)
         slack = self.options.match_slack_ms * _MS
         window = int(self.options.find_window_s * _NS)
         if not (
@@ -642,7 +593,7 @@ class AlpAdapter:
         return True
 
     @staticmethod
-    def _same_order(track: _Track, vo: VenueOrder) -> bool:
+    def _same_order(track: Track, vo: VenueOrder) -> bool:
         return (
             track.pair == vo.symbol
             and track.side is vo.side
@@ -652,61 +603,75 @@ class AlpAdapter:
         )
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        await self.connect()
+        await self.ready()
         params: dict[str, object] = {"open_only": True}
         if symbol is not None:
             params["pair"] = self._pair(symbol)
+        asked_ns = time.time_ns()
         listed = await self._list_orders(params)
-        return [self._absorb(vo, created) for vo, created in listed if not vo.status.is_closed]
+        out = [self._absorb(row) for row in listed if not row.order.status.is_closed]
+        # An acknowledged order the venue no longer lists as open has closed (cancelled by
+        # the venue, or a cancel-all that crossed a place): free its book slot. Orders
+        # sent within the clock slack may not be listed yet and are left alone.
+        still_open = {vo.venue_order_id for vo in out}
+        slack = self.options.match_slack_ms * _MS
+        for track in self._memory.tracks():
+            if (
+                track.live
+                and track.vid is not None
+                and track.vid not in still_open
+                and track.created_ns < asked_ns - slack
+                and ("pair" not in params or track.pair == params["pair"])
+            ):
+                track.closed_ns = asked_ns
+        return out
 
-    async def find_order(self, order: Order, *, _track: _Track | None = None) -> VenueOrder | None:
-        await self.connect()
-        cid = order.client_id
-        mine = self._memory.for_cid(cid)
-        if not mine and cid in self._unsent:
+    async def find_order(self, order: Order, *, _track: Track | None = None) -> VenueOrder | None:
+        await self.ready()
+        coid = order.venue_client_id
+        mine = self._memory.for_coid(coid)
+        if not mine and self._memory.never_sent(coid):
             return None  # its place never left this process
         pending = [t for t in mine if t.vid is None]
         slack = self.options.match_slack_ms * _MS
         starts = [t.created_ns for t in mine] + ([order.created_ns] if order.created_ns else [])
         params: dict[str, object] = {"pair": self._pair(order.symbol)}
         if starts:
-            params["start_time"] = _iso_seconds(min(starts) - slack)
+            params["_since_ns"] = min(starts) - slack
         listed = await self._list_orders(params)
 
         if pending:
             # A place whose reply never came: look for exactly what was sent.
-            coids = {t.coid for t in pending}
-            for vo, created in sorted(listed, key=lambda item: -item[1]):
-                if vo.client_id in coids:
-                    track = next(t for t in pending if t.coid == vo.client_id)
-                    self._memory.bind(track, vo.venue_order_id)
-                    return self._report(vo, created, cid)
+            for row in sorted(listed, key=lambda r: -self._created(r)):
+                if row.order.client_id == coid:
+                    track = next(t for t in pending if t.coid == coid)
+                    self._memory.bind(track, row.order.venue_order_id)
+                    return self._report(row, coid)
             for track in reversed(pending):
-                hit = self._match_fields(track, listed, cid)
+                hit = self._match_fields(track, listed, coid)
                 if hit is not None:
-                    self._memory.bind(track, hit[0].venue_order_id)
-                    return self._report(*hit, cid)
+                    self._memory.bind(track, hit.order.venue_order_id)
+                    return self._report(hit, coid)
             for track in pending:
                 # Proved absent: it must not attract the fills of a later, identical order.
                 self._memory.forget(track)
             return None
 
         vid = order.venue_order_id or (_track.vid if _track is not None else None)
-        if vid is None and mine:
-            vid = mine[-1].vid
+        if vid is None:
+            vid = self.ids.venue_id(coid)
         if vid is not None:
-            for vo, created in listed:
-                if vo.venue_order_id == vid:
-                    return self._report(vo, created, cid)
+            for row in listed:
+                if row.order.venue_order_id == vid:
+                    return self._report(row, coid)
             return None
         # Nothing remembered (a restart): the venue's echo of our id, else the fields.
-        echoed = [(vo, c) for vo, c in listed if vo.client_id and self._strip(vo.client_id) == cid]
+        echoed = [row for row in listed if row.order.client_id == coid]
         if echoed:
-            return self._report(*max(echoed, key=lambda item: item[1]), cid)
-        probe = _Track(
+            return self._report(max(echoed, key=self._created), coid)
+        probe = Track(
             None,
-            cid,
-            None,
+            coid,
             self._pair(order.symbol),
             order.side,
             order.type,
@@ -714,68 +679,38 @@ class AlpAdapter:
             order.remaining,
             order.created_ns or time.time_ns(),
         )
-        hit = self._match_fields(probe, listed, cid)
+        hit = self._match_fields(probe, listed, coid)
         if hit is None and order.filled:
             probe.size = order.size
-            hit = self._match_fields(probe, listed, cid)
-        return self._report(*hit, cid) if hit is not None else None
+            hit = self._match_fields(probe, listed, coid)
+        return self._report(hit, coid) if hit is not None else None
 
-    def _match_fields(
-        self, track: _Track, listed: list[tuple[VenueOrder, int]], cid: str
-    ) -> tuple[VenueOrder, int] | None:
+    def _match_fields(self, track: Track, listed: list[OrderRow], coid: str) -> OrderRow | None:
         """The earliest listed order that fits the track and is not another client id's."""
-        for vo, created in sorted(listed, key=lambda item: item[1]):
-            claimed = self._memory.by_vid(vo.venue_order_id)
-            if claimed is not None and claimed.cid not in (None, cid):
+        for row in sorted(listed, key=self._created):
+            if self.ids.claimed(row.order.venue_order_id, by_other_than=coid):
                 continue
-            if vo.client_id and self._strip(vo.client_id) != cid:
+            if row.order.client_id and row.order.client_id != coid:
                 continue
-            if self._fits(track, vo, created):
-                return vo, created
+            if self._fits(track, row):
+                return row
         return None
 
-    def _report(self, vo: VenueOrder, created_ns: int, cid: str) -> VenueOrder:
-        track = self._memory.by_vid(vo.venue_order_id)
-        if track is None:
-            track = self._memory.add(
-                _Track(
-                    vo.venue_order_id,
-                    cid,
-                    vo.client_id,
-                    vo.symbol,
-                    vo.side,
-                    vo.type,
-                    vo.price,
-                    vo.size,
-                    created_ns,
-                )
-            )
-        track.cid = cid
-        _note_closed(track, vo)
-        return dataclasses.replace(vo, symbol=self._ours(vo.symbol), client_id=cid)
+    def _report(self, row: OrderRow, coid: str) -> VenueOrder:
+        vo = row.order
+        track = self._memory.by_vid(vo.venue_order_id) or self._record(row, coid)
+        self._memory.name(track, vo.client_id or coid)
+        return self._seen(track, row)
 
     # ----- fills -------------------------------------------------------------------------
 
     async def user_trades(self, since_ns: int | None, symbol: str | None = None) -> list[Fill]:
-        await self.connect()
-        base: dict[str, object] = {}
-        if symbol is not None:
-            base["pair"] = self._pair(symbol)
-        records: dict[str, AccountTrade] = {}
-        for params in self._windows(since_ns):
-            reply = await self.rest.private(
-                "GET", "/api/v3/accounts/trades", params={**base, **params}
-            )
-            for rec in parse_account_trade_records_v3(reply.body):
-                records.setdefault(rec.fill.trade_id, rec)
+        await self.ready()
+        records = await self._read_trades(since_ns, symbol)
         ordered = sorted(
             records.values(), key=lambda r: (r.fill.ts_ns, -(r.unfilled or ZERO), r.fill.trade_id)
         )
-        fresh = [
-            r
-            for r in ordered
-            if self._memory.owner(r.fill.trade_id) is None and r.fill.trade_id not in self._orphans
-        ]
+        fresh = [r for r in ordered if not self._memory.settled(r.fill.trade_id)]
         held = self._hold_from(fresh)
         if held is not None:
             # A place that may own these trades is still waiting for its answer: hand out
@@ -785,46 +720,87 @@ class AlpAdapter:
             fresh = [r for r in fresh if r.fill.ts_ns < held]
         learned = False
         pending = [t for t in self._memory.tracks() if t.vid is None]
-        if any(t.pair == r.fill.symbol and t.side is r.fill.side for r in fresh for t in pending):
+        if any(
+            r.fill.venue_order_id is None and t.pair == r.fill.symbol and t.side is r.fill.side
+            for r in fresh
+            for t in pending
+        ):
             # An order whose place went unanswered could own these: find out which
-            # orders the venue really has before guessing.
+            # orders the venue really has before attributing.
             learned = await self._learn()
-        owners = {r.fill.trade_id: self._attribute(r) for r in ordered}
-        unknown = [r for r in fresh if owners[r.fill.trade_id] is None]
-        if unknown and not learned:
-            learned = await self._learn()
-            for r in unknown:
-                owners[r.fill.trade_id] = self._attribute(r)
-        for r in unknown:
-            if learned and owners[r.fill.trade_id] is None:
-                # Stays unattributed: a later order with the same fields must not take it.
-                self._orphans[r.fill.trade_id] = None
-                while len(self._orphans) > self.options.memory:
-                    self._orphans.popitem(last=False)
         fills = []
         for r in ordered:
+            track, learned = await self._owner(r, learned)
             if since_ns is not None and r.fill.ts_ns < since_ns:
                 continue
-            track = owners[r.fill.trade_id]
-            if track is None:
-                log.warning("alp trade %s matches no known order", r.fill.trade_id)
             f = r.fill
             fills.append(
-                Fill(
-                    trade_id=f.trade_id,
-                    client_id=(track.cid if track is not None else None) or f.client_id,
+                f._replace(
+                    client_id=(track.coid if track is not None else None) or f.client_id,
                     symbol=self._ours(f.symbol),
-                    side=f.side,
-                    price=f.price,
-                    size=f.size,
-                    fee=f.fee,
-                    fee_asset=f.fee_asset,
-                    liquidity=f.liquidity,
-                    ts_ns=f.ts_ns,
                     venue_order_id=(track.vid if track is not None else None) or f.venue_order_id,
                 )
             )
         return fills
+
+    async def _read_trades(
+        self, since_ns: int | None, symbol: str | None
+    ) -> dict[str, AccountTrade]:
+        """Every account trade from ``since_ns`` on, by trade id; bad rows skipped."""
+        doc = self._doc
+        # The same bad row comes back on every poll of its window: counted once.
+        skip = self.skipped.at(f"GET {doc.trades}", once=True)
+        base: dict[str, object] = {}
+        if symbol is not None:
+            base["pair"] = self._pair(symbol)
+        if doc.trades_limit is not None:
+            base["limit"] = doc.trades_limit
+        records: dict[str, AccountTrade] = {}
+        for start, end in self._windows(since_ns):
+            params = {**base, **(trade_window(doc, start, end) if start is not None else {})}
+            for _ in range(self.options.trade_pages):
+                reply = await self.rest.private("GET", doc.trades, params=params)
+                page = reply.read(parse_account_trade_records_v3, skip)
+                for rec in page:
+                    records.setdefault(rec.fill.trade_id, rec)
+                # Paged by the rows the venue sent, skipped ones included.
+                sent = len(reply.body) if isinstance(reply.body, list) else 0
+                following = self._next_page(params, page, sent, start)
+                if following is None:
+                    break
+                params = following
+            else:
+                log.warning(
+                    "alp: account trades still full after %d pages", self.options.trade_pages
+                )
+        return records
+
+    def _next_page(
+        self,
+        params: dict[str, object],
+        records: list[AccountTrade],
+        rows: int,
+        start: int | None,
+    ) -> dict[str, object] | None:
+        """The request for the rest of a full page of trades, or None when it was all.
+
+        Only the time filters can page (whole seconds, ``start_time`` inclusive and
+        ``end_time`` exclusive), so the next request repeats the page's last second;
+        the trades read twice are deduplicated by id.
+        """
+        limit = self._doc.trades_limit
+        if limit is None or rows < limit or len(records) < 2:
+            return None
+        first, last = records[0].fill.ts_ns // _NS, records[-1].fill.ts_ns // _NS
+        doc = self._doc
+        if first > last:  # newest first: read what is older than the page's oldest second
+            if start is not None and last * _NS < start:
+                return None
+            return {**params, **trade_window(doc, start or 0, (last + 1) * _NS)}
+        if first < last:  # oldest first: read from the page's newest second on
+            return {**params, **trade_window(doc, last * _NS, None)}
+        log.warning("alp: more than %d account trades in one second; some are not read", limit)
+        return None
 
     def _hold_from(self, fresh: list[AccountTrade]) -> int | None:
         """The time of the first new trade an unanswered place could own, if any."""
@@ -832,6 +808,8 @@ class AlpAdapter:
         out = [t for t in self._memory.tracks() if t.inflight]
         for r in fresh:
             f = r.fill
+            if f.venue_order_id is not None:
+                continue  # it names its order
             for t in out:
                 if (
                     t.pair == f.symbol
@@ -846,55 +824,80 @@ class AlpAdapter:
         return None
 
     async def _learn(self) -> bool:
-        """Read the venue's recent orders (30 days back) into memory; False if that failed."""
+        """Read the venue's recent orders into memory; False if that failed."""
         try:
-            for vo, created in await self._list_orders({}):
-                self._absorb(vo, created)
-        except (VenueError, ParseError, *_AMBIGUOUS) as err:
+            for row in await self._list_orders({}):
+                self._absorb(row)
+        except (VenueError, ParseError, *AMBIGUOUS) as err:
             log.info("alp: could not list orders to attribute trades (%s)", err)
             return False
         return True
 
-    def _windows(self, since_ns: int | None) -> list[dict[str, object]]:
+    def _windows(self, since_ns: int | None) -> list[tuple[int | None, int | None]]:
         if since_ns is None:
-            return [{}]  # the venue's default: 30 days back
+            return [(None, None)]  # the venue's default: the latest trades
         span = self.options.window_days * 86_400 * _NS
         now = time.time_ns()
         since_ns = max(since_ns, now - self.options.max_lookback_days * 86_400 * _NS)
         start = since_ns - since_ns % _NS
-        windows: list[dict[str, object]] = []
+        windows: list[tuple[int | None, int | None]] = []
         while start + span <= now:
-            windows.append(
-                {"start_time": _iso_seconds(start), "end_time": _iso_seconds(start + span)}
-            )
+            windows.append((start, start + span))
             start += span
-        windows.append({"start_time": _iso_seconds(start)})
+        windows.append((start, None))
         return windows
 
-    def _attribute(self, rec: AccountTrade) -> _Track | None:
+    async def _owner(self, rec: AccountTrade, learned: bool) -> tuple[Track | None, bool]:
+        """The order a trade is attributed to (committed), and whether orders were learnt."""
         fill = rec.fill
-        known = self._memory.owner(fill.trade_id)
-        if known is not None or fill.trade_id in self._orphans:
-            return known
-        track = None
-        if fill.venue_order_id is not None:
-            track = self._memory.by_vid(fill.venue_order_id)
-        if track is None and fill.client_id:
-            named = self._memory.for_cid(self._strip(fill.client_id) or "")
-            track = named[-1] if named else None
-        if track is None and (fill.venue_order_id or fill.client_id):
-            return None  # the venue named an order we do not know: learn it, don't guess
+        if self._memory.settled(fill.trade_id):
+            return self._memory.owner(fill.trade_id), learned
+        track = self._named(rec)
+        if track is None and not (fill.venue_order_id or fill.client_id):
+            candidates = self._candidates(rec)
+            if not learned and (
+                not candidates
+                or (len(candidates) > 1 and any(t.venue_created_ns is None for t in candidates))
+            ):
+                # Nothing fits (an order from before this process), or several do and
+                # the venue's times would tell: read the venue's order list once.
+                learned = await self._learn()
+                candidates = self._candidates(rec)
+            track = self._choose(rec, candidates)
+        elif track is None and not learned:
+            # The venue named an order we do not know: learn it, don't guess.
+            learned = await self._learn()
+            track = self._named(rec)
         if track is None:
-            track = self._guess(rec)
-        if track is not None:
-            track.seen += fill.size
-            self._memory.own(fill.trade_id, track)
-        return track
+            if learned:
+                # Stays unattributed: a later order with the same fields must not take it.
+                self._memory.orphan(fill.trade_id)
+            log.warning("alp trade %s matches no known order", fill.trade_id)
+            return None, learned
+        track.seen += fill.size
+        if track.seen >= track.size and track.closed_ns is None:
+            track.closed_ns = fill.ts_ns
+        self._memory.own(fill.trade_id, track)
+        return track, learned
 
-    def _guess(self, rec: AccountTrade) -> _Track | None:
+    def _named(self, rec: AccountTrade) -> Track | None:
+        """The order a trade names by venue id or client id, if known."""
+        fill = rec.fill
+        if fill.venue_order_id is not None:
+            return self._memory.by_vid(fill.venue_order_id)
+        if fill.client_id:
+            vid = self.ids.venue_id(fill.client_id)
+            if vid is not None:
+                return self._memory.by_vid(vid)
+            named = self._memory.for_coid(fill.client_id)
+            return named[-1] if named else None
+        return None
+
+    def _candidates(self, rec: AccountTrade) -> list[Track]:
+        """The orders a trade that names none could belong to, from its fields."""
         fill = rec.fill
         slack = self.options.match_slack_ms * _MS
-        candidates = []
+        out = []
         for t in self._memory.tracks():
             if t.pair != fill.symbol or t.side is not fill.side:
                 continue
@@ -911,42 +914,86 @@ class AlpAdapter:
                     continue
             if rec.unfilled is not None and rec.unfilled + fill.size > t.size:
                 continue
-            candidates.append(t)
+            out.append(t)
+        return out
+
+    def _choose(self, rec: AccountTrade, candidates: list[Track]) -> Track | None:
+        """One of several orders a trade could belong to: by the venue's times, else ranked."""
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        ts = rec.fill.ts_ns
+        if rec.is_maker is not None and all(t.venue_created_ns is not None for t in candidates):
+            alive = [
+                t
+                for t in candidates
+                if t.venue_created_ns <= ts  # type: ignore[operator]
+                and (t.venue_done_ns is None or ts <= t.venue_done_ns)
+            ]
+            if rec.is_maker and len(alive) == 1:
+                return alive[0]  # in the book at that time, at that price: one by the rule
+            if not rec.is_maker and alive:
+                # An order takes liquidity on arrival: the last to arrive before the trade.
+                return max(alive, key=lambda t: t.venue_created_ns or 0)
         # Orders the venue confirmed, then ones whose place is still out, then ones whose
         # place went unanswered; orders still open at the trade's time before one that
         # had closed (within the clock slack); oldest first (price-time priority).
-        candidates.sort(
+        ranked = sorted(
+            candidates,
             key=lambda t: (
                 0 if t.vid is not None else 1 if t.inflight else 2,
-                t.closed_ns is not None and t.closed_ns < fill.ts_ns,
-            )
+                t.closed_ns is not None and t.closed_ns < ts,
+            ),
         )
         if rec.unfilled is not None:
-            exact = [t for t in candidates if t.size - t.seen - fill.size == rec.unfilled]
+            exact = [t for t in ranked if t.size - t.seen - rec.fill.size == rec.unfilled]
             if exact:
                 return exact[0]
-        return candidates[0] if candidates else None
+        return ranked[0]
 
     def user_trade_stream(self, since_ns: int | None) -> AsyncIterator[Fill] | None:
-        return None  # ALP documents no websocket: fills come from polling user_trades
+        return None  # fills come from polling user_trades
 
     # ----- account ------------------------------------------------------------------------
 
     async def balances(self) -> dict[str, Decimal]:
-        await self.connect()
-        reply = await self.rest.private("GET", "/api/v3/accounts/balances")
-        return parse_balances_v3(
-            reply.body, reserve_is_extra=not self.options.balance_includes_reserve
-        )
+        await self.ready()
+        path = self._doc.balances
+        reply = await self.rest.private("GET", path)
+        return reply.read(parse_balances_v3, not self.options.balance_includes_reserve)
 
     async def positions(self) -> dict[str, Decimal]:
         return {}  # spot
 
     # ----- market data ----------------------------------------------------------------------
 
+    def _book_request(self, pair: str) -> tuple[str, dict[str, object]]:
+        path = self._doc.orderbook
+        depth = self.options.book_depth
+        params: dict[str, object] = {"limit_buy": depth, "limit_sell": depth}
+        if "{pair}" in path:
+            return path.replace("{pair}", pair), params
+        return path, {"pair": pair, **params}
+
+    def _trades_request(self, pair: str) -> tuple[str, dict[str, object]]:
+        path = self._doc.public_trades
+        if self._doc.name == "seed":
+            return path, {"pair": pair, "limit": 100, "ordering": "-id"}
+        return path, {"pair": pair, "limit": 100}
+
+    async def _poll_book(self, ours: str, pair: str) -> BookSnapshot:
+        path, params = self._book_request(pair)
+        reply = await self.rest.public(path, params)
+        skip = self.skipped.at(reply.endpoint)  # a level with a non-positive price or size
+        return reply.read(lambda body: parse_order_book(body, ours, time.time_ns(), skip=skip))
+
+    async def _poll_trades(self, pair: str) -> list[Trade]:
+        path, params = self._trades_request(pair)
+        reply = await self.rest.public(path, params)
+        return reply.read(lambda body: parse_exchanges(body, skip=self.skipped.at(reply.endpoint)))
+
     async def market_stream(self, symbols: list[str]) -> AsyncIterator[MarketEvent]:
         """Polls the public order book and trades; errors back off and the loop goes on."""
-        await self.connect()
+        await self.ready()
         pairs = [
             (s if s in self._instruments else self._ours(self._pair(s)), self._pair(s))
             for s in symbols
@@ -956,39 +1003,26 @@ class AlpAdapter:
         while True:
             for ours, pair in pairs:
                 try:
-                    book = await self.rest.public(
-                        f"/api/v1/orderbook/{pair}",
-                        {
-                            "limit_buy": self.options.book_depth,
-                            "limit_sell": self.options.book_depth,
-                        },
-                    )
-                    trades = parse_exchanges(
-                        await self.rest.public(
-                            "/api/v1/exchanges/", {"pair": pair, "limit": 100, "ordering": "-id"}
-                        )
-                    )
-                    snapshot = parse_order_book(book, ours, time.time_ns())
-                except (VenueError, ParseError, *_AMBIGUOUS) as err:
+                    snapshot = await self._poll_book(ours, pair)
+                    trades = await self._poll_trades(pair)
+                except (VenueError, ParseError, *AMBIGUOUS) as err:
                     failures += 1
-                    log.info("alp market data for %s failed (%s); retrying", pair, err)
+                    if isinstance(err, ParseError):
+                        self.skipped(err)  # a payload of another shape: counted, never empty
+                    else:
+                        log.info("alp market data for %s failed (%s); retrying", pair, err)
                     await asyncio.sleep(
                         min(5.0, self.options.market_poll_s * 2 ** min(failures, 4))
                     )
                     continue
                 failures = 0
                 yield snapshot
-                newest = max(
-                    (int(t.trade_id) for t in trades if str(t.trade_id).isdigit()), default=None
-                )
+                numbered = [t for t in trades if str(t.trade_id).isdigit()]
+                newest = max((int(str(t.trade_id)) for t in numbered), default=None)
                 if pair in last_id:
                     fresh = sorted(
-                        (
-                            t
-                            for t in trades
-                            if str(t.trade_id).isdigit() and int(t.trade_id) > last_id[pair]
-                        ),
-                        key=lambda t: int(t.trade_id),  # type: ignore[arg-type]
+                        (t for t in numbered if int(str(t.trade_id)) > last_id[pair]),
+                        key=lambda t: int(str(t.trade_id)),
                     )
                     for t in fresh:
                         yield t._replace(symbol=ours)

@@ -11,9 +11,12 @@ module         what a venue takes from it
 ``rest``       ``RestClient`` (one session, safe decoding, typed errors; its
                ``Reply.read`` parses a body, naming the endpoint if it cannot),
                ``SignedCalls`` (nonce order, spacing, one re-sign after a refused
-               nonce), ``api_base``, ``path``, ``query_params``
+               nonce; ``spaced`` for private calls without a nonce), ``KeyPair``
+               (key and secret, revealed only to sign), ``api_base``, ``path``,
+               ``query_params``
 ``ids``        ``IdMemory``: client id <-> venue order id, bounded, with claims
-``types``      ``VenueOrder`` and ``ack`` (the VenueOrder of a place reply)
+``types``      ``VenueOrder`` and ``ack`` (the VenueOrder of a place reply); the
+               upper-case names of our sides, order types and times in force
 ``errors``     the typed errors, ``classify``/``ErrorRules``, ``ParseError``,
                ``UnreadableReply``, ``AMBIGUOUS`` and ``is_ambiguous``
 ``parsing``    ``decode_json``, ``parse_decimal``, ``Fields``, ``rows`` (skip bad

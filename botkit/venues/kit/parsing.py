@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
-from typing import NoReturn, TypeVar
+from typing import Literal, NoReturn, TypeVar
 
 from botkit.events import Level
 from botkit.model import ZERO, OrderStatus, OrderType, Side
@@ -112,13 +112,34 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
 
 
-def json_body(payload: object) -> str:
+def json_body(payload: object, *, decimals: Literal["string", "number"] = "string") -> str:
     """Serialise a request body; sign exactly this string and send exactly it.
 
     ASCII-only output (non-ASCII escaped) so the bytes on the wire do not depend
-    on how the HTTP client encodes text.
+    on how the HTTP client encodes text. A Decimal is written from its exact
+    digits in plain notation: as a string (``"0.00000001"``, the default, for
+    venues that type amounts "number as string") or, with
+    ``decimals="number"``, as a number literal (``0.00000001``, for venues whose
+    examples carry JSON numbers); a Decimal that is not finite is a ValueError.
     """
-    return json.dumps(payload, default=_json_default, separators=(",", ":"), ensure_ascii=True)
+    if decimals == "string":
+        return json.dumps(payload, default=_json_default, separators=(",", ":"), ensure_ascii=True)
+    return _number_literals(payload)
+
+
+def _number_literals(value: object) -> str:
+    # json.dumps cannot write a Decimal as a bare number without a float on the way:
+    # containers are walked here, and every other value is json.dumps' own.
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot send {value!r}")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        items = (f"{json.dumps(str(k))}:{_number_literals(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_number_literals(v) for v in value) + "]"
+    return json.dumps(value, default=_json_default, ensure_ascii=True)
 
 
 # --- decoding -------------------------------------------------------------------------

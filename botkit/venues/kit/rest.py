@@ -28,6 +28,9 @@ venues that report errors inside a 2xx reply (``{"success": false}``), and
   rather than opening a session nobody would close (for an adapter whose
   background polls may outlive its ``close()``).
 
+:class:`KeyPair` — the API key and secret of private calls, kept as ``Secret``
+until a request is signed; without them a private call is an ``AuthError``.
+
 :class:`SignedCalls` — for venues that sign private calls with a strictly
 increasing nonce (the HMAC venues). What a venue supplies: the adapter's
 ``NonceSource`` (the journal's in live mode) and its documented spacing; per
@@ -43,7 +46,10 @@ call, a coroutine function ``attempt(nonce, sent) -> T`` that signs with
 * a call refused for its nonce (nothing was done) re-signed once with a fresh
   nonce, after skipping past the last nonce the venue reports having seen
   (``nonce.advance_past_refusal``): another process on the key, or a restart
-  without the journal, can put the venue far ahead of this process's clock.
+  without the journal, can put the venue far ahead of this process's clock;
+* ``spaced(attempt)`` for a private call that carries no nonce (a venue with
+  another auth scheme on some paths) but counts against the same limit: it
+  takes its turn and its spacing like the others, and draws no nonce.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aiohttp
 from yarl import URL
 
+from botkit.redact import Secret
 from botkit.venues.kit.errors import (
     AuthError,
     ParseError,
@@ -74,6 +81,7 @@ from botkit.venues.kit.parsing import decode_json
 
 __all__ = [
     "Classify",
+    "KeyPair",
     "Reply",
     "RestClient",
     "SignedCalls",
@@ -113,6 +121,35 @@ class Reply:
             return parse(self.body, *args)
         except ParseError as err:
             raise UnreadableReply.of(err, endpoint=self.endpoint, status=self.status) from err
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KeyPair:
+    """A venue's API key and secret for private calls, each kept as a ``Secret``.
+
+    ``present`` says whether both were given (an empty one is none); ``reveal``
+    hands them out where a request is signed, and without them is the
+    ``AuthError`` a private call without credentials is.
+    """
+
+    key: Secret | None
+    secret: Secret | None
+
+    @classmethod
+    def of(cls, key: str | Secret | None, secret: str | Secret | None) -> KeyPair:
+        return cls(Secret(key) if key else None, Secret(secret) if secret else None)
+
+    @property
+    def present(self) -> bool:
+        return self.key is not None and self.secret is not None
+
+    def reveal(self, venue: str) -> tuple[str, str]:
+        if self.key is None or self.secret is None:
+            raise AuthError(venue, "no API key and secret configured for private calls")
+        return self.key.reveal(), self.secret.reveal()
+
+    def __repr__(self) -> str:
+        return f"KeyPair(present={self.present})"
 
 
 def path(*segments: object) -> str:
@@ -213,8 +250,14 @@ class RestClient:
         data: str | Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         sent: asyncio.Event | None = None,
+        text: bool = False,
     ) -> Reply:
-        """One request; the decoded 2xx reply, or the venue's typed error."""
+        """One request; the decoded 2xx reply, or the venue's typed error.
+
+        ``text=True`` is for an endpoint that may answer ``text/plain``: a 2xx body
+        that is not JSON is then handed on as its text (if it is text at all in
+        its charset), for the endpoint's parser to judge.
+        """
         await self.open()
         endpoint = f"{method} {route.split('?', 1)[0]}"
         body = data.encode() if isinstance(data, str) else data
@@ -235,21 +278,25 @@ class RestClient:
         try:
             payload = decode_json(raw, self.venue, endpoint, charset=charset, exact=self.exact)
         except ParseError as err:
-            if ok:
+            if not ok:
+                payload = _as_text(raw, charset)  # a proxy's HTML page: classified by status
+            elif text and (payload := _as_text(raw, charset, limit=None)) is not None:
+                pass  # a text/plain answer, whole, for the endpoint's parser
+            else:
                 raise UnreadableReply.of(err, endpoint=endpoint, status=status) from None
-            payload = _as_text(raw, charset)  # a proxy's HTML page: classified by status
         if not ok or (self.error_body is not None and self.error_body(payload)):
             raise self.classify(status, payload, retry_after=retry_after)
         return Reply(status, payload, endpoint, headers)
 
 
-def _as_text(raw: bytes, charset: str | None) -> str | None:
-    """An error body that is not JSON, as text for the message (None if not text)."""
+def _as_text(raw: bytes, charset: str | None, limit: int | None = 500) -> str | None:
+    """A body that is not JSON, as text (None if not text): an error body cut to
+    ``limit`` for the message, or a plain-text answer whole (``limit=None``)."""
     try:
         text = raw.decode(charset or "utf-8")
     except (LookupError, UnicodeDecodeError):
         return None
-    return text.strip()[:500] or None
+    return text.strip()[:limit] or None
 
 
 def is_nonce_refusal(err: VenueError) -> bool:
@@ -308,12 +355,7 @@ class SignedCalls:
         """
         refusals = 0
         while True:
-            async with self.turn() as draw:
-                if on_send is not None:
-                    on_send()
-                sent = asyncio.Event()
-                task = asyncio.ensure_future(attempt(draw(), sent))
-                await _hold(task, sent if self.release == "sent" else None)
+            task = await self._start(lambda draw, sent: attempt(draw(), sent), on_send)
             try:
                 return await task  # cancelling the caller cancels the request too
             except VenueError as err:
@@ -322,6 +364,37 @@ class SignedCalls:
                 refusals += 1
                 advance_past_refusal(self.nonce, err.message)
                 log.warning("%s refused a nonce (%s); re-signing", self.venue, err.message)
+
+    async def spaced(
+        self,
+        attempt: Callable[[asyncio.Event], Awaitable[T]],
+        *,
+        on_send: Callable[[], None] | None = None,
+    ) -> T:
+        """Run ``attempt(sent)``, a private call that carries no nonce, in its turn.
+
+        For venues whose other private calls authenticate another way (a token, a
+        key header) but count against the same per-account limit: the call keeps
+        its place in the order and the spacing of the signed ones, and no nonce
+        is drawn for it. ``on_send`` as for :meth:`call`; nothing is re-sent.
+        """
+        task = await self._start(lambda _draw, sent: attempt(sent), on_send)
+        return await task
+
+    async def _start(
+        self,
+        begin: Callable[[Callable[[], int], asyncio.Event], Awaitable[T]],
+        on_send: Callable[[], None] | None,
+    ) -> asyncio.Future[T]:
+        """Wait for the turn, start ``begin(draw, sent)``, hold the turn as ``release``
+        says; the request's task, for the caller to await."""
+        async with self.turn() as draw:
+            if on_send is not None:
+                on_send()
+            sent = asyncio.Event()
+            task = asyncio.ensure_future(begin(draw, sent))
+            await _hold(task, sent if self.release == "sent" else None)
+        return task
 
 
 async def _hold(task: asyncio.Future[Any], sent: asyncio.Event | None) -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from botkit.model import ZERO, Order, OrderStatus, OrderType, Side, TimeInForce
 
-__all__ = ["VenueOrder", "ack"]
+__all__ = ["ORDER_TYPE_NAMES", "SIDE_NAMES", "TIF_NAMES", "VenueOrder", "ack"]
+
+# What venues that name sides, order types and times in force in upper case send
+# (``BUY``, ``STOP_LIMIT``, ``GTC``): our names, upper-cased. Tables of vocabulary,
+# written once for every such venue.
+SIDE_NAMES: Mapping[Side, str] = MappingProxyType({s: s.value.upper() for s in Side})
+ORDER_TYPE_NAMES: Mapping[OrderType, str] = MappingProxyType(
+    {t: t.value.upper() for t in OrderType}
+)
+TIF_NAMES: Mapping[TimeInForce, str] = MappingProxyType({t: t.value.upper() for t in TimeInForce})
 
 
 @dataclass(frozen=True, slots=True)
