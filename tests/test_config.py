@@ -694,5 +694,13 @@ def test_venue_options_keep_the_secrets_rule(bot_dir: Path) -> None:
 
 
 def test_a_venue_without_an_options_model_takes_any_options(bot_dir: Path) -> None:
-    cfg = load(bot_dir, GOOD.replace("name: sim", "name: alp\n  options: {anything: 1}"))
-    assert cfg.venue.options == {"anything": 1} and cfg.venue.typed_options() is None
+    bare = VenueSpec(name="barevenue", title="A venue that declares no options model")
+    with registry.registered(bare):
+        cfg = load(bot_dir, GOOD.replace("name: sim", "name: barevenue\n  options: {anything: 1}"))
+        assert cfg.venue.options == {"anything": 1} and cfg.venue.typed_options() is None
+
+
+def test_every_shipped_venue_checks_its_options(bot_dir: Path) -> None:
+    for name in registry.names("trading"):
+        msg = error(bot_dir, GOOD.replace("name: sim", f"name: {name}\n  options: {{anything: 1}}"))
+        assert "venue.options.anything: unknown key 'anything'" in msg, name
