@@ -90,7 +90,7 @@ from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from botkit.model import ZERO, Fill, Instrument, Order, OrderType, Side, TimeInForce
+from botkit.model import ZERO, Fill, Instrument, Order, OrderType, TimeInForce
 from botkit.venues.blocktrade.options import BlockTradeOptions
 from botkit.venues.blocktrade.parsing import (
     VENUE,
@@ -121,7 +121,7 @@ from botkit.venues.kit.errors import (
     VenueError,
 )
 from botkit.venues.kit.parsing import Fields, Skip, list_of
-from botkit.venues.kit.types import VenueOrder, ack
+from botkit.venues.kit.types import ORDER_TYPE_NAMES, SIDE_NAMES, TIF_NAMES, VenueOrder, ack
 
 __all__ = ["BlockTradeAdapter"]
 
@@ -131,14 +131,6 @@ T = TypeVar("T")
 
 _MS = 1_000_000
 _MAX_PAGES = 1000  # a bound on paging, never reached in practice
-_SIDES = {Side.BUY: "BUY", Side.SELL: "SELL"}
-_TYPES = {
-    OrderType.LIMIT: "LIMIT",
-    OrderType.MARKET: "MARKET",
-    OrderType.STOP_LIMIT: "STOP_LIMIT",
-    OrderType.STOP_MARKET: "STOP_MARKET",
-}
-_TIFS = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 _USER_TRADE_TYPES = frozenset({"user_trades", "user_trade"})
 _WS_USER_TRADES = "WS user_trades"
 
@@ -300,11 +292,11 @@ class BlockTradeAdapter(AdapterBase):
         pair_id = await self._pair_id(order.symbol)
         body: dict[str, Any] = {
             "portfolio_id": self.portfolio_id,
-            "direction": _SIDES[order.side],
-            "type": _TYPES[order.type],
+            "direction": SIDE_NAMES[order.side],
+            "type": ORDER_TYPE_NAMES[order.type],
             "trading_pair_id": pair_id,
             "amount": order.size,
-            "time_in_force": _TIFS[order.tif],
+            "time_in_force": TIF_NAMES[order.tif],
         }
         if order.price is not None and order.type is not OrderType.MARKET:
             body["price"] = order.price

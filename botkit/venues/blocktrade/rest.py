@@ -34,7 +34,7 @@ from botkit.venues.blocktrade.parsing import VENUE, classify_error
 from botkit.venues.kit.errors import AuthError
 from botkit.venues.kit.nonce import ClockNonce, NonceSource
 from botkit.venues.kit.parsing import json_body
-from botkit.venues.kit.rest import RestClient, SignedCalls, api_base, path
+from botkit.venues.kit.rest import KeyPair, RestClient, SignedCalls, api_base, path
 
 __all__ = ["DEFAULT_API_PREFIX", "BlockTradeRest", "path"]
 
@@ -62,8 +62,7 @@ class BlockTradeRest:
         self.signed = SignedCalls(
             VENUE, nonce if nonce is not None else ClockNonce(), interval_s=spacing_s
         )
-        self._key = Secret(api_key) if api_key else None
-        self._secret = Secret(api_secret) if api_secret else None
+        self.keys = KeyPair.of(api_key, api_secret)
 
     @property
     def base_url(self) -> str:
@@ -76,7 +75,7 @@ class BlockTradeRest:
 
     @property
     def has_credentials(self) -> bool:
-        return self._key is not None and self._secret is not None
+        return self.keys.present
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -89,9 +88,8 @@ class BlockTradeRest:
         await self.http.close()
 
     def _headers(self, nonce: int, body: str | None) -> dict[str, str]:
-        if self._key is None or self._secret is None:
-            raise AuthError(VENUE, "no API key/secret configured for a private call")
-        return sign_headers(self._key.reveal(), self._secret.reveal(), nonce, body)
+        key, secret = self.keys.reveal(VENUE)
+        return sign_headers(key, secret, nonce, body)
 
     @asynccontextmanager
     async def private_slot(self) -> AsyncIterator[Signer]:
