@@ -7,7 +7,13 @@ router and an asynchronous venue adapter in live mode.
 """
 
 from botkit.execution.router import ExecutionRouter, VenuePort
-from botkit.execution.transitions import TRANSITIONS, InvalidTransition, can_transition
+from botkit.execution.transitions import (
+    TRANSITIONS,
+    InvalidTransition,
+    Phase,
+    State,
+    can_transition,
+)
 from botkit.execution.updates import ON_FILL, ON_ORDER, Updates, snapshot
 
 __all__ = [
@@ -16,6 +22,8 @@ __all__ = [
     "TRANSITIONS",
     "ExecutionRouter",
     "InvalidTransition",
+    "Phase",
+    "State",
     "Updates",
     "VenuePort",
     "can_transition",
