@@ -385,3 +385,18 @@ def test_restored_orders_with_a_request_in_flight_come_back_unknown(btc: Instrum
     leg = r.venue_order(moving)
     assert leg is not moving and leg.venue_client_id == "b-r3" and leg.size == D(1)
     assert r.order_of("b-r3") is moving and r.open_count == 3
+
+
+def test_a_fill_up_to_the_old_size_waits_for_the_edit_on_its_way(router) -> None:  # type: ignore[no-untyped-def]
+    r, _, _ = router
+    o = acked(r, size="1")
+    r.edit("s", Edit("q", D("100"), D("3")), 3)  # more size, on its way
+    r.on_fill(fill(o, "t1", "1"))
+    assert o.status is S.PENDING_EDIT  # the venue may already hold the larger order
+    r.on_edited("q", D("100"), D("3"), 4)
+    assert o.status is S.PARTIALLY_FILLED and o.remaining == D("2")
+    o2 = acked(r, cid="q2", size="1")
+    r.edit("s", Edit("q2", D("100"), D("3")), 5)
+    r.on_fill(fill(o2, "t2", "1"))
+    r.on_edit_rejected("q2", "order_not_open", "it filled", 6)  # the edit came too late
+    assert o2.status is S.FILLED

@@ -560,7 +560,14 @@ class ExecutionRouter:
         order, current = self._named(client_id, "edit refusal")
         if order is None or not current or self.state(order) is not _PENDING_EDIT:
             return
-        self._set(order, _PARTIALLY_FILLED if order.filled else _OPEN, ts_ns, code, reason)
+        filled = order.filled
+        self._set(
+            order,
+            _FILLED if filled >= order.size else (_PARTIALLY_FILLED if filled else _OPEN),
+            ts_ns,
+            code,
+            reason,
+        )
         if self._waiting:
             self._next_request(order, ts_ns)
 
@@ -623,7 +630,9 @@ class ExecutionRouter:
         order.fees += fill.fee
         attempt_done = order.attempt == 1 or self._attempt_done(order, fill)
         if filled >= order.size:
-            if attempt_done or not order.is_open:
+            if order.status is _PENDING_EDIT and self.state(order) is _PENDING_EDIT:
+                pass  # the edit on its way may leave more to fill: its answer settles it
+            elif attempt_done or not order.is_open:
                 self._set(order, _FILLED, fill.ts_ns)
             else:
                 self._stop_attempt(order, fill.ts_ns)
