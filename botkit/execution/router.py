@@ -240,6 +240,10 @@ class ExecutionRouter:
                 order = self.orders.get(leg.client_id)
         return order
 
+    def order_of_venue_id(self, venue_order_id: str) -> Order | None:
+        """The strategy's order behind a venue order id (any attempt's)."""
+        return self._by_venue_id.get(venue_order_id)
+
     def order_of_fill(self, fill: Fill) -> Order | None:
         """The order a fill belongs to: by client id (any attempt's), else by venue order id."""
         order = self.order_of(fill.client_id) if fill.client_id else None
