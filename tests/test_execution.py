@@ -365,11 +365,24 @@ def test_an_illegal_transition_is_counted_and_logged_with_both_states(
     router, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
     r, _, _ = router
+    o = acked(r)
+    r.on_fill(fill(o, "t1", "1"))
+    # No callback asks for this (each checks the state first); the table is the backstop.
+    assert not r._set(o, S.OPEN, 3)
+    assert r.illegal_transitions == 1 and o.status is S.FILLED
+    assert "filled -> open" in caplog.text
+
+
+def test_a_fill_of_an_order_given_up_as_absent_counts_and_the_refusal_stands(router) -> None:  # type: ignore[no-untyped-def]
+    r, v, _ = router
     o = place(r, cid="q")
-    r.on_reject("q", "x", "refused", 2)
-    r.on_fill(fill(o, "t1", "1"))  # a refused order cannot fill
-    assert r.illegal_transitions == 1 and o.status is S.REJECTED
-    assert "rejected -> filled" in caplog.text
+    r.cancel("s", "q", 1)  # waits: and after the refusal there is nothing to send
+    r.on_ambiguous("q", "timeout", 2)
+    r.on_reject("q", "not_at_venue", "the venue has no such order", 3)
+    r.on_fill(fill(o, "t1", "1"))  # it landed after all, and traded
+    assert o.status is S.REJECTED and o.filled == D("1") and r.zombie_fills == 1
+    assert r.position_size("s", SYM) == D("1") and r.illegal_transitions == 0
+    assert v.calls == [("submit", "q")]
 
 
 def test_restored_orders_with_a_request_in_flight_come_back_unknown(btc: Instrument) -> None:

@@ -196,7 +196,9 @@ class Requests:
             r.on_ack(vcid, vo.venue_order_id, ts)
         if not order.is_open:
             return
-        if vo.status is S.CANCELED:
+        if vo.status is S.FILLED:
+            r.on_filled(vcid, ts)  # nothing more to send about it; the fills settle it
+        elif vo.status is S.CANCELED:
             r.on_canceled(vcid, ts)
         elif vo.status is S.EXPIRED:
             r.on_expired(vcid, ts)
@@ -209,14 +211,30 @@ class Requests:
 
     # ----- cancel --------------------------------------------------------------------------
 
+    def _closed_meanwhile(self, vcid: str) -> bool:
+        """Whether the order closed while its request waited (its fills came): then
+        there is nothing to send, and the venue would refuse it."""
+        order = self.router.order_of(vcid)
+        if order is None or not order.is_open:
+            self._count("closed_before_send")
+            return True
+        return False
+
     async def _cancel(self, leg: Order, vcid: str) -> None:
         try:
             for attempt in range(self.max_attempts):
                 try:
-                    await self.link.call(lambda: self.adapter.cancel(leg))
+                    await self.link.turn()
+                    if self._closed_meanwhile(vcid):
+                        return
+                    await self.link.send(lambda: self.adapter.cancel(leg))
                 except VenueError as err:
-                    if err.retryable or err.ambiguous:
+                    if err.retryable and not err.ambiguous:  # refused before acting
                         await self.backoff.pause(attempt, err)
+                        continue
+                    if err.ambiguous:
+                        if await self._cancel_landed(leg, vcid, attempt, err):
+                            return
                         continue
                     # Refused: most often because it filled or was already gone: ask.
                     await self.refresh(leg, vcid, (err.code or "cancel_rejected", err.message))
@@ -224,13 +242,39 @@ class Requests:
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
-                    await self.backoff.pause(attempt, err)
+                    if await self._cancel_landed(leg, vcid, attempt, err):
+                        return
                     continue
                 self.router.on_canceled(vcid, now_ns())
                 return
             await self.refresh(leg, vcid, ("cancel_failed", "the venue did not answer"))
         finally:
             self.link.journal_order(leg)
+
+    async def _cancel_landed(self, leg: Order, vcid: str, attempt: int, err: BaseException) -> bool:
+        """A cancel of unknown outcome is not blindly sent again: ask the venue first.
+
+        Like an ambiguous place, the look-up waits ``lookup_grace_s`` first (a stalled
+        cancel may still land). True when the answer settled it (the order is closed
+        there, or gone); False to send the cancel again.
+        """
+        log.info("cancel of %s is ambiguous (%s): looking it up", vcid, describe(err))
+        self._count("ambiguous_cancel")
+        await asyncio.sleep(self.lookup_grace)
+        for tries in range(self.max_attempts):
+            known, vo = await self.refresh(leg, vcid)  # acts on a closed state it finds
+            if known:
+                break
+            await self.backoff.pause(attempt + tries, err)
+        else:
+            return False
+        if vo is not None and not vo.status.is_closed:
+            return False
+        order = self.router.order_of(vcid)
+        if vo is None and order is not None and order.is_open:
+            self._count("vanished")
+            self.router.on_canceled(vcid, now_ns(), "the venue no longer has this order")
+        return True
 
     async def refresh(
         self, leg: Order, vcid: str, cancel_refused: tuple[str, str] | None = None
@@ -256,10 +300,10 @@ class Requests:
         order = r.order_of(vcid)
         if order is None:
             return known, vo
-        if vo is not None and vo.status in (S.CANCELED, S.EXPIRED, S.REJECTED):
+        if vo is not None and vo.status.is_closed:
+            if vo.status is S.FILLED and cancel_refused is not None:
+                self._count("cancel_lost_to_fill")
             self.apply(leg, vcid, vo)
-        elif vo is not None and vo.status is S.FILLED:
-            self._count("cancel_lost_to_fill")  # the fills arrive through user trades
         elif cancel_refused is not None and r.state(order) in _CANCELLING:
             if known and vo is None and leg.venue_order_id is not None:
                 self._count("vanished")
@@ -275,6 +319,8 @@ class Requests:
             for attempt in range(self.max_attempts):
                 try:
                     await self.link.turn()
+                    if self._closed_meanwhile(vcid):
+                        return
                     verdict = self.recheck(leg, price)
                     if verdict is DROP:
                         self._count("dropped_at_send")

@@ -76,6 +76,7 @@ _PENDING_EDIT = S.PENDING_EDIT
 _PENDING_CANCEL = S.PENDING_CANCEL
 _UNKNOWN = S.UNKNOWN
 _CANCELED = S.CANCELED
+_REJECTED = S.REJECTED
 _REPLACE_CANCEL = P.REPLACE_CANCEL
 _REPLACE_NEW = P.REPLACE_NEW
 # States an acknowledgement moves on to OPEN (or PARTIALLY_FILLED).
@@ -146,6 +147,7 @@ class ExecutionRouter:
         self.orphan_fills = 0  # fills whose order was unknown when they arrived
         self.adopted_fills = 0  # of those, fills moved to their order once it was acknowledged
         self.stale_callbacks = 0  # callbacks about an earlier attempt, or repeated ones
+        self.zombie_fills = 0  # fills of orders given up as absent that landed after all
         self.illegal_transitions = 0
         self.anomalies = 0
         self.open_count = 0
@@ -495,7 +497,7 @@ class ExecutionRouter:
         elif (state is _PENDING_NEW or state is _UNKNOWN) and order.attempt == 1:
             # Part of it may have traded before the refusal: what is left is gone,
             # the fills stand.
-            new = _CANCELED if order.filled else S.REJECTED
+            new = _CANCELED if order.filled else _REJECTED
         else:
             # It existed (an earlier attempt, or an ack): it did not fail as sent.
             new = _CANCELED
@@ -588,6 +590,18 @@ class ExecutionRouter:
             order.reason = reason
         self._set(order, S.EXPIRED, ts_ns)
 
+    def on_filled(self, client_id: str, ts_ns: int) -> None:
+        """The venue reports the attempt named filled in full; its fills are on their way.
+
+        The order is FILLED now, so nothing more is sent about it (a cancel would be
+        refused); its filled totals, position and balances still follow from the
+        fills alone, as they arrive.
+        """
+        order, current = self._named(client_id, "filled report")
+        if order is None or not current or not order.is_open:
+            return
+        self._set(order, _FILLED, ts_ns)
+
     def on_repriced(self, client_id: str, price: Decimal, ts_ns: int, reason: str) -> None:
         """The gateway moved the price of a place about to leave (a post-only slide)."""
         order, current = self._named(client_id, "reprice")
@@ -632,6 +646,12 @@ class ExecutionRouter:
             order.avg_price = (order.avg_price * order.filled + fill.price * fill.size) / filled
         order.filled = filled
         order.fees += fill.fee
+        if order.status is _REJECTED:
+            # Given up as absent after an ambiguous place, yet it landed and traded:
+            # the fill counts (position, balances), the refusal the strategy heard stands.
+            self.zombie_fills += 1
+            log.warning("fill %s for %s, given up as absent", fill.trade_id, order.client_id)
+            return
         attempt_done = order.attempt == 1 or self._attempt_done(order, fill)
         if filled >= order.size:
             if order.status is _PENDING_EDIT and self.state(order) is _PENDING_EDIT:
