@@ -27,7 +27,7 @@ from botkit import Instrument, OrderType, Place, Side, TimeInForce
 from botkit.execution import ExecutionRouter
 from botkit.execution.live import LiveGateway
 from botkit.journal import Journal
-from botkit.model import Fill, Liquidity, Order
+from botkit.model import Fill, Liquidity, Order, OrderStatus
 from botkit.venues.kit.adapter import MarketEvent, VenueAdapter
 from botkit.venues.kit.errors import ParseError, VenueUnavailable
 from botkit.venues.kit.types import VenueOrder
@@ -330,3 +330,38 @@ async def test_a_background_loop_that_raises_is_reported_and_restarted(
             await gw.close()
         assert gw.counters["task_restarted"] == 1
         assert "flaky loop failed" in caplog.text and "a bug in a loop" in caplog.text
+
+
+async def test_a_fill_before_the_ack_is_adopted_by_its_order_in_memory_and_journal() -> None:
+    class SlowAck(ScriptedAdapter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.go = asyncio.Event()
+
+        async def place(self, order: Order) -> VenueOrder:
+            await self.go.wait()  # the reply is slow; the fill overtakes it
+            return VenueOrder(
+                self.name, "V1", order.venue_client_id, order.symbol, order.side,
+                order.type, order.price, order.size, D(0), None, OrderStatus.OPEN,
+                time.time_ns(), "NEW",
+            )  # fmt: skip
+
+    with Journal(":memory:", venue="scripted") as journal:
+        adapter = SlowAck()
+        router, gw = gateway(adapter, journal)
+        intent = Place(SYM, Side.BUY, D("0.03"), D(90), OrderType.LIMIT, TimeInForce.GTC)
+        order = router.place("mm", intent, time.time_ns())
+        try:
+            early = good(5)._replace(venue_order_id="V1")  # names only the venue's id
+            assert gw.deliver(early)
+            assert router.orphan_fills == 1 and order.filled == 0
+            adapter.go.set()
+            await until(lambda: order.venue_order_id == "V1")
+        finally:
+            await gw.close()
+        assert order.filled == D("0.01") and order.status is OrderStatus.PARTIALLY_FILLED
+        assert router.position_size("mm", SYM) == D("0.01")
+        assert router.position_size("", SYM) == 0
+        (stored,) = journal.fills()
+        assert (stored.client_id, stored.strategy) == (order.client_id, "mm")
+        assert set(journal.positions()) == {("mm", SYM)}

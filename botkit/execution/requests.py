@@ -193,7 +193,11 @@ class Requests:
             return
         ts = vo.ts_ns or now_ns()
         if leg.venue_order_id is None or r.state(order) in _SETTLING:
+            adopted = r.adopted_fills
             r.on_ack(vcid, vo.venue_order_id, ts)
+            if r.adopted_fills != adopted and self.link.journal is not None:
+                # Fills that came before this ack named their order: the journal too.
+                self.link.journal.adopt_fills(order)
         if not order.is_open:
             return
         if vo.status is S.FILLED:
