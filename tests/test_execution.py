@@ -413,3 +413,19 @@ def test_a_fill_up_to_the_old_size_waits_for_the_edit_on_its_way(router) -> None
     r.on_fill(fill(o2, "t2", "1"))
     r.on_edit_rejected("q2", "order_not_open", "it filled", 6)  # the edit came too late
     assert o2.status is S.FILLED
+
+
+def test_an_order_the_venue_reports_filled_gets_no_more_requests(router) -> None:  # type: ignore[no-untyped-def]
+    r, v, updates = router
+    o = place(r, cid="q")
+    r.cancel("s", "q", 2)  # waits for the ack
+    r.on_filled("q", 3)  # the place's reply says it traded in full
+    r.on_ack("q", "V1", 4)
+    assert r.cancel("s", "q", 5) and r.cancel_all("s", None, 6) == 1
+    assert not r.edit("s", Edit("q", D("101"), None), 7)
+    assert v.calls == [("submit", "q")]  # a cancel would only be refused
+    assert o.status is S.OPEN and o.filled == 0  # status and totals follow the fills
+    r.on_fill(fill(o, "t1", "1"))
+    assert o.status is S.FILLED and o.filled == D("1")
+    answers = [u.code for kind, _, u in updates.queue if kind == ON_ORDER and u.code]
+    assert answers == ["order_not_open"]

@@ -228,23 +228,30 @@ def test_delivering_any_row_never_raises_and_the_next_good_fill_counts(items: li
         assert c.get("fill_failed", 0) == 0
 
 
-@given(pages)
-@fuzz_settings
-def test_the_rest_poll_survives_any_page_and_counts_the_next_good_fill(script: list[Any]) -> None:
-    async def run() -> None:
+def track_until(adapter: ScriptedAdapter, trade_id: str) -> dict[str, int]:
+    """Run the gateway's fill loops until ``trade_id`` is counted and journaled; its health."""
+
+    async def run() -> dict[str, int]:
         with Journal(":memory:", venue="scripted") as journal:
-            adapter = ScriptedAdapter(pages=[*script, [good(1)]], connections=[])
-            adapter.has_user_trade_stream = False
             router, gw = gateway(adapter, journal)
             gw.start_fills()
             try:
-                await until(lambda: any(f.trade_id == "GOOD-1" for f in router.fills))
+                await until(lambda: any(f.trade_id == trade_id for f in router.fills))
             finally:
                 await gw.close()
-            failed = sum(1 for p in script if isinstance(p, BaseException))
-            assert gw.counters.get("poll_failed", 0) == failed
+            assert journal.has_fill(trade_id)
+            return gw.counters
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+@given(pages)
+@fuzz_settings
+def test_the_rest_poll_survives_any_page_and_counts_the_next_good_fill(script: list[Any]) -> None:
+    adapter = ScriptedAdapter(pages=[*script, [good(1)]])
+    adapter.has_user_trade_stream = False
+    counters = track_until(adapter, "GOOD-1")
+    assert counters.get("poll_failed", 0) == sum(isinstance(p, BaseException) for p in script)
 
 
 @given(st.lists(st.lists(st.one_of(errors, rows), max_size=4), max_size=4))
@@ -252,20 +259,11 @@ def test_the_rest_poll_survives_any_page_and_counts_the_next_good_fill(script: l
 def test_the_stream_survives_any_message_and_counts_the_next_good_fill(
     script: list[list[Any]],
 ) -> None:
-    async def run() -> None:
-        with Journal(":memory:", venue="scripted") as journal:
-            # The REST catch-up after each reconnect finds nothing: only the stream brings
-            # the good fill, after everything else.
-            adapter = ScriptedAdapter(connections=[*script, [good(2)]])
-            router, gw = gateway(adapter, journal)
-            gw.start_fills()
-            try:
-                await until(lambda: any(f.trade_id == "GOOD-2" for f in router.fills))
-            finally:
-                await gw.close()
-            assert journal.has_fill("GOOD-2")
-
-    asyncio.run(run())
+    # The REST catch-up after each reconnect finds nothing: only the stream brings the
+    # good fill, after everything else.
+    counters = track_until(ScriptedAdapter(connections=[*script, [good(2)]]), "GOOD-2")
+    dropped = sum(any(isinstance(i, BaseException) for i in c) for c in script)
+    assert counters.get("stream_dropped", 0) == dropped
 
 
 async def test_a_reconciliation_that_meets_bad_data_does_not_stop_the_stream() -> None:

@@ -106,13 +106,8 @@ class Reconciler:
         """Attempts rejected as absent may still land: cancel any that turn up open."""
         horizon = now_ns() - GIVE_UP_WATCH_NS
         for vcid, leg in list(self.requests.given_up.items()):
-            try:
-                vo = await self.link.call(lambda leg=leg: self.adapter.find_order(leg))  # type: ignore[misc]
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                self._count("lookup_failed")
-                log.info("lookup of given-up %s failed: %s", vcid, describe(err))
+            known, vo = await self.requests.look_up(leg, vcid)
+            if not known:
                 continue
             if vo is None:
                 if leg.updated_ns < horizon:

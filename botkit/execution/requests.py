@@ -161,57 +161,75 @@ class Requests:
 
     async def settle(self, leg: Order, vcid: str) -> None:
         """Find an attempt of unknown fate at the venue: track it, or give it up as absent."""
-        for attempt in range(self.max_attempts * 4):
+        known, vo = await self.look_up(leg, vcid, self.max_attempts * 4)
+        if not known:
+            log.error("order %s: venue unreachable; it stays UNKNOWN until reconciliation", vcid)
+            return
+        if vo is None:
+            self._count("absent")
+            self.given_up[vcid] = leg
+            self.router.on_reject(
+                vcid,
+                "not_at_venue",
+                "the place was ambiguous and the venue has no such order",
+                now_ns(),
+            )
+        else:
+            self.apply(leg, vcid, vo)
+        self.link.journal_order(leg)
+
+    async def look_up(
+        self, leg: Order, vcid: str, tries: int = 1
+    ) -> tuple[bool, VenueOrder | None]:
+        """Ask the venue about an attempt, up to ``tries`` times while asking fails.
+
+        Returns whether it answered, and what it said (None: it has no such order).
+        """
+        for attempt in range(tries):
             try:
-                vo = await self.link.call(lambda: self.adapter.find_order(leg))
+                return True, await self.link.call(lambda: self.adapter.find_order(leg))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 self._count("lookup_failed")
-                await self.backoff.pause(min(attempt, 5), err)
-                continue
-            if vo is None:
-                self._count("absent")
-                self.given_up[vcid] = leg
-                self.router.on_reject(
-                    vcid,
-                    "not_at_venue",
-                    "the place was ambiguous and the venue has no such order",
-                    now_ns(),
-                )
-            else:
-                self.apply(leg, vcid, vo)
-            self.link.journal_order(leg)
-            return
-        log.error("order %s: venue unreachable; it stays UNKNOWN until reconciliation", vcid)
+                log.info("lookup of %s failed: %s", vcid, describe(err))
+                if attempt + 1 < tries:
+                    await self.backoff.pause(min(attempt, 5), err)
+        return False, None
 
     def apply(self, leg: Order, vcid: str, vo: VenueOrder) -> None:
-        """Take the venue's view of an attempt's state. Fills come only from user trades."""
+        """Take the venue's view of an attempt's state. Fills come only from user trades.
+
+        A state the venue shows closed is taken before the acknowledgement: an ack
+        lets a request that waited go (a cancel), which a closed order must not send.
+        """
         r = self.router
         order = r.order_of(vcid)
         if order is None:
             return
         ts = vo.ts_ns or now_ns()
-        if leg.venue_order_id is None or r.state(order) in _SETTLING:
+        if order.is_open:
+            if vo.status is S.FILLED:
+                r.on_filled(vcid, ts)  # nothing more to send about it; the fills settle it
+            elif vo.status is S.CANCELED:
+                r.on_canceled(vcid, ts)
+            elif vo.status is S.EXPIRED:
+                r.on_expired(vcid, ts)
+            elif vo.status is S.REJECTED:
+                r.on_reject(vcid, "venue_rejected", vo.raw_status, ts)
+            elif vo.status is S.UNKNOWN:
+                log.warning(
+                    "order %s: venue status %r unknown; left to reconciliation",
+                    vcid,
+                    vo.raw_status,
+                )
+        current = r.venue_order(order) is leg  # not once a replace has moved past it
+        if current and (leg.venue_order_id is None or r.state(order) in _SETTLING):
             adopted = r.adopted_fills
             r.on_ack(vcid, vo.venue_order_id, ts)
             if r.adopted_fills != adopted and self.link.journal is not None:
                 # Fills that came before this ack named their order: the journal too.
                 self.link.journal.adopt_fills(order)
-        if not order.is_open:
-            return
-        if vo.status is S.FILLED:
-            r.on_filled(vcid, ts)  # nothing more to send about it; the fills settle it
-        elif vo.status is S.CANCELED:
-            r.on_canceled(vcid, ts)
-        elif vo.status is S.EXPIRED:
-            r.on_expired(vcid, ts)
-        elif vo.status is S.REJECTED:
-            r.on_reject(vcid, "venue_rejected", vo.raw_status, ts)
-        elif vo.status is S.UNKNOWN:
-            log.warning(
-                "order %s: venue status %r unknown; left to reconciliation", vcid, vo.raw_status
-            )
 
     # ----- cancel --------------------------------------------------------------------------
 
@@ -292,15 +310,7 @@ class Requests:
         all, which closes it: there is nothing left to cancel, nor to track.
         """
         r = self.router
-        try:
-            vo = await self.link.call(lambda: self.adapter.find_order(leg))
-            known = True
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:
-            self._count("lookup_failed")
-            log.info("lookup of %s failed: %s", vcid, describe(err))
-            vo, known = None, False
+        known, vo = await self.look_up(leg, vcid)
         order = r.order_of(vcid)
         if order is None:
             return known, vo
@@ -370,23 +380,12 @@ class Requests:
         self._count("ambiguous_edit")
         log.warning("edit of %s is ambiguous (%s): looking it up", vcid, describe(err))
         await asyncio.sleep(self.lookup_grace)
-        for attempt in range(self.max_attempts):
-            try:
-                vo = await self.link.call(lambda: self.adapter.find_order(leg))
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                self._count("lookup_failed")
-                await self.backoff.pause(min(attempt, 5), e)
-                continue
-            if vo is not None and vo.price == price and vo.size == size:
-                self.router.on_edited(vcid, price, size, now_ns())
-            else:
-                self.router.on_edit_rejected(
-                    vcid, "edit_failed", "the venue does not show the edit", now_ns()
-                )
-            return
-        self.router.on_edit_rejected(vcid, "edit_failed", "the venue did not answer", now_ns())
+        known, vo = await self.look_up(leg, vcid, self.max_attempts)
+        if vo is not None and vo.price == price and vo.size == size:
+            self.router.on_edited(vcid, price, size, now_ns())
+        else:
+            why = "the venue does not show the edit" if known else "the venue did not answer"
+            self.router.on_edit_rejected(vcid, "edit_failed", why, now_ns())
 
 
 __all__ = ["POST_ONLY_WOULD_CROSS", "Requests"]

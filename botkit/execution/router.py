@@ -63,6 +63,7 @@ P = Phase
 ORDER_NOT_OPEN = "order_not_open"  # a waiting edit met an order that had closed meanwhile
 CANCEL_PENDING = "cancel_pending"  # an edit of an order whose cancel is on its way
 POST_ONLY_SLID = "post_only_slid"  # the price was moved at send time (``on_repriced``)
+_FILLED_THERE = "the venue reports the order filled; the edit cannot apply"
 
 _CLOSED = CLOSED
 _RESTING = RESTING
@@ -141,6 +142,7 @@ class ExecutionRouter:
         self._replacing: dict[str, _Replace] = {}
         self._waiting: dict[str, object] = {}  # client id -> _CANCEL or (price, size)
         self._orphans: dict[str, list[Fill]] = {}  # venue order id -> fills before its ack
+        self._done: set[str] = set()  # filled at the venue, by its word; fills on their way
         self._seen_trades: set[str] = set()
         self.fills: list[Fill] = []
         self.duplicate_fills = 0
@@ -338,6 +340,8 @@ class ExecutionRouter:
         order = self.orders.get(client_id)
         if order is None or order.strategy != strategy or not order.is_open:
             return False
+        if self._done and client_id in self._done:
+            return True  # filled at the venue: its fills close it
         status = order.status
         if (status is _OPEN or status is _PARTIALLY_FILLED) and order.venue_order_id is not None:
             self._send_cancel(order, now_ns)
@@ -362,6 +366,9 @@ class ExecutionRouter:
         order = self.orders.get(intent.client_id)
         if order is None or order.strategy != strategy or not order.is_open:
             return False
+        if self._done and order.client_id in self._done:
+            self.updates.order(order, now_ns, ORDER_NOT_OPEN, _FILLED_THERE)
+            return False
         price = intent.price if intent.price is not None else order.price
         size = intent.size if intent.size is not None else order.size
         status = order.status
@@ -383,6 +390,8 @@ class ExecutionRouter:
         return True
 
     def _send_cancel(self, order: Order, now_ns: int) -> None:
+        if self._done and order.client_id in self._done:
+            return  # filled at the venue: nothing to cancel
         if self._set(order, _PENDING_CANCEL, now_ns):
             assert self.venue is not None
             self.venue.cancel(self.venue_order(order), now_ns)
@@ -593,14 +602,17 @@ class ExecutionRouter:
     def on_filled(self, client_id: str, ts_ns: int) -> None:
         """The venue reports the attempt named filled in full; its fills are on their way.
 
-        The order is FILLED now, so nothing more is sent about it (a cancel would be
-        refused); its filled totals, position and balances still follow from the
-        fills alone, as they arrive.
+        Nothing more is sent about the order (a cancel would be refused): a cancel
+        is taken as done, an edit is answered ``order_not_open``. Its status, filled
+        totals, position and balances follow from the fills alone, as they arrive.
         """
         order, current = self._named(client_id, "filled report")
         if order is None or not current or not order.is_open:
             return
-        self._set(order, _FILLED, ts_ns)
+        self._done.add(order.client_id)
+        waiting = self._waiting.pop(order.client_id, None)
+        if waiting is not None and waiting is not _CANCEL:
+            self.updates.order(order, ts_ns, ORDER_NOT_OPEN, _FILLED_THERE)
 
     def on_repriced(self, client_id: str, price: Decimal, ts_ns: int, reason: str) -> None:
         """The gateway moved the price of a place about to leave (a post-only slide)."""
@@ -804,6 +816,8 @@ class ExecutionRouter:
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:
                 self.open_count -= 1
+            if self._done:
+                self._done.discard(order.client_id)
             self.updates.order(order, ts_ns, code, reason)
             if self._waiting:
                 self._drop_waiting(order, ts_ns)
