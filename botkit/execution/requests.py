@@ -233,21 +233,21 @@ class Requests:
 
     # ----- cancel --------------------------------------------------------------------------
 
-    def _closed_meanwhile(self, vcid: str) -> bool:
-        """Whether the order closed while its request waited (its fills came): then
-        there is nothing to send, and the venue would refuse it."""
+    async def _turn(self, vcid: str) -> bool:
+        """Wait for the rate limit's turn; False when the order closed meanwhile (its fills
+        came): then there is nothing to send, and the venue would refuse it."""
+        await self.link.turn()
         order = self.router.order_of(vcid)
         if order is None or not order.is_open:
             self._count("closed_before_send")
-            return True
-        return False
+            return False
+        return True
 
     async def _cancel(self, leg: Order, vcid: str) -> None:
         try:
             for attempt in range(self.max_attempts):
                 try:
-                    await self.link.turn()
-                    if self._closed_meanwhile(vcid):
+                    if not await self._turn(vcid):
                         return
                     await self.link.send(lambda: self.adapter.cancel(leg))
                 except VenueError as err:
@@ -332,8 +332,7 @@ class Requests:
         try:
             for attempt in range(self.max_attempts):
                 try:
-                    await self.link.turn()
-                    if self._closed_meanwhile(vcid):
+                    if not await self._turn(vcid):
                         return
                     verdict = self.recheck(leg, price)
                     if verdict is DROP:

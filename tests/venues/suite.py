@@ -64,6 +64,28 @@ class Live:
         return self.router.orders[client_id].status
 
 
+async def connect_live(
+    adapter: VenueAdapter, journal_path: Path, venue: str, **timing: Any
+) -> tuple[ExecutionRouter, Journal, LiveGateway]:
+    """Connect the adapter and put the router, a journal and the live gateway in front of
+    it, fills tracking started; ``timing`` are the gateway's timeouts and intervals."""
+    await adapter.connect()
+    instruments = await adapter.instruments()
+    router = ExecutionRouter(instruments, balances=await adapter.balances())
+    journal = Journal(journal_path, venue=venue)
+    gateway = LiveGateway(adapter, router, journal, **timing)
+    router.attach(gateway)
+    gateway.start_fills()
+    return router, journal, gateway
+
+
+def calm(sim: RunningSimulator) -> None:
+    """Switch off every random fault of the simulator (lost calls, stalls, stream mangling)."""
+    sim.set_faults(
+        fail_rate=0.0, stall_rate=0.0, drop_ws_every_s=None, duplicate_rate=0.0, reorder_rate=0.0
+    )
+
+
 async def until(check: Callable[[], bool], timeout_s: float = 15.0, step: Any = None) -> None:
     """Wait for ``check()``; ``step()`` (e.g. moving the market) runs between looks."""
     deadline = time.monotonic() + timeout_s
@@ -89,22 +111,17 @@ class VenueSuite:
         async with running_simulator(self.venue, run_market=False, **self.sim_options) as sim:
             sim.exchange.step()
             adapter = self.make_adapter(sim)
-            await adapter.connect()
-            instruments = await adapter.instruments()
-            assert self.symbol in instruments, f"{self.symbol} not in {sorted(instruments)}"
-            router = ExecutionRouter(instruments, balances=await adapter.balances())
-            journal = Journal(tmp_path / "journal.sqlite", venue=self.venue)
-            gateway = LiveGateway(
+            router, journal, gateway = await connect_live(
                 adapter,
-                router,
-                journal,
+                tmp_path / "journal.sqlite",
+                self.venue,
                 request_timeout_s=3.0,
                 poll_interval_s=0.3,
                 lookup_grace_s=0.5,
                 backoff_s=(0.05, 0.5),
             )
-            router.attach(gateway)
-            gateway.start_fills()
+            instruments = router.instruments
+            assert self.symbol in instruments, f"{self.symbol} not in {sorted(instruments)}"
             live = Live(
                 sim,
                 adapter,

@@ -15,14 +15,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from botkit.execution import ExecutionRouter
-from botkit.execution.live import LiveGateway
 from botkit.intents import Place
-from botkit.journal import Journal
 from botkit.model import OrderType, Side, TimeInForce
 from botkit.simulator.blocktrade import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from botkit.simulator.server import running_simulator
 from botkit.venues.blocktrade import BlockTradeAdapter
+
+from .suite import calm, connect_live
 
 SYM = "BTC/USDT"
 TARGET_FILLS = 2000
@@ -43,21 +42,16 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
             api_secret=DEFAULT_API_SECRET,
             timeout_s=1.0,
         )
-        await adapter.connect()
-        instruments = await adapter.instruments()
-        journal = Journal(tmp_path / "journal.sqlite", venue="blocktrade")
-        router = ExecutionRouter(instruments, balances=await adapter.balances())
-        gateway = LiveGateway(
+        router, journal, gateway = await connect_live(
             adapter,
-            router,
-            journal,
+            tmp_path / "journal.sqlite",
+            "blocktrade",
             request_timeout_s=1.0,
             lookup_grace_s=2.0,
             poll_interval_s=1.0,
             backoff_s=(0.05, 0.5),
         )
-        router.attach(gateway)
-        gateway.start_fills()
+        instruments = router.instruments
         sim.set_faults(
             fail_rate=0.10,
             stall_rate=0.02,
@@ -80,13 +74,7 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
                     router.place("chaos", intent, time.time_ns())
                 await asyncio.sleep(0.005)
 
-            sim.set_faults(
-                fail_rate=0.0,
-                stall_rate=0.0,
-                drop_ws_every_s=None,
-                duplicate_rate=0.0,
-                reorder_rate=0.0,
-            )
+            calm(sim)
             deadline = time.monotonic() + 60
             while router.open_count or len(router.fills) < len(sim.exchange.trades):
                 assert time.monotonic() < deadline, (

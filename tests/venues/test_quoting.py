@@ -27,15 +27,12 @@ from typing import Any
 
 import pytest
 
-from botkit.execution import ExecutionRouter
-from botkit.execution.live import LiveGateway
 from botkit.intents import Edit, Place
-from botkit.journal import Journal
 from botkit.model import OrderType, Side, TimeInForce
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.kit.adapter import VenueAdapter
 
-from .suite import until
+from .suite import calm, connect_live, until
 
 SYM = "BTC/USDT"
 
@@ -75,22 +72,16 @@ async def test_a_quoting_run_under_faults_leaves_nothing_behind(venue: str, tmp_
     async with running_simulator(venue, run_market=False, seed=3, **options) as sim:
         sim.exchange.step()
         adapter = adapter_for(venue, sim)
-        await adapter.connect()
-        instruments = await adapter.instruments()
-        inst = instruments[SYM]
-        journal = Journal(tmp_path / "journal.sqlite", venue=venue)
-        router = ExecutionRouter(instruments, balances=await adapter.balances())
-        gateway = LiveGateway(
+        router, journal, gateway = await connect_live(
             adapter,
-            router,
-            journal,
+            tmp_path / "journal.sqlite",
+            venue,
             request_timeout_s=1.0,
             lookup_grace_s=1.2,
             poll_interval_s=0.3,
             backoff_s=(0.05, 0.3),
         )
-        router.attach(gateway)
-        gateway.start_fills()
+        inst = router.instruments[SYM]
         book = sim.exchange.books["BTC_USDT" if venue == "alp" else SYM]
         bid, ask = Decimal(repr(book.best_bid)), Decimal(repr(book.best_ask))
         tick, lot = inst.tick_size, inst.lot_size
@@ -135,13 +126,7 @@ async def test_a_quoting_run_under_faults_leaves_nothing_behind(venue: str, tmp_
                     placed += 1
                 await asyncio.sleep(0.05)
 
-            sim.set_faults(
-                fail_rate=0.0,
-                stall_rate=0.0,
-                drop_ws_every_s=None,
-                duplicate_rate=0.0,
-                reorder_rate=0.0,
-            )
+            calm(sim)
             # Cancel on stop: what is in flight finishes first, then its cancel goes.
             router.cancel_all("q", None, time.time_ns())
             await until(lambda: router.open_count == 0, timeout_s=90)
