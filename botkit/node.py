@@ -444,8 +444,14 @@ async def _reconcile_every(gateway: LiveGateway, interval_ns: int) -> None:
         await asyncio.sleep(interval_ns / 1e9)
         try:
             await gateway.reconcile()
-        except Exception:
-            log.exception("reconciliation failed; will retry")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Expected now and then (a venue hiccup): counted and told in one line; the
+            # traceback is for --log-level debug.
+            gateway.health.count("reconcile_failed")
+            log.warning("reconciliation failed (%s); will retry", describe(exc))
+            log.debug("reconciliation failure", exc_info=True)
 
 
 __all__ = [
