@@ -19,6 +19,7 @@ class OrderBook:
         "best_bid",
         "bids",
         "last_trade",
+        "received_ns",
         "symbol",
         "ts_ns",
     )
@@ -33,6 +34,9 @@ class OrderBook:
         self.last_trade: Trade | None = None
         self._ticker_last: float | None = None
         self.ts_ns = 0
+        # Wall-clock ns when a live feed last changed this book (0: never, as in a
+        # backtest); only the live feed writes it, so backtests pay nothing per event.
+        self.received_ns = 0
 
     @property
     def last_price(self) -> float | None:

@@ -65,12 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    from botkit.node import run_live
+    from botkit.node import StartError, run_live
 
     duration = parse_duration(args.duration) / 1e9 if args.duration else None
     try:
         summary = asyncio.run(run_live(config, duration))
-    except ValueError as exc:
+    except (StartError, ValueError) as exc:
+        # One line, no traceback: the run never started (``--log-level debug`` shows why).
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(json.dumps(summary))

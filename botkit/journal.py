@@ -379,6 +379,27 @@ class Journal:
             self._conn.execute(_ORDER_UPSERT, row)
             return True
 
+    def adopt_fills(self, order: Order, venue: str | None = None) -> int:
+        """Attribute to ``order`` the stored fills of its venue order id that name no
+        order of theirs (fills that arrived before the place was acknowledged); returns
+        how many. Rare, so it needs no index: a scan of the fills is fine."""
+        if order.venue_order_id is None:
+            return 0
+        with self.transaction():
+            cur = self._conn.execute(
+                "UPDATE fills SET client_id = ?, strategy = ? "
+                "WHERE venue = ? AND venue_order_id = ? AND client_id != ? "
+                "AND client_id NOT IN (SELECT client_id FROM orders)",
+                (
+                    order.client_id,
+                    order.strategy,
+                    self._venue(venue),
+                    order.venue_order_id,
+                    order.client_id,
+                ),
+            )
+            return int(cur.rowcount)
+
     def has_fill(self, trade_id: str, venue: str | None = None) -> bool:
         with self._lock:
             row = self._conn.execute(

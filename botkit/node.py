@@ -35,16 +35,20 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botkit.book import OrderBook
 from botkit.config import BotConfig
 from botkit.engine import NO_MARKET, Engine, SimulatedMarket
+from botkit.events import Trade
+from botkit.execution.freshness import PostOnlyRecheck
 from botkit.execution.live import LiveGateway
+from botkit.execution.retry import describe
 from botkit.execution.router import ExecutionRouter, VenuePort
 from botkit.execution.updates import Updates
-from botkit.journal import Journal
+from botkit.journal import Journal, JournalError
 from botkit.model import Instrument
 from botkit.plugins import LoadedStrategy, StrategySpec, load_strategies, strategy_symbols
 from botkit.redact import Secret, reveal
@@ -237,17 +241,37 @@ def _instruments(config: BotConfig, venue: dict[str, Instrument]) -> dict[str, I
     return out
 
 
+class StartError(Exception):
+    """A live or paper run could not start (the venue refused us, could not be reached,
+    sent something unreadable, does not list a symbol...). The message is one line."""
+
+
 async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[str, Any]:
-    """Run paper or live until a signal or ``duration_s``; returns a short account of the run."""
-    journal = Journal(config.resolve_path(config.live.journal), venue=config.venue.name)
+    """Run paper or live until a signal or ``duration_s``; returns a short account of the run.
+
+    Any failure before the strategies start raises ``StartError`` (its cause
+    chained, and logged with its traceback at debug level), after every session
+    opened so far is closed.
+    """
+    what = f"the {config.mode} run on {config.venue.name}"
+    try:
+        journal = Journal(config.resolve_path(config.live.journal), venue=config.venue.name)
+    except (JournalError, OSError) as exc:
+        raise StartError(f"cannot start {what}: {describe(exc)}") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        async with open_venue(config, journal) as adapter:
-            return await _run(config, adapter, journal, stop, duration_s)
+        async with AsyncExitStack() as stack:
+            try:
+                adapter = await stack.enter_async_context(open_venue(config, journal))
+                run = await _start(config, adapter, journal)
+            except Exception as exc:
+                log.debug("%s failed to start", what, exc_info=True)
+                raise StartError(f"cannot start {what}: {describe(exc)}") from exc
+            return await _serve(config, adapter, run, stop, duration_s)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -255,13 +279,22 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
         journal.close()
 
 
-async def _run(
-    config: BotConfig,
-    adapter: VenueAdapter,
-    journal: Journal,
-    stop: asyncio.Event,
-    duration_s: float | None,
-) -> dict[str, Any]:
+@dataclass
+class _Started:
+    """A run that has started: its engine, and its gateway when it trades live."""
+
+    engine: Engine
+    gateway: LiveGateway | None
+    delivery: asyncio.Event
+
+
+def _post_only_policy(config: BotConfig) -> str:
+    """The risk module's post-only policy, which the gateway applies again at send time."""
+    return str(RiskModule(config.risk).limits.post_only)
+
+
+async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> _Started:
+    """Everything up to the first strategy hook: instruments, the engine, reconciliation."""
     instruments = _instruments(config, await adapter.instruments())
     live = config.mode == "live"
     run_id = journal.reserve_nonce("run", int(time.time()))
@@ -273,7 +306,11 @@ async def _run(
         def venue(router: ExecutionRouter, books: dict[str, OrderBook]) -> VenuePort:
             router.restore(journal.orders(), journal.fills())
             gateway = LiveGateway(
-                adapter, router, journal, request_timeout_s=config.live.request_timeout / 1e9
+                adapter,
+                router,
+                journal,
+                request_timeout_s=config.live.request_timeout / 1e9,
+                recheck=PostOnlyRecheck(_post_only_policy(config), instruments, books),
             )
             gateways.append(gateway)
             return gateway
@@ -311,17 +348,30 @@ async def _run(
             id_prefix=f"p{run_id:x}",
             cancel_on_stop=config.live.cancel_on_stop,
         )
-    router = engine.router
     gateway = gateways[0] if gateways else None
     if gateway is not None:
         report = await gateway.reconcile()
         log.info("reconciled with %s: %s", adapter.name, report)
+    return _Started(engine, gateway, delivery)
+
+
+async def _serve(
+    config: BotConfig,
+    adapter: VenueAdapter,
+    run: _Started,
+    stop: asyncio.Event,
+    duration_s: float | None,
+) -> dict[str, Any]:
+    """Run the started bot until ``stop`` (or ``duration_s``), then stop it cleanly."""
+    engine, gateway = run.engine, run.gateway
+    router = engine.router
+    if gateway is not None:
         gateway.start_fills()
     engine.start(time.time_ns())
     tasks = [
-        asyncio.create_task(_feed(engine, adapter, list(instruments))),
+        asyncio.create_task(_feed(engine, adapter, list(engine.instruments))),
         asyncio.create_task(_clock(engine)),
-        asyncio.create_task(_deliver(engine, delivery)),
+        asyncio.create_task(_deliver(engine, run.delivery)),
     ]
     if gateway is not None:
         tasks.append(asyncio.create_task(_reconcile_every(gateway, config.live.reconcile_interval)))
@@ -343,7 +393,7 @@ async def _run(
                 await gateway.catch_up()
             engine.deliver()
             await gateway.close()
-    return {
+    summary: dict[str, Any] = {
         "mode": config.mode,
         "events": engine.events,
         "orders": len(router.orders),
@@ -351,6 +401,9 @@ async def _run(
         "rejects": dict(engine.rejects),
         "positions": {f"{s}:{sym}": str(p.size) for (s, sym), p in router.positions.items()},
     }
+    if gateway is not None:
+        summary["health"] = gateway.health.snapshot()
+    return summary
 
 
 async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
@@ -362,10 +415,17 @@ async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
 
 
 async def _feed(engine: Engine, adapter: VenueAdapter, symbols: list[str]) -> None:
+    books = engine.books
     while True:
         try:
             async for ev in adapter.market_stream(symbols):
                 engine.dispatch(ev)
+                if ev.__class__ is not Trade:
+                    # When the book last changed, by our clock: the send-time re-check
+                    # logs how old the book it decides on is.
+                    book = books.get(ev.symbol)
+                    if book is not None:
+                        book.received_ns = time.time_ns()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -384,11 +444,18 @@ async def _reconcile_every(gateway: LiveGateway, interval_ns: int) -> None:
         await asyncio.sleep(interval_ns / 1e9)
         try:
             await gateway.reconcile()
-        except Exception:
-            log.exception("reconciliation failed; will retry")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Expected now and then (a venue hiccup): counted and told in one line; the
+            # traceback is for --log-level debug.
+            gateway.health.count("reconcile_failed")
+            log.warning("reconciliation failed (%s); will retry", describe(exc))
+            log.debug("reconciliation failure", exc_info=True)
 
 
 __all__ = [
+    "StartError",
     "assemble",
     "build_backtest",
     "build_sim_engine",

@@ -695,3 +695,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_double_counts_nothing(
             assert j.positions() == expect, where
             stored_before = m
     assert stored_before > 0 and len(nonces) > rounds, f"seed={seed}: the child barely ran"
+
+
+def test_fills_that_came_before_their_order_was_known_are_adopted(journal: Journal) -> None:
+    # The fill came first, naming only the venue's order id; then the ack named it.
+    journal.record_fill(make_fill("t1", cid="", venue_order_id="v1", strategy=""))
+    journal.record_fill(make_fill("t2", cid="c9", venue_order_id="v9", strategy="other"))
+    order = make_order("c1", strategy="mm", venue_order_id="v1")
+    journal.record_order(order)
+    assert journal.adopt_fills(order) == 1
+    assert journal.adopt_fills(order) == 0  # once
+    got = {f.trade_id: (f.client_id, f.strategy) for f in journal.fills()}
+    assert got == {"t1": ("c1", "mm"), "t2": ("c9", "other")}
+    assert journal.adopt_fills(make_order("c2")) == 0  # no venue id: nothing to match

@@ -1,13 +1,23 @@
 """Execution: the order state machine, the router that tracks orders and fills,
-and live execution against a real venue (retries, UNKNOWN outcomes, the fills
-pipeline, reconciliation).
+and live execution against a real venue.
 
-``router`` is the same in every mode; ``live`` is what stands between the
-router and an asynchronous venue adapter in live mode.
+``transitions`` (the one table of what may happen to an order), ``router`` and
+``updates`` are the same in every mode. Live mode puts ``live.LiveGateway``
+between the router and an asynchronous venue adapter; it is made of one module
+per concern: ``requests`` (place, cancel, edit: retries, UNKNOWN outcomes,
+look-ups, the send-time ``freshness`` re-check), ``fills`` (stream, REST
+catch-up, cursor, dedupe), ``reconcile`` (open orders, given-up orders, positions),
+``ratelimit``, ``retry``, ``link`` (what they share) and ``health`` (counters).
 """
 
 from botkit.execution.router import ExecutionRouter, VenuePort
-from botkit.execution.transitions import TRANSITIONS, InvalidTransition, can_transition
+from botkit.execution.transitions import (
+    TRANSITIONS,
+    InvalidTransition,
+    Phase,
+    State,
+    can_transition,
+)
 from botkit.execution.updates import ON_FILL, ON_ORDER, Updates, snapshot
 
 __all__ = [
@@ -16,6 +26,8 @@ __all__ = [
     "TRANSITIONS",
     "ExecutionRouter",
     "InvalidTransition",
+    "Phase",
+    "State",
     "Updates",
     "VenuePort",
     "can_transition",

@@ -5,8 +5,31 @@ gateway and learns what happened only through the venue's callbacks
 (``on_ack``, ``on_fill``, ...). Whether the venue is the in-process simulator
 or a live exchange behind asyncio tasks, the router cannot tell.
 
+An order has at most one request at the venue at a time (the states of
+``transitions`` say which). A cancel or edit from the strategy while one is in
+flight waits, coalesced (the last edit wins), and goes when the request in
+flight resolves; if by then the order has closed, a waiting edit is answered to
+the strategy with ``order_not_open``. An edit while a cancel is on its way is
+answered at once (``cancel_pending``). A cancel is only ever sent for an
+acknowledged order, and never twice.
+
+Venue attempts. On a venue without a native edit an edit is a cancel and a new
+place: each placement is an *attempt*, sent with a client id the venue has never
+seen (``Order.venue_client_id``: the strategy's id, then ``<id>-r2``, ...). The
+strategy's ``Order`` always shows the current attempt (its ``attempt`` and
+``venue_order_id``). Attempt 1 is that order object itself; each later attempt
+is an internal record of its own (an ``Order`` with the same client id, the
+attempt's number and what is left to place as its size), which is what the
+venue port is given, so an adapter sends the right id and size. Callbacks name
+the attempt (its venue client id); one about an earlier attempt is stale: it was
+confirmed closed before the next one was placed, so it never touches the
+current one.
+
 Fills are keyed by the venue's trade id and counted once; positions and
-balances follow from fills alone.
+balances follow from fills alone. A fill whose order is not known yet (it
+arrived before the place's acknowledgement named the venue's order id) is
+counted at once under the fill's own strategy, and moved to its order's
+strategy when the acknowledgement comes.
 """
 
 from __future__ import annotations
@@ -17,7 +40,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
-from botkit.execution.transitions import CLOSED, TRANSITIONS
+from botkit.execution.transitions import CLOSED, IN_FLIGHT, RESTING, TRANSITIONS, Phase, State
 from botkit.execution.updates import Updates
 from botkit.intents import Edit, Place
 from botkit.model import (
@@ -34,18 +57,35 @@ from botkit.model import (
 log = logging.getLogger("botkit.execution")
 
 S = OrderStatus
+P = Phase
+
+# Codes of the answers the router gives a strategy itself.
+ORDER_NOT_OPEN = "order_not_open"  # a waiting edit met an order that had closed meanwhile
+CANCEL_PENDING = "cancel_pending"  # an edit of an order whose cancel is on its way
+POST_ONLY_SLID = "post_only_slid"  # the price was moved at send time (``on_repriced``)
+_FILLED_THERE = "the venue reports the order filled; the edit cannot apply"
 
 _CLOSED = CLOSED
+_RESTING = RESTING
 # Members read per order or per fill, as plain names: on Python 3.11 a read like
 # ``S.FILLED`` goes through EnumType.__getattr__'s slow hook (about 110 ns).
 _PENDING_NEW = S.PENDING_NEW
 _OPEN = S.OPEN
 _PARTIALLY_FILLED = S.PARTIALLY_FILLED
 _FILLED = S.FILLED
-_ACKABLE = frozenset({S.PENDING_NEW, S.UNKNOWN, S.PENDING_EDIT})
+_PENDING_EDIT = S.PENDING_EDIT
+_PENDING_CANCEL = S.PENDING_CANCEL
+_UNKNOWN = S.UNKNOWN
+_CANCELED = S.CANCELED
+_REJECTED = S.REJECTED
+_REPLACE_CANCEL = P.REPLACE_CANCEL
+_REPLACE_NEW = P.REPLACE_NEW
+# States an acknowledgement moves on to OPEN (or PARTIALLY_FILLED).
+_ACKABLE = frozenset({S.PENDING_NEW, S.UNKNOWN, P.REPLACE_NEW})
 # A partial fill moves these on to PARTIALLY_FILLED; closed and pending requests keep theirs.
 _FILL_MOVES = frozenset({S.PENDING_NEW, S.UNKNOWN, S.OPEN, S.PARTIALLY_FILLED})
 _BUY = Side.BUY
+_CANCEL = "cancel"  # a waiting cancel; a waiting edit is its (price, size)
 
 
 class VenuePort(Protocol):
@@ -53,7 +93,9 @@ class VenuePort(Protocol):
 
     Requests return at once; outcomes come back later through the router's
     ``on_*`` callbacks (``on_ack``, ``on_fill``, ...), whether the venue is the
-    in-process matching engine or a live exchange behind asyncio tasks.
+    in-process matching engine or a live exchange behind asyncio tasks. The
+    ``order`` given is the attempt the request is about: send
+    ``order.venue_client_id``, and name it so in the callbacks.
     """
 
     supports_edit: bool
@@ -63,6 +105,17 @@ class VenuePort(Protocol):
     def cancel(self, order: Order, now_ns: int) -> None: ...
 
     def edit(self, order: Order, price: Decimal, size: Decimal, now_ns: int) -> None: ...
+
+
+class _Replace:
+    """A cancel-and-replace under way: its step and the terms the next attempt takes."""
+
+    __slots__ = ("phase", "price", "size")
+
+    def __init__(self, phase: Phase, price: Decimal | None, size: Decimal) -> None:
+        self.phase = phase
+        self.price = price
+        self.size = size
 
 
 class ExecutionRouter:
@@ -82,15 +135,22 @@ class ExecutionRouter:
         self._prefix = id_prefix
         self._seq = itertools.count(1)
         self.orders: dict[str, Order] = {}  # every order ever, closed ones stay matchable
-        self._by_venue_id: dict[str, Order] = {}
-        self._attempts: dict[str, Order] = {}  # venue client id of a replacement -> its order
+        self._by_venue_id: dict[str, Order] = {}  # every attempt's venue id -> its order
+        self._attempts: dict[str, Order] = {}  # venue client id of attempt >= 2 -> that attempt
         self._open: dict[tuple[str, str], dict[str, Order]] = {}
         self._positions: dict[tuple[str, str], Position] = {}
-        self._pending_replace: dict[str, tuple[Decimal, Decimal]] = {}
+        self._replacing: dict[str, _Replace] = {}
+        self._waiting: dict[str, object] = {}  # client id -> _CANCEL or (price, size)
+        self._orphans: dict[str, list[Fill]] = {}  # venue order id -> fills before its ack
+        self._done: set[str] = set()  # filled at the venue, by its word; fills on their way
         self._seen_trades: set[str] = set()
         self.fills: list[Fill] = []
         self.duplicate_fills = 0
-        self.orphan_fills = 0
+        self.orphan_fills = 0  # fills whose order was unknown when they arrived
+        self.adopted_fills = 0  # of those, fills moved to their order once it was acknowledged
+        self.stale_callbacks = 0  # callbacks about an earlier attempt, or repeated ones
+        self.zombie_fills = 0  # fills of orders given up as absent that landed after all
+        self.illegal_transitions = 0
         self.anomalies = 0
         self.open_count = 0
 
@@ -101,14 +161,20 @@ class ExecutionRouter:
     def restore(self, orders: Iterable[Order], fills: Iterable[Fill]) -> None:
         """Resume from a journal: known orders, fills already counted, positions from fills.
 
-        Balances are not replayed here: a live venue reports them itself.
+        An order that had a request in flight when the last run stopped is of
+        unknown state now (the request may or may not have reached the venue):
+        it comes back UNKNOWN, for reconciliation to settle. Balances are not
+        replayed here: a live venue reports them itself.
         """
         for order in orders:
+            if order.status in IN_FLIGHT or (order.is_open and order.venue_order_id is None):
+                order.status = _UNKNOWN
             self.orders[order.client_id] = order
             if order.venue_order_id:
                 self._by_venue_id[order.venue_order_id] = order
             if order.attempt > 1:
-                self._attempts[order.venue_client_id] = order
+                leg = self._new_attempt(order, order.remaining, order.updated_ns)
+                leg.venue_order_id = order.venue_order_id
             if order.is_open:
                 self.open_order_map(order.strategy, order.symbol)[order.client_id] = order
                 self.open_count += 1
@@ -153,6 +219,45 @@ class ExecutionRouter:
     @property
     def positions(self) -> dict[tuple[str, str], Position]:
         return dict(self._positions)
+
+    def state(self, order: Order) -> State:
+        """The order's state in the transition table (a replace's step, else its status)."""
+        status = order.status
+        if status is _PENDING_EDIT:
+            step = self._replacing.get(order.client_id)
+            if step is not None:
+                return step.phase
+        return status
+
+    def venue_order(self, order: Order) -> Order:
+        """The record of the order's current attempt: what the venue port is given."""
+        if order.attempt == 1:
+            return order
+        return self._attempts.get(order.venue_client_id, order)
+
+    def order_of(self, venue_client_id: str) -> Order | None:
+        """The strategy's order behind a venue client id (any attempt's)."""
+        order = self.orders.get(venue_client_id)
+        if order is None:
+            leg = self._attempts.get(venue_client_id)
+            if leg is not None:
+                order = self.orders.get(leg.client_id)
+        return order
+
+    def order_of_venue_id(self, venue_order_id: str) -> Order | None:
+        """The strategy's order behind a venue order id (any attempt's)."""
+        return self._by_venue_id.get(venue_order_id)
+
+    def order_of_fill(self, fill: Fill) -> Order | None:
+        """The order a fill belongs to: by client id (any attempt's), else by venue order id."""
+        order = self.order_of(fill.client_id) if fill.client_id else None
+        if order is None and fill.venue_order_id is not None:
+            order = self._by_venue_id.get(fill.venue_order_id)
+        return order
+
+    def waiting(self, client_id: str) -> object | None:
+        """The request waiting for the one in flight: ``"cancel"``, ``(price, size)`` or None."""
+        return self._waiting.get(client_id)
 
     # ----- requests ----------------------------------------------------------
 
@@ -227,14 +332,25 @@ class ExecutionRouter:
         return order
 
     def cancel(self, strategy: str, client_id: str, now_ns: int) -> bool:
+        """Cancel an open order: at once when nothing is in flight, else when that resolves.
+
+        True when the order is being (or will be) cancelled; a second cancel sends
+        nothing more.
+        """
         order = self.orders.get(client_id)
         if order is None or order.strategy != strategy or not order.is_open:
             return False
-        if order.status is S.PENDING_CANCEL:
-            return True
-        self._set(order, S.PENDING_CANCEL, now_ns)
-        assert self.venue is not None
-        self.venue.cancel(order, now_ns)
+        if self._done and client_id in self._done:
+            return True  # filled at the venue: its fills close it
+        status = order.status
+        if (status is _OPEN or status is _PARTIALLY_FILLED) and order.venue_order_id is not None:
+            self._send_cancel(order, now_ns)
+        elif status is not _PENDING_CANCEL:
+            if self.state(order) is _REPLACE_CANCEL:
+                # The replace's cancel is already on its way: it now serves this one.
+                self._set(order, _PENDING_CANCEL, now_ns)
+            else:
+                self._waiting[client_id] = _CANCEL  # replaces a waiting edit
         return True
 
     def cancel_all(self, strategy: str, symbol: str | None, now_ns: int) -> int:
@@ -242,134 +358,420 @@ class ExecutionRouter:
         return sum(self.cancel(strategy, o.client_id, now_ns) for o in targets)
 
     def edit(self, strategy: str, intent: Edit, now_ns: int) -> bool:
-        """Apply an edit the risk module accepted: native edit, else cancel-and-replace."""
+        """Apply an edit the risk module accepted: native edit, else cancel-and-replace.
+
+        While a request is in flight the edit waits (the last one wins); an edit
+        of an order being cancelled is answered at once and returns False.
+        """
         order = self.orders.get(intent.client_id)
         if order is None or order.strategy != strategy or not order.is_open:
             return False
+        if self._done and order.client_id in self._done:
+            self.updates.order(order, now_ns, ORDER_NOT_OPEN, _FILLED_THERE)
+            return False
         price = intent.price if intent.price is not None else order.price
         size = intent.size if intent.size is not None else order.size
-        assert self.venue is not None
-        self._set(order, S.PENDING_EDIT, now_ns)
-        if self.venue.supports_edit:
-            self.venue.edit(order, price, size, now_ns)  # type: ignore[arg-type]
+        status = order.status
+        if (status is _OPEN or status is _PARTIALLY_FILLED) and order.venue_order_id is not None:
+            self._start_edit(order, price, size, now_ns)  # type: ignore[arg-type]
+            return True
+        cid = order.client_id
+        if status is _PENDING_CANCEL or self._waiting.get(cid) is _CANCEL:
+            self.updates.order(
+                order, now_ns, CANCEL_PENDING, "the order is being cancelled; the edit cannot apply"
+            )
+            return False
+        step = self._replacing.get(cid)
+        if step is not None and step.phase is _REPLACE_CANCEL:
+            # The next attempt is not placed yet: it takes the latest terms.
+            step.price, step.size = price, size  # type: ignore[assignment]
         else:
-            self._pending_replace[order.client_id] = (price, size)  # type: ignore[assignment]
-            self.venue.cancel(order, now_ns)
+            self._waiting[cid] = (price, size)
         return True
+
+    def _send_cancel(self, order: Order, now_ns: int) -> None:
+        if self._done and order.client_id in self._done:
+            return  # filled at the venue: nothing to cancel
+        if self._set(order, _PENDING_CANCEL, now_ns):
+            assert self.venue is not None
+            self.venue.cancel(self.venue_order(order), now_ns)
+
+    def _start_edit(self, order: Order, price: Decimal, size: Decimal, now_ns: int) -> None:
+        if price == order.price and size == order.size:
+            return  # nothing would change: no request
+        venue = self.venue
+        assert venue is not None
+        if venue.supports_edit:
+            if self._set(order, _PENDING_EDIT, now_ns):
+                venue.edit(order, price, size, now_ns)
+        elif self._step(order, _REPLACE_CANCEL, now_ns, _Replace(_REPLACE_CANCEL, price, size)):
+            venue.cancel(self.venue_order(order), now_ns)
+
+    def _next_request(self, order: Order, ts_ns: int) -> None:
+        """Send what waited for the request that just resolved, if the order can still take it."""
+        waiting = self._waiting.pop(order.client_id, None)
+        if waiting is None:
+            return
+        if order.venue_order_id is None or order.status not in _RESTING:
+            self._waiting[order.client_id] = waiting  # still in flight
+            return
+        if waiting is _CANCEL:
+            self._send_cancel(order, ts_ns)
+        else:
+            price, size = waiting  # type: ignore[misc]
+            self._start_edit(order, price, size, ts_ns)
+
+    def _drop_waiting(self, order: Order, ts_ns: int) -> None:
+        """The order closed: a waiting edit can no longer apply (a waiting cancel is moot)."""
+        waiting = self._waiting.pop(order.client_id, None)
+        if waiting is not None and waiting is not _CANCEL:
+            self.updates.order(
+                order,
+                ts_ns,
+                ORDER_NOT_OPEN,
+                f"the order is {order.status.value}; the edit could not apply",
+            )
 
     # ----- venue callbacks -----------------------------------------------------
 
-    def on_ack(self, client_id: str, venue_order_id: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
+    def _named(self, venue_client_id: str, what: str) -> tuple[Order | None, bool]:
+        """The order a callback names, and whether it names the order's current attempt."""
+        order = self.orders.get(venue_client_id)
+        if order is not None:
+            return order, order.attempt == 1
+        leg = self._attempts.get(venue_client_id)
+        order = self.orders.get(leg.client_id) if leg is not None else None
         if order is None:
             self.anomalies += 1
-            log.warning("ack for unknown order %s", client_id)
+            log.warning("%s for unknown order %s", what, venue_client_id)
+            return None, False
+        return order, leg.attempt == order.attempt  # type: ignore[union-attr]
+
+    def _stale(self, what: str, venue_client_id: str, order: Order) -> None:
+        self.stale_callbacks += 1
+        log.info(
+            "%s for %s ignored: it is about an earlier attempt (now attempt %d, %s)",
+            what,
+            venue_client_id,
+            order.attempt,
+            self.state(order).value,
+        )
+
+    def on_ack(self, client_id: str, venue_order_id: str, ts_ns: int) -> None:
+        order = self.orders.get(client_id)  # the common case first: attempt 1, named by its id
+        if order is None or order.attempt != 1:
+            order, current = self._named(client_id, "ack")
+            if order is None:
+                return
+        else:
+            current = True
+        vid = venue_order_id
+        # A venue that names every attempt by the strategy's id acknowledges the
+        # replacement under it: a venue id never seen before while the next attempt
+        # is on its way can only be that attempt's.
+        if not current and (self.state(order) is not _REPLACE_NEW or vid in self._by_venue_id):
+            self._by_venue_id.setdefault(vid, order)  # late fills of that attempt
+            self._stale("ack", client_id, order)
             return
-        order.venue_order_id = venue_order_id
-        self._by_venue_id[venue_order_id] = order
-        if order.status in _ACKABLE:
+        order.venue_order_id = vid
+        if order.attempt != 1:
+            self.venue_order(order).venue_order_id = vid
+        self._by_venue_id[vid] = order
+        if self._orphans and vid in self._orphans:
+            self._adopt(order, vid, ts_ns)
+        state = order.status
+        if state is _PENDING_EDIT:
+            state = self.state(order)
+        if state in _ACKABLE:
             self._set(order, _PARTIALLY_FILLED if order.filled else _OPEN, ts_ns)
+        # Otherwise a repeated ack, one after a fill that overtook it, or one after
+        # the order closed: the venue id is kept for late fills.
+        if self._waiting:
+            self._next_request(order, ts_ns)
 
     def on_reject(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
+        """The venue refused a place (or, found by reconciliation, refused it after all)."""
+        order, current = self._named(client_id, "reject")
         if order is None:
-            self.anomalies += 1
+            return
+        if not current and self.state(order) is not _REPLACE_NEW:
+            self._stale("reject", client_id, order)
+            return
+        if not order.is_open:
             return
         order.code, order.reason = code, reason
-        if order.filled:
-            # Part of it traded before the refusal: what is left is gone, the fills stand.
-            self._set(order, S.CANCELED, ts_ns)
+        state = self.state(order)
+        if order.filled >= order.size and order.filled:
+            new: OrderStatus = _FILLED
+        elif (state is _PENDING_NEW or state is _UNKNOWN) and order.attempt == 1:
+            # Part of it may have traded before the refusal: what is left is gone,
+            # the fills stand.
+            new = _CANCELED if order.filled else _REJECTED
         else:
-            self._set(order, S.REJECTED, ts_ns)
+            # It existed (an earlier attempt, or an ack): it did not fail as sent.
+            new = _CANCELED
+        self._set(order, new, ts_ns, code, reason)
 
     def on_ambiguous(self, client_id: str, reason: str, ts_ns: int) -> None:
         """The venue's answer did not say whether the order exists: UNKNOWN until settled."""
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
+        order, current = self._named(client_id, "ambiguous outcome")
         if order is None:
-            self.anomalies += 1
             return
-        order.reason = reason
-        self._set(order, S.UNKNOWN, ts_ns)
+        if not current and self.state(order) is not _REPLACE_NEW:
+            self._stale("ambiguous outcome", client_id, order)
+            return
+        state = self.state(order)
+        if state is _PENDING_NEW or state is _REPLACE_NEW:
+            order.reason = reason
+            self._set(order, _UNKNOWN, ts_ns)
 
     def on_canceled(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
+        """The venue confirmed the cancel of the attempt named (or cancelled it itself)."""
+        order, current = self._named(client_id, "cancel confirmation")
         if order is None:
-            self.anomalies += 1
             return
-        replace_with = self._pending_replace.pop(client_id, None)
-        if replace_with is not None and order.status is S.PENDING_EDIT:
-            # Cancel-and-replace: the strategy keeps its client id; only the venue's changes.
-            order.price, order.size = replace_with
-            order.venue_order_id = None
-            order.attempt += 1
-            self._attempts[order.venue_client_id] = order
-            assert self.venue is not None
-            self.venue.submit(order, ts_ns)
+        if not current:
+            self._stale("cancel confirmation", client_id, order)
+            return
+        if not order.is_open:
+            self.stale_callbacks += 1  # a repeated confirmation
+            return
+        if self.state(order) is _REPLACE_CANCEL:
+            self._place_next_attempt(order, ts_ns)
             return
         if reason:
             order.reason = reason
-        self._set(order, S.CANCELED, ts_ns)
+        self._set(order, _FILLED if order.filled >= order.size else _CANCELED, ts_ns)
 
     def on_cancel_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
-        if order is None or order.status is not S.PENDING_CANCEL:
+        order, current = self._named(client_id, "cancel refusal")
+        if order is None or not current:
             return
-        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
+        state = self.state(order)
+        if state is _PENDING_CANCEL or state is _REPLACE_CANCEL:
+            # A refused replace leaves the order as it was: the edit did not apply.
+            self._set(order, _PARTIALLY_FILLED if order.filled else _OPEN, ts_ns, code, reason)
+            if self._waiting:
+                self._next_request(order, ts_ns)
 
     def on_edited(self, client_id: str, price: Decimal, size: Decimal, ts_ns: int) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
-        if order is None:
-            self.anomalies += 1
+        order, current = self._named(client_id, "edit confirmation")
+        if order is None or not current:
+            return
+        if order.status is not _PENDING_EDIT or self.state(order) is not _PENDING_EDIT:
+            self.stale_callbacks += 1
             return
         order.price, order.size = price, size
-        status = (
-            S.FILLED if order.filled >= size else (S.PARTIALLY_FILLED if order.filled else S.OPEN)
+        filled = order.filled
+        self._set(
+            order,
+            _FILLED if filled >= size else (_PARTIALLY_FILLED if filled else _OPEN),
+            ts_ns,
         )
-        self._set(order, status, ts_ns)
+        if self._waiting:
+            self._next_request(order, ts_ns)
 
     def on_edit_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
-        if order is None or order.status is not S.PENDING_EDIT:
+        order, current = self._named(client_id, "edit refusal")
+        if order is None or not current or self.state(order) is not _PENDING_EDIT:
             return
-        self._set(order, S.PARTIALLY_FILLED if order.filled else S.OPEN, ts_ns, code, reason)
+        filled = order.filled
+        self._set(
+            order,
+            _FILLED if filled >= order.size else (_PARTIALLY_FILLED if filled else _OPEN),
+            ts_ns,
+            code,
+            reason,
+        )
+        if self._waiting:
+            self._next_request(order, ts_ns)
 
     def on_expired(self, client_id: str, ts_ns: int, reason: str | None = None) -> None:
-        order = self.orders.get(client_id) or self._attempts.get(client_id)
+        order, current = self._named(client_id, "expiry")
         if order is None:
+            return
+        if not current:
+            self._stale("expiry", client_id, order)
+            return
+        if not order.is_open:
             return
         if reason:
             order.reason = reason
         self._set(order, S.EXPIRED, ts_ns)
 
-    def on_fill(self, fill: Fill) -> None:
-        """Apply one execution; a trade id seen before is counted once only."""
+    def on_filled(self, client_id: str, ts_ns: int) -> None:
+        """The venue reports the attempt named filled in full; its fills are on their way.
+
+        Nothing more is sent about the order (a cancel would be refused): a cancel
+        is taken as done, an edit is answered ``order_not_open``. Its status, filled
+        totals, position and balances follow from the fills alone, as they arrive.
+        """
+        order, current = self._named(client_id, "filled report")
+        if order is None or not current or not order.is_open:
+            return
+        self._done.add(order.client_id)
+        waiting = self._waiting.pop(order.client_id, None)
+        if waiting is not None and waiting is not _CANCEL:
+            self.updates.order(order, ts_ns, ORDER_NOT_OPEN, _FILLED_THERE)
+
+    def on_repriced(self, client_id: str, price: Decimal, ts_ns: int, reason: str) -> None:
+        """The gateway moved the price of a place about to leave (a post-only slide)."""
+        order, current = self._named(client_id, "reprice")
+        if order is None or not current or not order.is_open:
+            return
+        leg = self.venue_order(order)
+        leg.price = price
+        order.price = price
+        self.updates.order(order, ts_ns, POST_ONLY_SLID, reason)
+
+    def on_fill(self, fill: Fill) -> bool:
+        """Apply one execution; a trade id seen before is counted once only. True when new."""
         tid = fill.trade_id
         if tid in self._seen_trades:
             self.duplicate_fills += 1
-            return
+            return False
         self._seen_trades.add(tid)
-        order = self.orders.get(fill.client_id) or self._attempts.get(fill.client_id)
-        if order is None and fill.venue_order_id is not None:
-            order = self._by_venue_id.get(fill.venue_order_id)
-        strategy = order.strategy if order is not None else fill.strategy
+        order = self.orders.get(fill.client_id)
         if order is None:
+            order = self.order_of_fill(fill)
+        if order is None:
+            strategy = fill.strategy
             self.orphan_fills += 1
-            log.warning("fill %s for an order this bot does not know", tid)
+            log.warning("fill %s for an order this bot does not know (yet)", tid)
+            if fill.venue_order_id is not None:
+                self._orphans.setdefault(fill.venue_order_id, []).append(fill)
+        else:
+            strategy = order.strategy
         self.fills.append(fill)
         self._apply_to_account(strategy, fill)
         if order is not None:
-            filled = order.filled + fill.size
-            if order.avg_price is None or not order.filled:
-                order.avg_price = fill.price
-            else:
-                order.avg_price = (order.avg_price * order.filled + fill.price * fill.size) / filled
-            order.filled = filled
-            order.fees += fill.fee
-            if filled >= order.size:
-                self._set(order, _FILLED, fill.ts_ns)
-            elif order.status in _FILL_MOVES:
-                self._set(order, _PARTIALLY_FILLED, fill.ts_ns)
+            self._count_fill(order, fill)
         self.updates.fill(strategy, fill)
+        return True
+
+    def _count_fill(self, order: Order, fill: Fill) -> None:
+        """The order's filled totals and state after one of its fills."""
+        filled = order.filled + fill.size
+        if order.avg_price is None or not order.filled:
+            order.avg_price = fill.price
+        else:
+            order.avg_price = (order.avg_price * order.filled + fill.price * fill.size) / filled
+        order.filled = filled
+        order.fees += fill.fee
+        if order.status is _REJECTED:
+            # Given up as absent after an ambiguous place, yet it landed and traded:
+            # the fill counts (position, balances), the refusal the strategy heard stands.
+            self.zombie_fills += 1
+            log.warning("fill %s for %s, given up as absent", fill.trade_id, order.client_id)
+            return
+        attempt_done = order.attempt == 1 or self._attempt_done(order, fill)
+        if filled >= order.size:
+            if order.status is _PENDING_EDIT and self.state(order) is _PENDING_EDIT:
+                pass  # the edit on its way may leave more to fill: its answer settles it
+            elif attempt_done or not order.is_open:
+                self._set(order, _FILLED, fill.ts_ns)
+            else:
+                self._stop_attempt(order, fill.ts_ns)
+        elif order.status in _FILL_MOVES:
+            self._set(order, _PARTIALLY_FILLED, fill.ts_ns)
+
+    def _attempt_done(self, order: Order, fill: Fill) -> bool:
+        """Count a fill on the current attempt's record; True once that attempt is filled.
+
+        Late fills of an earlier attempt count for the order but not for the
+        current attempt, which was sized from what was filled when it was placed.
+        """
+        leg = self._attempts.get(order.venue_client_id)
+        if leg is None:
+            return True
+        vid = fill.venue_order_id
+        if fill.client_id == leg.venue_client_id:
+            mine = True
+        elif vid is not None:
+            mine = vid == leg.venue_order_id or (
+                leg.venue_order_id is None and self._by_venue_id.get(vid) is None
+            )
+        else:
+            mine = True  # nothing tells the attempts apart: the current one is likeliest
+        if mine:
+            leg.filled += fill.size
+        return leg.filled >= leg.size
+
+    def _stop_attempt(self, order: Order, ts_ns: int) -> None:
+        """Late fills of an earlier attempt made up the size while the current one still
+        works at the venue: cancel it, so no order stays live behind a FILLED one."""
+        state = self.state(order)
+        if state is _OPEN or state is _PARTIALLY_FILLED:
+            self._send_cancel(order, ts_ns)
+        elif state is _REPLACE_CANCEL:
+            self._set(order, _PENDING_CANCEL, ts_ns)
+        elif state is not _PENDING_CANCEL:
+            self._waiting[order.client_id] = _CANCEL
+
+    def _place_next_attempt(self, order: Order, ts_ns: int) -> None:
+        """The current attempt's own cancel is confirmed: place the next with the new terms."""
+        step = self._replacing[order.client_id]
+        left = step.size - order.filled
+        if left <= 0:
+            # Fills while the cancel was on its way reach the edited size: nothing to place.
+            order.size = step.size
+            self._set(order, _FILLED, ts_ns)
+            return
+        order.price, order.size = step.price, step.size
+        order.attempt += 1
+        order.venue_order_id = None
+        leg = self._new_attempt(order, left, ts_ns)
+        if self._step(order, _REPLACE_NEW, ts_ns):
+            assert self.venue is not None
+            self.venue.submit(leg, ts_ns)
+
+    def _new_attempt(self, order: Order, size: Decimal, ts_ns: int) -> Order:
+        """The record of the order's current attempt (>= 2), as the venue port gets it."""
+        leg = Order(
+            order.client_id,
+            order.symbol,
+            order.side,
+            order.type,
+            size,
+            order.price,
+            order.tif,
+            order.post_only,
+            order.reduce_only,
+            order.stop_price,
+            order.strategy,
+            _PENDING_NEW,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+            attempt=order.attempt,
+        )
+        self._attempts[leg.venue_client_id] = leg
+        return leg
+
+    def _adopt(self, order: Order, vid: str, ts_ns: int) -> None:
+        """Fills that arrived before this ack named their order: move them to it, once."""
+        moved = self._orphans.pop(vid)
+        keys = {(f.strategy, f.symbol) for f in moved} | {(order.strategy, f.symbol) for f in moved}
+        for fill in moved:
+            owned = fill._replace(client_id=order.client_id, strategy=order.strategy)
+            for i in range(len(self.fills) - 1, -1, -1):
+                if self.fills[i] is fill:
+                    self.fills[i] = owned
+                    break
+            self.adopted_fills += 1
+            self._count_fill(order, owned)
+            self.updates.fill(order.strategy, owned)
+        for strategy, symbol in keys:
+            self._rebuild_position(strategy, symbol)
+
+    def _rebuild_position(self, strategy: str, symbol: str) -> None:
+        pos = Position(symbol)
+        for f in self.fills:
+            if f.symbol != symbol:
+                continue
+            owner = self.order_of_fill(f)
+            if (owner.strategy if owner is not None else f.strategy) == strategy:
+                pos = pos.apply(f.side, f.price, f.size)
+        self._positions[(strategy, symbol)] = pos
 
     def _apply_to_account(self, strategy: str, fill: Fill) -> None:
         key = (strategy, fill.symbol)
@@ -399,28 +801,53 @@ class ExecutionRouter:
         ts_ns: int,
         code: str | None = None,
         reason: str | None = None,
-    ) -> None:
-        old = order.status
+    ) -> bool:
+        """Move the order to a status, if the table allows it from the order's state."""
+        old: State = order.status
+        if old is _PENDING_EDIT and self._replacing:
+            old = self.state(order)
         if status is not old and status not in TRANSITIONS[old]:
-            self.anomalies += 1
-            log.warning(
-                "order %s: ignored transition %s -> %s", order.client_id, old.value, status.value
-            )
-            return
+            return self._illegal(order, old, status)
+        if old is not order.status:  # leaving a replace's step
+            del self._replacing[order.client_id]
         order.status = status
         order.updated_ns = ts_ns
         if status in _CLOSED:
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:
                 self.open_count -= 1
+            if self._done:
+                self._done.discard(order.client_id)
+            self.updates.order(order, ts_ns, code, reason)
+            if self._waiting:
+                self._drop_waiting(order, ts_ns)
+            return True
         self.updates.order(order, ts_ns, code, reason)
+        return True
+
+    def _step(
+        self, order: Order, phase: Phase, ts_ns: int, replace: _Replace | None = None
+    ) -> bool:
+        """Move the order to a step of a cancel-and-replace (strategies see PENDING_EDIT)."""
+        old = self.state(order)
+        if phase not in TRANSITIONS[old]:
+            return self._illegal(order, old, phase)
+        if replace is not None:
+            self._replacing[order.client_id] = replace
+        self._replacing[order.client_id].phase = phase
+        order.status = _PENDING_EDIT
+        order.updated_ns = ts_ns
+        self.updates.order(order, ts_ns)
+        return True
+
+    def _illegal(self, order: Order, old: State, new: State) -> bool:
+        self.illegal_transitions += 1
+        self.anomalies += 1
+        log.warning("order %s: ignored transition %s -> %s", order.client_id, old.value, new.value)
+        return False
 
     def all_orders(self) -> Iterable[Order]:
         return self.orders.values()
-
-    def order_for(self, client_id: str) -> Order | None:
-        """The order a venue's client id names: the strategy's own, or one attempt's."""
-        return self.orders.get(client_id) or self._attempts.get(client_id)
 
 
 def _dec(v: object) -> Decimal:

@@ -66,6 +66,28 @@ class Live:
         return self.router.orders[client_id].status
 
 
+async def connect_live(
+    adapter: VenueAdapter, journal_path: Path, venue: str, **timing: Any
+) -> tuple[ExecutionRouter, Journal, LiveGateway]:
+    """Connect the adapter and put the router, a journal and the live gateway in front of
+    it, fills tracking started; ``timing`` are the gateway's timeouts and intervals."""
+    await adapter.connect()
+    instruments = await adapter.instruments()
+    router = ExecutionRouter(instruments, balances=await adapter.balances())
+    journal = Journal(journal_path, venue=venue)
+    gateway = LiveGateway(adapter, router, journal, **timing)
+    router.attach(gateway)
+    gateway.start_fills()
+    return router, journal, gateway
+
+
+def calm(sim: RunningSimulator) -> None:
+    """Switch off every random fault of the simulator (lost calls, stalls, stream mangling)."""
+    sim.set_faults(
+        fail_rate=0.0, stall_rate=0.0, drop_ws_every_s=None, duplicate_rate=0.0, reorder_rate=0.0
+    )
+
+
 @asynccontextmanager
 async def live_stack(
     sim: RunningSimulator,
@@ -88,23 +110,20 @@ async def live_stack(
         "backoff_s": (0.05, 0.5),
         **gateway_options,
     }
-    journal = Journal(journal_path, venue=adapter.name)
     try:
-        await adapter.connect()
-        instruments = await adapter.instruments()
-        assert symbol in instruments, f"{symbol} not in {sorted(instruments)}"
-        router = ExecutionRouter(instruments, balances=await adapter.balances())
-        gateway = LiveGateway(adapter, router, journal, **options)
-        router.attach(gateway)
-        gateway.start_fills()
-        live = Live(
-            sim, adapter, router, gateway, journal, instruments[symbol], sim_symbol or symbol
+        router, journal, gateway = await connect_live(
+            adapter, journal_path, adapter.name, **options
         )
-        try:
-            yield live
-        finally:
-            await gateway.close()
+    except BaseException:
+        await adapter.close()
+        raise
+    try:
+        instruments = router.instruments
+        assert symbol in instruments, f"{symbol} not in {sorted(instruments)}"
+        inst = instruments[symbol]
+        yield Live(sim, adapter, router, gateway, journal, inst, sim_symbol or symbol)
     finally:
+        await gateway.close()
         await adapter.close()
         journal.close()
 

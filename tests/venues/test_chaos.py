@@ -15,15 +15,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from botkit.execution import ExecutionRouter
-from botkit.execution.live import LiveGateway
 from botkit.intents import Place
-from botkit.journal import Journal
 from botkit.model import OrderType, Side, TimeInForce
 from botkit.simulator.server import running_simulator
 from botkit.venues.blocktrade import BlockTradeAdapter
 
-from .suite import connection_for
+from .suite import calm, connect_live, connection_for
 
 SYM = "BTC/USDT"
 TARGET_FILLS = 2000
@@ -38,21 +35,16 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
         flow_options={"trades_per_step": 4.0, "sweep_probability": 0.5},
     ) as sim:
         adapter = BlockTradeAdapter(connection_for(sim, request_timeout_s=1.0))
-        await adapter.connect()
-        instruments = await adapter.instruments()
-        journal = Journal(tmp_path / "journal.sqlite", venue="blocktrade")
-        router = ExecutionRouter(instruments, balances=await adapter.balances())
-        gateway = LiveGateway(
+        router, journal, gateway = await connect_live(
             adapter,
-            router,
-            journal,
+            tmp_path / "journal.sqlite",
+            "blocktrade",
             request_timeout_s=1.0,
             lookup_grace_s=2.0,
             poll_interval_s=1.0,
             backoff_s=(0.05, 0.5),
         )
-        router.attach(gateway)
-        gateway.start_fills()
+        instruments = router.instruments
         sim.set_faults(
             fail_rate=0.10,
             stall_rate=0.02,
@@ -75,13 +67,7 @@ async def test_no_fill_is_lost_or_counted_twice_under_chaos(tmp_path: Path) -> N
                     router.place("chaos", intent, time.time_ns())
                 await asyncio.sleep(0.005)
 
-            sim.set_faults(
-                fail_rate=0.0,
-                stall_rate=0.0,
-                drop_ws_every_s=None,
-                duplicate_rate=0.0,
-                reorder_rate=0.0,
-            )
+            calm(sim)
             deadline = time.monotonic() + 60
             while router.open_count or len(router.fills) < len(sim.exchange.trades):
                 assert time.monotonic() < deadline, (
