@@ -37,15 +37,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botkit.book import OrderBook
 from botkit.config import BotConfig
 from botkit.engine import NO_MARKET, Engine, SimulatedMarket
 from botkit.events import Trade
 from botkit.execution.freshness import PostOnlyRecheck
-from botkit.execution.live import LiveGateway
-from botkit.execution.retry import describe
 from botkit.execution.router import ExecutionRouter, VenuePort
 from botkit.execution.updates import Updates
 from botkit.journal import Journal, JournalError
@@ -54,8 +52,13 @@ from botkit.plugins import LoadedStrategy, StrategySpec, load_strategies, strate
 from botkit.redact import Secret, reveal
 from botkit.risk import RiskModule
 from botkit.venues import registry
-from botkit.venues.kit.adapter import Connection, VenueAdapter
 from botkit.venues.sim import MatchingEngine
+
+if TYPE_CHECKING:
+    # Live mode's parts (aiohttp among them) load when a live run starts: a backtest
+    # never pays for them.
+    from botkit.execution.live import LiveGateway
+    from botkit.venues.kit.adapter import VenueAdapter
 
 log = logging.getLogger("botkit.node")
 
@@ -195,6 +198,8 @@ def _plain(value: Any) -> Any:
 @asynccontextmanager
 async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[VenueAdapter]:
     """The configured venue's adapter; with ``live.simulator`` against an in-process simulator."""
+    from botkit.venues.kit.adapter import Connection
+
     venue = config.venue
     spec = registry.get(venue.name)
     async with AsyncExitStack() as stack:
@@ -253,6 +258,8 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
     chained, and logged with its traceback at debug level), after every session
     opened so far is closed.
     """
+    from botkit.execution.retry import describe
+
     what = f"the {config.mode} run on {config.venue.name}"
     try:
         journal = Journal(config.resolve_path(config.live.journal), venue=config.venue.name)
@@ -295,6 +302,8 @@ def _post_only_policy(config: BotConfig) -> str:
 
 async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> _Started:
     """Everything up to the first strategy hook: instruments, the engine, reconciliation."""
+    from botkit.execution.live import LiveGateway
+
     instruments = _instruments(config, await adapter.instruments())
     live = config.mode == "live"
     run_id = journal.reserve_nonce("run", int(time.time()))
@@ -440,6 +449,8 @@ async def _clock(engine: Engine) -> None:
 
 
 async def _reconcile_every(gateway: LiveGateway, interval_ns: int) -> None:
+    from botkit.execution.retry import describe
+
     while True:
         await asyncio.sleep(interval_ns / 1e9)
         try:
