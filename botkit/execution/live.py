@@ -25,6 +25,7 @@ answer, so an answer about an earlier attempt can never touch the current one.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +89,9 @@ class LiveGateway:
         )
         self.fills = FillTracker(self.link, poll_interval_s=poll_interval_s, backoff=backoff)
         self.reconciler = Reconciler(self.link, self.requests)
+        # One reconciliation at a time: the periodic sweep and an explicit call would
+        # otherwise settle (and cancel) the same orders twice.
+        self._reconciling = asyncio.Lock()
         self.cursor_key = self.fills.cursor_key
 
     # ----- the venue port ------------------------------------------------------------------
@@ -130,10 +134,11 @@ class LiveGateway:
         ``min_age_ns`` skips orders that changed more recently than that (their
         news may still be on its way); orders with a request running are skipped.
         """
-        report = await self.reconciler.orders(min_age_ns)
-        await self.fills.catch_up()
-        report["position_mismatches"] = await self.reconciler.positions()
-        return report
+        async with self._reconciling:
+            report = await self.reconciler.orders(min_age_ns)
+            await self.fills.catch_up()
+            report["position_mismatches"] = await self.reconciler.positions()
+            return report
 
     # ----- lifetime ------------------------------------------------------------------------
 

@@ -111,9 +111,10 @@ class Reconciler:
                 continue
             if vo is None:
                 if leg.updated_ns < horizon:
-                    del self.requests.given_up[vcid]
+                    self.requests.given_up.pop(vcid, None)
                 continue
-            del self.requests.given_up[vcid]
+            if self.requests.given_up.pop(vcid, None) is None:
+                continue  # taken off the watch while we asked
             if vo.status in _LIVE:
                 self._count("zombie_canceled")
                 log.warning("order %s landed after it was given up: cancelling it", vcid)

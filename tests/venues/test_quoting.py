@@ -33,6 +33,7 @@ from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues import registry
 from botkit.venues.kit.adapter import VenueAdapter
 
+from .record import assert_journal_is_the_venue
 from .suite import calm, connect_live, connection_for, until
 
 SYM = "BTC/USDT"
@@ -44,6 +45,13 @@ def adapter_for(venue: str, sim: RunningSimulator) -> VenueAdapter:
     adapter: VenueAdapter = registry.get(venue).adapter_class()(connection_for(sim, **options))
     return adapter
 
+
+# How each simulator's record reads next to the wire's (see record.py).
+RECORDS: dict[str, dict[str, Any]] = {
+    "blocktrade": {},
+    "alp": {"wire_id": lambda v: None if v is None else v.rsplit("-", 1)[-1]},
+    "alpha5": {"client_ids": False},
+}
 
 STEPS = {"blocktrade": 160, "alpha5": 160, "alp": 24}  # ALP: 2 private calls a second
 
@@ -63,7 +71,10 @@ async def test_a_quoting_run_under_faults_leaves_nothing_behind(venue: str, tmp_
             tmp_path / "journal.sqlite",
             venue,
             request_timeout_s=1.0,
-            lookup_grace_s=1.2,
+            # A stalled request lands stall_s after it left: the look-up after an
+            # ambiguous outcome waits that long, or it resends a cancel that is
+            # still on its way (and the venue refuses the second).
+            lookup_grace_s=1.6,
             poll_interval_s=0.3,
             backoff_s=(0.05, 0.3),
         )
@@ -134,6 +145,7 @@ async def test_a_quoting_run_under_faults_leaves_nothing_behind(venue: str, tmp_
             assert router.account_position(SYM) == sum(sim.exchange.positions.values())
             counters = gateway.counters
             assert counters.get("ambiguous_place", 0) + counters.get("lookup_failed", 0) > 0
+            assert_journal_is_the_venue(journal, sim.exchange, **RECORDS[venue])
         finally:
             await gateway.close()
             await adapter.close()
