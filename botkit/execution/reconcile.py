@@ -70,6 +70,7 @@ class Reconciler:
                 or by_cid.get(vcid)
                 or by_cid.get(order.client_id)
             )
+            before = dataclasses.replace(order)
             try:
                 await self._one(order, leg, vcid, vo)
             except asyncio.CancelledError:
@@ -77,6 +78,11 @@ class Reconciler:
             except Exception as err:
                 self._count("reconcile_order_failed")
                 log.warning("reconciliation of %s failed: %s", vcid, describe(err))
+            finally:
+                # No request task ran here to write what the venue's answer changed (an
+                # IOC's rest cancelled by the venue, say): the journal must learn it too.
+                if order != before:
+                    self.link.journal_order(order)
             checked += 1
         await self._bury_given_up()
         strangers = await self._strangers(venue_open, listed_at)

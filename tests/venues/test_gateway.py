@@ -13,10 +13,11 @@ from botkit.intents import Place
 from botkit.journal import Journal
 from botkit.model import OrderStatus, OrderType, Side, TimeInForce
 from botkit.simulator.server import running_simulator
+from botkit.venues.alp import AlpAdapter
 from botkit.venues.alpha5 import Alpha5Adapter
 from botkit.venues.kit.adapter import Connection
 
-from .suite import until
+from .suite import connection_for, live_stack, until
 
 SYM = "BTC/USDT"
 
@@ -64,3 +65,34 @@ async def test_a_place_that_lands_after_it_was_given_up_is_cancelled(tmp_path: P
             await gateway.close()
             await adapter.close()
             journal.close()
+
+
+async def test_an_order_the_venue_closed_by_itself_is_closed_in_the_journal_too(
+    tmp_path: Path,
+) -> None:
+    # An IOC that meets nothing is cancelled by the venue on arrival, while the place
+    # reply only says it was accepted: reconciliation is what learns it closed.
+    async with running_simulator("alp", run_market=False) as sim:
+        sim.exchange.step()
+        adapter = AlpAdapter(connection_for(sim))
+        async with live_stack(sim, adapter, tmp_path / "j.sqlite", SYM, "BTC_USDT") as live:
+            bid, _ = live.touch()
+            inst = live.instrument
+            intent = Place(
+                SYM,
+                Side.BUY,
+                inst.lot_size * 10,
+                bid - 100 * inst.tick_size,
+                OrderType.LIMIT,
+                TimeInForce.IOC,
+            )
+            order = live.router.place("s", intent, time.time_ns())
+            await until(lambda: order.status is OrderStatus.OPEN)
+            await live.gateway.drain()
+            assert sim.exchange.open_orders() == []
+
+            await live.gateway.reconcile()
+
+            assert order.status is OrderStatus.CANCELED
+            journaled = live.journal.order(order.client_id)
+            assert journaled is not None and journaled.status is OrderStatus.CANCELED
