@@ -45,9 +45,13 @@ def attempt_of(venue_client_id: str) -> tuple[str, int]:
     return (base, int(n)) if sep and n.isdigit() else (venue_client_id, 1)
 
 
-def fill_record(f: Fill, order_id: str | None, liquidity: bool) -> tuple[Any, ...]:
+def fill_record(
+    f: Fill, owner: str | None, order_id: str | None, symbol: str, liquidity: bool
+) -> tuple[Any, ...]:
     return (
+        owner,
         order_id,
+        symbol,
         f.side,
         f.price,
         f.size,
@@ -63,18 +67,35 @@ def assert_journal_is_the_venue(
     exchange: ExchangeBackend,
     *,
     wire_id: Callable[[str | None], str | None] = same_id,
+    symbol_of: Callable[[str], str] = str,
     client_ids: bool = True,
     says_liquidity: bool = True,
 ) -> None:
     """``wire_id`` turns the simulator's venue order id into the one on the wire (the
-    journal's); ``client_ids`` is False for a venue that takes no client order id."""
+    journal's), ``symbol_of`` the simulator's symbol into ours; ``client_ids`` is False
+    for a venue that takes no client order id."""
     assert exchange.open_orders() == [], "orders left open at the venue"
     assert journal.orders(open_only=True) == [], "orders left open in the journal"
 
     fills = journal.fills()
     assert len({f.trade_id for f in fills}) == len(fills), "a trade id counted twice"
-    assert Counter(fill_record(f, f.venue_order_id, says_liquidity) for f in fills) == Counter(
-        fill_record(f, wire_id(f.venue_order_id), says_liquidity) for f in exchange.trades
+
+    # Whose each execution is: the venue's trade names the placement's client id,
+    # the journal's fill the strategy's order (on a venue without client ids, the
+    # venue order ids below tie them).
+    def venue_owner(f: Fill) -> str | None:
+        return attempt_of(f.client_id)[0] if client_ids else None
+
+    def journal_owner(f: Fill) -> str | None:
+        return f.client_id if client_ids else None
+
+    assert Counter(
+        fill_record(f, journal_owner(f), f.venue_order_id, f.symbol, says_liquidity) for f in fills
+    ) == Counter(
+        fill_record(
+            f, venue_owner(f), wire_id(f.venue_order_id), symbol_of(f.symbol), says_liquidity
+        )
+        for f in exchange.trades
     ), "the journal's fills are not the venue's executions"
 
     orders = {o.client_id: o for o in journal.orders()}
@@ -99,6 +120,8 @@ def assert_journal_is_the_venue(
         if vid is not None and vid in owner:
             assert owner[vid] == base, (coid, vid, owner[vid])
         placements[base].append(at_venue)
+        if client_ids:  # no placement the journal does not know of
+            assert attempt_of(coid)[1] <= orders[base].attempt, (coid, orders[base])
 
     for cid, order in orders.items():
         mine = placements[cid]
@@ -120,7 +143,7 @@ def assert_journal_is_the_venue(
             # replacement never landed) ends CANCELED, one never live REJECTED; a venue
             # without client ids may hold earlier placements the journal cannot name.
             assert order.venue_order_id is None, order
-            if mine or order.filled:
+            if mine or order.filled or order.attempt > 1:
                 assert order.status is S.CANCELED, order
             elif client_ids:
                 assert order.status is S.REJECTED, order
@@ -129,7 +152,11 @@ def assert_journal_is_the_venue(
             continue
         if client_ids:
             assert last.client_id == order.venue_client_id, (order, last)
-        assert (order.side, order.type) == (last.side, last.type), (order, last)
+        assert (order.symbol, order.side, order.type) == (
+            symbol_of(last.symbol),
+            last.side,
+            last.type,
+        ), (order, last)
         if order.type is not OrderType.MARKET:
             assert order.price == last.price, (order, last)
         if last.status is S.FILLED or order.filled >= order.size:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,11 @@ from typing import Any
 import pytest
 
 from botkit.intents import Edit, Place
-from botkit.model import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from botkit.model import Order, OrderStatus, Side, TimeInForce
 from botkit.simulator.server import running_simulator
 from botkit.venues.alp import AlpAdapter
 
+from .record import assert_journal_is_the_venue
 from .suite import Live, connection_for, live_stack, until
 
 S = OrderStatus
@@ -56,27 +56,6 @@ READINGS = {
 def vid(venue_order_id: str | None) -> str | None:
     """The simulator keys orders ``alp-<id>``; the wire (and the journal) has ``<id>``."""
     return None if venue_order_id is None else venue_order_id.rsplit("-", 1)[-1]
-
-
-def fill_record(f: Fill, symbol: str, liquidity: bool, *, at_venue: bool) -> tuple[Any, ...]:
-    """What the venue's trade record says of an execution, and whose it is.
-
-    A fill in the journal is the strategy's order's (``q5``); at the venue it is the
-    placement's (``q5-r2``), named here by its order. The venue order id still tells
-    which placement made it.
-    """
-    return (
-        attempt_of(f.client_id)[0] if at_venue else f.client_id,
-        vid(f.venue_order_id),
-        symbol,
-        f.side,
-        f.price,
-        f.size,
-        f.fee,
-        f.fee_asset,
-        f.liquidity if liquidity else None,
-        f.ts_ns // 1000,  # the venue's times go out in microseconds
-    )
 
 
 class Quoter:
@@ -201,62 +180,14 @@ async def test_quoting_under_lost_responses_leaves_the_journal_equal_to_the_venu
             assert venue.rejected == []
             # 2. Nothing left open at the venue.
             assert venue.open_orders() == []
-            # 3. The journal's fills are the venue's executions, field by field.
-            journal_fills = live.journal.fills()
-            assert len({f.trade_id for f in journal_fills}) == len(journal_fills)
-            # The official trade record does not say maker or taker (the adapter's
+            # 3. The journal's orders and fills are the venue's, field by field. The
+            # official trade record does not say maker or taker (the adapter's
             # documented choice then is TAKER): compared where the venue says it.
-            says_liquidity = reading == "seed"
-            assert Counter(
-                fill_record(f, PAIR, says_liquidity, at_venue=False) for f in journal_fills
-            ) == Counter(
-                fill_record(f, f.symbol, says_liquidity, at_venue=True) for f in venue.trades
+            assert_journal_is_the_venue(
+                live.journal,
+                venue,
+                wire_id=vid,
+                symbol_of=lambda pair: pair.replace("_", "/"),
+                says_liquidity=reading == "seed",
             )
             assert live.router.account_position(SYMBOL) == sim.position(PAIR)
-            # 4. The journal's orders are the venue's orders.
-            check_orders(live, live.journal.orders())
-
-
-def attempt_of(coid: str) -> tuple[str, int]:
-    """``q5-r3`` -> (``q5``, 3): the order and which of its placements a venue client id is."""
-    base, sep, n = coid.rpartition("-r")
-    return (base, int(n)) if sep and n.isdigit() else (coid, 1)
-
-
-def check_orders(live: Live, journal_orders: list[Order]) -> None:
-    """Every order the venue holds is one placement of a journal order, and each journal
-    order says what the venue says of its placements."""
-    venue = live.sim.exchange
-    placed: dict[str, dict[int, Order]] = {o.client_id: {} for o in journal_orders}
-    for coid, at_venue in venue.by_client.items():
-        base, n = attempt_of(coid)
-        assert base in placed, f"venue order {coid} is no journal order's"
-        placed[base][n] = at_venue
-    for order in journal_orders:
-        assert not order.is_open, f"{order.client_id} is still {order.status.value}"
-        mine = placed[order.client_id]
-        assert all(not o.is_open for o in mine.values())
-        assert max(mine, default=0) <= order.attempt  # no placement the journal lacks
-        assert order.filled == sum((o.filled for o in mine.values()), Decimal(0))
-        last = mine.get(order.attempt)
-        if last is None:
-            # Its latest placement never reached the venue (refused before it, or proved
-            # absent after a lost response): nothing of it is live, nothing points at it.
-            # Refused outright only if nothing of it ever was at the venue: a replacement
-            # that never landed leaves an order we cancelled (its earlier placement).
-            assert order.venue_order_id is None, order
-            existed = order.filled or order.attempt > 1
-            assert order.status is (S.CANCELED if existed else S.REJECTED), order
-            continue
-        assert last.client_id == order.venue_client_id
-        assert order.venue_order_id == vid(last.venue_order_id)
-        assert (order.symbol, order.side, order.type) == (SYMBOL, last.side, last.type)
-        if order.type is not OrderType.MARKET:
-            assert order.price == last.price
-        if last.status is S.FILLED or (order.filled and order.filled >= order.size):
-            expected = S.FILLED
-        elif last.status is S.REJECTED:
-            expected = S.REJECTED
-        else:  # cancelled by us, or an IOC's rest cancelled by the venue
-            expected = S.CANCELED
-        assert order.status is expected, (order, {n: (o.status, o.filled) for n, o in mine.items()})

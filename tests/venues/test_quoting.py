@@ -49,7 +49,10 @@ def adapter_for(venue: str, sim: RunningSimulator) -> VenueAdapter:
 # How each simulator's record reads next to the wire's (see record.py).
 RECORDS: dict[str, dict[str, Any]] = {
     "blocktrade": {},
-    "alp": {"wire_id": lambda v: None if v is None else v.rsplit("-", 1)[-1]},
+    "alp": {
+        "wire_id": lambda v: None if v is None else v.rsplit("-", 1)[-1],
+        "symbol_of": lambda pair: pair.replace("_", "/"),
+    },
     "alpha5": {"client_ids": False},
 }
 
