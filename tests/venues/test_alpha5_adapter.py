@@ -493,6 +493,58 @@ async def test_5xx_after_acting_is_found(sim: RunningSimulator, adapter: Alpha5A
     assert_clean(sim)
 
 
+@pytest.mark.parametrize("fault", ["5xx_after_acting", "stall_past_timeout"])
+async def test_an_edit_without_a_reply_is_found_by_its_terms(
+    sim: RunningSimulator, fault: str
+) -> None:
+    """v1.0.0's edit replaces the order: with the reply lost, the new order is found."""
+    adapter = make(sim.base_url, request_timeout_s=0.3)
+    try:
+        bid, _ = touch(sim)
+        o = order(price=bid - 10)
+        first = await adapter.place(o)
+        if fault == "stall_past_timeout":
+            sim.set_faults(stall_next=1, stall_s=0.5)
+            with pytest.raises(asyncio.TimeoutError):
+                await adapter.edit(o, bid - 20, D("0.02"))
+            await asyncio.sleep(0.4)  # the stalled edit lands after the client gave up
+        else:
+            sim.set_faults(fail_next=1, fail_after_probability=1.0)
+            with pytest.raises(VenueUnavailable):
+                await adapter.edit(o, bid - 20, D("0.02"))
+        (new,) = sim.exchange.open_orders()
+        assert new.venue_order_id != first.venue_order_id
+        found = await adapter.find_order(o)
+        assert found is not None and found.venue_order_id == new.venue_order_id
+        assert (found.client_id, found.price, found.size) == (o.client_id, bid - 20, D("0.02"))
+        await adapter.cancel(o)  # the replacement, not the closed original
+        assert sim.exchange.open_orders() == []
+    finally:
+        await adapter.close()
+    assert_clean(sim)
+
+
+async def test_an_edit_refused_or_not_landed_keeps_the_order(
+    sim: RunningSimulator, adapter: Alpha5Adapter
+) -> None:
+    bid, _ = touch(sim)
+    o = order(price=bid - 10)
+    first = await adapter.place(o)
+    sim.set_faults(fail_next=1, fail_after_probability=0.0)  # fails before acting
+    with pytest.raises(VenueUnavailable):
+        await adapter.edit(o, bid - 20, D("0.02"))
+    found = await adapter.find_order(o)
+    assert found is not None and found.venue_order_id == first.venue_order_id
+    assert (found.price, found.size) == (bid - 10, D("0.01"))
+    # An order with the edit's terms placed by someone else is not taken for it.
+    sim.exchange.place(BTC, Side.BUY, OrderType.LIMIT, D("0.02"), bid - 20)
+    await adapter.cancel(o)
+    gone = await adapter.find_order(o)
+    assert gone is not None and gone.venue_order_id == first.venue_order_id
+    assert gone.status is OrderStatus.CANCELED
+    assert_clean(sim)
+
+
 @pytest.mark.parametrize("after", [True, False])
 async def test_gateway_settles_an_ambiguous_place(
     sim: RunningSimulator, adapter: Alpha5Adapter, after: bool
