@@ -108,6 +108,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -378,6 +379,8 @@ class Alpha5Server(VenueServer):
         self.stops: dict[str, _Stop] = {}  # by order id, until triggered
         self._withdrawals: list[dict[str, Any]] = []
         self._trade_ids: dict[str, str] = {}
+        self._due: deque[tuple[str, str, float]] = deque()  # trigger checks still to make
+        self._triggering = False
 
     # ----- the venue's parts for the kit ------------------------------------------------------
 
@@ -1033,6 +1036,19 @@ class Alpha5Server(VenueServer):
     # ----- stop orders -------------------------------------------------------------------
 
     def _trigger(self, symbol: str, source: str, price: float) -> None:
+        # A fired stop trades, and its prints come back here while it is being placed:
+        # they are queued and checked after it, so no stop fires inside another's placing.
+        self._due.append((symbol, source, price))
+        if self._triggering:
+            return
+        self._triggering = True
+        try:
+            while self._due:
+                self._check_stops(*self._due.popleft())
+        finally:
+            self._triggering = False
+
+    def _check_stops(self, symbol: str, source: str, price: float) -> None:
         for stop in list(self.stops.values()):
             if stop.symbol != symbol or stop.status != "untriggered" or stop.trigger != source:
                 continue
@@ -1042,6 +1058,8 @@ class Alpha5Server(VenueServer):
 
     def _fire(self, stop: _Stop) -> None:
         otype = OrderType.LIMIT if stop.type is OrderType.STOP_LIMIT else OrderType.MARKET
+        # Triggered before it is placed: a stop fires once, whatever its own fills print.
+        stop.status = "triggered"
         try:
             order = self.backend.place(
                 stop.symbol,
@@ -1060,5 +1078,3 @@ class Alpha5Server(VenueServer):
             return
         if order.venue_order_id is None:
             stop.status, stop.reason = "rejected", order.reason
-            return
-        stop.status = "triggered"

@@ -291,3 +291,28 @@ async def test_bearer_auth_is_optional() -> None:
         assert (await call(sim, "GET", "/public/get_assets"))[0] == 401
     async with simulator("alpha5") as sim:
         assert (await call(sim, "GET", "/account/wallet_balances"))[0] == 200  # "None"
+
+
+async def test_stops_fire_once_though_their_own_fills_print(sim: RunningSimulator) -> None:
+    """A triggered stop trades, and its prints check the stops again: none fires twice."""
+    _, ask = touch(sim)
+    stops = [
+        await place(
+            sim, type="stop_market", side="sell", price=None, stop_price=str(ask + n), size=size
+        )
+        for n, size in ((100, "0.01"), (200, "0.02"))
+    ]
+    assert sim.exchange.trades == []
+    sim.exchange.step()  # the next print is below both stop prices
+    by_order: dict[str, Decimal] = {}
+    for fill in sim.exchange.trades:
+        assert fill.venue_order_id is not None
+        by_order[fill.venue_order_id] = by_order.get(fill.venue_order_id, Decimal(0)) + fill.size
+    assert by_order == {stops[0]["id"]: Decimal("0.01"), stops[1]["id"]: Decimal("0.02")}
+    _, still_open, _ = await call(
+        sim,
+        "GET",
+        "/account/get_open_orders",
+        params={"asset": "BTC", "contract_symbol": "BTC-PERPETUAL"},
+    )
+    assert still_open == []

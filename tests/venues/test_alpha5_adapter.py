@@ -20,6 +20,7 @@ from botkit.execution import ExecutionRouter
 from botkit.execution.live import LiveGateway
 from botkit.intents import Place
 from botkit.model import Order, OrderStatus, OrderType, Side, TimeInForce
+from botkit.simulator.alpha5 import Alpha5Server
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.alpha5 import Alpha5Adapter
 from botkit.venues.kit.adapter import Connection, VenueAdapter
@@ -33,6 +34,7 @@ from botkit.venues.kit.errors import (
 
 BTC = "BTC/USDT"
 ETH = "ETH/USDT"
+BTC_INVERSE = "BTC/USD"  # BTC-USD-PERPETUAL: quoted in USD, settled in BTC
 
 
 @pytest.fixture
@@ -88,6 +90,13 @@ def assert_clean(sim: RunningSimulator) -> None:
     assert sim.exchange.rejected == []
 
 
+def venue_trade_ids(sim: RunningSimulator) -> list[str]:
+    """The trade ids the venue gives its user trades (UUIDs), oldest first."""
+    server = sim.server
+    assert isinstance(server, Alpha5Server)
+    return [server.trade_id(t) for t in sim.exchange.trades]
+
+
 # ----- reference data -------------------------------------------------------------------
 
 
@@ -95,11 +104,18 @@ async def test_instruments(adapter: Alpha5Adapter) -> None:
     assert isinstance(adapter, VenueAdapter)
     assert adapter.supports_edit and not adapter.has_user_trade_stream
     inst = await adapter.instruments()
-    assert set(inst) == {BTC, ETH}
+    # Two linear perpetuals settled in USDT and one inverse perpetual settled in BTC.
+    assert set(inst) == {BTC, ETH, BTC_INVERSE}
     btc = inst[BTC]
     assert (btc.venue, btc.base, btc.quote, btc.kind) == ("alpha5", "BTC", "USDT", "perpetual")
+    # No lot size is documented: one unit of the asset's precision (get_assets).
     assert (btc.tick_size, btc.lot_size) == (D("0.5"), D("0.001"))
-    assert (btc.min_notional, btc.max_notional, btc.max_size) == (D(5), D(10**8), D(1000))
+    assert inst[ETH].lot_size == D("0.01")
+    # The Contract has no order limits; maximum_position_limit bounds a position, not an order.
+    assert (btc.min_notional, btc.max_notional, btc.max_size) == (None, None, None)
+    inverse = inst[BTC_INVERSE]
+    assert (inverse.base, inverse.quote, inverse.kind) == ("BTC", "USD", "inverse_perpetual")
+    assert (inverse.tick_size, inverse.lot_size) == (D("0.5"), D(1))  # whole USD contracts
     assert adapter.user_trade_stream(None) is None
 
 
@@ -129,24 +145,24 @@ async def test_place_find_edit_cancel(sim: RunningSimulator, adapter: Alpha5Adap
     assert found is not None and found.venue_order_id == vo.venue_order_id
     assert found.client_id == o.client_id
 
+    # v1.0.0's edit_order cancels the remaining size and places a new order, with a new id.
     edited = await adapter.edit(o, bid - 60, D("0.02"))
-    assert (edited.venue_order_id, edited.price, edited.size) == (
-        vo.venue_order_id,
-        bid - 60,
-        D("0.02"),
-    )
-    venue_side = sim.exchange.orders[vo.venue_order_id]
+    assert edited.venue_order_id != vo.venue_order_id and edited.client_id == o.client_id
+    assert (edited.price, edited.size) == (bid - 60, D("0.02"))
+    assert sim.exchange.orders[vo.venue_order_id].status is OrderStatus.CANCELED
+    venue_side = sim.exchange.orders[edited.venue_order_id]
     assert (venue_side.price, venue_side.size) == (bid - 60, D("0.02"))
 
     (listed,) = await adapter.open_orders(BTC)
     assert (listed.client_id, listed.price) == (o.client_id, bid - 60)
 
-    await adapter.cancel(o)
-    assert sim.exchange.orders[vo.venue_order_id].status is OrderStatus.CANCELED
+    await adapter.cancel(o)  # the new order: the adapter follows the edit's id
+    assert sim.exchange.orders[edited.venue_order_id].status is OrderStatus.CANCELED
     assert await adapter.open_orders() == []
     o.venue_order_id = vo.venue_order_id
     gone = await adapter.find_order(o)  # neither open nor ever filled
     assert gone is not None and gone.status is OrderStatus.CANCELED
+    assert gone.venue_order_id == edited.venue_order_id
     assert_clean(sim)
 
 
@@ -219,8 +235,8 @@ async def test_partial_then_full_fill(sim: RunningSimulator, adapter: Alpha5Adap
     assert sum(f.size for f in fills) == o.size
     assert {f.client_id for f in fills} == {o.client_id}
     assert {f.venue_order_id for f in fills} == {vo.venue_order_id}
-    assert [f.trade_id for f in fills] == [f.trade_id for f in sim.exchange.trades]
-    assert await adapter.positions() == {BTC: o.size}
+    assert [f.trade_id for f in fills] == venue_trade_ids(sim)
+    assert sim.position(BTC) == o.size
     assert_clean(sim)
 
 
@@ -230,7 +246,7 @@ async def test_user_trades_inclusive_since(sim: RunningSimulator, adapter: Alpha
         await asyncio.sleep(0.003)  # distinct milliseconds at the venue
     fills = await adapter.user_trades(None)
     truth = sim.exchange.trades
-    assert [f.trade_id for f in fills] == [t.trade_id for t in truth]
+    assert [f.trade_id for f in fills] == venue_trade_ids(sim)
     assert all(f.fee == t.fee and f.price == t.price for f, t in zip(fills, truth))
     last = fills[-1]
     # The boundary is inclusive, even when since_ns is finer than the venue's ms.
@@ -282,54 +298,76 @@ async def test_stop_orders(sim: RunningSimulator, adapter: Alpha5Adapter) -> Non
         placed.venue_order_id,
         Side.SELL,
     )
-    assert await adapter.positions() == {BTC: -D("0.01")}
+    assert sim.position(BTC) == -D("0.01")
     assert_clean(sim)
 
 
 @pytest.fixture
 async def seed_sim() -> AsyncIterator[RunningSimulator]:
-    """The simulator taking the seed document's requests (query parameters, GETs)."""
-    async with running_simulator("alpha5", run_market=False, api="seed") as s:
+    """The simulator as the seed document's requests find it (query parameters, GETs).
+
+    The simulator serves both documents' request forms at once, so it needs no
+    option for the seed; the adapter chooses with its own ``api="seed"``.
+    """
+    async with running_simulator("alpha5", run_market=False) as s:
         s.exchange.step()
         yield s
 
 
-async def _go_short(sim: RunningSimulator, adapter: Alpha5Adapter) -> None:
-    """Positions and balances follow two market orders: short 0.02 BTC."""
+async def _go_short(sim: RunningSimulator, adapter: Alpha5Adapter, sized: bool) -> None:
+    """Positions and balances follow two market orders: short 0.02 BTC.
+
+    ``sized``: whether the venue's Position carries a size. v1.0.0's has none
+    (side, price, contract_id), so the adapter has no position to report.
+    """
     assert await adapter.positions() == {}
     assert await adapter.balances() == {"USDT": D(100000)}
     await adapter.place(order(type=OrderType.MARKET, size="0.01"))
     await adapter.place(order(side=Side.SELL, type=OrderType.MARKET, size="0.03"))
-    assert await adapter.positions() == {BTC: D("-0.02")}
+    assert sim.position(BTC) == D("-0.02")
+    assert await adapter.positions() == ({BTC: D("-0.02")} if sized else {})
     fees = sum(f.fee for f in sim.exchange.trades)
     assert await adapter.balances() == {"USDT": D(100000) - fees}
 
 
-async def test_positions_balances_close_position(
-    sim: RunningSimulator, adapter: Alpha5Adapter
-) -> None:
-    await _go_short(sim, adapter)
-    # v1.0.0 closes by contract and answers with the Position, not an order.
-    before = len(sim.exchange.trades)
-    assert await adapter.close_position(BTC) is None
-    closing = sim.exchange.trades[before:]
-    assert {f.side for f in closing} == {Side.BUY} and sum(f.size for f in closing) == D("0.02")
-    assert await adapter.positions() == {}
-    assert sim.position(BTC) == 0
-    assert_clean(sim)
+@pytest.mark.parametrize("sized", [False, True])
+async def test_positions_balances_close_position(sized: bool) -> None:
+    # ``position_size``: the simulator adds the signed size the document leaves out.
+    async with running_simulator("alpha5", run_market=False, position_size=sized) as sim:
+        sim.exchange.step()
+        adapter = make(sim.base_url)
+        try:
+            await _go_short(sim, adapter, sized)
+            # v1.0.0 closes by contract and answers with the Position, not an order.
+            before = len(sim.exchange.trades)
+            assert await adapter.close_position(BTC) is None
+            closing = sim.exchange.trades[before:]
+            assert {f.side for f in closing} == {Side.BUY}
+            assert sum(f.size for f in closing) == D("0.02")
+            assert await adapter.positions() == {}
+            assert sim.position(BTC) == 0
+        finally:
+            await adapter.close()
+        assert_clean(sim)
 
 
 async def test_positions_balances_close_position_seed(seed_sim: RunningSimulator) -> None:
-    """The seed's close_position: by an order id, answered with the closing order."""
+    """The seed's close_position: named by an order id on the contract.
+
+    The seed's example reply is ``{}``; this venue answers v1.0.0's Position, so
+    there is no closing order to return and the closing trade is a user trade.
+    """
     sim = seed_sim
     adapter = make(sim.base_url, api="seed")
     try:
-        await _go_short(sim, adapter)
-        closing = await adapter.close_position(BTC)
-        assert closing is not None
-        assert closing.side is Side.BUY and closing.size == D("0.02")
-        assert closing.status is OrderStatus.FILLED
-        assert await adapter.positions() == {}
+        await _go_short(sim, adapter, sized=False)
+        before = len(sim.exchange.trades)
+        assert await adapter.close_position(BTC) is None
+        (closing,) = sim.exchange.trades[before:]
+        assert (closing.side, closing.size) == (Side.BUY, D("0.02"))
+        fills = await adapter.user_trades(None, BTC)
+        assert fills[-1].trade_id == venue_trade_ids(sim)[-1]
+        assert (fills[-1].side, fills[-1].size) == (Side.BUY, D("0.02"))
         assert sim.position(BTC) == 0
     finally:
         await adapter.close()
@@ -353,8 +391,8 @@ async def test_rejections_are_typed_with_the_venues_reason(
 ) -> None:
     bid, _ = touch(sim)
     with pytest.raises(OrderRejected) as exc:
-        await adapter.place(order(size="0.001", price=D(1000)))  # 1 USDT < 5
-    assert exc.value.code == "order_value_too_low" and "order value" in exc.value.reason
+        await adapter.place(order(size="0.0005", price=bid - 10))  # BTC has 3 decimals
+    assert exc.value.code == "invalid_amount" and "0.001" in exc.value.reason
     assert exc.value.status == 400 and exc.value.definite
     with pytest.raises(OrderRejected) as exc:
         await adapter.place(order(price=bid - D("0.3")))
@@ -371,11 +409,11 @@ async def test_rejections_are_typed_with_the_venues_reason(
     with pytest.raises(OrderRejected) as exc:
         await adapter.cancel(stale)
     assert exc.value.code == "order_not_open"
-    stale.venue_order_id = "alpha5-999"
+    stale.venue_order_id = "00000000-0000-4000-8000-000000000999"  # well-formed, unknown
     with pytest.raises(NotFound):
         await adapter.cancel(stale)
     assert [code for _, _, code, _ in sim.exchange.rejected] == [
-        "below_min_notional",
+        "invalid_size",
         "invalid_price",
         "reduce_only_would_increase",
         "post_only_not_allowed",
@@ -452,6 +490,58 @@ async def test_5xx_after_acting_is_found(sim: RunningSimulator, adapter: Alpha5A
     assert found.venue_order_id == resting.venue_order_id
     await adapter.cancel(o)  # the venue id learned by the lookup is used
     assert sim.exchange.open_orders() == []
+    assert_clean(sim)
+
+
+@pytest.mark.parametrize("fault", ["5xx_after_acting", "stall_past_timeout"])
+async def test_an_edit_without_a_reply_is_found_by_its_terms(
+    sim: RunningSimulator, fault: str
+) -> None:
+    """v1.0.0's edit replaces the order: with the reply lost, the new order is found."""
+    adapter = make(sim.base_url, request_timeout_s=0.3)
+    try:
+        bid, _ = touch(sim)
+        o = order(price=bid - 10)
+        first = await adapter.place(o)
+        if fault == "stall_past_timeout":
+            sim.set_faults(stall_next=1, stall_s=0.5)
+            with pytest.raises(asyncio.TimeoutError):
+                await adapter.edit(o, bid - 20, D("0.02"))
+            await asyncio.sleep(0.4)  # the stalled edit lands after the client gave up
+        else:
+            sim.set_faults(fail_next=1, fail_after_probability=1.0)
+            with pytest.raises(VenueUnavailable):
+                await adapter.edit(o, bid - 20, D("0.02"))
+        (new,) = sim.exchange.open_orders()
+        assert new.venue_order_id != first.venue_order_id
+        found = await adapter.find_order(o)
+        assert found is not None and found.venue_order_id == new.venue_order_id
+        assert (found.client_id, found.price, found.size) == (o.client_id, bid - 20, D("0.02"))
+        await adapter.cancel(o)  # the replacement, not the closed original
+        assert sim.exchange.open_orders() == []
+    finally:
+        await adapter.close()
+    assert_clean(sim)
+
+
+async def test_an_edit_refused_or_not_landed_keeps_the_order(
+    sim: RunningSimulator, adapter: Alpha5Adapter
+) -> None:
+    bid, _ = touch(sim)
+    o = order(price=bid - 10)
+    first = await adapter.place(o)
+    sim.set_faults(fail_next=1, fail_after_probability=0.0)  # fails before acting
+    with pytest.raises(VenueUnavailable):
+        await adapter.edit(o, bid - 20, D("0.02"))
+    found = await adapter.find_order(o)
+    assert found is not None and found.venue_order_id == first.venue_order_id
+    assert (found.price, found.size) == (bid - 10, D("0.01"))
+    # An order with the edit's terms placed by someone else is not taken for it.
+    sim.exchange.place(BTC, Side.BUY, OrderType.LIMIT, D("0.02"), bid - 20)
+    await adapter.cancel(o)
+    gone = await adapter.find_order(o)
+    assert gone is not None and gone.venue_order_id == first.venue_order_id
+    assert gone.status is OrderStatus.CANCELED
     assert_clean(sim)
 
 

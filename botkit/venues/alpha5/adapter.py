@@ -55,7 +55,12 @@ Choices where the documents are unclear (change them through the options named):
   a new one". The size sent is the order's new total size (the seed: "the
   requested order size"). The adapter edits by the venue order id it holds;
   should a reply name a different order id, later calls follow the new id
-  while fills of the old one still map to our order.
+  while fills of the old one still map to our order. An edit whose reply is
+  lost (a 5xx after acting, a timeout) may have put a new order in place of
+  the old one, with an id we never learn from it: the edit is noted before it
+  is sent, and a look-up (``find_order``, also before a cancel or edit of that
+  order) that finds the old order closed looks for an unclaimed order with the
+  edit's side, type, price and size, and makes it the attempt's order.
 * ``find_order``: by the venue id when we have it (open orders, then order
   history, which holds every order with a fill); an order the venue
   acknowledged that is in neither was closed without a fill and is reported
@@ -119,6 +124,7 @@ from botkit.venues.kit.errors import (
     UnreadableReply,
     VenueError,
     VenueUnavailable,
+    is_ambiguous,
 )
 from botkit.venues.kit.rest import Reply
 from botkit.venues.kit.types import VenueOrder, ack
@@ -155,6 +161,16 @@ class Contract:
     spec: ContractSpec | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Edit:
+    """An edit sent whose reply we do not have: it may have replaced the order."""
+
+    venue_order_id: str  # the order it was sent for
+    price: Decimal | None
+    size: Decimal
+    sent_ns: int
+
+
 def our_symbol(contract_symbol: str, base: str, quote: str, perpetual: bool) -> str:
     if perpetual:
         return f"{base}/{quote}"
@@ -182,6 +198,8 @@ class Alpha5Adapter(AdapterBase):
         self._assets: dict[str, int] | None = None  # asset -> precision, read once
         # venue order id -> contract symbol, for fills that name only their order
         self._contract_of_order: OrderedDict[str, str] = OrderedDict()
+        # Edits sent without a readable reply, by venue client id (see ``_edit_landed``).
+        self._edits: OrderedDict[str, _Edit] = OrderedDict()
         self._loaded_at = 0.0
         self._no_balances = False
         self._load_lock = asyncio.Lock()
@@ -369,7 +387,8 @@ class Alpha5Adapter(AdapterBase):
 
     async def _venue_id(self, order: Order) -> str:
         vid = self._known_venue_id(order)
-        if vid is None:
+        if vid is None or order.venue_client_id in self._edits:
+            # Unknown, or an earlier edit may have replaced it: the old id would be refused.
             found = await self.find_order(order)
             vid = found.venue_order_id if found is not None else None
         if vid is None:
@@ -382,15 +401,30 @@ class Alpha5Adapter(AdapterBase):
 
     async def cancel(self, order: Order) -> None:
         await self.ready()
-        await self.rest.cancel_order(await self._venue_id(order))
+        vid = await self._venue_id(order)
+        await self.rest.cancel_order(vid)
+        edit = self._edits.get(order.venue_client_id)
+        if edit is not None and edit.venue_order_id == vid:
+            # Closed before the edit landed: the venue will refuse that edit.
+            del self._edits[order.venue_client_id]
 
     async def edit(self, order: Order, price: Decimal, size: Decimal) -> VenueOrder:
         c = await self._contract(order.symbol)
         await self._check_tradable(c, order)
         vid = await self._venue_id(order)
         price_arg = price if order.type.needs_price else None
-        reply = await self.rest.edit_order(vid, size=size, price=price_arg)
+        cid = order.venue_client_id
+        # Noted before it leaves: a lost reply (or a timeout, which cancels this call)
+        # leaves a new order at the venue whose id only a look-up can learn.
+        self._note_edit(cid, _Edit(vid, price_arg, size, time.time_ns()))
+        try:
+            reply = await self.rest.edit_order(vid, size=size, price=price_arg)
+        except Exception as err:
+            if not is_ambiguous(err):
+                self._edits.pop(cid, None)  # refused as sent: nothing changed
+            raise
         vo = self._acted(reply, "edit_order", order)
+        self._edits.pop(cid, None)
         if vo.venue_order_id != vid:
             log.info("alpha5 edit of order %s answered as order %s", vid, vo.venue_order_id)
         return vo
@@ -428,40 +462,87 @@ class Alpha5Adapter(AdapterBase):
     async def find_order(self, order: Order) -> VenueOrder | None:
         c = await self._contract(order.symbol)
         vid = self._known_venue_id(order)
+        cid = order.venue_client_id
         candidates = await self._orders_created(c)
         if vid is not None:
-            for vo, _ in candidates:
-                if vo.venue_order_id == vid:
-                    return self._view(vo, order.venue_client_id)
+            known = next((vo for vo, _ in candidates if vo.venue_order_id == vid), None)
+            if known is None or known.status not in (
+                OrderStatus.OPEN,
+                OrderStatus.PARTIALLY_FILLED,
+            ):
+                replaced = self._edit_landed(order, vid, candidates)
+                if replaced is not None:
+                    return replaced
+            if known is not None:
+                return self._view(known, cid)
             # Acknowledged, yet neither open nor ever filled: it was closed unfilled.
             return ack(
                 order, self.name, vid, status=OrderStatus.CANCELED, raw_status=INFERRED_CLOSED
             )
-        match = self._match(order, candidates)
+        match = self._match(order, candidates, order.price, order.size, order.created_ns)
         if match is None:
             return None
-        self._remember(order.venue_client_id, match.venue_order_id)
-        return self._view(match, order.venue_client_id)
+        self._remember(cid, match.venue_order_id)
+        return self._view(match, cid)
+
+    def _note_edit(self, client_id: str, edit: _Edit) -> None:
+        self._edits[client_id] = edit
+        self._edits.move_to_end(client_id)
+        if len(self._edits) > self.ids.limit:
+            self._edits.popitem(last=False)
+
+    def _edit_landed(
+        self, order: Order, vid: str, candidates: list[tuple[VenueOrder, int | None]]
+    ) -> VenueOrder | None:
+        """The order an edit without a reply put in place of ``vid``, if it did.
+
+        v1.0.0's edit cancels the order and places a new one: when its reply is
+        lost, the new order is live and nobody's until found by its terms (the
+        edit's price and size), like a place whose reply was lost. Found, it is
+        the attempt's order from then on. The note is kept while ``vid`` is open
+        (a stalled edit may still land) and dropped once it is closed and
+        nothing took its place: an edit of a closed order is refused.
+        """
+        cid = order.venue_client_id
+        edit = self._edits.get(cid)
+        if edit is None or edit.venue_order_id != vid:
+            return None
+        price = edit.price if edit.price is not None else order.price
+        match = self._match(order, candidates, price, edit.size, edit.sent_ns)
+        del self._edits[cid]
+        if match is None:
+            return None
+        log.warning(
+            "alpha5 edit of order %s had no reply: it is now order %s", vid, match.venue_order_id
+        )
+        self._remember(cid, match.venue_order_id)
+        return self._view(match, cid)
 
     def _match(
-        self, order: Order, candidates: list[tuple[VenueOrder, int | None]]
+        self,
+        order: Order,
+        candidates: list[tuple[VenueOrder, int | None]],
+        price: Decimal | None,
+        size: Decimal,
+        sent_ns: int,
     ) -> VenueOrder | None:
-        """The fallback for an order whose venue id we never learned."""
-        earliest = order.created_ns - self.match_window_ns
+        """The unclaimed order with ``order``'s side and type and these terms, sent at
+        ``sent_ns`` (for an order whose venue id we never learned)."""
+        earliest = sent_ns - self.match_window_ns
         cid = order.venue_client_id
         best: tuple[int, VenueOrder] | None = None
         for vo, created in candidates:
             if (
                 self.ids.claimed(vo.venue_order_id, by_other_than=cid)
                 or vo.side is not order.side
-                or vo.size != order.size
+                or vo.size != size
                 or (created is not None and created < earliest)
             ):
                 continue
             if vo.type is not None and vo.type is not order.type:
                 continue
             # A post-only price may have been moved inside the touch by the venue.
-            if order.type.needs_price and vo.price != order.price and not order.post_only:
+            if order.type.needs_price and vo.price != price and not order.post_only:
                 continue
             # Without creation times the venue's own order decides (open orders first).
             when = created if created is not None else 0
