@@ -157,6 +157,26 @@ def test_edit_native_and_cancel_replace_keep_the_client_id(btc: Instrument) -> N
         assert o.status is S.OPEN and o.price == D("101") and o.client_id == "quote-1"
 
 
+def test_an_edit_that_replaces_the_venue_order_follows_the_new_id(router) -> None:  # type: ignore[no-untyped-def]
+    # Alpha5's edit cancels the remaining size and places a new order: the
+    # confirmation names it, and fills of the old order and of the new one both count.
+    r, v, _ = router
+    o = acked(r, "q", size="2")
+    r.on_fill(fill(o, "t1", "0.5"))  # on the first venue order, "V-q"
+    assert r.edit("s", Edit("q", D("101"), D("2")), 3)
+    r.on_edited("q", D("101"), D("2"), 4, venue_order_id="V2")
+    assert o.venue_order_id == "V2" and r.order_of_venue_id("V2") is o
+    assert r.order_of_venue_id("V-q") is o  # a late fill of the old one still maps
+    stranger = fill(o, "t2", "0.5")._replace(client_id="", venue_order_id="V2", strategy="")
+    r.on_fill(stranger)
+    assert o.filled == D("1") and r.orphan_fills == 0
+    # Found later under yet another id (an edit whose reply was lost): followed too.
+    r.on_renamed("q", "V3")
+    assert o.venue_order_id == "V3" and r.order_of_venue_id("V3") is o
+    r.cancel("s", "q", 6)
+    assert v.calls[-1] == ("cancel", "q")
+
+
 def test_a_client_id_is_never_reused(router) -> None:  # type: ignore[no-untyped-def]
     r, v, _ = router
     place(r, cid="x")

@@ -224,6 +224,8 @@ class Requests:
                     vo.raw_status,
                 )
         current = r.venue_order(order) is leg  # not once a replace has moved past it
+        if current and leg.venue_order_id not in (None, vo.venue_order_id):
+            r.on_renamed(vcid, vo.venue_order_id)
         if current and (leg.venue_order_id is None or r.state(order) in _SETTLING):
             adopted = r.adopted_fills
             r.on_ack(vcid, vo.venue_order_id, ts)
@@ -364,7 +366,9 @@ class Requests:
                 except Exception as err:
                     await self._settle_edit(leg, vcid, price, size, err)
                     return
-                self.router.on_edited(vcid, vo.price or price, vo.size or size, now_ns())
+                self.router.on_edited(
+                    vcid, vo.price or price, vo.size or size, now_ns(), vo.venue_order_id
+                )
                 return
             self.router.on_edit_rejected(
                 vcid, "rate_limited", "the venue refused every attempt for its rate", now_ns()
@@ -381,7 +385,7 @@ class Requests:
         await asyncio.sleep(self.lookup_grace)
         known, vo = await self.look_up(leg, vcid, self.max_attempts)
         if vo is not None and vo.price == price and vo.size == size:
-            self.router.on_edited(vcid, price, size, now_ns())
+            self.router.on_edited(vcid, price, size, now_ns(), vo.venue_order_id)
         else:
             why = "the venue does not show the edit" if known else "the venue did not answer"
             self.router.on_edit_rejected(vcid, "edit_failed", why, now_ns())

@@ -554,7 +554,18 @@ class ExecutionRouter:
             if self._waiting:
                 self._next_request(order, ts_ns)
 
-    def on_edited(self, client_id: str, price: Decimal, size: Decimal, ts_ns: int) -> None:
+    def on_edited(
+        self,
+        client_id: str,
+        price: Decimal,
+        size: Decimal,
+        ts_ns: int,
+        venue_order_id: str | None = None,
+    ) -> None:
+        """The venue confirmed an edit. A venue whose edit replaces the order (Alpha5's
+        "cancel the remaining size and place a new one") names the new order in
+        ``venue_order_id``: later requests and fills follow it, and late fills of the
+        old one still map here."""
         order, current = self._named(client_id, "edit confirmation")
         if order is None or not current:
             return
@@ -562,6 +573,8 @@ class ExecutionRouter:
             self.stale_callbacks += 1
             return
         order.price, order.size = price, size
+        if venue_order_id:
+            self._follow(order, venue_order_id)
         filled = order.filled
         self._set(
             order,
@@ -570,6 +583,19 @@ class ExecutionRouter:
         )
         if self._waiting:
             self._next_request(order, ts_ns)
+
+    def on_renamed(self, client_id: str, venue_order_id: str) -> None:
+        """The venue now knows the order's current attempt by another id (an edit that
+        replaced it, found after its reply was lost)."""
+        order, current = self._named(client_id, "new venue id")
+        if order is not None and current and order.is_open:
+            self._follow(order, venue_order_id)
+
+    def _follow(self, order: Order, venue_order_id: str) -> None:
+        if venue_order_id != order.venue_order_id:
+            order.venue_order_id = venue_order_id
+            self.venue_order(order).venue_order_id = venue_order_id
+            self._by_venue_id[venue_order_id] = order
 
     def on_edit_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None:
         order, current = self._named(client_id, "edit refusal")
