@@ -20,21 +20,13 @@ from conftest import ROOT
 
 from botkit.backtest.catalog import BOOK_DELTAS, BOOK_SNAPSHOTS, TRADES, Catalog
 from botkit.backtest.checks import CatalogError
-from botkit.backtest.sample import SampleSpec, write_sample
 from botkit.cli import main
 
 
-@pytest.fixture(scope="module")
-def sample_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sample") / "data"
-    write_sample(root, SampleSpec(hours=0.25))
-    return root
-
-
 @pytest.fixture
-def bot(tmp_path: Path, sample_catalog: Path) -> Path:
+def bot(tmp_path: Path, small_catalog: Path) -> Path:
     """A copy of the shipped bot.yaml on a private copy of the sample catalog."""
-    shutil.copytree(sample_catalog, tmp_path / "data")
+    shutil.copytree(small_catalog, tmp_path / "data")
     text = (ROOT / "bot.yaml").read_text().replace("catalog: backtest_data", "catalog: data")
     (tmp_path / "bot.yaml").write_text(text)
     return tmp_path / "bot.yaml"
