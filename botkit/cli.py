@@ -344,6 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             code = int(args.func(args) or 0)
+        except SystemExit as exc:
+            # argparse and _load leave by SystemExit; callers of main() get the code.
+            if not isinstance(exc.code, int):
+                raise
+            code = exc.code
         finally:
             # Inside the try, so a reader that left (`| head`) is caught here, also
             # after argparse's own exit (--help, --version).
