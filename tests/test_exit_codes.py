@@ -353,3 +353,19 @@ def test_the_range_the_config_asks_for_is_the_range_replayed(
     summary = summary_of(out)
     assert summary["warnings"] == []
     assert str(summary["start"]).startswith("2024-03-04")
+
+
+def test_one_snapshot_then_deltas_is_one_range_and_no_warning(
+    bot: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The hftbacktest import: one REST snapshot, then minutes of deltas and trades.
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    (path,) = Catalog(bot.parent / "data").files("sim", "BTC/USDT", "book_snapshots")
+    table = pq.read_table(path)
+    first = table.column("ts_ns")[0]
+    pq.write_table(table.filter(pc.equal(table.column("ts_ns"), first)), path)
+    code, _, err, out = backtest(bot, capsys)
+    assert code == 0, err
+    assert summary_of(out)["warnings"] == []

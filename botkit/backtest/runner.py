@@ -189,7 +189,7 @@ def check_coverage(
     """Fail when a configured instrument has no data to replay; warn (returned texts)
     when no range is configured and the kinds replayed for one symbol cover very
     different time ranges (a day of ticks beside years of candles)."""
-    from botkit.backtest.catalog import _streams_spec
+    from botkit.backtest.catalog import BOOK_DELTAS, BOOK_SNAPSHOTS, _streams_spec
 
     warnings: list[str] = []
     for symbol in symbols:
@@ -204,16 +204,20 @@ def check_coverage(
                 f"{symbol} has no data to replay on {venue}{_window_text(start, end)} "
                 f"with data.kinds [{', '.join(kinds)}]. {describe_holdings(catalog, venue, symbol)}"
             )
+        # One snapshot and the deltas after it are one book: the deltas carry its range.
+        ranged = {
+            k: v for k, v in clipped.items() if not (k == BOOK_SNAPSHOTS and BOOK_DELTAS in clipped)
+        }
         # A range in the config is the range the user wants: only an open-ended
         # replay can silently stretch over the longest kind.
-        if len(clipped) > 1 and start is None and end is None:
-            lo = min(a for a, _ in clipped.values())
-            hi = max(b for _, b in clipped.values())
+        if len(ranged) > 1 and start is None and end is None:
+            lo = min(a for a, _ in ranged.values())
+            hi = max(b for _, b in ranged.values())
             union = max(hi - lo, 1)
             # "Very different": one kind covers less than a tenth of what the replay spans,
             # so most of the run replays the other kinds alone.
-            if any((b - a) * 10 < union for a, b in clipped.values()):
-                ranges = ", ".join(f"{k} {_day(a)} to {_day(b)}" for k, (a, b) in clipped.items())
+            if any((b - a) * 10 < union for a, b in ranged.values()):
+                ranges = ", ".join(f"{k} {_day(a)} to {_day(b)}" for k, (a, b) in ranged.items())
                 warnings.append(
                     f"{symbol}: the kinds replayed cover very different ranges ({ranges} UTC), "
                     f"so the run spans {_day(lo)} to {_day(hi)} UTC; set data.start/data.end "
