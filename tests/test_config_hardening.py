@@ -270,3 +270,13 @@ def test_a_mutated_config_loads_or_is_one_config_error(text: str) -> None:
         parse(text)
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+def test_a_huge_file_is_refused_without_reading_it_all() -> None:
+    from botkit.config import load_config
+
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError) as caught:
+        load_config("/dev/zero")
+    assert time.perf_counter() - t0 < 1.0
+    assert "is over 1,000,000 characters long" in str(caught.value)

@@ -183,7 +183,7 @@ def _load_yaml(text: str, source: str) -> dict[str, Any]:
             [
                 ConfigIssue(
                     (),
-                    f"is {len(text):,} characters long; bot.yaml is at most {MAX_CHARS:,}",
+                    f"is over {MAX_CHARS:,} characters long; bot.yaml is at most {MAX_CHARS:,}",
                     fix="Check that this is the right file",
                 )
             ],
@@ -503,7 +503,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> BotCo
         p = p / "bot.yaml"
         source = str(Path(path) / "bot.yaml")
     try:
-        text = p.read_text(encoding="utf-8")
+        # Read no more than the limit: a path to a huge file (or /dev/zero) fails fast.
+        with p.open(encoding="utf-8") as f:
+            text = f.read(MAX_CHARS + 1)
     except FileNotFoundError:
         raise ConfigError(
             source,
