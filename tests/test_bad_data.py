@@ -207,3 +207,27 @@ def test_the_error_is_a_value_error_for_code_that_reads_the_catalog(bot: Path) -
         list(replay(Catalog(bot.parent / "data"), "sim", "BTC/USDT"))
     assert caught.value.path == path
     assert isinstance(caught.value, ValueError)
+
+
+def test_data_list_names_a_damaged_file(bot: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = day_file(bot, TRADES)
+    path.write_bytes(b"")
+    code = main(["data", "list", "--catalog", str(bot.parent / "data")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{path}: is empty (0 bytes)" in err and "Traceback" not in err
+
+
+def test_writing_into_a_damaged_day_file_names_it(bot: Path) -> None:
+    path = day_file(bot, TRADES)
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(CatalogError) as caught:
+        # A trade on the same day: it has to be merged into the damaged file.
+        Catalog(bot.parent / "data").write(
+            "sim",
+            "BTC/USDT",
+            TRADES,
+            pa.table({"ts_ns": [1_709_510_400_000_000_001], "price": [1.0], "size": [1.0]}),
+        )
+    assert caught.value.path == path
+    assert "Delete the file and import its day again" in str(caught.value)

@@ -314,7 +314,7 @@ class Catalog:
             day = day_of(int(days_sorted[s]) * NS_PER_DAY)
             path = self.path(venue, symbol, kind, day)
             if path.exists():
-                part = _merge(kind, pq.read_table(path), part)
+                part = _merge(kind, _read_day_file(path), part)
             _write_file(path, kind, symbol, _sort_by_ts(part))
             written.append(path)
         return written
@@ -429,6 +429,17 @@ def _normalize(kind: str, data: Any) -> pa.Table:
         arrays.append(col)
         fields.append(pa.field(field.name, col.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _read_day_file(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CatalogError(
+            path,
+            f"cannot be read to merge new rows into it ({exc})",
+            fix="Delete the file and import its day again",
+        ) from None
 
 
 def _is_dataframe(data: Any) -> bool:
