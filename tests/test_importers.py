@@ -153,6 +153,10 @@ def test_import_and_list_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     missing = tmp_path / "nope.json"
     assert data_main([*argv, "--symbol", "X/Y", "--catalog", catalog, str(missing)]) == 2
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("[{not json")
+    assert data_main([*argv, "--symbol", "X/Y", "--catalog", catalog, str(garbled)]) == 2
+    assert f"cannot import {garbled} as freqtrade-trades" in capsys.readouterr().err
 
 
 def test_intervals() -> None:

@@ -103,7 +103,7 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     except (ValueError, KeyError, TypeError, IndexError) as e:
         print(f"error: cannot import {args.file} as {args.format}: {e}", file=sys.stderr)
-        return 1
+        return 2
     print(f"imported {args.file.name} -> {args.venue} {args.symbol}: {result.summary()}")
     return 0
 
