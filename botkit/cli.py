@@ -1,14 +1,28 @@
-"""The `botkit` command."""
+"""The `botkit` command.
+
+Exit codes: 0 done; 1 a backtest finished but its strategies raised (see
+``--allow-errors``); 2 a mistake in bot.yaml, the command line or the data;
+130 interrupted by Ctrl-C (a backtest still writes its report, marked
+partial); 141 the reader of the output went away (``botkit ... | head``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+EXIT_STRATEGY_ERRORS = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+# What a shell reports for a program killed by SIGPIPE: `| head` closing early is
+# not a failure of ours, but it is not a complete output either.
+EXIT_BROKEN_PIPE = 141
 
 
 def _setup_logging(level: str, secrets: Sequence[str] = ()) -> None:
@@ -32,21 +46,91 @@ def _load(path: str):
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def _cli_time(option: str, text: str | None) -> datetime | None:
+    """``--start``/``--end`` read like ``data.start``/``data.end`` of bot.yaml."""
+    if text is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    from botkit.config.values import UtcDatetime
+
+    try:
+        value: datetime = TypeAdapter(UtcDatetime).validate_python(text)
+    except ValidationError as exc:
+        reason = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise _UsageError(f"{option}: {reason}") from None
+    return value
+
+
+class _UsageError(Exception):
+    """A command-line mistake: printed as one line, exit 2."""
+
+
+def _with_range(config: Any, args: argparse.Namespace) -> Any:
+    """The config with ``--start``/``--end`` in place of ``data.start``/``data.end``."""
+    start = _cli_time("--start", args.start)
+    end = _cli_time("--end", args.end)
+    if start is None and end is None:
+        return config
+    data = config.data.model_copy(
+        update={
+            "start": start if start is not None else config.data.start,
+            "end": end if end is not None else config.data.end,
+        }
+    )
+    if data.start is not None and data.end is not None and data.end <= data.start:
+        raise _UsageError(
+            f"the replay would end ({data.end.isoformat()}) before it starts "
+            f"({data.start.isoformat()}); give an --end after --start (or data.start)"
+        )
+    return config.model_copy(update={"data": data})
+
+
+def _check_out_dir(out: Path, what: str) -> None:
+    # The first existing part of the path must be a folder, or writing fails late.
+    for part in (out, *out.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise _UsageError(
+                    f"{what} {out}: {part} is a file, not a folder; choose another folder"
+                )
+            return
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     config = _load(args.config)
     _setup_logging(args.log_level or config.log_level, config.secret_values())
+    from botkit.backtest.catalog import CatalogError
     from botkit.backtest.report import format_table
-    from botkit.backtest.runner import run_backtest
+    from botkit.backtest.runner import BacktestDataError, run_backtest
 
-    progress = False if args.no_progress else None
     try:
-        _, summary = run_backtest(config, Path(args.out) if args.out else None, progress=progress)
-    except FileNotFoundError as exc:
+        config = _with_range(config, args)
+        out = Path(args.out) if args.out else config.resolve_path(config.output.dir)
+        _check_out_dir(out, "--out" if args.out else "output.dir")
+    except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    out = Path(args.out) if args.out else config.resolve_path(config.output.dir)
+    progress = False if args.no_progress else None
+    try:
+        _, summary = run_backtest(config, out, progress=progress)
+    except (BacktestDataError, CatalogError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print(format_table(summary))
     print(f"report: {out}")
+    if summary["partial"]:
+        print("interrupted: the report above is partial", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    errors = summary["strategy_errors"]["total"]
+    if errors and not args.allow_errors:
+        print(
+            f"error: strategies raised {errors:,} exception(s) "
+            f"({', '.join(summary['strategy_errors']['by_hook'])}); the log shows the first "
+            "tracebacks. Fix the strategy, or pass --allow-errors to accept the run",
+            file=sys.stderr,
+        )
+        return EXIT_STRATEGY_ERRORS
     return 0
 
 
@@ -152,7 +236,10 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="botkit", description=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="botkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--version", action="version", version=f"botkit {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     bt = sub.add_parser("backtest", help="replay recorded data through the strategies")
@@ -160,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", help="output folder (default: output.dir of bot.yaml)")
     bt.add_argument("--no-progress", action="store_true", help="no progress bar")
     bt.add_argument("--log-level", help="override log_level of bot.yaml")
+    bt.add_argument(
+        "--start", help="replay from this UTC date/time on (overrides data.start), e.g. 2024-08-08"
+    )
+    bt.add_argument("--end", help="replay up to this UTC date/time, exclusive (overrides data.end)")
+    bt.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="exit 0 even when strategy hooks raised (they are counted in summary.json)",
+    )
     bt.set_defaults(func=cmd_backtest)
 
     run = sub.add_parser("run", help="paper-trade or trade live until stopped")
@@ -226,9 +322,44 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("botkit")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout again at exit; pointing it at devnull keeps that
+    # flush from raising a second BrokenPipeError.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+            code = int(args.func(args) or 0)
+        except SystemExit as exc:
+            # argparse and _load leave by SystemExit; callers of main() get the code.
+            if not isinstance(exc.code, int):
+                raise
+            code = exc.code
+        finally:
+            # Inside the try, so a reader that left (`| head`) is caught here, also
+            # after argparse's own exit (--help, --version).
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
 
 
 if __name__ == "__main__":

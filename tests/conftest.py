@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from botkit import Instrument
+from botkit.backtest.sample import SampleSpec, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -25,3 +26,11 @@ def btc() -> Instrument:
         maker_fee="0.001",
         taker_fee="0.002",
     )
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 15-minute sample catalog (every kind, sim BTC/USDT); copy it before changing it."""
+    root = tmp_path_factory.mktemp("small") / "data"
+    write_sample(root, SampleSpec(hours=0.25))
+    return root

@@ -153,6 +153,10 @@ def test_import_and_list_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     missing = tmp_path / "nope.json"
     assert data_main([*argv, "--symbol", "X/Y", "--catalog", catalog, str(missing)]) == 2
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("[{not json")
+    assert data_main([*argv, "--symbol", "X/Y", "--catalog", catalog, str(garbled)]) == 2
+    assert f"cannot import {garbled} as freqtrade-trades" in capsys.readouterr().err
 
 
 def test_intervals() -> None:
@@ -163,9 +167,11 @@ def test_intervals() -> None:
 
 
 def test_binance_sync_drops_stale_diffs_and_stops_at_a_gap(tmp_path: Path) -> None:
+    t0 = 1_723_161_250_000  # ms: the catalog takes times from 2000 to 2100
+
     def diff(e: int, first: int, last: int, bid: str) -> str:
-        data = {"e": "depthUpdate", "E": e, "U": first, "u": last, "b": [[bid, "1"]], "a": []}
-        return f"{e * MS} " + json.dumps({"stream": "x@depth", "data": data})
+        data = {"e": "depthUpdate", "E": t0 + e, "U": first, "u": last, "b": [[bid, "1"]], "a": []}
+        return f"{(t0 + e) * MS} " + json.dumps({"stream": "x@depth", "data": data})
 
     snapshot = {"lastUpdateId": 10, "bids": [["100", "1"]], "asks": [["101", "2"]]}
     feed = tmp_path / "feed.txt"
@@ -173,7 +179,7 @@ def test_binance_sync_drops_stale_diffs_and_stops_at_a_gap(tmp_path: Path) -> No
         "\n".join(
             [
                 diff(1_000, 1, 5, "99"),  # older than the snapshot: dropped
-                f"{1_050 * MS} {json.dumps(snapshot)}",
+                f"{(t0 + 1_050) * MS} {json.dumps(snapshot)}",
                 diff(1_100, 8, 12, "99.5"),  # straddles lastUpdateId + 1: applied
                 diff(1_200, 13, 14, "99.6"),  # continues: applied
                 diff(1_300, 20, 21, "99.7"),  # updates 15..19 are missing
@@ -190,7 +196,7 @@ def test_binance_sync_drops_stale_diffs_and_stops_at_a_gap(tmp_path: Path) -> No
     book = [e for b in replay(cat, "binance", "BTC/USDT") for e in b]
     assert book == [
         # Stored at the exchange time of the first diff applied after it.
-        BookSnapshot(1_100 * MS, "BTC/USDT", [(100.0, 1.0)], [(101.0, 2.0)]),
-        BookDelta(1_100 * MS, "BTC/USDT", [(99.5, 1.0)], []),
-        BookDelta(1_200 * MS, "BTC/USDT", [(99.6, 1.0)], []),
+        BookSnapshot((t0 + 1_100) * MS, "BTC/USDT", [(100.0, 1.0)], [(101.0, 2.0)]),
+        BookDelta((t0 + 1_100) * MS, "BTC/USDT", [(99.5, 1.0)], []),
+        BookDelta((t0 + 1_200) * MS, "BTC/USDT", [(99.6, 1.0)], []),
     ]

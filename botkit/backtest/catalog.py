@@ -43,6 +43,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from botkit.backtest.checks import (
+    TS_MAX_NS,
+    TS_MIN_NS,
+    CatalogError,
+    check_columns,
+    check_nulls,
+    check_schema,
+    check_snapshots_uncrossed,
+    iter_batches,
+    open_parquet,
+)
 from botkit.events import Bar, BookDelta, BookSnapshot, TradeBatch, build_events, gc_paused
 from botkit.model import Side
 
@@ -248,7 +259,7 @@ class Catalog:
             for s in [symbol] if symbol is not None else self.symbols(v):
                 for k in [kind] if kind is not None else self.kinds(v, s):
                     for day, path in self._day_files(v, s, k):
-                        rows = pq.ParquetFile(path).metadata.num_rows
+                        rows = open_parquet(path).metadata.num_rows
                         out.append(Entry(v, s, k, day, path, rows))
         return out
 
@@ -303,7 +314,7 @@ class Catalog:
             day = day_of(int(days_sorted[s]) * NS_PER_DAY)
             path = self.path(venue, symbol, kind, day)
             if path.exists():
-                part = _merge(kind, pq.read_table(path), part)
+                part = _merge(kind, _read_day_file(path), part)
             _write_file(path, kind, symbol, _sort_by_ts(part))
             written.append(path)
         return written
@@ -354,7 +365,10 @@ class Catalog:
             if not (kdir.is_dir() and _is_kind_name(kdir.name)):
                 continue
             for p in sorted(kdir.glob("*.parquet")):
-                meta = pq.read_schema(p).metadata or {}
+                try:
+                    meta = pq.read_schema(p).metadata or {}
+                except (pa.ArrowException, OSError):
+                    continue  # the replay names the damaged file
                 if _META_SYMBOL in meta:
                     return meta[_META_SYMBOL].decode("utf-8")
         return sdir.name
@@ -415,6 +429,17 @@ def _normalize(kind: str, data: Any) -> pa.Table:
         arrays.append(col)
         fields.append(pa.field(field.name, col.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _read_day_file(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CatalogError(
+            path,
+            f"cannot be read to merge new rows into it ({exc})",
+            fix="Delete the file and import its day again",
+        ) from None
 
 
 def _is_dataframe(data: Any) -> bool:
@@ -592,12 +617,18 @@ def _kind_sort_key(kind: str) -> tuple[int, int]:
 
 
 def _file_info(path: Path) -> _FileInfo:
-    md = pq.ParquetFile(path).metadata
+    md = open_parquet(path).metadata
     kv = md.metadata or {}
     rows = md.num_rows
-    events = int(kv[_META_EVENTS]) if _META_EVENTS in kv else rows
+    try:
+        events = int(kv[_META_EVENTS]) if _META_EVENTS in kv else rows
+    except ValueError:
+        events = rows
     lo: int | None = None
     hi: int | None = None
+    if "ts_ns" not in md.schema.names:
+        names = ", ".join(md.schema.names)
+        raise CatalogError(path, f"has no column 'ts_ns' (its columns: {names})")
     ts_idx = md.schema.names.index("ts_ns")
     for i in range(md.num_row_groups):
         st = md.row_group(i).column(ts_idx).statistics
@@ -610,7 +641,7 @@ def _file_info(path: Path) -> _FileInfo:
 
 def _row_groups_in(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None) -> list[int]:
     md = pf.metadata
-    ts_idx = md.schema.names.index("ts_ns")
+    ts_idx = md.schema.names.index("ts_ns")  # present: check_schema ran
     keep = []
     for i in range(md.num_row_groups):
         st = md.row_group(i).column(ts_idx).statistics
@@ -675,13 +706,28 @@ def iter_trade_batches(
         cols.append(side_col)
     if id_col is not None:
         cols.append(id_col)
-    pf = _open_streaming(path)
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=cols, use_threads=True):
+    p = Path(path)
+    pf = _open_streaming(p)
+    missing = [c for c in cols if c not in pf.schema_arrow.names]
+    if missing:
+        names = ", ".join(pf.schema_arrow.names)
+        raise CatalogError(p, f"has no column {missing[0]!r} (its columns: {names})")
+    row = 0
+    prev_ts: int | None = None
+    batches = iter_batches(pf, p, batch_size=batch_rows, columns=cols, use_threads=True)
+    for batch in batches:
         if batch.num_rows == 0:
             continue
-        ts = _to_int64_ns(batch.column(0)).to_numpy()
-        price = batch.column(1).cast(_FLOAT).to_numpy()
-        size = batch.column(2).cast(_FLOAT).to_numpy()
+        check_nulls(p, batch, cols[:3], row)
+        try:
+            ts = _to_int64_ns(batch.column(0)).to_numpy()
+            price = batch.column(1).cast(_FLOAT).to_numpy()
+            size = batch.column(2).cast(_FLOAT).to_numpy()
+        except (pa.ArrowException, ValueError) as exc:
+            raise CatalogError(p, f"a time, price or size column is not numbers ({exc})") from None
+        checked = {"ts_ns": ts, "price": price, "size": size}
+        prev_ts = check_columns(p, TRADES, checked, row, prev_ts)
+        row += batch.num_rows
         side = _column_values(batch.column(3)) if side_col is not None else None
         k = 4 if side_col is not None else 3
         ids = _column_values(batch.column(k)) if id_col is not None else None
@@ -692,7 +738,7 @@ def _open_streaming(path: str | os.PathLike[str]) -> pq.ParquetFile:
     # pre_buffer (pyarrow's default) keeps every column chunk it has read cached
     # until the file is closed, so memory would grow with the file; plain buffered
     # reads keep it flat.
-    return pq.ParquetFile(path, pre_buffer=False, buffer_size=_READ_BUFFER)
+    return open_parquet(Path(path), pre_buffer=False, buffer_size=_READ_BUFFER)
 
 
 _READ_BUFFER = 4 << 20
@@ -712,23 +758,56 @@ def _to_numpy(col: pa.Array) -> np.ndarray:
     return np.array(col.to_pylist(), dtype=object)
 
 
+_VALUE_COLUMNS = frozenset({"price", "size", "open", "high", "low", "close", "volume"})
+
+
+def _batch_columns(batch: pa.RecordBatch, columns: list[str]) -> _Columns:
+    cols = {name: _to_numpy(batch.column(i)) for i, name in enumerate(columns)}
+    for name in _VALUE_COLUMNS.intersection(cols):
+        if cols[name].dtype != np.float64:
+            # Integer prices in a hand-made file: events carry floats.
+            cols[name] = cols[name].astype(np.float64)
+    return cols
+
+
+def _file_bounds(path: Path) -> tuple[int, int]:
+    """Where the rows of a day file may lie: its UTC day, within the sane years."""
+    start = day_start_ns(date.fromisoformat(path.stem))
+    return max(start, TS_MIN_NS), min(start + NS_PER_DAY, TS_MAX_NS)
+
+
 def _column_chunks(
     files: Sequence[Path],
+    kind: str,
     columns: list[str],
     start_ns: int | None,
     end_ns: int | None,
     batch_rows: int,
 ) -> Iterator[_Columns]:
     """Column chunks of one stream in time order. A timestamp never spans two chunks,
-    so the merge can treat a chunk's last timestamp as a safe watermark."""
+    so the merge can treat a chunk's last timestamp as a safe watermark.
+
+    Every batch is checked as it is read (``botkit.backtest.checks``): a bad
+    file stops the replay with a :class:`CatalogError` naming the file and row.
+    """
+    snapshots = kind == BOOK_SNAPSHOTS
     for path in files:
         pf = _open_streaming(path)
+        check_schema(path, kind, pf.schema_arrow, columns)
         groups = _row_groups_in(pf, start_ns, end_ns)
         if not groups:
             continue
+        md = pf.metadata
+        row = sum(md.row_group(g).num_rows for g in range(groups[0]))
+        ts_lo, ts_hi = _file_bounds(path)
+        prev_ts: int | None = None
         carry: _Columns | None = None
-        for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns):
-            cols = {name: _to_numpy(batch.column(i)) for i, name in enumerate(columns)}
+        batches = iter_batches(pf, path, batch_size=batch_rows, row_groups=groups, columns=columns)
+        for batch in batches:
+            check_nulls(path, batch, columns, row)
+            cols = _batch_columns(batch, columns)
+            prev_ts = check_columns(path, kind, cols, row, prev_ts, ts_lo, ts_hi)
+            row += batch.num_rows
             ts = cols["ts_ns"]
             lo = 0 if start_ns is None else int(np.searchsorted(ts, start_ns, "left"))
             hi = len(ts) if end_ns is None else int(np.searchsorted(ts, end_ns, "left"))
@@ -744,6 +823,8 @@ def _column_chunks(
                     return
                 continue
             if done:
+                if snapshots:
+                    check_snapshots_uncrossed(path, cols, BID)
                 yield cols
                 return
             # Hold back the rows of the last timestamp: the next batch may have more.
@@ -751,9 +832,14 @@ def _column_chunks(
             if cut == 0:
                 carry = cols
                 continue
-            yield {k: v[:cut] for k, v in cols.items()}
+            out = {k: v[:cut] for k, v in cols.items()}
+            if snapshots:
+                check_snapshots_uncrossed(path, out, BID)
+            yield out
             carry = {k: v[cut:] for k, v in cols.items()}
         if carry is not None and len(carry["ts_ns"]):
+            if snapshots:
+                check_snapshots_uncrossed(path, carry, BID)
             yield carry
 
 
@@ -831,7 +917,7 @@ def _event_chunks(
     files = catalog.files(venue, symbol, kind, start_ns, end_ns)
     columns = _COLUMN_NAMES["bars" if is_bars_kind(kind) else kind]
     interval = bar_interval_ns(kind) if is_bars_kind(kind) else 0
-    for cols in _column_chunks(files, columns, start_ns, end_ns, batch_rows):
+    for cols in _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows):
         if kind == TRADES:
             yield _trade_events(symbol, cols)
         elif kind == BOOK_SNAPSHOTS:
@@ -872,12 +958,15 @@ def book_at(catalog: Catalog, venue: str, symbol: str, ts_ns: int) -> BookSnapsh
     deltas since applied. None when no snapshot precedes ``ts_ns``."""
     snap_ts: int | None = None
     for path in reversed(catalog.files(venue, symbol, BOOK_SNAPSHOTS, None, ts_ns)):
-        ts = pq.read_table(path, columns=["ts_ns"]).column("ts_ns").to_numpy()
-        i = int(np.searchsorted(ts, ts_ns, "left"))
-        if i > 0:
-            snap_ts = int(ts[i - 1])
-            rows = pq.read_table(path, filters=[("ts_ns", "=", snap_ts)])
-            break
+        try:
+            ts = pq.read_table(path, columns=["ts_ns"]).column("ts_ns").to_numpy()
+            i = int(np.searchsorted(ts, ts_ns, "left"))
+            if i > 0:
+                snap_ts = int(ts[i - 1])
+                rows = pq.read_table(path, filters=[("ts_ns", "=", snap_ts)])
+                break
+        except (pa.ArrowException, OSError, KeyError) as exc:
+            raise CatalogError(path, f"cannot be read ({exc})") from None
     if snap_ts is None:
         return None
     cols = {c: rows.column(c).to_numpy() for c in _COLUMN_NAMES[BOOK_SNAPSHOTS]}
@@ -1035,6 +1124,7 @@ __all__ = [
     "SIDE_UNKNOWN",
     "TRADES",
     "Catalog",
+    "CatalogError",
     "Entry",
     "bar_interval_ns",
     "bars_kind",

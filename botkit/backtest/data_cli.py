@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.catalog import Catalog, Entry
+from botkit.backtest.catalog import Catalog, CatalogError, Entry
 from botkit.backtest.importers import FORMATS, import_file
 from botkit.backtest.sample import SampleSpec, write_sample
 
@@ -97,16 +97,24 @@ def _import(args: argparse.Namespace) -> int:
     catalog = Catalog(args.catalog)
     try:
         result = import_file(catalog, args.format, args.file, args.venue, args.symbol, **options)
+    except CatalogError as e:
+        # The catalog's own file is damaged, not the one being imported.
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except (ValueError, KeyError, TypeError, IndexError) as e:
         print(f"error: cannot import {args.file} as {args.format}: {e}", file=sys.stderr)
-        return 1
+        return 2
     print(f"imported {args.file.name} -> {args.venue} {args.symbol}: {result.summary()}")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     catalog = Catalog(args.catalog)
-    entries = catalog.entries(venue=args.venue)
+    try:
+        entries = catalog.entries(venue=args.venue)
+    except CatalogError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not entries:
         print(f"{args.catalog}: empty")
         return 0

@@ -223,7 +223,12 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         result.fills, result.start_ns, result.end_ns, curve, result.initial_equity
     )
     by_reason = sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
+    by_hook = sorted(result.hook_errors.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
+        # True when the run was interrupted: the numbers cover the data replayed until then.
+        "partial": result.partial,
+        "strategy_errors": {"total": sum(result.hook_errors.values()), "by_hook": dict(by_hook)},
+        "warnings": list(result.warnings),
         "quote_asset": result.quote_asset,
         "strategies": list(result.strategies),
         "start": iso_utc(result.start_ns),
@@ -441,6 +446,11 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
     for asset, amount in s["fees_by_asset"].items():
         if asset != q:
             rows.insert(8, (f"Fees in {_e(asset)}", f"{_e(amount)} {_e(asset)}"))
+    errors = s.get("strategy_errors") or {"total": 0}
+    if errors["total"]:
+        rows.insert(0, ("Strategy errors", _e(f"{errors['total']:,}")))
+    if s.get("partial"):
+        rows.insert(0, ("PARTIAL", _e(f"interrupted at {s['end']}")))
     return rows
 
 
@@ -609,8 +619,17 @@ def format_table(summary: dict[str, Any]) -> str:
         ("Rejects", f"{rej['total']:,}" + (f"  ({reasons})" if reasons else "")),
         ("Events/s", "–" if eps is None else f"{eps:,.0f}"),
     ]
+    errors = s.get("strategy_errors") or {"total": 0, "by_hook": {}}
+    if errors["total"]:
+        hooks = ", ".join(f"{hook} {n}" for hook, n in errors["by_hook"].items())
+        rows.append(("Errors", f"{errors['total']:,}  (strategy exceptions: {hooks})"))
     key_w = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(key_w)}  {v}" for k, v in rows]
+    if s.get("partial"):
+        lines.insert(
+            0,
+            f"PARTIAL: interrupted at {s['end']}; the numbers cover the data replayed until then",
+        )
 
     header = ("strategy", "fills", "orders", f"volume {q}", "fees", "realised pnl")
     srows = [

@@ -16,7 +16,9 @@ class BacktestResult:
     ``equity`` is sampled on the event clock (``output.equity_interval``) and at
     the last event: (ts_ns, account equity in ``quote_asset``, marked at the
     last trade price). ``positions`` are per (strategy, symbol); ``marks`` the
-    last trade price per symbol.
+    last trade price per symbol. ``hook_errors`` counts the exceptions strategy
+    hooks raised, by ``"<strategy>.<hook>"``; ``partial`` is set when the run was
+    interrupted before the end of the data; ``warnings`` are what the run warned of.
     """
 
     strategies: list[str]
@@ -34,3 +36,6 @@ class BacktestResult:
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     marks: dict[str, Decimal] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
+    hook_errors: dict[str, int] = field(default_factory=dict)
+    partial: bool = False
+    warnings: list[str] = field(default_factory=list)

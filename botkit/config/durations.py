@@ -25,6 +25,8 @@ _NS_PER_UNIT = {
 _DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|m|h|d)"
 _DURATION_RE = re.compile(rf"(?:{_DURATION_PART}\s*)+")
 _DURATION_PART_RE = re.compile(_DURATION_PART)
+# Ten years: longer is a typo, and a bound keeps huge numbers out of the clock.
+MAX_DURATION_NS = 3650 * _NS_PER_UNIT["d"]
 DURATION_HELP = (
     'a duration such as "250ms", "30s", "1m", "1h", "1d" (or "1h30m"), or a number of seconds'
 )
@@ -36,9 +38,11 @@ def parse_duration(value: str | int | float | Decimal | timedelta) -> int:
     ``"250ms"``, ``"30s"``, ``"1m"``, ``"1h"``, ``"1d"``, combinations such as
     ``"1h30m"``, ``"us"``/``"ns"`` for the fine end, or a plain number of
     seconds (``30``, ``"0.5"``). Raises ``ValueError`` for anything else, for a
-    negative duration, or for one finer than a nanosecond.
+    negative duration, for one finer than a nanosecond or longer than ten years.
     """
     if isinstance(value, bool):
+        raise _not_a_duration(value)
+    if isinstance(value, str) and len(value.strip()) > 50:
         raise _not_a_duration(value)
     if isinstance(value, timedelta):
         ns = Decimal((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1_000
@@ -51,11 +55,11 @@ def parse_duration(value: str | int | float | Decimal | timedelta) -> int:
     elif isinstance(value, str):
         text = value.strip()
         if is_number(text):
-            ns = Decimal(text) * 1_000_000_000
+            ns = decimal_in(text) * 1_000_000_000
         elif _DURATION_RE.fullmatch(text):
             ns = sum(
                 (
-                    Decimal(num) * _NS_PER_UNIT[unit]
+                    decimal_in(num) * _NS_PER_UNIT[unit]
                     for num, unit in _DURATION_PART_RE.findall(text)
                 ),
                 Decimal(0),
@@ -66,6 +70,8 @@ def parse_duration(value: str | int | float | Decimal | timedelta) -> int:
         raise ValueError(f"expected {DURATION_HELP}, got {kind(value)}")
     if ns < 0:
         raise ValueError(f"{show(value)} is not allowed: a duration must be >= 0")
+    if ns > MAX_DURATION_NS:
+        raise ValueError(f"{show(value)} is not allowed: a duration is at most 3650d (ten years)")
     if ns != ns.to_integral_value():
         raise ValueError(f"{show(value)} is finer than a nanosecond")
     return int(ns)

@@ -17,8 +17,11 @@ Every issue gets the line of the key it is about.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from botkit.config.env import expand
-from botkit.config.errors import DOCS, ConfigError, ConfigIssue, issues_from_validation, kind
+from botkit.config.errors import (
+    DOCS,
+    ConfigError,
+    ConfigIssue,
+    issues_from_validation,
+    kind,
+    show,
+)
 from botkit.config.schema import BotConfig
 from botkit.config.secret_keys import env_name_for
 from botkit.plugins import PluginError, check_hooks, closest, params_model, resolve
@@ -37,6 +47,74 @@ from botkit.venues import registry
 
 class _DuplicateKey(yaml.MarkedYAMLError):
     pass
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that bot.yaml refuses (too big, too deep, an impossible date)."""
+
+
+# bot.yaml is a page of settings. These bounds are far above any real one and keep
+# a hostile or broken file from costing seconds or gigabytes: aliases can make a
+# 1 KB file expand to billions of nodes ("billion laughs"), and PyYAML composes
+# nested brackets recursively.
+MAX_CHARS = 1_000_000
+MAX_DEPTH = 32
+MAX_NODES = 20_000
+MAX_INT_DIGITS = 30
+
+
+def _check_shape(text: str) -> None:
+    """Walk the YAML events (no objects are built) and refuse a document that is
+    nested too deep or that would hold too many nodes once aliases are expanded."""
+    # Each open collection: its anchor and how many nodes it holds so far.
+    stack: list[tuple[str | None, int]] = []
+    sizes: dict[str, int] = {}
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append((event.anchor, 1))
+            total += 1
+            if len(stack) > MAX_DEPTH:
+                raise _Refused(
+                    None,
+                    None,
+                    f"the document is nested more than {MAX_DEPTH} levels deep",
+                    event.start_mark,
+                )
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, n = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = n
+            if stack:
+                stack[-1] = (stack[-1][0], stack[-1][1] + n)
+            continue
+        if isinstance(event, yaml.ScalarEvent):
+            n = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in sizes and any(a == event.anchor for a, _ in stack):
+                raise _Refused(
+                    None,
+                    None,
+                    f"the alias *{event.anchor} is inside the value it names (a loop)",
+                    event.start_mark,
+                )
+            n = sizes.get(event.anchor, 1)  # an unknown alias: the loader reports it
+        else:
+            continue
+        total += n
+        if stack:
+            stack[-1] = (stack[-1][0], stack[-1][1] + n)
+        if total > MAX_NODES:
+            raise _Refused(
+                None,
+                None,
+                f"the document would hold more than {MAX_NODES:,} values once its aliases "
+                "(*name) are expanded",
+                event.start_mark,
+            )
 
 
 class _Loader(yaml.SafeLoader):
@@ -62,11 +140,56 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
     return loader.construct_mapping(node)
 
 
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    text = node.value if isinstance(node, yaml.ScalarNode) else ""
+    digits = sum(c.isdigit() for c in text)
+    # Python refuses to read ints over 4,300 digits, and big ones are slow to convert.
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(
+            None,
+            None,
+            f"a whole number of {digits:,} digits; numbers in bot.yaml have at most "
+            f"{MAX_INT_DIGITS} digits",
+            node.start_mark,
+        )
+    value: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return value
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.Node) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        value = node.value if isinstance(node, yaml.ScalarNode) else ""
+        # e.g. a +99:00 offset, or a date past the year 9999 once made UTC
+        raise _Refused(
+            None,
+            None,
+            f"'{value}' is not a valid date/time; write ISO 8601, e.g. 2024-01-31T12:00:00Z, "
+            "with an offset within ±23:59",
+            node.start_mark,
+        ) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def _load_yaml(text: str, source: str) -> dict[str, Any]:
+    if len(text) > MAX_CHARS:
+        raise ConfigError(
+            source,
+            [
+                ConfigIssue(
+                    (),
+                    f"is over {MAX_CHARS:,} characters long; bot.yaml is at most {MAX_CHARS:,}",
+                    fix="Check that this is the right file",
+                )
+            ],
+        )
     try:
+        _check_shape(text)
         data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -77,6 +200,11 @@ def _load_yaml(text: str, source: str) -> dict[str, Any]:
             raise ConfigError(
                 source,
                 [ConfigIssue((), problem, fix="Keep one of them", line=line)],
+            ) from None
+        if isinstance(exc, _Refused):
+            raise ConfigError(
+                source,
+                [ConfigIssue((), problem, fix=f"See {DOCS} for what each key takes", line=line)],
             ) from None
         fix = "Check the indentation and quoting around there"
         if "'\\t'" in problem:
@@ -157,7 +285,74 @@ def _line_of(text: str, loc: Sequence[str | int]) -> int | None:
     return line
 
 
+# --------------------------------------------------------------------------- numbers
+
+# Any number anywhere in the file, strategy params included (their models are the
+# strategies' own): beyond these it is a typo or an attack, and Decimal or int
+# arithmetic on it could be slow or overflow. Sections of the schema are stricter.
+_NUMBER_RE = re.compile(r"[-+]?(\d[\d_]*)?\.?\d*(e[-+]?\d+)?", re.IGNORECASE)
+_DOC_MAX_EXP = 30
+
+
+def _number_issues(node: Any, loc: tuple[str | int, ...]) -> list[ConfigIssue]:
+    """Issues for numbers (or numeric text) of absurd magnitude, walking ``node``
+    (depth and size are bounded by :func:`_check_shape`)."""
+    issues: list[ConfigIssue] = []
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            issues += _number_issues(value, (*loc, key if isinstance(key, str | int) else str(key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            issues += _number_issues(value, (*loc, i))
+    elif isinstance(node, float) and math.isfinite(node) and node != 0:
+        if not 10.0**-_DOC_MAX_EXP <= abs(node) < 10.0**_DOC_MAX_EXP:
+            issues.append(_absurd(loc, node))
+    elif isinstance(node, str) and any(c.isdigit() for c in node[:64]):
+        text = node.strip()
+        if _NUMBER_RE.fullmatch(text):
+            if len(text) > 64:
+                issues.append(_absurd(loc, node))
+            else:
+                d = Decimal(text.replace("_", ""))
+                if d and not -_DOC_MAX_EXP <= d.adjusted() < _DOC_MAX_EXP:
+                    issues.append(_absurd(loc, node))
+    return issues
+
+
+def _absurd(loc: tuple[str | int, ...], value: Any) -> ConfigIssue:
+    return ConfigIssue(
+        loc,
+        f"{show(value)} is not allowed: numbers in bot.yaml lie between 1e-{_DOC_MAX_EXP} "
+        f"and 1e{_DOC_MAX_EXP}",
+        fix="Check for a typo in the exponent",
+        value=value,
+    )
+
+
 # --------------------------------------------------------------------------- whole-file checks
+
+
+def _check_paths(cfg: BotConfig) -> list[ConfigIssue]:
+    """Folders the run writes to (or reads from) must not name files."""
+    issues = []
+    for loc, path in (
+        (("output", "dir"), cfg.output.dir),
+        (("data", "catalog"), cfg.data.catalog),
+    ):
+        full = cfg.resolve_path(path)
+        for part in (full, *full.parents):
+            if part.exists():
+                if not part.is_dir():
+                    issues.append(
+                        ConfigIssue(
+                            loc,
+                            f"'{path}' is not a folder: {part} is a file",
+                            fix="Name a folder (it is created when missing)",
+                            value=str(path),
+                        )
+                    )
+                break
+    return issues
 
 
 def _validate(
@@ -308,7 +503,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> BotCo
         p = p / "bot.yaml"
         source = str(Path(path) / "bot.yaml")
     try:
-        text = p.read_text(encoding="utf-8")
+        # Read no more than the limit: a path to a huge file (or /dev/zero) fails fast.
+        with p.open(encoding="utf-8") as f:
+            text = f.read(MAX_CHARS + 1)
     except FileNotFoundError:
         raise ConfigError(
             source,
@@ -346,6 +543,9 @@ def _parse(
     source_path: Path | None,
 ) -> BotConfig:
     raw = _load_yaml(text, source)
+    issues = _number_issues(raw, ())
+    if issues:
+        raise ConfigError(source, [_with_line(i, text) for i in issues])
 
     venue = raw.get("venue")
     venue_name = venue.get("name") if isinstance(venue, Mapping) else None
@@ -373,4 +573,7 @@ def _parse(
 
     cfg._source_path = source_path
     cfg._base_dir = base_dir
+    issues = _check_paths(cfg)
+    if issues:
+        raise ConfigError(source, [_with_line(i, text) for i in issues])
     return cfg

@@ -34,6 +34,7 @@ from botkit.config.values import (
     NonNegativeMoney,
     PositiveMoney,
     Section,
+    Step,
     UtcDatetime,
     empty_if_none,
     lower,
@@ -176,8 +177,8 @@ class InstrumentConfig(Section):
     # base and quote come after symbol so they can be derived from "BTC/USDT".
     base: str | None = Field(default=None, validate_default=True)
     quote: str | None = Field(default=None, validate_default=True)
-    tick_size: PositiveMoney
-    lot_size: PositiveMoney
+    tick_size: Step
+    lot_size: Step
     min_size: NonNegativeMoney | None = None
     max_size: PositiveMoney | None = None
     min_notional: NonNegativeMoney | None = None
