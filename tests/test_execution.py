@@ -77,7 +77,9 @@ def fill(order: Order, tid: str, size: str, price: str = "100") -> Fill:
 
 def test_every_status_has_a_row_and_closed_states_only_take_late_fills() -> None:
     assert set(TRANSITIONS) == set(OrderStatus) | set(Phase)  # every state has a row
-    assert TRANSITIONS[S.FILLED] == frozenset() and TRANSITIONS[S.REJECTED] == frozenset()
+    assert TRANSITIONS[S.FILLED] == frozenset()
+    # Only an order given up as absent that turns up after all leaves REJECTED.
+    assert TRANSITIONS[S.REJECTED] == {S.FILLED, S.CANCELED}
     assert can_transition(S.CANCELED, S.FILLED)  # a fill that raced the cancel
     assert can_transition(S.PENDING_NEW, S.PARTIALLY_FILLED)  # a fill before the ack
     assert not can_transition(S.FILLED, S.OPEN)
@@ -393,16 +395,36 @@ def test_an_illegal_transition_is_counted_and_logged_with_both_states(
     assert "filled -> open" in caplog.text
 
 
-def test_a_fill_of_an_order_given_up_as_absent_counts_and_the_refusal_stands(router) -> None:  # type: ignore[no-untyped-def]
-    r, v, _ = router
+def test_an_order_given_up_as_absent_that_fills_after_all_is_filled(router) -> None:  # type: ignore[no-untyped-def]
+    r, v, updates = router
     o = place(r, cid="q")
     r.cancel("s", "q", 1)  # waits: and after the refusal there is nothing to send
     r.on_ambiguous("q", "timeout", 2)
     r.on_reject("q", "not_at_venue", "the venue has no such order", 3)
-    r.on_fill(fill(o, "t1", "1"))  # it landed after all, and traded
-    assert o.status is S.REJECTED and o.filled == D("1") and r.zombie_fills == 1
-    assert r.position_size("s", SYM) == D("1") and r.illegal_transitions == 0
-    assert v.calls == [("submit", "q")]
+    r.on_fill(fill(o, "t1", "0.4"))  # it landed after all, and traded
+    assert o.status is S.REJECTED and o.filled == D("0.4") and r.zombie_fills == 1
+    r.on_fill(fill(o, "t2", "0.6"))  # filled up: the venue says FILLED, so do we
+    assert o.status is S.FILLED and r.illegal_transitions == 0
+    assert r.position_size("s", SYM) == D("1")
+    assert v.calls == [("submit", "q")]  # and nothing was ever sent about it again
+    assert posted(updates)[-2:] == [("order", "filled"), ("fill", "t2")]
+
+
+def test_an_order_given_up_as_absent_that_turns_up_closes_as_the_venue_closed_it(router) -> None:  # type: ignore[no-untyped-def]
+    r, v, _ = router
+    o = place(r, cid="q")
+    r.on_ambiguous("q", "timeout", 2)
+    r.on_reject("q", "not_at_venue", "the venue has no such order", 3)
+    # Reconciliation finds it at the venue after all and has it cancelled there.
+    r.on_found_closed("q", "V9", S.CANCELED, 4)
+    assert o.status is S.CANCELED and o.venue_order_id == "V9"
+    assert r.order_of_venue_id("V9") is o and v.calls == [("submit", "q")]
+    # Any other refusal stands for good: a risk or venue refusal never reopens.
+    other = place(r, cid="p")
+    r.on_reject("p", "insufficient_funds", "no", 5)
+    r.on_found_closed("p", "V10", S.CANCELED, 6)
+    r.on_fill(fill(other, "t3", "1"))
+    assert other.status is S.REJECTED and r.illegal_transitions == 0
 
 
 def test_restored_orders_with_a_request_in_flight_come_back_unknown(btc: Instrument) -> None:

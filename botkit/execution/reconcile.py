@@ -124,7 +124,17 @@ class Reconciler:
             if vo.status in _LIVE:
                 self._count("zombie_canceled")
                 log.warning("order %s landed after it was given up: cancelling it", vcid)
-                await self._cancel_zombie(leg, vo)
+                if not await self._cancel_zombie(leg, vo):
+                    # Watched again: the next reconciliation looks it up and tries again.
+                    self._buried.discard(vo.venue_order_id)
+                    self.requests.given_up[vcid] = leg
+                    continue
+                closed = S.CANCELED
+            else:
+                closed = vo.status
+            # The journal says what the venue says: it was there, and is closed now.
+            self.router.on_found_closed(vcid, vo.venue_order_id, closed, now_ns())
+            self.link.journal_order(leg)
 
     async def _strangers(self, venue_open: list[VenueOrder], listed_at: int) -> int:
         """Open orders at the venue that are not ours, or are ours but were closed here
@@ -152,7 +162,8 @@ class Reconciler:
                 await self._cancel_zombie(self.router.venue_order(order), vo)
         return strangers
 
-    async def _cancel_zombie(self, leg: Order, vo: VenueOrder) -> None:
+    async def _cancel_zombie(self, leg: Order, vo: VenueOrder) -> bool:
+        """Cancel a venue order the router has closed; True when the venue confirmed it."""
         self._buried.add(vo.venue_order_id)  # once: a later list may still show it
         ghost = dataclasses.replace(leg, venue_order_id=vo.venue_order_id)
         try:
@@ -162,6 +173,8 @@ class Reconciler:
         except Exception as err:
             self._count("zombie_cancel_failed")
             log.warning("cancel of %s failed: %s", vo.venue_order_id, describe(err))
+            return False
+        return True
 
     async def positions(self) -> int:
         """Compare positions; returns how many symbols differ (each logged)."""

@@ -33,7 +33,7 @@ from botkit.execution.freshness import DROP, Recheck, send_as_is
 from botkit.execution.link import VenueLink, now_ns
 from botkit.execution.retry import Backoff, describe
 from botkit.execution.router import ExecutionRouter
-from botkit.execution.transitions import Phase
+from botkit.execution.transitions import NOT_AT_VENUE, Phase
 from botkit.model import Order, OrderStatus
 from botkit.venues.kit.errors import RateLimited, VenueError
 from botkit.venues.kit.types import VenueOrder
@@ -170,7 +170,7 @@ class Requests:
             self.given_up[vcid] = leg
             self.router.on_reject(
                 vcid,
-                "not_at_venue",
+                NOT_AT_VENUE,
                 "the place was ambiguous and the venue has no such order",
                 now_ns(),
             )

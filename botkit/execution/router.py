@@ -40,7 +40,15 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
-from botkit.execution.transitions import CLOSED, IN_FLIGHT, RESTING, TRANSITIONS, Phase, State
+from botkit.execution.transitions import (
+    CLOSED,
+    IN_FLIGHT,
+    NOT_AT_VENUE,
+    RESTING,
+    TRANSITIONS,
+    Phase,
+    State,
+)
 from botkit.execution.updates import Updates
 from botkit.intents import Edit, Place
 from botkit.model import (
@@ -512,6 +520,30 @@ class ExecutionRouter:
             new = _CANCELED
         self._set(order, new, ts_ns, code, reason)
 
+    def on_found_closed(
+        self, client_id: str, venue_order_id: str, status: OrderStatus, ts_ns: int
+    ) -> None:
+        """An attempt given up as absent turned up at the venue after all, and is closed
+        there now (as found, or once its cancel went through): the order closes as the
+        venue closed it, with its venue id. No request is sent about it."""
+        order = self.order_of(client_id)
+        if order is None or order.venue_client_id != client_id:
+            return  # an earlier attempt's: the order itself moved on
+        if order.status is not _REJECTED or order.code != NOT_AT_VENUE:
+            return
+        if order.venue_order_id is None:
+            order.venue_order_id = venue_order_id
+            self.venue_order(order).venue_order_id = venue_order_id
+            self._by_venue_id.setdefault(venue_order_id, order)
+        if order.filled >= order.size or status is _FILLED:
+            # Its fills are still on their way when FILLED comes first: they settle the
+            # amounts; the state is the venue's.
+            self._set(order, _FILLED, ts_ns)
+        else:
+            self._set(
+                order, _CANCELED, ts_ns, order.code, "found at the venue after all, and closed"
+            )
+
     def on_ambiguous(self, client_id: str, reason: str, ts_ns: int) -> None:
         """The venue's answer did not say whether the order exists: UNKNOWN until settled."""
         order, current = self._named(client_id, "ambiguous outcome")
@@ -686,9 +718,12 @@ class ExecutionRouter:
         order.fees += fill.fee
         if order.status is _REJECTED:
             # Given up as absent after an ambiguous place, yet it landed and traded:
-            # the fill counts (position, balances), the refusal the strategy heard stands.
+            # the fill counts (position, balances); filled up, it is FILLED as at the
+            # venue. A part fill leaves the rest to reconciliation (found_closed).
             self.zombie_fills += 1
             log.warning("fill %s for %s, given up as absent", fill.trade_id, order.client_id)
+            if filled >= order.size and order.code == NOT_AT_VENUE:
+                self._set(order, _FILLED, fill.ts_ns)
             return
         attempt_done = order.attempt == 1 or self._attempt_done(order, fill)
         if filled >= order.size:

@@ -38,6 +38,11 @@ Choices:
   not refused as sent.
 * REPLACE_CANCEL -> PENDING_CANCEL: the strategy cancels while the replace's
   cancel is on its way; that cancel now serves the strategy's, nothing new is sent.
+* REJECTED -> FILLED / CANCELED: only for an order given up as absent after an
+  ambiguous place (code ``not_at_venue``) that turns up at the venue after all.
+  It gets no request of its own again; it closes as the venue closed it (its
+  fills made it FILLED, or the cancel of it, or the venue, closed it), so the
+  journal says what the venue says. The router allows this for that code alone.
 """
 
 from __future__ import annotations
@@ -117,10 +122,11 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     S.CANCELED: _LATE,
     S.EXPIRED: _LATE,
     S.FILLED: frozenset(),
-    S.REJECTED: frozenset(),
+    S.REJECTED: frozenset({S.FILLED, S.CANCELED}),  # found after all (see the notes)
 }
 
 CLOSED = frozenset({S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED})
+NOT_AT_VENUE = "not_at_venue"  # the code of an order given up as absent
 # States with a request in flight: a new request waits until the state leaves them.
 IN_FLIGHT = frozenset(
     {S.PENDING_NEW, S.UNKNOWN, S.PENDING_CANCEL, S.PENDING_EDIT, P.REPLACE_CANCEL, P.REPLACE_NEW}

@@ -22,7 +22,9 @@ from .suite import connection_for, live_stack, until
 SYM = "BTC/USDT"
 
 
-async def test_a_place_that_lands_after_it_was_given_up_is_cancelled(tmp_path: Path) -> None:
+async def test_a_place_that_lands_after_it_was_given_up_is_cancelled_and_closed_as_such(
+    tmp_path: Path,
+) -> None:
     async with running_simulator("alpha5", run_market=False) as sim:
         sim.exchange.step()
         adapter = Alpha5Adapter(Connection(sim.base_url))
@@ -61,6 +63,16 @@ async def test_a_place_that_lands_after_it_was_given_up_is_cancelled(tmp_path: P
             await gateway.reconcile()
             assert gateway.counters.get("zombie_canceled") == 1
             assert sim.exchange.open_orders() == []
+            # The order was at the venue after all, and is cancelled there: router and
+            # journal say so, with the venue's id, as the venue's record does.
+            (at_venue,) = sim.exchange.by_client.values()
+            assert order.status is OrderStatus.CANCELED
+            assert order.venue_order_id == at_venue.venue_order_id
+            (stored,) = journal.orders()
+            assert (stored.status, stored.venue_order_id) == (
+                OrderStatus.CANCELED,
+                at_venue.venue_order_id,
+            )
         finally:
             await gateway.close()
             await adapter.close()
