@@ -17,6 +17,7 @@ from botkit.backtest.report import format_table, write_report
 from botkit.backtest.result import BacktestResult
 from botkit.model import (
     Fill,
+    Instrument,
     Liquidity,
     Order,
     OrderStatus,
@@ -30,6 +31,7 @@ D = Decimal
 S = 10**9
 T0 = 1_704_067_200 * S  # 2024-01-01T00:00:00Z
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BTC_USDT = Instrument("sim", "BTC-USDT", "BTC", "USDT", tick_size="0.01", lot_size="0.0001")
 
 
 def make_fill(
@@ -133,7 +135,23 @@ def sample_result() -> BacktestResult:
         },
         marks={"BTC-USDT": D("20200")},
         balances={"USDT": D("1009.097")},
+        initial_balances={"USDT": D("1000")},
+        initial_marks={"BTC-USDT": D("20000")},
+        prices={"BTC-USDT": [(T0 + i * 15 * S, 20000.0 + 50 * i) for i in range(5)]},
+        instruments={"BTC-USDT": BTC_USDT},
     )
+
+
+def with_starting_btc(result: BacktestResult, btc: str = "0.1") -> BacktestResult:
+    """The same run on an account that also starts with ``btc`` BTC, which it never
+    trades: every equity figure rises by the BTC's value at that moment's price."""
+    amount = D(btc)
+    prices = dict(result.prices["BTC-USDT"])
+    result.initial_balances["BTC"] = amount
+    result.initial_equity += amount * result.initial_marks["BTC-USDT"]
+    result.final_equity += amount * result.marks["BTC-USDT"]
+    result.equity = [(t, v + amount * D(repr(prices[t]))) for t, v in result.equity]
+    return result
 
 
 def empty_result(initial: str = "1000") -> BacktestResult:
@@ -191,18 +209,46 @@ def test_counts_and_rejects_by_reason(report: tuple[dict, Path]) -> None:
     assert summary["end"] == "2024-01-01T00:01:00.000000Z"
 
 
-def test_risk_ratios_from_the_equity_curve(report: tuple[dict, Path]) -> None:
+def test_a_one_minute_run_shows_no_ratio_but_says_why(report: tuple[dict, Path]) -> None:
     summary, _ = report
-    eq = [1000, 1010, 990, 1020, 1009.097]
-    r = [b / a - 1 for a, b in itertools.pairwise(eq)]
-    per_year = 365 * 24 * 3600 / 15  # one sample every 15 s
-    assert summary["periods_per_year"] == pytest.approx(per_year)
-    expected_sharpe = statistics.mean(r) / statistics.stdev(r) * per_year**0.5
-    assert summary["sharpe"] == pytest.approx(expected_sharpe)
-    downside = (sum(min(x, 0) ** 2 for x in r) / len(r)) ** 0.5
-    assert summary["sortino"] == pytest.approx(statistics.mean(r) / downside * per_year**0.5)
+    assert summary["sharpe"] is None and summary["sortino"] is None
+    assert summary["daily_returns"] == 1
+    assert summary["sharpe_caveat"] == (
+        "not shown: run covers 0.0 h (1 daily return); Sharpe needs >= 30 daily returns"
+    )
+    assert "Sortino needs >= 30 daily returns" in summary["sortino_caveat"]
 
+
+def test_ratios_of_a_long_run_come_from_daily_returns(tmp_path: Path) -> None:
+    # 40 days, equity sampled every 6 hours; only the midnight values count.
+    day = 86_400 * S
+    daily = [D(1000) + D(7 * (i % 5)) - D(3 * (i % 3)) + D(i) for i in range(41)]
+    equity = []
+    for i, value in enumerate(daily):
+        equity.append((T0 + i * day, value))
+        if i < 40:  # intraday noise the daily ratios must not see
+            equity += [(T0 + i * day + h * 3600 * S, value + D(50)) for h in (6, 12, 18)]
+    result = empty_result()
+    result.equity = equity
+    result.end_ns = equity[-1][0]
+    result.final_equity = daily[-1]
+    summary = write_report(result, tmp_path)
+
+    r = [float(b / a) - 1 for a, b in itertools.pairwise(daily)]
+    assert summary["daily_returns"] == 40 and summary["periods_per_year"] == 365
+    assert summary["sharpe"] == pytest.approx(statistics.mean(r) / statistics.stdev(r) * 365**0.5)
+    downside = (sum(min(x, 0) ** 2 for x in r) / len(r)) ** 0.5
+    assert summary["sortino"] == pytest.approx(statistics.mean(r) / downside * 365**0.5)
+    assert summary["sharpe_caveat"].startswith(
+        "from 40 daily returns (UTC days), annualised with 365 days, zero risk-free rate; "
+        "standard error about +-"
+    )
+
+
+def test_max_drawdown_says_what_it_is_measured_on(report: tuple[dict, Path]) -> None:
+    summary, _ = report
     dd = summary["max_drawdown"]
+    assert dd["measured_on"].startswith("account equity in USDT including the starting holdings")
     assert dd["fraction"] == pytest.approx(20 / 1010)
     assert dd["absolute"] == "20"
     assert dd["peak"] == "2024-01-01T00:00:15.000000Z"
@@ -230,15 +276,19 @@ def test_per_strategy_numbers(report: tuple[dict, Path]) -> None:
     assert (mm["fills"], mm["orders"]) == (2, 4)
     assert D(mm["volume"]) == D("4005")
     assert D(mm["fees"]) == D("0.4005")
-    assert D(mm["realized_pnl"]) == D("5")
+    assert D(mm["realized_pnl_gross"]) == D("5")
+    assert D(mm["realized_pnl_net"]) == D("4.5995")  # 5 - 0.4005
+    assert D(mm["strategy_pnl"]) == D("4.5995")
     assert mm["positions"]["BTC-USDT"]["size"] == "0"
 
     trend = summary["per_strategy"]["trend"]
     assert (trend["fills"], trend["orders"]) == (1, 1)
     assert D(trend["volume"]) == D("1005")
     assert trend["fees"] == "0.5025"
-    assert D(trend["realized_pnl"]) == 0
+    assert D(trend["realized_pnl_gross"]) == 0
+    assert D(trend["realized_pnl_net"]) == D("-0.5025")
     assert D(trend["unrealized_pnl"]) == D("5")  # 0.05 x (20200 - 20100)
+    assert D(trend["strategy_pnl"]) == D("4.4975")
     pos = trend["positions"]["BTC-USDT"]
     assert (pos["size"], pos["avg_price"], pos["mark"]) == ("0.05", "20100", "20200")
 
@@ -318,10 +368,11 @@ def test_html_is_self_contained_and_shows_the_summary(report: tuple[dict, Path])
     page = (out / "report.html").read_text()
     assert "http://" not in page and "https://" not in page
     assert "<script" not in page and "<link" not in page
-    # The only image is the embedded chart.
-    assert re.findall(r'src="([^"]{0,22})', page) == ["data:image/png;base64,"]
-    assert "9.097 USDT" in page  # PnL
+    # The only images are the embedded charts: equity, and fills on the price.
+    assert re.findall(r'src="([^"]{0,22})', page) == ["data:image/png;base64,"] * 2
+    assert "+9.10 USDT" in page  # strategy PnL and equity change, at USDT's 0.01
     assert "0.91%" in page  # return
+    assert "realised pnl (gross)" in page and "realised pnl (net)" in page
     for text in ("mm", "trend", "below_min_notional", "post_only_would_cross", "T10", "T30"):
         assert text in page
 
@@ -344,12 +395,8 @@ def test_empty_run_with_one_equity_sample(tmp_path: Path) -> None:
     assert summary["pnl"] == "0"
     assert summary["return"] == 0.0
     assert summary["sharpe"] is None and summary["sortino"] is None
-    assert summary["max_drawdown"] == {
-        "fraction": 0.0,
-        "absolute": "0",
-        "peak": None,
-        "trough": None,
-    }
+    dd = summary["max_drawdown"]
+    assert (dd["fraction"], dd["absolute"], dd["peak"], dd["trough"]) == (0.0, "0", None, None)
     assert (summary["fills"], summary["orders"], summary["rejects"]["total"]) == (0, 0, 0)
     assert summary["fees"] == "0" and summary["volume"] == "0"
     assert summary["events_per_s"] is None
@@ -379,7 +426,7 @@ def test_zero_initial_equity_gives_none_not_a_crash(tmp_path: Path) -> None:
     assert summary["pnl"] == "5"
     assert summary["return"] is None
     assert summary["turnover"] is None
-    assert "Return" in format_table(summary)
+    assert "Equity change   +5 USDT  (–; " in format_table(summary)
 
 
 # ---------------------------------------------------------------- stdout
@@ -389,10 +436,13 @@ def test_format_table(report: tuple[dict, Path]) -> None:
     summary, _ = report
     text = format_table(summary)
     lines = text.splitlines()
-    labels = [line.split("  ")[0].strip() for line in lines[:10]]
+    labels = [line.split("  ")[0].strip() for line in lines[:14]]
     assert labels == [
-        "PnL",
-        "Return",
+        "Strategy PnL",
+        "Holdings drift",
+        "Equity change",
+        "Buy and hold",
+        "Valued at",
         "Sharpe",
         "Sortino",
         "Max DD",
@@ -401,22 +451,33 @@ def test_format_table(report: tuple[dict, Path]) -> None:
         "Fills",
         "Rejects",
         "Events/s",
+        "",
     ]
-    assert "+9.097 USDT" in lines[0]
-    assert "0.91%" in lines[1]
-    assert "1.98%" in lines[4]  # 20 / 1010
-    assert "below_min_notional 2" in lines[8]
-    assert "60,000" in lines[9]
+    # Amounts in USDT print at its 0.01 precision; summary.json keeps 9.097.
+    assert lines[0].startswith("Strategy PnL    +9.10 USDT  (realised net of fees + unrealised")
+    assert lines[1].startswith("Holdings drift  0.00 USDT")
+    assert lines[2].startswith("Equity change   +9.10 USDT  (0.91%; = strategy PnL + holdings")
+    assert "+10.00 USDT (1.00%)" in lines[3]  # 1000 USDT held as BTC, 20000 -> 20200
+    assert lines[5] == (
+        "Sharpe          –  (not shown: run covers 0.0 h (1 daily return); "
+        "Sharpe needs >= 30 daily returns)"
+    )
+    assert "1.98% (20.00 USDT)" in lines[7]  # 20 / 1010
+    assert "below_min_notional 2" in lines[11]
+    assert "60,000" in lines[12]
     # Values start in one column, two spaces after the longest label.
-    assert all(line[8:10] == "  " and line[10] != " " for line in lines[:10])
-    assert lines[11].split()[:3] == ["strategy", "fills", "orders"]
-    assert "volume USDT" in lines[11] and "realised pnl" in lines[11]
-    mm = lines[12].split()
-    assert mm[:3] == ["mm", "2", "4"] and D(mm[-1]) == D(5)
-    assert lines[13].split()[0] == "trend"
+    assert all(line[14:16] == "  " and line[16] != " " for line in lines[:13])
+    header = lines[14]
+    assert header.split()[:3] == ["strategy", "fills", "orders"]
+    for column in ("volume USDT", "realised pnl (gross)", "fees", "realised pnl (net)"):
+        assert column in header
+    mm = lines[15].split()
+    # realised gross 5, fees 0.4005 -> 0.40, net 4.5995 -> 4.60, nothing open, total 4.60
+    assert mm == ["mm", "2", "4", "4005.00", "5.00", "0.40", "4.60", "0.00", "4.60"]
+    assert lines[16].split()[0] == "trend"
 
 
 def test_format_table_of_an_empty_run(tmp_path: Path) -> None:
     text = format_table(write_report(empty_result(), tmp_path))
-    assert "Sharpe" in text and "–" in text
+    assert "Sharpe" in text and "not shown" in text
     assert text.splitlines()[-1].split()[0] == "idle"

@@ -21,6 +21,17 @@ Definitions
 - Both need at least two returns, else ``None``. With zero dispersion (or no
   downside for Sortino) the ratio is ``0.0`` when the mean is zero too (a flat
   curve: no risk, no return) and ``None`` otherwise (it would be infinite).
+- Reported ratios (``risk_ratios``): Sharpe and Sortino of *daily* returns,
+  ``periods_per_year = 365``, so they do not depend on how often equity was
+  sampled (``output.equity_interval``). Daily closes are the equity at each UTC
+  midnight inside the run (the last sample at or before it); the run's first and
+  last equity are added as the ends, so the first and last returns may cover
+  partial days. With fewer than ``MIN_DAILY_RETURNS`` (30) daily returns the
+  ratio is ``None`` and its caveat says why: annualising a few hours of
+  minute-returns multiplies noise by sqrt(525,600) and gives figures like 33 or
+  -2,935 that mean nothing. Every reported ratio carries a caveat; a shown one
+  gives its standard error, ``sqrt((1 + SR_d^2 / 2) / n) * sqrt(365)`` (Lo, 2002,
+  for independent returns), so 30 days of data read as roughly +-3.5.
 - Max drawdown: the largest fall from a running peak, as a fraction of that
   peak and, separately, in quote currency; the two maxima may come from
   different episodes. The timestamps belong to the deepest fractional drawdown
@@ -47,6 +58,11 @@ import numpy.typing as npt
 from botkit.model import ZERO, Fill, Side
 
 NS_PER_YEAR = 365 * 24 * 3600 * 10**9
+NS_PER_DAY = 24 * 3600 * 10**9
+DAYS_PER_YEAR = 365
+# Fewer daily returns than this make an annualised ratio mostly noise (its
+# standard error is about sqrt(365 / n), > 3.5 below 30 days), so none is shown.
+MIN_DAILY_RETURNS = 30
 
 # Relative spread below which float noise is treated as "no dispersion":
 # equity 100 -> 110 -> 121 gives returns that differ only in the last bits.
@@ -109,6 +125,78 @@ def sortino(
     if dd <= _FLAT_TOLERANCE:
         return 0.0 if abs(mean) <= _FLAT_TOLERANCE else None
     return mean / dd * math.sqrt(periods_per_year)
+
+
+def daily_closes(equity: Sequence[tuple[int, Decimal]]) -> list[tuple[int, Decimal]]:
+    """The run's first equity, the equity at each UTC midnight inside the run and its
+    last equity (see module doc). ``equity`` is time-ordered ``(ts_ns, equity)``."""
+    if not equity:
+        return []
+    start, end = equity[0][0], equity[-1][0]
+    closes = [equity[0]]
+    i = 0
+    midnight = (start // NS_PER_DAY + 1) * NS_PER_DAY
+    while midnight < end:
+        while i + 1 < len(equity) and equity[i + 1][0] <= midnight:
+            i += 1
+        closes.append((midnight, equity[i][1]))
+        midnight += NS_PER_DAY
+    if end > closes[-1][0]:
+        closes.append(equity[-1])
+    return closes
+
+
+def daily_returns(equity: Sequence[tuple[int, Decimal]]) -> FloatArray:
+    """Simple returns between the daily closes of ``equity``."""
+    return returns([v for _, v in daily_closes(equity)])
+
+
+def _span_text(ns: int) -> str:
+    hours = ns / 3.6e12
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+class Ratio(NamedTuple):
+    """A reported ratio: its value (None when not shown) and the caveat that goes with it."""
+
+    value: float | None
+    caveat: str
+
+
+class RiskRatios(NamedTuple):
+    sharpe: Ratio
+    sortino: Ratio
+    daily_returns: int
+
+
+def risk_ratios(
+    equity: Sequence[tuple[int, Decimal]], min_returns: int = MIN_DAILY_RETURNS
+) -> RiskRatios:
+    """Sharpe and Sortino of daily returns, each with its caveat (module doc)."""
+    r = daily_returns(equity)
+    n = int(r.size)
+    span = equity[-1][0] - equity[0][0] if equity else 0
+    if n < min_returns:
+        why = f"run covers {_span_text(span)} ({n} daily return{'' if n == 1 else 's'})"
+        return RiskRatios(
+            Ratio(None, f"not shown: {why}; Sharpe needs >= {min_returns} daily returns"),
+            Ratio(None, f"not shown: {why}; Sortino needs >= {min_returns} daily returns"),
+            n,
+        )
+    basis = f"from {n} daily returns (UTC days), annualised with 365 days, zero risk-free rate"
+
+    def judged(name: str, value: float | None) -> Ratio:
+        if value is None or not math.isfinite(value):
+            return Ratio(None, f"undefined: the {n} daily returns have no {name}")
+        daily = value / math.sqrt(DAYS_PER_YEAR)
+        se = math.sqrt((1 + daily * daily / 2) / n) * math.sqrt(DAYS_PER_YEAR)
+        return Ratio(value, f"{basis}; standard error about +-{se:.2f}")
+
+    return RiskRatios(
+        judged("dispersion", sharpe(r, DAYS_PER_YEAR)),
+        judged("downside", sortino(r, DAYS_PER_YEAR)),
+        n,
+    )
 
 
 class Drawdown(NamedTuple):
@@ -242,14 +330,22 @@ def exposure(
 
 
 __all__ = [
+    "DAYS_PER_YEAR",
+    "MIN_DAILY_RETURNS",
+    "NS_PER_DAY",
     "NS_PER_YEAR",
     "Drawdown",
     "Exposure",
+    "Ratio",
+    "RiskRatios",
+    "daily_closes",
+    "daily_returns",
     "drawdown_series",
     "exposure",
     "max_drawdown",
     "periods_per_year",
     "returns",
+    "risk_ratios",
     "sharpe",
     "sortino",
     "traded_notional",

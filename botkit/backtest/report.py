@@ -30,13 +30,14 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
 from botkit.backtest import metrics
+from botkit.backtest.pnl import Attribution, attribute, pricing_symbols
 from botkit.backtest.result import BacktestResult
-from botkit.model import ZERO, Fill, Order, Position
+from botkit.model import ZERO, Fill, Order, Position, Side
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
@@ -165,71 +166,167 @@ def _position_entry(pos: Position, mark: Decimal | None) -> dict[str, Any]:
     return {
         "size": dec_str(pos.size),
         "avg_price": dec_str(pos.avg_price),
-        "realized_pnl": dec_str(pos.realized_pnl),
+        "realized_pnl_gross": dec_str(pos.realized_pnl),
         "mark": _opt_dec(mark) or None,
         "unrealized_pnl": None if unrealized is None else dec_str(unrealized),
     }
 
 
-def _per_strategy(result: BacktestResult) -> dict[str, dict[str, Any]]:
+def _per_strategy(result: BacktestResult, split: Attribution) -> dict[str, dict[str, Any]]:
     quote = result.quote_asset
     fills_by: dict[str, list[Fill]] = defaultdict(list)
     for f in result.fills:
         fills_by[f.strategy].append(f)
     orders_by = Counter(o.strategy for o in result.orders)
     out: dict[str, dict[str, Any]] = {}
-    for name in _strategy_names(result):
+    for name, pnl in split.per_strategy.items():
         fills = fills_by.get(name, [])
         fees, fees_by_asset = _fees(fills, quote)
-        realized = ZERO
-        unrealized = ZERO
-        unrealized_known = True
-        positions: dict[str, Any] = {}
-        for (strategy, symbol), pos in sorted(result.positions.items()):
-            if strategy != name:
-                continue
-            mark = result.marks.get(symbol)
-            positions[symbol] = _position_entry(pos, mark)
-            realized += pos.realized_pnl
-            if pos.size:
-                if mark is None:
-                    unrealized_known = False
-                else:
-                    unrealized += pos.unrealized(mark)
+        positions = {
+            symbol: _position_entry(pos, result.marks.get(symbol))
+            for (strategy, symbol), pos in sorted(result.positions.items())
+            if strategy == name
+        }
         out[name] = {
             "fills": len(fills),
             "orders": orders_by.get(name, 0),
             "volume": dec_str(metrics.traded_notional(fills)),
+            # Paid in the quote asset; fees_valued adds the other assets' at their last price.
             "fees": dec_str(fees),
             "fees_by_asset": fees_by_asset,
-            "realized_pnl": dec_str(realized),
-            "unrealized_pnl": dec_str(unrealized) if unrealized_known else None,
+            "fees_valued": dec_str(pnl.fees),
+            "realized_pnl_gross": dec_str(pnl.realized_gross),
+            "realized_pnl_net": dec_str(pnl.realized_net),
+            "unrealized_pnl": _opt_dec(pnl.unrealized) or None,
+            "strategy_pnl": _opt_dec(pnl.total) or None,
             "positions": positions,
         }
     return out
 
 
+def _decimals(step: Decimal) -> int:
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 8
+
+
+def display_decimals(result: BacktestResult) -> dict[str, int]:
+    """Decimals to print each asset with: the quote asset at its finest tick size
+    (prices and amounts in it), a base asset at its finest lot size."""
+    out: dict[str, int] = {}
+    for inst in result.instruments.values():
+        out[inst.quote] = max(out.get(inst.quote, 0), _decimals(inst.tick_size))
+        out[inst.base] = max(out.get(inst.base, 0), _decimals(inst.lot_size))
+    return out
+
+
+def _mark_path(result: BacktestResult, symbol: str) -> list[tuple[int, float]]:
+    return result.prices.get(symbol, [])
+
+
+def _benchmark_symbol(result: BacktestResult) -> str | None:
+    """The first instrument quoted in the quote asset that has a price at both ends."""
+    for sym, inst in result.instruments.items():
+        if inst.quote != result.quote_asset:
+            continue
+        if _start_price(result, sym) is not None and result.marks.get(sym) is not None:
+            return sym
+    return None
+
+
+def _start_price(result: BacktestResult, symbol: str) -> Decimal | None:
+    if symbol in result.initial_marks:
+        return result.initial_marks[symbol]
+    path = _mark_path(result, symbol)
+    return Decimal(repr(path[0][1])) if path else None
+
+
+def _benchmark(result: BacktestResult, split: Attribution) -> dict[str, Any]:
+    q = result.quote_asset
+    e0 = result.initial_equity
+
+    def ret(pnl: Decimal) -> float | None:
+        return _ratio(float(pnl / e0)) if e0 > 0 else None
+
+    drift = split.holdings_drift
+    held = {
+        "what": f"the starting balances held untouched (no trading), valued in {q}",
+        "final_equity": dec_str(e0 + drift),
+        "pnl": dec_str(drift),
+        "return": ret(drift),
+    }
+    out: dict[str, Any] = {"hold_starting_balances": held, "buy_and_hold": None}
+    sym = _benchmark_symbol(result)
+    if sym is not None:
+        p0 = _start_price(result, sym)
+        p1 = result.marks[sym]
+        if p0 is not None and p0 > 0:
+            base = result.instruments[sym].base
+            final = e0 * p1 / p0
+            out["buy_and_hold"] = {
+                "what": (
+                    f"the starting equity ({dec_str(e0)} {q}) put into {base} at the first "
+                    f"{sym} price ({dec_str(p0)}) with no fee and held to the last ({dec_str(p1)})"
+                ),
+                "symbol": sym,
+                "start_price": dec_str(p0),
+                "end_price": dec_str(p1),
+                "final_equity": dec_str(final),
+                "pnl": dec_str(final - e0),
+                "return": ret(final - e0),
+            }
+    return out
+
+
+def _holdings(split: Attribution) -> list[dict[str, Any]]:
+    return [
+        {
+            "asset": h.asset,
+            "amount": dec_str(h.amount),
+            "symbol": h.symbol,
+            "start_price": _opt_dec(h.start_price) or None,
+            "end_price": _opt_dec(h.end_price) or None,
+            "drift": _opt_dec(h.drift) or None,
+        }
+        for h in split.holdings
+    ]
+
+
+def _valuation_text(result: BacktestResult) -> str:
+    q = result.quote_asset
+    used = sorted(set(pricing_symbols(result.instruments, q).values()))
+    if not used:
+        return f"amounts in {q}"
+    prices = "; ".join(
+        f"{sym} {_opt_dec(_start_price(result, sym)) or '?'} at the start, "
+        f"{_opt_dec(result.marks.get(sym)) or '?'} at the end"
+        for sym in used
+    )
+    return f"amounts in {q}; other assets valued at the last trade price ({prices})"
+
+
 def summarize(result: BacktestResult) -> dict[str, Any]:
     """The summary dict written to ``summary.json`` (JSON-ready: str, int, float, None)."""
     curve = equity_curve(result)
-    values = [v for _, v in curve]
-    ppy = metrics.periods_per_year([t for t, _ in curve])
-    rets = metrics.returns(values)
+    ratios = metrics.risk_ratios(curve)
     dd = metrics.max_drawdown(curve)
-    pnl = result.final_equity - result.initial_equity
-    ret = float(pnl / result.initial_equity) if result.initial_equity > 0 else None
+    split = attribute(result, _strategy_names(result))
+    change = split.equity_change
+    ret = float(change / result.initial_equity) if result.initial_equity > 0 else None
     fees, fees_by_asset = _fees(result.fills, result.quote_asset)
     expo = metrics.exposure(
         result.fills, result.start_ns, result.end_ns, curve, result.initial_equity
     )
     by_reason = sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
     by_hook = sorted(result.hook_errors.items(), key=lambda kv: (-kv[1], kv[0]))
+    q = result.quote_asset
+    per_strategy = _per_strategy(result, split)
     return {
         # True when the run was interrupted: the numbers cover the data replayed until then.
         "partial": result.partial,
         "strategy_errors": {"total": sum(result.hook_errors.values()), "by_hook": dict(by_hook)},
         "warnings": list(result.warnings),
-        "quote_asset": result.quote_asset,
+        "quote_asset": q,
+        "valuation": _valuation_text(result),
         "strategies": list(result.strategies),
         "start": iso_utc(result.start_ns),
         "end": iso_utc(result.end_ns),
@@ -238,17 +335,46 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         "duration_s": (result.end_ns - result.start_ns) / 1e9,
         "initial_equity": dec_str(result.initial_equity),
         "final_equity": dec_str(result.final_equity),
-        "pnl": dec_str(pnl),
+        "strategy_pnl": {
+            "total": dec_str(split.strategy_pnl),
+            "by_strategy": {n: st["strategy_pnl"] for n, st in per_strategy.items()},
+            "includes": (
+                "realised PnL net of fees plus unrealised PnL of the positions the "
+                f"strategies opened, marked at the last trade price, in {q}"
+            ),
+        },
+        "holdings_drift": {
+            "total": dec_str(split.holdings_drift),
+            "holdings": _holdings(split),
+            "includes": (
+                "the change in value of the starting balances (amount x (last price - "
+                f"price when the starting equity was taken)), in {q}"
+            ),
+        },
+        "equity_change": dec_str(change),
+        # Left over after the split: 0 unless something the split does not model
+        # happened (see botkit.backtest.pnl).
+        "unexplained": dec_str(split.unexplained),
+        # The same as equity_change, kept under its old name.
+        "pnl": dec_str(change),
         "return": _ratio(ret),
-        "sharpe": _ratio(metrics.sharpe(rets, ppy)),
-        "sortino": _ratio(metrics.sortino(rets, ppy)),
-        "periods_per_year": _ratio(ppy),
+        "benchmark": _benchmark(result, split),
+        "sharpe": _ratio(ratios.sharpe.value),
+        "sharpe_caveat": ratios.sharpe.caveat,
+        "sortino": _ratio(ratios.sortino.value),
+        "sortino_caveat": ratios.sortino.caveat,
+        "daily_returns": ratios.daily_returns,
+        "periods_per_year": metrics.DAYS_PER_YEAR,
         "equity_samples": len(result.equity),
         "max_drawdown": {
             "fraction": _ratio(dd.fraction),
             "absolute": dec_str(dd.absolute),
             "peak": None if dd.peak_ts is None else iso_utc(dd.peak_ts),
             "trough": None if dd.trough_ts is None else iso_utc(dd.trough_ts),
+            "measured_on": (
+                f"account equity in {q} including the starting holdings, as sampled "
+                "every output.equity_interval (a finer interval can find a deeper trough)"
+            ),
         },
         "fees": dec_str(fees),
         "fees_by_asset": fees_by_asset,
@@ -264,7 +390,8 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         "events": result.events,
         "wall_s": result.wall_s,
         "events_per_s": _ratio(result.events / result.wall_s) if result.wall_s > 0 else None,
-        "per_strategy": _per_strategy(result),
+        "display_decimals": display_decimals(result),
+        "per_strategy": per_strategy,
     }
 
 
@@ -326,8 +453,44 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[list[str]]) -> 
 # --------------------------------------------------------------------- chart
 
 
-def render_equity_png(curve: Sequence[tuple[int, Decimal]], quote_asset: str = "") -> bytes:
-    """The equity curve and its drawdown as PNG bytes (headless, no display needed)."""
+def benchmark_lines(result: BacktestResult) -> dict[str, list[tuple[int, float]]]:
+    """The benchmarks' value over time (floats, for the chart), on the equity's clock."""
+    e0 = float(result.initial_equity)
+    lines: dict[str, list[tuple[int, float]]] = {}
+    sym = _benchmark_symbol(result)
+    p0 = _start_price(result, sym) if sym is not None else None
+    if sym is not None and p0 is not None and p0 > 0:
+        base = result.instruments[sym].base
+        lines[f"buy and hold {base}"] = [
+            (t, e0 * p / float(p0)) for t, p in _mark_path(result, sym)
+        ]
+    split = attribute(result, [])
+    held = [h for h in split.holdings if h.symbol is not None and h.start_price is not None]
+    if held:
+        times = sorted({t for h in held for t, _ in _mark_path(result, h.symbol or "")})
+        cursors = {h.asset: 0 for h in held}
+        last = {h.asset: float(h.start_price or 0) for h in held}
+        path: list[tuple[int, float]] = []
+        for t in times:
+            value = e0
+            for h in held:
+                prices = _mark_path(result, h.symbol or "")
+                i = cursors[h.asset]
+                while i < len(prices) and prices[i][0] <= t:
+                    last[h.asset] = prices[i][1]
+                    i += 1
+                cursors[h.asset] = i
+                value += float(h.amount) * (last[h.asset] - float(h.start_price or 0))
+            path.append((t, value))
+        lines["starting balances held"] = path
+    return lines
+
+
+def _times(ts: Iterable[int]) -> list[datetime]:
+    return [_EPOCH + timedelta(microseconds=t // 1000) for t in ts]
+
+
+def _figure(height: float) -> Any:
     import matplotlib
 
     # Only pick the backend when pyplot is not loaded yet: switching it under a
@@ -338,16 +501,47 @@ def render_equity_png(curve: Sequence[tuple[int, Decimal]], quote_asset: str = "
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 6), dpi=100)
+    fig = Figure(figsize=(10, height), dpi=100)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    # No "Software" tag: it carries a URL, and the report should reference nothing.
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def render_equity_png(
+    curve: Sequence[tuple[int, Decimal]],
+    quote_asset: str = "",
+    benchmarks: dict[str, list[tuple[int, float]]] | None = None,
+) -> bytes:
+    """The equity curve (with its benchmarks) and its drawdown as PNG bytes (headless)."""
+    fig = _figure(6)
     ax_eq, ax_dd = fig.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08}
     )
     if curve:
-        x = [_EPOCH + timedelta(microseconds=t // 1000) for t, _ in curve]
+        x = _times(t for t, _ in curve)
         values = [float(v) for _, v in curve]
         dd = metrics.drawdown_series([v for _, v in curve]) * 100.0
-        ax_eq.plot(x, values, color="#1f77b4", linewidth=1.2)
+        ax_eq.plot(x, values, color="#1f77b4", linewidth=1.2, label="equity")
+        styles = iter([("#7f7f7f", "--"), ("#ff7f0e", ":")])
+        for name, line in (benchmarks or {}).items():
+            if line:
+                color, dash = next(styles, ("#2ca02c", "-."))
+                ax_eq.plot(
+                    _times(t for t, _ in line),
+                    [v for _, v in line],
+                    color=color,
+                    linestyle=dash,
+                    linewidth=1.0,
+                    label=name,
+                )
+        if benchmarks:
+            ax_eq.legend(loc="best", fontsize="small")
         ax_dd.fill_between(x, dd, 0.0, color="#d62728", alpha=0.35)
         ax_dd.plot(x, dd, color="#d62728", linewidth=0.8)
     else:
@@ -358,10 +552,70 @@ def render_equity_png(curve: Sequence[tuple[int, Decimal]], quote_asset: str = "
     ax_dd.grid(True, alpha=0.3)
     ax_dd.set_xlabel("time (UTC)")
     fig.autofmt_xdate()
-    buf = io.BytesIO()
-    # No "Software" tag: it carries a URL, and the report should reference nothing.
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return _png(fig)
+
+
+def entries_and_exits(fills: Iterable[Fill]) -> list[tuple[Fill, bool]]:
+    """Each fill with True when it opens or adds to its strategy's position on the
+    symbol (an entry), False when it reduces or closes it (an exit); a fill that
+    flips the position through zero counts as an exit."""
+    size: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    out: list[tuple[Fill, bool]] = []
+    for f in sorted(fills, key=lambda f: f.ts_ns):
+        key = (f.strategy, f.symbol)
+        before = size[key]
+        delta = f.size if f.side is Side.BUY else -f.size
+        out.append((f, before == 0 or (before > 0) == (delta > 0)))
+        size[key] = before + delta
+    return out
+
+
+def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | None:
+    """One panel per (strategy, symbol) that traded: the price at the equity samples
+    with the strategy's entries (triangles) and exits (circles). None with no fills."""
+    marked = entries_and_exits(result.fills)
+    panels = list(dict.fromkeys((f.strategy, f.symbol) for f, _ in marked))[:max_panels]
+    if not panels:
+        return None
+    fig = _figure(2.2 * len(panels) + 0.8)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (strategy, symbol) in zip(axes, panels):
+        path = _mark_path(result, symbol)
+        if path:
+            ax.plot(_times(t for t, _ in path), [p for _, p in path], color="#555", lw=0.8)
+        mine = [(f, entry) for f, entry in marked if (f.strategy, f.symbol) == (strategy, symbol)]
+        for is_entry, side, style in (
+            (True, Side.BUY, {"marker": "^", "color": "#2ca02c", "label": "entry buy"}),
+            (True, Side.SELL, {"marker": "v", "color": "#d62728", "label": "entry sell"}),
+            (False, Side.BUY, {"marker": "o", "color": "#2ca02c", "label": "exit buy"}),
+            (False, Side.SELL, {"marker": "o", "color": "#d62728", "label": "exit sell"}),
+        ):
+            pts = [f for f, entry in mine if entry is is_entry and f.side is side]
+            if not pts:
+                continue
+            face = style["color"] if is_entry else "none"
+            ax.scatter(
+                _times(f.ts_ns for f in pts),
+                [float(f.price) for f in pts],
+                marker=style["marker"],
+                facecolors=face,
+                edgecolors=style["color"],
+                s=28,
+                linewidths=1.0,
+                label=style["label"],
+                zorder=3,
+            )
+        ax.set_title(f"{strategy} on {symbol}", fontsize="medium", loc="left")
+        ax.set_ylabel(
+            f"price ({result.instruments[symbol].quote})"
+            if symbol in result.instruments
+            else "price"
+        )
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize="x-small")
+    axes[-1].set_xlabel("time (UTC)")
+    fig.autofmt_xdate()
+    return _png(fig)
 
 
 # ---------------------------------------------------------------------- HTML
@@ -414,24 +668,96 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1) 
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def money(value: str | None, asset: str, decimals: dict[str, int], sign: bool = False) -> str:
+    """An exact amount rounded for reading to the asset's precision (``display_decimals``;
+    at most 8 decimals for an asset without one). ``summary.json`` keeps the exact value."""
+    if value is None:
+        return "–"
+    d = Decimal(value)
+    places = decimals.get(asset)
+    if places is None:
+        exponent = d.as_tuple().exponent
+        places = min(8, max(0, -exponent)) if isinstance(exponent, int) else 8
+    text = f"{d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):f}"
+    if text.lstrip("-").strip("0.") == "":
+        text = text.lstrip("-")  # no "-0.00"
+    if sign and d > 0 and text.strip("0.") != "":
+        text = "+" + text
+    return text
+
+
+def _ratio_text(value: float | None, caveat: str) -> str:
+    return ("–" if value is None else f"{value:.2f}") + f"  ({caveat})"
+
+
+def _holdings_text(s: dict[str, Any]) -> str:
+    dec = s["display_decimals"]
+    parts = [
+        f"{money(h['amount'], h['asset'], dec)} {h['asset']}"
+        + (
+            f" {money(h['start_price'], s['quote_asset'], dec)} → "
+            f"{money(h['end_price'], s['quote_asset'], dec)}"
+            if h["drift"] is not None
+            else " (no price: not valued)"
+        )
+        for h in s["holdings_drift"]["holdings"]
+    ]
+    return "starting " + ", ".join(parts) if parts else "no starting holdings but the quote asset"
+
+
+def _benchmark_text(s: dict[str, Any]) -> tuple[str, str] | None:
+    bh = s["benchmark"]["buy_and_hold"]
+    if bh is None:
+        return None
+    q = s["quote_asset"]
+    value = (
+        f"{money(bh['pnl'], q, s['display_decimals'], sign=True)} {q} ({_fmt_pct(bh['return'])})"
+    )
+    return value, bh["what"]
+
+
 def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
     q = s["quote_asset"]
+    dec = s["display_decimals"]
     dd = s["max_drawdown"]
     expo = s["exposure"]
+
+    def m(value: str | None, sign: bool = False) -> str:
+        return money(value, q, dec, sign)
+
+    def signed(value: str | None) -> str:
+        if value is None:
+            return "–"
+        return _signed(m(value, sign=True), q)
+
     rows = [
-        ("PnL", _signed(s["pnl"], q)),
-        ("Return", _e(_fmt_pct(s["return"]))),
-        ("Initial equity", f"{_e(s['initial_equity'])} {_e(q)}"),
-        ("Final equity", f"{_e(s['final_equity'])} {_e(q)}"),
-        ("Sharpe (annualised)", _e(_fmt_float(s["sharpe"]))),
-        ("Sortino (annualised)", _e(_fmt_float(s["sortino"]))),
+        (
+            "Strategy PnL",
+            f"{signed(s['strategy_pnl']['total'])}<br><small>{_e(s['strategy_pnl']['includes'])}"
+            "</small>",
+        ),
+        (
+            "Holdings drift",
+            f"{signed(s['holdings_drift']['total'])}<br><small>{_e(_holdings_text(s))}</small>",
+        ),
+        (
+            "Equity change",
+            f"{signed(s['equity_change'])} ({_e(_fmt_pct(s['return']))})<br><small>"
+            "= strategy PnL + holdings drift</small>",
+        ),
+        ("Initial equity", f"{_e(m(s['initial_equity']))} {_e(q)}"),
+        ("Final equity", f"{_e(m(s['final_equity']))} {_e(q)}"),
+        ("Valued at", _e(s["valuation"])),
+        ("Sharpe (daily, annualised)", _e(_ratio_text(s["sharpe"], s["sharpe_caveat"]))),
+        ("Sortino (daily, annualised)", _e(_ratio_text(s["sortino"], s["sortino_caveat"]))),
         (
             "Max drawdown",
-            f"{_e(_fmt_pct(dd['fraction']))} ({_e(dd['absolute'])} {_e(q)})"
-            + (f" {_e(dd['peak'])} → {_e(dd['trough'])}" if dd["peak"] else ""),
+            f"{_e(_fmt_pct(dd['fraction']))} ({_e(m(dd['absolute']))} {_e(q)})"
+            + (f" {_e(dd['peak'])} → {_e(dd['trough'])}" if dd["peak"] else "")
+            + f"<br><small>on {_e(dd['measured_on'])}</small>",
         ),
-        ("Fees", f"{_e(s['fees'])} {_e(q)}"),
-        ("Volume", f"{_e(s['volume'])} {_e(q)}"),
+        ("Fees", f"{_e(m(s['fees']))} {_e(q)}"),
+        ("Volume", f"{_e(m(s['volume']))} {_e(q)}"),
         ("Turnover", _e(_fmt_float(s["turnover"], 2) + ("×" if s["turnover"] is not None else ""))),
         ("Time in market", _e(_fmt_pct(expo["time_fraction"]))),
         ("Avg gross leverage", _e(_fmt_float(expo["avg_gross_leverage"]))),
@@ -443,9 +769,17 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("Events/s", _e("–" if s["events_per_s"] is None else f"{s['events_per_s']:,.0f}")),
         ("Period", f"{_e(s['start'])} → {_e(s['end'])}"),
     ]
+    bench = _benchmark_text(s)
+    if bench is not None:
+        rows.insert(5, ("Buy and hold", f"{_e(bench[0])}<br><small>{_e(bench[1])}</small>"))
+    if Decimal(s["unexplained"]):
+        rows.insert(3, ("Unexplained", _e(f"{m(s['unexplained'])} {q}")))
+    fees_at = next(i for i, (k, _) in enumerate(rows) if k == "Fees") + 1
     for asset, amount in s["fees_by_asset"].items():
         if asset != q:
-            rows.insert(8, (f"Fees in {_e(asset)}", f"{_e(amount)} {_e(asset)}"))
+            rows.insert(
+                fees_at, (f"Fees in {_e(asset)}", f"{_e(money(amount, asset, dec))} {_e(asset)}")
+            )
     errors = s.get("strategy_errors") or {"total": 0}
     if errors["total"]:
         rows.insert(0, ("Strategy errors", _e(f"{errors['total']:,}")))
@@ -480,31 +814,53 @@ def _fills_section(fills: Sequence[Fill], shown: int) -> str:
     return head.replace("</tbody></table>", gap) + tail_body
 
 
-def render_html(summary: dict[str, Any], fills: Sequence[Fill], png: bytes, shown: int) -> str:
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(
+    summary: dict[str, Any],
+    fills: Sequence[Fill],
+    png: bytes,
+    shown: int,
+    price_png: bytes | None = None,
+) -> str:
     """The self-contained report page."""
     s = summary
     q = s["quote_asset"]
+    dec = s["display_decimals"]
+
+    def m(value: str | None) -> str:
+        return _e(money(value, q, dec))
+
+    def signed(value: str | None) -> str:
+        return "–" if value is None else _signed(money(value, q, dec, sign=True))
+
     strat_rows = [
         [
             _e(name),
             _e(st["fills"]),
             _e(st["orders"]),
-            _e(st["volume"]),
-            _e(st["fees"]),
-            _signed(st["realized_pnl"]),
-            _e("–" if st["unrealized_pnl"] is None else st["unrealized_pnl"]),
+            m(st["volume"]),
+            signed(st["realized_pnl_gross"]),
+            m(st["fees_valued"]),
+            signed(st["realized_pnl_net"]),
+            signed(st["unrealized_pnl"]),
+            f"<b>{signed(st['strategy_pnl'])}</b>",
         ]
         for name, st in s["per_strategy"].items()
     ]
+    base_of = {h["symbol"]: h["asset"] for h in s["holdings_drift"]["holdings"] if h["symbol"]}
     pos_rows = [
         [
             _e(name),
             _e(sym),
-            _e(p["size"]),
-            _e(p["avg_price"]),
-            _e(p["mark"] or "–"),
-            _e(p["realized_pnl"]),
-            _e(p["unrealized_pnl"] or "–"),
+            _e(money(p["size"], base_of.get(sym, ""), dec)),
+            m(p["avg_price"]),
+            m(p["mark"]),
+            signed(p["realized_pnl_gross"]),
+            signed(p["unrealized_pnl"]),
         ]
         for name, st in s["per_strategy"].items()
         for sym, p in st["positions"].items()
@@ -519,7 +875,6 @@ def render_html(summary: dict[str, Any], fills: Sequence[Fill], png: bytes, show
         if rej["total"]
         else "<p>No rejects.</p>"
     )
-    img = base64.b64encode(png).decode("ascii")
     title = "Backtest: " + ", ".join(s["strategies"]) if s["strategies"] else "Backtest"
     parts = [
         "<!DOCTYPE html>",
@@ -527,21 +882,45 @@ def render_html(summary: dict[str, Any], fills: Sequence[Fill], png: bytes, show
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{_e(s["start"])} → {_e(s["end"])} · quote {_e(q)} · '
-        f"{s['events']:,} events</p>",
+        f"{s['events']:,} events · amounts rounded to each asset's precision "
+        "(exact in summary.json)</p>",
         "<h2>Summary</h2>",
         _table(["metric", "value"], _summary_rows(s)),
         "<h2>Equity</h2>",
-        f'<img alt="equity curve and drawdown" src="data:image/png;base64,{img}">',
+        "<p>Account equity with the benchmarks: the starting balances held untouched, "
+        "and the starting equity held in the base asset.</p>",
+        _img(png, "equity curve with benchmarks, and drawdown"),
         "<h2>Per strategy</h2>",
         _table(
-            ["strategy", "fills", "orders", f"volume ({_e(q)})", "fees", "realised", "unrealised"],
+            [
+                "strategy",
+                "fills",
+                "orders",
+                f"volume ({_e(q)})",
+                "realised pnl (gross)",
+                "fees",
+                "realised pnl (net)",
+                "unrealised",
+                "strategy pnl",
+            ],
             strat_rows,
         )
         if strat_rows
         else "<p>No strategies.</p>",
+        "<p>Strategy PnL = realised PnL (gross) − fees + unrealised PnL of the strategy's "
+        f"open positions marked at the last trade price, in {_e(q)}.</p>",
+    ]
+    if price_png is not None:
+        parts += [
+            "<h2>Entries and exits</h2>",
+            "<p>Each strategy's fills on the price: filled triangles open or add to a "
+            "position, hollow circles reduce or close it.</p>",
+            _img(price_png, "price with each strategy's entries and exits"),
+        ]
+    parts += [
         "<h2>Final positions</h2>",
         _table(
-            ["strategy", "symbol", "size", "avg price", "mark", "realised", "unrealised"],
+            ["strategy", "symbol", "size", "avg price", "mark", "realised (gross)", "unrealised"],
             pos_rows,
             left=2,
         )
@@ -574,10 +953,13 @@ def write_report(result: BacktestResult, out_dir: Path, *, html_fills: int = 20)
     _write_csv(out / "fills.csv", FILL_COLUMNS, (_fill_row(f) for f in fills))
     orders = sorted(result.orders, key=lambda o: (o.created_ns, o.client_id))
     _write_csv(out / "orders.csv", ORDER_COLUMNS, (_order_row(o) for o in orders))
-    png = render_equity_png(equity_curve(result), result.quote_asset)
+    png = render_equity_png(equity_curve(result), result.quote_asset, benchmark_lines(result))
     (out / "equity.png").write_bytes(png)
+    price_png = render_price_png(result)
+    if price_png is not None:
+        (out / "price.png").write_bytes(price_png)
     (out / "report.html").write_text(
-        render_html(summary, fills, png, max(html_fills, 0)), encoding="utf-8"
+        render_html(summary, fills, png, max(html_fills, 0), price_png), encoding="utf-8"
     )
     return summary
 
@@ -585,35 +967,58 @@ def write_report(result: BacktestResult, out_dir: Path, *, html_fills: int = 20)
 # -------------------------------------------------------------------- stdout
 
 
-def _short_money(value: str | None) -> str:
-    """At most 8 decimals for reading; the exact value is in summary.json."""
-    if value is None:
-        return "–"
-    d = Decimal(value)
-    exponent = d.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -8:
-        d = d.quantize(Decimal("1e-8"))
-    return dec_str(d)
-
-
 def format_table(summary: dict[str, Any]) -> str:
-    """A short aligned text table for stdout, plus one line per strategy."""
+    """A short aligned text table for stdout, plus one line per strategy.
+
+    Amounts are rounded to each asset's precision; every ratio comes with its caveat.
+    """
     s = summary
     q = s["quote_asset"]
+    dec = s["display_decimals"]
     dd = s["max_drawdown"]
     rej = s["rejects"]
     reasons = ", ".join(f"{code} {n}" for code, n in rej["by_reason"].items())
-    pnl = _short_money(s["pnl"])
-    if Decimal(s["pnl"]) > 0:
-        pnl = "+" + pnl
     eps = s["events_per_s"]
+
+    def m(value: str | None, sign: bool = False) -> str:
+        return money(value, q, dec, sign)
+
     rows = [
-        ("PnL", f"{pnl} {q}"),
-        ("Return", _fmt_pct(s["return"])),
-        ("Sharpe", _fmt_float(s["sharpe"], 2)),
-        ("Sortino", _fmt_float(s["sortino"], 2)),
-        ("Max DD", f"{_fmt_pct(dd['fraction'])} ({_short_money(dd['absolute'])} {q})"),
-        ("Fees", f"{_short_money(s['fees'])} {q}"),
+        (
+            "Strategy PnL",
+            f"{m(s['strategy_pnl']['total'], True)} {q}  (realised net of fees + unrealised, "
+            "of the strategies' own positions)",
+        ),
+        ("Holdings drift", f"{m(s['holdings_drift']['total'], True)} {q}  ({_holdings_text(s)})"),
+        (
+            "Equity change",
+            f"{m(s['equity_change'], True)} {q}  ({_fmt_pct(s['return'])}; "
+            "= strategy PnL + holdings drift)",
+        ),
+    ]
+    if Decimal(s["unexplained"]):
+        rows.append(("Unexplained", f"{m(s['unexplained'], True)} {q}  (see summary.json)"))
+    bench = _benchmark_text(s)
+    if bench is not None:
+        bh = s["benchmark"]["buy_and_hold"]
+        base = bh["symbol"].split("/")[0] if "/" in bh["symbol"] else bh["symbol"]
+        rows.append(
+            (
+                "Buy and hold",
+                f"{bench[0]}  (the starting equity held as {base}: {bh['symbol']} "
+                f"{m(bh['start_price'])} → {m(bh['end_price'])}, no fees)",
+            )
+        )
+    rows += [
+        ("Valued at", s["valuation"]),
+        ("Sharpe", _ratio_text(s["sharpe"], s["sharpe_caveat"])),
+        ("Sortino", _ratio_text(s["sortino"], s["sortino_caveat"])),
+        (
+            "Max DD",
+            f"{_fmt_pct(dd['fraction'])} ({m(dd['absolute'])} {q})  "
+            f"(on account equity including starting holdings)",
+        ),
+        ("Fees", f"{m(s['fees'])} {q}"),
         ("Orders", f"{s['orders']:,}"),
         ("Fills", f"{s['fills']:,}"),
         ("Rejects", f"{rej['total']:,}" + (f"  ({reasons})" if reasons else "")),
@@ -631,15 +1036,28 @@ def format_table(summary: dict[str, Any]) -> str:
             f"PARTIAL: interrupted at {s['end']}; the numbers cover the data replayed until then",
         )
 
-    header = ("strategy", "fills", "orders", f"volume {q}", "fees", "realised pnl")
+    header = (
+        "strategy",
+        "fills",
+        "orders",
+        f"volume {q}",
+        "realised pnl (gross)",
+        "fees",
+        "realised pnl (net)",
+        "unrealised",
+        "strategy pnl",
+    )
     srows = [
         (
             name,
             f"{st['fills']:,}",
             f"{st['orders']:,}",
-            _short_money(st["volume"]),
-            _short_money(st["fees"]),
-            _short_money(st["realized_pnl"]),
+            m(st["volume"]),
+            m(st["realized_pnl_gross"]),
+            m(st["fees_valued"]),
+            m(st["realized_pnl_net"]),
+            m(st["unrealized_pnl"]),
+            m(st["strategy_pnl"]),
         )
         for name, st in s["per_strategy"].items()
     ]
@@ -660,12 +1078,17 @@ def format_table(summary: dict[str, Any]) -> str:
 __all__ = [
     "FILL_COLUMNS",
     "ORDER_COLUMNS",
+    "benchmark_lines",
     "dec_str",
+    "display_decimals",
+    "entries_and_exits",
     "equity_curve",
     "format_table",
     "iso_utc",
+    "money",
     "render_equity_png",
     "render_html",
+    "render_price_png",
     "summarize",
     "write_report",
 ]

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from botkit.model import Fill, Order, Position
+from botkit.model import Fill, Instrument, Order, Position
 
 
 @dataclass
@@ -19,6 +19,12 @@ class BacktestResult:
     last trade price per symbol. ``hook_errors`` counts the exceptions strategy
     hooks raised, by ``"<strategy>.<hook>"``; ``partial`` is set when the run was
     interrupted before the end of the data; ``warnings`` are what the run warned of.
+
+    ``initial_balances`` are the account's starting balances; ``initial_marks``
+    the last trade price per symbol when ``initial_equity`` was taken (the first
+    equity sample); ``prices`` the last trade price per symbol at every equity
+    sample (floats, as market data is: for charts and the benchmark line);
+    ``instruments`` give the assets' precision for the printed report.
     """
 
     strategies: list[str]
@@ -37,5 +43,9 @@ class BacktestResult:
     marks: dict[str, Decimal] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
     hook_errors: dict[str, int] = field(default_factory=dict)
+    initial_balances: dict[str, Decimal] = field(default_factory=dict)
+    initial_marks: dict[str, Decimal] = field(default_factory=dict)
+    prices: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    instruments: dict[str, Instrument] = field(default_factory=dict)
     partial: bool = False
     warnings: list[str] = field(default_factory=list)
