@@ -110,6 +110,81 @@ def test_too_short_or_unknown_period_is_none() -> None:
     assert metrics.sharpe([0.1, 0.2], None) is None
 
 
+# ------------------------------------------------------- reported ratios
+
+DAY = 86_400 * 10**9
+JAN_1 = 1_704_067_200 * 10**9  # 2024-01-01T00:00:00Z
+
+
+def equity_every(interval_ns: int, days: int, start: int = JAN_1) -> list[tuple[int, Decimal]]:
+    """One account's equity over ``days`` days, sampled every ``interval_ns``: a daily
+    drift and swing, plus an intraday wiggle that only fine sampling sees."""
+
+    def value(t: int) -> Decimal:
+        day, into = divmod(t - JAN_1, DAY)
+        close = 1000 + 3 * day + 25 * math.sin(day * 1.7)
+        wiggle = 40 * math.sin(into / DAY * 2 * math.pi * 48)
+        return Decimal(repr(round(close + wiggle, 6)))
+
+    end = start + days * DAY
+    return [(t, value(t)) for t in range(start, end + 1, interval_ns)]
+
+
+def test_daily_closes_are_the_equity_at_each_utc_midnight() -> None:
+    hour = 3600 * 10**9
+    eq = [(JAN_1 + 20 * hour, D(100)), (JAN_1 + 23 * hour, D(101)), (JAN_1 + 25 * hour, D(99))]
+    eq += [(JAN_1 + 49 * hour, D(105))]
+    # start, midnight of Jan 2 (last sample before it: 101), Jan 3 (99), and the end
+    assert metrics.daily_closes(eq) == [
+        (JAN_1 + 20 * hour, D(100)),
+        (JAN_1 + DAY, D(101)),
+        (JAN_1 + 2 * DAY, D(99)),
+        (JAN_1 + 49 * hour, D(105)),
+    ]
+    assert metrics.daily_returns(eq) == pytest.approx([0.01, 99 / 101 - 1, 105 / 99 - 1])
+
+
+def test_ratios_do_not_depend_on_how_often_equity_was_sampled() -> None:
+    minute = 60 * 10**9
+    intervals = (minute, 5 * minute, 3600 * 10**9)
+    runs = {iv: metrics.risk_ratios(equity_every(iv, 45)) for iv in intervals}
+    first = runs[minute]
+    assert first.daily_returns == 45 and first.sharpe.value is not None
+    for got in runs.values():
+        assert got.sharpe.value == pytest.approx(first.sharpe.value, rel=1e-12)
+        assert got.sortino.value == pytest.approx(first.sortino.value, rel=1e-12)
+        assert got.sharpe.caveat == first.sharpe.caveat
+
+
+def test_a_four_hour_run_gets_no_ratio_and_the_reason() -> None:
+    minute = 60 * 10**9
+    four_hours = [s for s in equity_every(minute, 1) if s[0] <= JAN_1 + 4 * 3600 * 10**9]
+    got = metrics.risk_ratios(four_hours)
+    assert got.sharpe == (
+        None,
+        "not shown: run covers 4.0 h (1 daily return); Sharpe needs >= 30 daily returns",
+    )
+    assert got.sortino.value is None and "Sortino needs >= 30" in got.sortino.caveat
+
+
+def test_a_shown_ratio_carries_its_standard_error() -> None:
+    got = metrics.risk_ratios(equity_every(3600 * 10**9, 60))
+    assert got.daily_returns == 60 and got.sharpe.value is not None
+    daily = got.sharpe.value / math.sqrt(365)
+    se = math.sqrt((1 + daily * daily / 2) / 60) * math.sqrt(365)
+    assert got.sharpe.caveat.endswith(f"standard error about +-{se:.2f}")
+
+
+def test_a_flat_or_steady_month_has_a_defined_or_undefined_ratio_with_its_reason() -> None:
+    flat = [(JAN_1 + i * DAY, D(100)) for i in range(41)]
+    assert metrics.risk_ratios(flat).sharpe.value == 0.0  # no risk, no return
+    growing = [(JAN_1 + i * DAY, D(100) * D("1.01") ** i) for i in range(41)]
+    assert metrics.risk_ratios(growing).sortino == (
+        None,
+        "undefined: the 40 daily returns have no downside",
+    )
+
+
 # --------------------------------------------------------------- drawdown
 
 

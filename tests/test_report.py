@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from botkit.backtest.report import format_table, write_report
+from botkit.backtest.report import (
+    benchmark_lines,
+    entries_and_exits,
+    format_table,
+    money,
+    write_report,
+)
 from botkit.backtest.result import BacktestResult
 from botkit.model import (
     Fill,
@@ -291,6 +297,110 @@ def test_per_strategy_numbers(report: tuple[dict, Path]) -> None:
     assert D(trend["strategy_pnl"]) == D("4.4975")
     pos = trend["positions"]["BTC-USDT"]
     assert (pos["size"], pos["avg_price"], pos["mark"]) == ("0.05", "20100", "20200")
+
+
+def test_strategy_pnl_and_holdings_drift_add_up_to_the_equity_change(
+    report: tuple[dict, Path],
+) -> None:
+    summary, _ = report
+    assert summary["strategy_pnl"]["by_strategy"] == {"mm": "4.5995", "trend": "4.4975"}
+    assert summary["strategy_pnl"]["total"] == "9.097"
+    assert summary["holdings_drift"]["total"] == "0"
+    assert summary["equity_change"] == summary["pnl"] == "9.097"
+    assert summary["unexplained"] == "0"
+
+
+def test_starting_holdings_drift_is_kept_out_of_strategy_pnl(tmp_path: Path) -> None:
+    summary = write_report(with_starting_btc(sample_result(), "0.1"), tmp_path)
+    # The strategies did what they did without the BTC: the same 9.097.
+    assert summary["strategy_pnl"]["total"] == "9.097"
+    assert summary["strategy_pnl"]["by_strategy"] == {"mm": "4.5995", "trend": "4.4975"}
+    # 0.1 BTC from 20000 to 20200.
+    assert summary["holdings_drift"]["total"] == "20"
+    assert summary["holdings_drift"]["holdings"] == [
+        {
+            "asset": "BTC",
+            "amount": "0.1",
+            "symbol": "BTC-USDT",
+            "start_price": "20000",
+            "end_price": "20200",
+            "drift": "20",
+        }
+    ]
+    change = D(summary["equity_change"])
+    assert change == D("29.097")
+    assert change == D(summary["strategy_pnl"]["total"]) + D(summary["holdings_drift"]["total"])
+    assert summary["unexplained"] == "0"
+    assert summary["valuation"] == (
+        "amounts in USDT; other assets valued at the last trade price "
+        "(BTC-USDT 20000 at the start, 20200 at the end)"
+    )
+
+
+def test_benchmarks_say_what_they_hold(tmp_path: Path) -> None:
+    summary = write_report(with_starting_btc(sample_result(), "0.1"), tmp_path)
+    bench = summary["benchmark"]
+    held = bench["hold_starting_balances"]
+    assert (held["final_equity"], held["pnl"]) == ("3020", "20")  # 1000 USDT + 0.1 BTC @ 20200
+    assert held["what"].startswith("the starting balances held untouched")
+    bh = bench["buy_and_hold"]
+    # 3000 USDT of starting equity in BTC at 20000 is 0.15 BTC, worth 3030 at 20200.
+    assert (bh["symbol"], bh["start_price"], bh["end_price"]) == ("BTC-USDT", "20000", "20200")
+    assert (D(bh["final_equity"]), D(bh["pnl"]), bh["return"]) == (D(3030), D(30), 0.01)
+    assert bh["what"] == (
+        "the starting equity (3000 USDT) put into BTC at the first BTC-USDT price (20000) "
+        "with no fee and held to the last (20200)"
+    )
+
+
+def test_benchmark_lines_follow_the_price_at_each_equity_sample() -> None:
+    lines = benchmark_lines(with_starting_btc(sample_result(), "0.1"))
+    assert set(lines) == {"buy and hold BTC", "starting balances held"}
+    held = [v for _, v in lines["starting balances held"]]
+    assert held == pytest.approx([3000, 3005, 3010, 3015, 3020])  # 0.1 BTC, +50 a sample
+    bh = [v for _, v in lines["buy and hold BTC"]]
+    assert bh == pytest.approx([3000 * p / 20000 for p in (20000, 20050, 20100, 20150, 20200)])
+
+
+def test_entries_and_exits_follow_each_strategys_own_position() -> None:
+    fills = [
+        make_fill(1, "a", Side.BUY, "100", "2", "0"),  # opens long: entry
+        make_fill(2, "b", Side.SELL, "100", "1", "0"),  # b opens short: entry
+        make_fill(3, "a", Side.BUY, "101", "1", "0"),  # adds: entry
+        make_fill(4, "a", Side.SELL, "102", "1", "0"),  # reduces: exit
+        make_fill(5, "a", Side.SELL, "103", "4", "0"),  # flips through zero: exit
+        make_fill(6, "a", Side.BUY, "99", "2", "0"),  # closes the short: exit
+    ]
+    marked = [(f.strategy, f.ts_ns, entry) for f, entry in entries_and_exits(fills)]
+    assert [entry for _, _, entry in marked] == [True, True, True, False, False, False]
+
+
+def test_the_report_draws_entries_and_exits_on_the_price(report: tuple[dict, Path]) -> None:
+    _, out = report
+    assert (out / "price.png").read_bytes().startswith(PNG_SIGNATURE)
+    page = (out / "report.html").read_text()
+    assert "<h2>Entries and exits</h2>" in page
+    assert 'alt="price with each strategy&#x27;s entries and exits"' in page
+
+
+def test_a_run_without_fills_has_no_price_chart(tmp_path: Path) -> None:
+    write_report(empty_result(), tmp_path)
+    assert not (tmp_path / "price.png").exists()
+    assert "Entries and exits" not in (tmp_path / "report.html").read_text()
+
+
+def test_printed_amounts_are_rounded_to_the_asset_json_stays_exact(tmp_path: Path) -> None:
+    result = sample_result()
+    summary = write_report(result, tmp_path)
+    assert summary["display_decimals"] == {"BTC": 4, "USDT": 2}
+    assert summary["per_strategy"]["trend"]["fees"] == "0.5025"
+    assert money("0.5025", "USDT", summary["display_decimals"]) == "0.50"
+    assert money("0.00005", "BTC", summary["display_decimals"]) == "0.0000"  # half to even
+    assert money("-0.001", "USDT", {"USDT": 2}) == "0.00"  # never "-0.00"
+    assert money("9.097", "USDT", {"USDT": 2}, sign=True) == "+9.10"
+    assert money("0.123456789", "ETH", {}) == "0.12345679"  # no precision known: 8 decimals
+    page = (tmp_path / "report.html").read_text()
+    assert ">0.50<" in page and "0.5025" not in page.split("<h2>Fills")[0]
 
 
 def test_fees_in_other_assets_are_listed_not_converted(tmp_path: Path) -> None:
