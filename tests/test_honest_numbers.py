@@ -1,0 +1,113 @@
+"""The shipped sample's numbers as a user reads them: what the strategies made, apart
+from what the starting BTC did by itself, and no ratio without its caveat."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from botkit.backtest.report import format_table
+from botkit.backtest.runner import run_backtest
+from botkit.config import load_config
+
+D = Decimal
+
+
+def backtest(tmp: Path, catalog: Path, **replace: str) -> dict[str, Any]:
+    """Run the shipped bot.yaml on ``catalog`` with ``old=new`` text edits."""
+    text = (ROOT / "bot.yaml").read_text().replace("catalog: backtest_data", f"catalog: {catalog}")
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = tmp / f"bot{len(list(tmp.glob('bot*.yaml')))}.yaml"
+    path.write_text(text)
+    _, summary = run_backtest(load_config(path), tmp / path.stem, progress=False)
+    return summary
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The shipped sample as configured (100,000 USDT and 2 BTC), and with no BTC."""
+    tmp = tmp_path_factory.mktemp("shipped")
+    catalog = ROOT / "backtest_data"
+    return {
+        "2 BTC": backtest(tmp, catalog),
+        "0 BTC": backtest(tmp, catalog, **{'BTC: "2"': 'BTC: "0"'}),
+    }
+
+
+def test_strategy_pnl_is_the_sum_of_the_strategies_and_excludes_the_holdings(
+    shipped: dict[str, dict[str, Any]],
+) -> None:
+    with_btc, without = shipped["2 BTC"], shipped["0 BTC"]
+    for summary in (with_btc, without):
+        by_strategy = summary["strategy_pnl"]["by_strategy"]
+        assert set(by_strategy) == {"trend", "maker", "ladder"}
+        assert sum(D(v) for v in by_strategy.values()) == D(summary["strategy_pnl"]["total"])
+        change = D(summary["strategy_pnl"]["total"]) + D(summary["holdings_drift"]["total"])
+        assert change == D(summary["equity_change"])
+        assert summary["unexplained"] == "0"
+    # The strategies traded the same way with or without the BTC: same PnL, to the digit.
+    assert with_btc["strategy_pnl"] == without["strategy_pnl"]
+    assert without["holdings_drift"]["total"] == "0"
+    # The 2 BTC rose with the price, and that is most of the equity change.
+    drift = with_btc["holdings_drift"]["holdings"][0]
+    assert (drift["asset"], drift["amount"], drift["symbol"]) == ("BTC", "2", "BTC/USDT")
+    assert D(drift["drift"]) == 2 * (D(drift["end_price"]) - D(drift["start_price"]))
+    assert D(with_btc["holdings_drift"]["total"]) > 10 * abs(D(with_btc["strategy_pnl"]["total"]))
+
+
+def test_per_strategy_realised_pnl_is_labelled_gross_and_net(
+    shipped: dict[str, dict[str, Any]],
+) -> None:
+    for st in shipped["2 BTC"]["per_strategy"].values():
+        gross, net = D(st["realized_pnl_gross"]), D(st["realized_pnl_net"])
+        assert net == gross - D(st["fees_valued"])
+        assert D(st["strategy_pnl"]) == net + D(st["unrealized_pnl"])
+        assert "realized_pnl" not in st
+
+
+def test_sharpe_on_the_four_hour_sample_is_null_with_its_caveat(
+    shipped: dict[str, dict[str, Any]],
+) -> None:
+    summary = shipped["2 BTC"]
+    assert summary["sharpe"] is None and summary["sortino"] is None
+    assert summary["sharpe_caveat"] == (
+        "not shown: run covers 4.0 h (1 daily return); Sharpe needs >= 30 daily returns"
+    )
+    text = format_table(summary)
+    assert "Sharpe          –  (not shown: run covers 4.0 h" in text
+    assert "(on account equity including starting holdings)" in text
+
+
+def test_the_benchmark_is_the_starting_equity_held_in_btc(
+    shipped: dict[str, dict[str, Any]],
+) -> None:
+    summary = shipped["2 BTC"]
+    bh = summary["benchmark"]["buy_and_hold"]
+    start, end = D(bh["start_price"]), D(bh["end_price"])
+    assert D(bh["final_equity"]) == D(summary["initial_equity"]) * end / start
+    held = summary["benchmark"]["hold_starting_balances"]
+    assert held["pnl"] == summary["holdings_drift"]["total"]
+
+
+def test_the_numbers_do_not_depend_on_the_equity_interval(
+    tmp_path: Path, small_catalog: Path
+) -> None:
+    runs = {
+        iv: backtest(tmp_path, small_catalog, **{"equity_interval: 1m": f"equity_interval: {iv}"})
+        for iv in ("1s", "1m", "5m")
+    }
+    samples = {iv: s["equity_samples"] for iv, s in runs.items()}
+    assert samples["1s"] > samples["1m"] > samples["5m"]
+    first = runs["1m"]
+    for summary in runs.values():
+        assert (summary["sharpe"], summary["sortino"]) == (None, None)
+        assert summary["sharpe_caveat"] == first["sharpe_caveat"]
+        assert summary["strategy_pnl"] == first["strategy_pnl"]
+        assert summary["holdings_drift"] == first["holdings_drift"]
+        assert summary["equity_change"] == first["equity_change"]
