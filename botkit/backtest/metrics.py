@@ -9,9 +9,10 @@ Definitions
 - Sample returns: simple returns between consecutive equity samples,
   ``r_i = e_i / e_{i-1} - 1``. A step whose starting equity is not positive has
   no defined return and is left out.
-- Annualisation: the sampling interval is the *median* gap between sample
-  timestamps (robust to the shorter final sample the engine takes at the last
-  event), and a year is 365 days because crypto venues trade around the clock:
+- Annualisation of ``sharpe``/``sortino`` over raw samples: the sampling
+  interval is the *median* gap between sample timestamps (robust to the shorter
+  final sample the engine takes at the last event), and a year is 365 days
+  because crypto venues trade around the clock:
   ``periods_per_year = 365 d / median gap``.
 - Sharpe: ``mean(r) / std(r, ddof=1) * sqrt(periods_per_year)`` with a zero
   risk-free rate.

@@ -4,12 +4,18 @@
 
 - ``summary.json``: the headline numbers (see ``summarize``). Money is an exact
   ``Decimal`` rendered as a plain string (never a float, never exponent form);
-  ratios are floats; undefined ratios are ``null``.
+  ratios are floats; a ratio not shown is ``null`` next to a caveat saying why.
+  The equity change is split into strategy PnL and the starting holdings' drift
+  (``botkit.backtest.pnl``).
 - ``fills.csv`` and ``orders.csv``: one row per fill / order, exact numbers.
-- ``equity.png``: the equity curve with a drawdown panel.
-- ``report.html``: one self-contained page (inline CSS, the chart embedded as
+- ``equity.png``: the equity curve with its benchmarks and a drawdown panel.
+- ``price.png`` (when anything filled): each strategy's entries and exits on the
+  price.
+- ``report.html``: one self-contained page (inline CSS, the charts embedded as
   base64, no external references) with the summary, per-strategy numbers,
-  rejects by reason and the first/last fills.
+  rejects by reason and the first/last fills. It and the stdout table round
+  amounts to each asset's precision (``display_decimals``); the files above
+  keep them exact.
 
 The equity curve used for the metrics is ``result.equity`` anchored at
 ``(start_ns, initial_equity)`` when its first sample comes later, and at
