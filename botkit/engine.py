@@ -140,6 +140,9 @@ class Engine:
         self.cancel_on_stop = cancel_on_stop
         self.quote_asset = quote_asset or next(iter(instruments.values())).quote
         self.equity: list[tuple[int, Decimal]] = []
+        # Each symbol's last trade price at each equity sample: what the equity was
+        # marked at (the report's holdings drift, benchmark and price chart).
+        self.marks: dict[str, list[tuple[int, float]]] = {sym: [] for sym in instruments}
         self.initial_equity: Decimal | None = None
         self._equity_interval = equity_interval_ns
         self._equity_due = INF
@@ -478,10 +481,19 @@ class Engine:
             return False  # an unpriced holding would show as a loss
         if self.initial_equity is None:
             self.initial_equity = eq
-        if self.equity and self.equity[-1][0] == ts:
+        again = bool(self.equity) and self.equity[-1][0] == ts
+        if again:
             self.equity[-1] = (ts, eq)
         else:
             self.equity.append((ts, eq))
+        for sym, path in self.marks.items():
+            last = self.books[sym].last_price
+            if last is None:
+                continue
+            if path and path[-1][0] == ts:
+                path[-1] = (ts, last)
+            else:
+                path.append((ts, last))
         return True
 
     # ----- intents ----------------------------------------------------------------------

@@ -75,7 +75,6 @@ def run_backtest(
 
     engine = build_backtest(config)
     initial_balances = dict(engine.router.balances)
-    prices = record_prices(engine)
     catalog = Catalog(config.resolve_path(config.data.catalog))
     venue = config.data.venue or config.venue.name
     symbols = list(engine.instruments)
@@ -111,10 +110,10 @@ def run_backtest(
     wall = time.perf_counter() - t0
     result = collect(engine, wall)
     result.initial_balances = initial_balances
-    result.prices = prices
+    result.prices = engine.marks
     result.initial_marks = {
         sym: Decimal(repr(path[0][1]))
-        for sym, path in prices.items()
+        for sym, path in engine.marks.items()
         if path and path[0][0] == result.start_ns
     }
     result.partial = interrupt.requested
@@ -122,35 +121,6 @@ def run_backtest(
     out = out_dir or config.resolve_path(config.output.dir)
     summary = write_report(result, Path(out))
     return result, summary
-
-
-def record_prices(engine: Engine) -> dict[str, list[tuple[int, float]]]:
-    """Record each symbol's last trade price whenever the engine samples equity.
-
-    The holdings drift, the buy-and-hold line and the price chart need the prices
-    the equity was marked at, at the same moments; the engine keeps only the
-    equity. Wrapping its sampler (rather than sampling on our own clock) keeps
-    the two series aligned sample for sample, whatever ``equity_interval`` is.
-    """
-    paths: dict[str, list[tuple[int, float]]] = {sym: [] for sym in engine.instruments}
-    sample = engine._sample_equity
-    books = engine.books
-
-    def sample_and_record(ts: int) -> bool:
-        taken = sample(ts)
-        if taken:
-            for sym, path in paths.items():
-                last = books[sym].last_price
-                if last is None:
-                    continue
-                if path and path[-1][0] == ts:
-                    path[-1] = (ts, last)  # the engine replaced its sample at ts too
-                else:
-                    path.append((ts, last))
-        return taken
-
-    engine._sample_equity = sample_and_record  # type: ignore[method-assign]
-    return paths
 
 
 # ---- what the catalog holds ------------------------------------------------------
