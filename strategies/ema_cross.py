@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botkit import Context, OrderType, Place, Side, hookimpl
 from botkit.events import Bar, Trade, TradeBatch
+
+log = logging.getLogger(__name__)
 
 
 class EmaCrossParams(BaseModel):
@@ -36,7 +39,9 @@ class EmaCross:
     records which EMA is on top. On a cross up while flat it buys ``size`` at
     market; on a cross down while long it sells the position at market (with
     ``allow_short`` it goes short instead of flat, and back). It reads trade
-    prices (``source: trades``) or bar closes (``source: bars``).
+    prices (``source: trades``) or bar closes (``source: bars``). A bar arrives
+    when it closes, so on bars it decides on the close; its market order fills
+    at the next bar's open or at that close (``sim.bar_fill``).
 
     Params: ``symbol``, ``fast`` (10), ``slow`` (50), ``size`` (0.01),
     ``source`` (trades), ``allow_short`` (false).
@@ -59,6 +64,7 @@ class EmaCross:
         self.above: bool | None = None
         self.warming = True
         self.on_trades = p.source == "trades"
+        self._told_source = False
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
@@ -135,5 +141,14 @@ class EmaCross:
     @hookimpl
     def on_bar(self, ctx: Context, bar: Bar) -> list[Place] | None:
         if self.on_trades:
+            if self.count == 0 and not self._told_source:
+                # Bars before any trade: likely a bars-only catalog, where this
+                # strategy would otherwise stay silent for the whole run.
+                self._told_source = True
+                log.warning(
+                    "ema_cross on %s reads trades (source: trades) but got a bar before "
+                    "any trade; set source: bars to trade on bar closes",
+                    self.symbol,
+                )
             return None
         return self._update(ctx, bar.close)

@@ -97,6 +97,28 @@ def test_bars_source_reads_closes_and_ignores_trades(btc: Instrument) -> None:
     assert engine.router.fills[0].ts_ns == 5 * 60 * SEC
 
 
+def test_on_bars_alone_it_decides_on_the_close_and_fills_at_the_next_open(
+    btc: Instrument,
+) -> None:
+    bars = [
+        Bar((i + 1) * 60 * SEC, SYM, 60 * SEC, o, max(o, c), min(o, c), c, 100.0)
+        for i, (o, c) in enumerate([(100, 100)] * 4 + [(100, 110), (111, 112)])
+    ]
+    engine = run(btc, bars, source="bars")
+    # The cross comes on the 5th bar's close; the order fills at the 6th bar's open.
+    assert fills(engine) == [(Side.BUY, D("111"), D("0.1"))]
+
+
+def test_bars_with_source_trades_get_one_warning(
+    btc: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    bars = [Bar((i + 1) * 60 * SEC, SYM, 60 * SEC, 100, 100, 100, 100, 1.0) for i in range(3)]
+    engine = run(btc, bars)
+    assert engine.router.orders == {}
+    told = [r for r in caplog.records if "set source: bars" in r.getMessage()]
+    assert len(told) == 1
+
+
 @pytest.mark.parametrize(
     ("params", "loc"),
     [
