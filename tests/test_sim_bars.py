@@ -100,6 +100,14 @@ def test_market_order_on_bars_moves_by_the_slippage(btc: Instrument) -> None:
     assert priced(s) == [(Side.BUY, D("100.10"), D("1"), Liquidity.TAKER)]
 
 
+def test_an_order_trades_only_on_bars_that_opened_after_it_arrived(btc: Instrument) -> None:
+    # Sent at the first close (1 min), it reaches the venue at 2.5 min: the bar
+    # that opened at 2 min is already under way, so the one opening at 3 min fills it.
+    bars = [bar(i, 100 + i, 101 + i, 99 + i, 100 + i) for i in range(4)]
+    _, s = run(btc, {0: [market(Side.BUY, "1")]}, bars, latency_ns=90_000_000_000)
+    assert priced(s) == [(Side.BUY, D("103"), D("1"), Liquidity.TAKER)]
+
+
 def test_risk_values_a_market_order_at_the_last_close(btc: Instrument) -> None:
     # 0.04 BTC at the close of 100 is 4 USDT, below the instrument's 5 USDT minimum.
     bars = [bar(0, 200, 201, 99, 100), bar(1, 100, 102, 100, 101)]

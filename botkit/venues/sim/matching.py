@@ -47,6 +47,8 @@ Bars (``sim.bar_fill``, ``sim.bar_volume_share``; docs/bot-yaml.md, ``sim``):
   the path reaches them. What is left waits: a market order fills on the
   following bars (at their opens, or their closes with ``close``), a limit
   stays resting. A bar with no volume fills nothing.
+* An order trades only on bars that opened after it arrived at the venue: with
+  ``latency`` an order sent at a close may miss the next bar.
 * When a symbol has bars of several lengths, the shortest seen drives fills.
   Once trades, tickers or a book are seen for a symbol, bars no longer fill.
 * Stop orders are filled on bar data only; elsewhere they are rejected
@@ -102,7 +104,7 @@ class SimListener(Protocol):
 
 
 class _Resting:
-    __slots__ = ("home", "is_buy", "order", "price_f", "queue", "taker", "venue_id")
+    __slots__ = ("home", "is_buy", "order", "price_f", "queue", "since", "taker", "venue_id")
 
     def __init__(self, order: Order, venue_id: str, queue: Decimal) -> None:
         self.order = order
@@ -114,6 +116,7 @@ class _Resting:
         # list), and whether it crossed the last close when it arrived.
         self.home: list[_Resting] | None = None
         self.taker = False
+        self.since = 0  # when it arrived at the venue (bars: only later bars can fill it)
 
 
 def _reach(path: Sequence[float], level: float, up: bool) -> tuple[float, float, int] | None:
@@ -528,6 +531,7 @@ class MatchingEngine:
         """A new (or edited) order on a symbol whose fills come from bars."""
         sym = order.symbol
         r = _Resting(order, venue_id, ZERO)
+        r.since = ts
         otype = order.type
         if otype.is_stop:
             self._park(r, self._stops[sym])
@@ -580,6 +584,9 @@ class MatchingEngine:
         if not (waiting or resting or stops):
             self._bar_budget[sym] = budget
             return
+        # An order that arrived after this bar opened (order latency) cannot have its
+        # open nor know where in the bar it came: it trades from the next bar on.
+        opened = ts - bar.interval_ns
         path = bar_path(bar)
         end = sum(abs(path[i + 1] - path[i]) for i in range(3))
         # (distance along the path, arrival order, order, price, liquidity, triggered stop)
@@ -588,8 +595,12 @@ class MatchingEngine:
         at = end if self._at_close else 0.0
         px = path[3] if self._at_close else path[0]
         for r in waiting:
+            if r.since > opened:
+                continue
             hits.append((at, next(seq), r, self._taker_price(inst, px, r.is_buy), _TAKER, False))
         for r in resting:
+            if r.since > opened:
+                continue
             hit = _reach(path, r.price_f, not r.is_buy)
             if hit is None or (hit[0] > 0 and r.order.tif is not _GTC):
                 continue
@@ -601,6 +612,8 @@ class MatchingEngine:
                 price, liq = r.order.price, _MAKER  # type: ignore[assignment]
             hits.append((d, next(seq), r, price, liq, False))
         for r in stops:
+            if r.since > opened:
+                continue
             order = r.order
             trig = _reach(path, float(order.stop_price), r.is_buy)  # type: ignore[arg-type]
             if trig is None:
@@ -640,9 +653,10 @@ class MatchingEngine:
         # IOC and FOK orders were decided at this bar's open (or close): the rest expires.
         for lst in (waiting, resting):
             for r in list(lst):
-                if r.order.tif is not _GTC:
+                if r.order.tif is not _GTC and r.since <= opened:
                     self._remove(r)
                     self.listener.on_expired(r.order.client_id, ts, "not filled at the bar")
         for r in resting:
-            r.taker = False
+            if r.since <= opened:
+                r.taker = False
         self._bar_budget[sym] = budget
