@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from botkit import Instrument, OrderType, Place, Side, TimeInForce, hookimpl
+from botkit.config import ConfigError, parse_config
 from botkit.engine import Engine
 from botkit.events import Bar, Trade
 from botkit.model import Fill, Liquidity, OrderStatus
@@ -273,3 +274,34 @@ def test_bars_stop_filling_once_trades_are_seen(btc: Instrument) -> None:
     ]
     _, s = run(btc, {0: [Place(SYM, Side.BUY, "1", price="98")]}, events)
     assert s.fills == []
+
+
+# ----- bot.yaml -----------------------------------------------------------------------------
+
+BOT = """
+instruments: [{symbol: BTC/USDT, base: BTC, quote: USDT, tick_size: "0.01", lot_size: "0.001"}]
+strategies: [{name: e, use: ema_cross, params: {symbol: BTC/USDT, source: bars}}]
+sim: SIM
+"""
+
+
+def test_bot_yaml_sets_the_bar_fill_and_the_volume_share() -> None:
+    text = BOT.replace("SIM", '{bar_fill: close, bar_volume_share: "0.25"}')
+    sim = parse_config(text, env={}).sim
+    assert (sim.bar_fill, sim.bar_volume_share) == ("close", D("0.25"))
+    default = parse_config(BOT.replace("SIM", "{}"), env={}).sim
+    assert (default.bar_fill, default.bar_volume_share) == ("next_open", D("0.1"))
+
+
+@pytest.mark.parametrize(
+    ("sim", "where"),
+    [
+        ("{bar_fill: open}", "sim.bar_fill"),
+        ('{bar_volume_share: "1.5"}', "sim.bar_volume_share"),
+        ("{bar_volume_share: 0}", "sim.bar_volume_share"),
+    ],
+)
+def test_bot_yaml_refuses_a_bad_bar_setting_naming_it(sim: str, where: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(BOT.replace("SIM", sim), env={})
+    assert where in str(info.value)
