@@ -228,6 +228,8 @@ def test_intrabar_path_decides_which_of_stop_and_target_fills_first(
     orders = [stop(Side.SELL, "1", "97"), Place(SYM, Side.SELL, "1", price="103")]
     _, s = run(btc, {0: orders}, bars)
     assert s.fills[0].price == first
+    # At the order's own grid price (as the risk module sent it), not a float's echo.
+    assert sorted(str(f.price) for f in s.fills) == ["103.00", "97.00"]
     assert {f.price: f.liquidity for f in s.fills} == {
         D("97"): Liquidity.TAKER,
         D("103"): Liquidity.MAKER,

@@ -515,8 +515,8 @@ class MatchingEngine:
         if home is self._resting[r.order.symbol]:
             self.resting_count += 1
 
-    def _taker_price(self, inst: Instrument, px: float, buy: bool) -> Decimal:
-        p = _dec(px)
+    def _taker_price(self, inst: Instrument, px: float | Decimal, buy: bool) -> Decimal:
+        p = px if px.__class__ is Decimal else _dec(px)  # type: ignore[arg-type]
         if self.slippage:
             p = (
                 inst.price_up(p * (1 + self.slippage))
@@ -619,16 +619,19 @@ class MatchingEngine:
             if trig is None:
                 continue
             d, p, i = trig
+            # At the stop price as given, or at the open the bar gapped through it to.
+            at_stop: Decimal = order.stop_price if d > 0 else _dec(p)  # type: ignore[assignment]
             if order.type is _STOP_MARKET:
-                hits.append((d, next(seq), r, self._taker_price(inst, p, r.is_buy), _TAKER, True))
+                price = self._taker_price(inst, at_stop, r.is_buy)
+                hits.append((d, next(seq), r, price, _TAKER, True))
                 continue
             rest = (p, *path[i + 1 :])
             hit = _reach(rest, r.price_f, not r.is_buy)
             if hit is None:
                 hits.append((d, next(seq), r, ZERO, _TAKER, True))  # triggered, nothing filled
                 continue
-            d2, p2, _ = hit
-            price = _dec(p2) if d2 == 0 else order.price
+            d2, _, _ = hit
+            price = at_stop if d2 == 0 else order.price
             hits.append((d + d2, next(seq), r, price, _TAKER if d2 == 0 else _MAKER, True))  # type: ignore[arg-type]
         hits.sort(key=lambda h: (h[0], h[1]))
         for _, _, r, price, liq, triggered in hits:
