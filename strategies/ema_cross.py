@@ -64,7 +64,7 @@ class EmaCross:
         self.above: bool | None = None
         self.warming = True
         self.on_trades = p.source == "trades"
-        self._told_source = False
+        self._bars_ignored = 0
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
@@ -139,16 +139,20 @@ class EmaCross:
         return stop
 
     @hookimpl
+    def on_stop(self, ctx: Context) -> None:
+        if self.on_trades and self.count == 0 and self._bars_ignored:
+            # Bars and no trade at all: a bars-only catalog, where reading trades
+            # left this strategy silent for the whole run.
+            log.warning(
+                "ema_cross on %s read trades (source: trades) but got only bars (%d); "
+                "set source: bars to trade on bar closes",
+                self.symbol,
+                self._bars_ignored,
+            )
+
+    @hookimpl
     def on_bar(self, ctx: Context, bar: Bar) -> list[Place] | None:
         if self.on_trades:
-            if self.count == 0 and not self._told_source:
-                # Bars before any trade: likely a bars-only catalog, where this
-                # strategy would otherwise stay silent for the whole run.
-                self._told_source = True
-                log.warning(
-                    "ema_cross on %s reads trades (source: trades) but got a bar before "
-                    "any trade; set source: bars to trade on bar closes",
-                    self.symbol,
-                )
+            self._bars_ignored += 1
             return None
         return self._update(ctx, bar.close)

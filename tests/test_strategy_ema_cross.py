@@ -109,14 +109,27 @@ def test_on_bars_alone_it_decides_on_the_close_and_fills_at_the_next_open(
     assert fills(engine) == [(Side.BUY, D("111"), D("0.1"))]
 
 
-def test_bars_with_source_trades_get_one_warning(
+def test_only_bars_with_source_trades_is_told_at_the_end(
     btc: Instrument, caplog: pytest.LogCaptureFixture
 ) -> None:
     bars = [Bar((i + 1) * 60 * SEC, SYM, 60 * SEC, 100, 100, 100, 100, 1.0) for i in range(3)]
     engine = run(btc, bars)
+    engine.stop()
     assert engine.router.orders == {}
-    told = [r for r in caplog.records if "set source: bars" in r.getMessage()]
-    assert len(told) == 1
+    told = [r.getMessage() for r in caplog.records if "set source: bars" in r.getMessage()]
+    assert told == [
+        "ema_cross on BTC/USDT read trades (source: trades) but got only bars (3); "
+        "set source: bars to trade on bar closes"
+    ]
+
+
+def test_bars_before_trades_are_not_warned_of(
+    btc: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    bar = Bar(SEC // 2, SYM, SEC // 2, 100, 100, 100, 100, 1.0)
+    engine = run(btc, [bar, *prints(100, 100)])
+    engine.stop()
+    assert not [r for r in caplog.records if "set source: bars" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
