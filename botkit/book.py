@@ -8,11 +8,12 @@ and the touch is cached, because deltas mostly land away from the best price.
 
 from __future__ import annotations
 
-from botkit.events import BookDelta, BookSnapshot, Level, Ticker, Trade
+from botkit.events import Bar, BookDelta, BookSnapshot, Level, Ticker, Trade
 
 
 class OrderBook:
     __slots__ = (
+        "_bar_close",
         "_ticker_last",
         "asks",
         "best_ask",
@@ -33,6 +34,8 @@ class OrderBook:
         # The engine stores the last trade print whole: one store per trade event.
         self.last_trade: Trade | None = None
         self._ticker_last: float | None = None
+        # The last bar's close: the reference price of a symbol that has only bars.
+        self._bar_close: float | None = None
         self.ts_ns = 0
         # Wall-clock ns when a live feed last changed this book (0: never, as in a
         # backtest); only the live feed writes it, so backtests pay nothing per event.
@@ -40,8 +43,12 @@ class OrderBook:
 
     @property
     def last_price(self) -> float | None:
+        """The last trade's price, else the last ticker's, else the last bar's close."""
         t = self.last_trade
-        return t.price if t is not None else self._ticker_last
+        if t is not None:
+            return t.price
+        x = self._ticker_last
+        return x if x is not None else self._bar_close
 
     @property
     def last_size(self) -> float | None:
@@ -113,6 +120,21 @@ class OrderBook:
             self._ticker_last = ticker.last
             self.last_trade = None
         self.ts_ns = ticker.ts_ns
+
+    def apply_bar(self, bar: Bar) -> None:
+        # Only a fallback: a trade print or ticker, when there are any, is fresher than
+        # a close that summarises a whole interval.
+        self._bar_close = bar.close
+
+    @property
+    def has_market(self) -> bool:
+        """True once a trade, ticker or book level was seen: bars then no longer drive fills."""
+        return (
+            self.last_trade is not None
+            or self._ticker_last is not None
+            or self.best_bid is not None
+            or self.best_ask is not None
+        )
 
     def __repr__(self) -> str:
         return (

@@ -65,6 +65,10 @@ class SimulatedMarket(Protocol):
 
     def on_book(self, symbol: str) -> None: ...
 
+    def on_bar(self, bar: Bar) -> None:
+        """A bar closed: fill what it reached (on symbols whose only data is bars)."""
+        ...
+
     def advance(self, now_ns: int) -> None: ...
 
     def first_touch(self, symbol: str, prices: Sequence[float], start: int, stop: int) -> int:
@@ -82,6 +86,9 @@ class _NoMarket:
         pass
 
     def on_book(self, symbol: str) -> None:
+        pass
+
+    def on_bar(self, bar: Bar) -> None:
         pass
 
     def advance(self, now_ns: int) -> None:
@@ -396,6 +403,11 @@ class Engine:
                 self.market.on_book(ev.symbol)
             self._fan_out("on_book", ev.symbol, ev)
         elif cls is Bar:
+            # The venue sees the bar before the strategies: orders sent on earlier bars
+            # trade on it, and what a strategy sends now can first trade on the next one.
+            book.apply_bar(ev)
+            self.market.on_bar(ev)
+            self._drain()
             self._fan_out("on_bar", ev.symbol, ev)
         elif cls is Ticker:
             book.apply_ticker(ev)

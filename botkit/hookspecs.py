@@ -56,7 +56,6 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-
 @hookspec
 def on_start(ctx: Context) -> Intents:
     """Called once, before the first market event.
@@ -138,6 +137,9 @@ def on_ticker(ctx: Context, ticker: Ticker) -> Intents:
 @hookspec
 def on_bar(ctx: Context, bar: Bar) -> Intents:
     """Called when an OHLCV bar closes.
+
+    The simulated venue has already filled what this bar reached; on bar-only
+    data what this hook sends trades on the next bars (``sim.bar_fill``).
 
     :param ctx: the strategy's view of the world.
     :param bar: ``ts_ns`` (the bar's close time), ``symbol``, ``interval_ns``,

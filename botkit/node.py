@@ -147,6 +147,8 @@ def build_sim_engine(
     equity_interval_ns: int = 60_000_000_000,
     cancel_on_stop: bool = False,
     id_prefix: str = "bk",
+    bar_fill: str = "next_open",
+    bar_volume_share: Decimal | int | str = Decimal("0.1"),
 ) -> Engine:
     """An engine whose orders go to the matching engine (backtest and paper)."""
 
@@ -158,6 +160,8 @@ def build_sim_engine(
             latency_ns=latency_ns,
             slippage_bps=slippage_bps,
             queue_position=queue_position,
+            bar_fill=bar_fill,
+            bar_volume_share=bar_volume_share,
         )
 
     return assemble(
@@ -185,6 +189,8 @@ def build_backtest(config: BotConfig) -> Engine:
         slippage_bps=sim.slippage_bps,
         queue_position=sim.queue_position,
         equity_interval_ns=config.output.equity_interval,
+        bar_fill=sim.bar_fill,
+        bar_volume_share=sim.bar_volume_share,
     )
 
 
@@ -345,6 +351,8 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
                 latency_ns=sim.latency,
                 slippage_bps=sim.slippage_bps,
                 queue_position=sim.queue_position,
+                bar_fill=sim.bar_fill,
+                bar_volume_share=sim.bar_volume_share,
             )
 
         engine = assemble(

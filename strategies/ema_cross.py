@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botkit import Context, OrderType, Place, Side, hookimpl
 from botkit.events import Bar, Trade, TradeBatch
+
+log = logging.getLogger(__name__)
 
 
 class EmaCrossParams(BaseModel):
@@ -36,7 +39,9 @@ class EmaCross:
     records which EMA is on top. On a cross up while flat it buys ``size`` at
     market; on a cross down while long it sells the position at market (with
     ``allow_short`` it goes short instead of flat, and back). It reads trade
-    prices (``source: trades``) or bar closes (``source: bars``).
+    prices (``source: trades``) or bar closes (``source: bars``). A bar arrives
+    when it closes, so on bars it decides on the close; its market order fills
+    at the next bar's open or at that close (``sim.bar_fill``).
 
     Params: ``symbol``, ``fast`` (10), ``slow`` (50), ``size`` (0.01),
     ``source`` (trades), ``allow_short`` (false).
@@ -59,6 +64,7 @@ class EmaCross:
         self.above: bool | None = None
         self.warming = True
         self.on_trades = p.source == "trades"
+        self._bars_ignored = 0
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
@@ -133,7 +139,20 @@ class EmaCross:
         return stop
 
     @hookimpl
+    def on_stop(self, ctx: Context) -> None:
+        if self.on_trades and self.count == 0 and self._bars_ignored:
+            # Bars and no trade at all: a bars-only catalog, where reading trades
+            # left this strategy silent for the whole run.
+            log.warning(
+                "ema_cross on %s read trades (source: trades) but got only bars (%d); "
+                "set source: bars to trade on bar closes",
+                self.symbol,
+                self._bars_ignored,
+            )
+
+    @hookimpl
     def on_bar(self, ctx: Context, bar: Bar) -> list[Place] | None:
         if self.on_trades:
+            self._bars_ignored += 1
             return None
         return self._update(ctx, bar.close)

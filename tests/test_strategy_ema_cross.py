@@ -97,6 +97,41 @@ def test_bars_source_reads_closes_and_ignores_trades(btc: Instrument) -> None:
     assert engine.router.fills[0].ts_ns == 5 * 60 * SEC
 
 
+def test_on_bars_alone_it_decides_on_the_close_and_fills_at_the_next_open(
+    btc: Instrument,
+) -> None:
+    bars = [
+        Bar((i + 1) * 60 * SEC, SYM, 60 * SEC, o, max(o, c), min(o, c), c, 100.0)
+        for i, (o, c) in enumerate([(100, 100)] * 4 + [(100, 110), (111, 112)])
+    ]
+    engine = run(btc, bars, source="bars")
+    # The cross comes on the 5th bar's close; the order fills at the 6th bar's open.
+    assert fills(engine) == [(Side.BUY, D("111"), D("0.1"))]
+
+
+def test_only_bars_with_source_trades_is_told_at_the_end(
+    btc: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    bars = [Bar((i + 1) * 60 * SEC, SYM, 60 * SEC, 100, 100, 100, 100, 1.0) for i in range(3)]
+    engine = run(btc, bars)
+    engine.stop()
+    assert engine.router.orders == {}
+    told = [r.getMessage() for r in caplog.records if "set source: bars" in r.getMessage()]
+    assert told == [
+        "ema_cross on BTC/USDT read trades (source: trades) but got only bars (3); "
+        "set source: bars to trade on bar closes"
+    ]
+
+
+def test_bars_before_trades_are_not_warned_of(
+    btc: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    bar = Bar(SEC // 2, SYM, SEC // 2, 100, 100, 100, 100, 1.0)
+    engine = run(btc, [bar, *prints(100, 100)])
+    engine.stop()
+    assert not [r for r in caplog.records if "set source: bars" in r.getMessage()]
+
+
 @pytest.mark.parametrize(
     ("params", "loc"),
     [

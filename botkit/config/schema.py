@@ -291,6 +291,9 @@ class SimConfig(Section):
     latency: Duration = 0
     slippage_bps: NonNegativeMoney = Decimal(0)
     queue_position: bool = True
+    # How bars fill orders on a symbol that has only bars (botkit.venues.sim.matching).
+    bar_fill: Literal["next_open", "close"] = "next_open"
+    bar_volume_share: Annotated[PositiveMoney, Field(le=1)] = Decimal("0.1")
 
 
 DATA_KINDS = ("book", "trades", "bars", "book_snapshots", "book_deltas")

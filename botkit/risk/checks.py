@@ -386,8 +386,8 @@ def check_order_value(o: OrderDraft, book: Any) -> Reject | None:
     """The order value within the instrument's bounds: price x open size in the quote
     asset, or for an inverse contract (size counted in the quote asset) open size /
     price in the base asset. A market order is valued at the far side of the book,
-    else the last trade price, and needs one of them even when the instrument has no
-    bounds; a stop-market order at its stop price."""
+    else the last trade price (on bar data, the last close), and needs one of them
+    even when the instrument has no bounds; a stop-market order at its stop price."""
     otype = o.type
     if otype is _MARKET:
         ref: Decimal | float | None = None

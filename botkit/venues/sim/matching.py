@@ -16,9 +16,43 @@ Fill model (documented in README, "Simulated venue"):
   against the taker. A marketable limit order takes liquidity up to its price
   the same way and rests the remainder (IOC/FOK expire it instead).
 * Post-only orders that would cross are rejected, as a real venue does.
+* Bars drive fills for a symbol that has only bars (no trade, ticker or book
+  seen): see "Bars" below.
 * Maker and taker fees come from the instrument, charged in the quote asset.
 * ``latency_ns`` delays every request's arrival at the venue on the event
   clock; the engine calls ``advance(now_ns)`` as time passes.
+
+Bars (``sim.bar_fill``, ``sim.bar_volume_share``; docs/bot-yaml.md, ``sim``):
+
+* A bar is known only once it has closed, so an order sent on a bar (from
+  ``on_bar``, at its close time) can first trade on the *next* bar. With
+  ``bar_fill: next_open`` a market order fills at the next bar's open; with
+  ``bar_fill: close`` it fills at once at the close of the bar it was sent on
+  (the last close), which assumes the close was still tradeable.
+* Limit and stop orders trade when the bar's range reaches them, along an
+  assumed path inside the bar: a bar that closes at or above its open went
+  open -> low -> high -> close, one that closes below went open -> high ->
+  low -> close (the pessimistic reading for a trend follower, and the one that
+  decides which of a stop and a take-profit on both sides went first). A limit
+  touched on the path fills at its price as maker; one the open already gapped
+  through fills at the open. A stop fills at its stop price, or at the open
+  when the open gapped through it, as taker; a stop-limit then works as a limit
+  from the point where it triggered.
+* An order that crossed the last close when it arrived (a marketable limit)
+  takes liquidity: with ``next_open`` at the next open if that is within its
+  limit, else it rests; with ``close`` at once at the last close. IOC and FOK
+  orders are decided at that same point and expire there.
+* Volume cap: one bar fills at most ``bar_volume_share`` of its volume (default
+  0.1), rounded down to the lot, shared by the account's orders in the order
+  the path reaches them. What is left waits: a market order fills on the
+  following bars (at their opens, or their closes with ``close``), a limit
+  stays resting. A bar with no volume fills nothing.
+* An order trades only on bars that opened after it arrived at the venue: with
+  ``latency`` an order sent at a close may miss the next bar.
+* When a symbol has bars of several lengths, the shortest seen drives fills.
+  Once trades, tickers or a book are seen for a symbol, bars no longer fill.
+* Stop orders are filled on bar data only; elsewhere they are rejected
+  (``unsupported_order_type``).
 """
 
 from __future__ import annotations
@@ -31,7 +65,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from botkit.book import OrderBook
-from botkit.events import Trade
+from botkit.events import Bar, Trade
 from botkit.model import (
     ZERO,
     Fill,
@@ -52,6 +86,7 @@ _SELL = Side.SELL
 _MARKET = OrderType.MARKET
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
+_STOP_MARKET = OrderType.STOP_MARKET
 _MAKER = Liquidity.MAKER
 _TAKER = Liquidity.TAKER
 _NEW = tuple.__new__
@@ -69,14 +104,46 @@ class SimListener(Protocol):
 
 
 class _Resting:
-    __slots__ = ("is_buy", "order", "price_f", "queue", "venue_id")
+    __slots__ = ("home", "is_buy", "order", "price_f", "queue", "since", "taker", "venue_id")
 
     def __init__(self, order: Order, venue_id: str, queue: Decimal) -> None:
         self.order = order
-        self.price_f = float(order.price)  # type: ignore[arg-type]
+        self.price_f = float(order.price) if order.price is not None else 0.0
         self.is_buy = order.side is _BUY
         self.queue = queue
         self.venue_id = venue_id
+        # On bar data: the list the order waits in (None: the trade path's resting
+        # list), and whether it crossed the last close when it arrived.
+        self.home: list[_Resting] | None = None
+        self.taker = False
+        self.since = 0  # when it arrived at the venue (bars: only later bars can fill it)
+
+
+def _reach(path: Sequence[float], level: float, up: bool) -> tuple[float, float, int] | None:
+    """Where ``path`` first gets to ``level`` (at or above it when ``up``, else at or below).
+
+    Returns (distance travelled, price, index of the last point passed), the price
+    being the start of the path when it starts beyond the level (a gap), else the
+    level itself; None when the path never gets there.
+    """
+    x = path[0]
+    if x >= level if up else x <= level:
+        return 0.0, x, 0
+    d = 0.0
+    for i in range(1, len(path)):
+        y = path[i]
+        if y >= level if up else y <= level:
+            return d + abs(level - x), level, i - 1
+        d += abs(y - x)
+        x = y
+    return None
+
+
+def bar_path(bar: Bar) -> tuple[float, float, float, float]:
+    """The assumed price path inside a bar: up bars dip first, down bars rally first."""
+    if bar.close >= bar.open:
+        return (bar.open, bar.low, bar.high, bar.close)
+    return (bar.open, bar.high, bar.low, bar.close)
 
 
 def _dec(x: float) -> Decimal:
@@ -97,6 +164,8 @@ class MatchingEngine:
         slippage_bps: Decimal | int | str = 0,
         queue_position: bool = True,
         name: str = "sim",
+        bar_fill: str = "next_open",
+        bar_volume_share: Decimal | int | str = Decimal("0.1"),
     ) -> None:
         self.instruments = instruments
         self.books = books
@@ -115,6 +184,19 @@ class MatchingEngine:
         self._trade_ids = itertools.count(1)
         self.trades: list[Fill] = []  # the venue's own record of the account's executions
         self.rejected: list[tuple[int, str, str, str]] = []  # (ts, client_id, code, reason)
+        if bar_fill not in ("next_open", "close"):
+            raise ValueError(f"bar_fill must be next_open or close, not {bar_fill!r}")
+        self.bar_fill = bar_fill
+        self._at_close = bar_fill == "close"
+        self.bar_volume_share = Decimal(str(bar_volume_share))
+        if not 0 < self.bar_volume_share <= 1:
+            raise ValueError(f"bar_volume_share must be in (0, 1], not {bar_volume_share}")
+        # Per bar-driven symbol: the bar length that drives its fills, what is left of
+        # the last bar's volume cap, market orders waiting for a bar, and stop orders.
+        self._bar_interval: dict[str, int] = {}
+        self._bar_budget: dict[str, Decimal] = {}
+        self._bar_waiting: dict[str, list[_Resting]] = {s: [] for s in instruments}
+        self._stops: dict[str, list[_Resting]] = {s: [] for s in instruments}
 
     # ----- requests (from the router) ---------------------------------------------
 
@@ -154,8 +236,14 @@ class MatchingEngine:
         if inst is None:
             self._reject(order, "unknown_instrument", f"{order.symbol} is not listed", ts)
             return
-        if order.type.is_stop:
-            self._reject(order, "unsupported_order_type", "the simulator has no stop orders", ts)
+        bars = order.symbol in self._bar_interval and self._bar_driven(order.symbol)
+        if order.type.is_stop and not bars:
+            self._reject(
+                order,
+                "unsupported_order_type",
+                "the simulator fills stop orders on bar data only",
+                ts,
+            )
             return
         book = self.books[order.symbol]
         if order.post_only and self._crosses(order, order.price, book):  # type: ignore[arg-type]
@@ -168,6 +256,9 @@ class MatchingEngine:
             return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
+        if bars:
+            self._bar_arrive(order, inst, book, ts, venue_id)
+            return
         if order.type is _MARKET:
             left = self._take(order, inst, book, None, ts, venue_id)
             if left > 0:
@@ -229,6 +320,10 @@ class MatchingEngine:
         self.listener.on_edited(order.client_id, price, size, ts)
         if order.remaining <= 0:
             return
+        if r.home is not None:
+            # Bars keep no queue: an edited order arrives again, as a new one would.
+            self._bar_arrive(order, self.instruments[order.symbol], book, ts, r.venue_id)
+            return
         if lose_priority:
             self._match_limit(order, self.instruments[order.symbol], book, ts, r.venue_id)
         else:
@@ -237,9 +332,15 @@ class MatchingEngine:
             self.resting_count += 1
 
     def _remove(self, r: _Resting) -> None:
-        self._resting[r.order.symbol].remove(r)
+        home = r.home
+        if home is None:
+            self._resting[r.order.symbol].remove(r)
+            self.resting_count -= 1
+        else:
+            home.remove(r)
+            if home is self._resting[r.order.symbol]:
+                self.resting_count -= 1
         del self._by_client[r.order.client_id]
-        self.resting_count -= 1
 
     # ----- matching -------------------------------------------------------------------
 
@@ -401,3 +502,164 @@ class MatchingEngine:
                 level = _dec(book.size_at(r.is_buy, r.price_f))
                 if level < r.queue:
                     r.queue = level
+
+    # ----- bars -------------------------------------------------------------------------
+
+    def _bar_driven(self, symbol: str) -> bool:
+        return symbol in self._bar_interval and not self.books[symbol].has_market
+
+    def _park(self, r: _Resting, home: list[_Resting]) -> None:
+        r.home = home
+        home.append(r)
+        self._by_client[r.order.client_id] = r
+        if home is self._resting[r.order.symbol]:
+            self.resting_count += 1
+
+    def _taker_price(self, inst: Instrument, px: float | Decimal, buy: bool) -> Decimal:
+        p = px if px.__class__ is Decimal else _dec(px)  # type: ignore[arg-type]
+        if self.slippage:
+            p = (
+                inst.price_up(p * (1 + self.slippage))
+                if buy
+                else inst.price_down(p * (1 - self.slippage))
+            )
+        return p
+
+    def _bar_arrive(
+        self, order: Order, inst: Instrument, book: OrderBook, ts: int, venue_id: str
+    ) -> None:
+        """A new (or edited) order on a symbol whose fills come from bars."""
+        sym = order.symbol
+        r = _Resting(order, venue_id, ZERO)
+        r.since = ts
+        otype = order.type
+        if otype.is_stop:
+            self._park(r, self._stops[sym])
+            return
+        market = otype is _MARKET
+        r.taker = market or self._crosses(order, order.price, book)  # type: ignore[arg-type]
+        if r.taker and self._at_close:
+            # Taken now, at the last close, within what is left of that bar's cap.
+            budget = self._bar_budget.get(sym, ZERO)
+            want = order.remaining
+            if order.tif is _FOK and budget < want:
+                self.listener.on_expired(order.client_id, ts, "FOK: beyond the bar's volume cap")
+                return
+            size = min(want, budget)
+            if size > 0:
+                self._bar_budget[sym] = budget - size
+                px = self._taker_price(inst, book.last_price, order.side is _BUY)  # type: ignore[arg-type]
+                self._fill(order, inst, px, size, _TAKER, ts, venue_id)
+            if size >= want:
+                return
+            if order.tif is not _GTC:
+                self.listener.on_expired(
+                    order.client_id, ts, f"{order.tif.value.upper()}: beyond the bar's volume cap"
+                )
+                return
+            r.taker = market  # a limit's rest works through the next bars as a maker
+        elif not r.taker and order.tif is not _GTC and self._at_close:
+            self.listener.on_expired(
+                order.client_id, ts, f"{order.tif.value.upper()}: rest expired"
+            )
+            return
+        self._park(r, self._bar_waiting[sym] if market else self._resting[sym])
+
+    def on_bar(self, bar: Bar) -> None:
+        """Fill what this bar reaches; a no-op for symbols with trades, tickers or a book."""
+        sym = bar.symbol
+        book = self.books.get(sym)
+        if book is None or book.has_market:
+            return
+        iv = self._bar_interval.get(sym)
+        if iv is None or bar.interval_ns < iv:
+            self._bar_interval[sym] = iv = bar.interval_ns
+        elif bar.interval_ns != iv:
+            return  # a longer bar summarises shorter ones already matched
+        inst = self.instruments[sym]
+        vol = bar.volume
+        budget = inst.size_down(_dec(vol) * self.bar_volume_share) if vol > 0 else ZERO
+        ts = bar.ts_ns
+        waiting, resting, stops = self._bar_waiting[sym], self._resting[sym], self._stops[sym]
+        if not (waiting or resting or stops):
+            self._bar_budget[sym] = budget
+            return
+        # An order that arrived after this bar opened (order latency) cannot have its
+        # open nor know where in the bar it came: it trades from the next bar on.
+        opened = ts - bar.interval_ns
+        path = bar_path(bar)
+        end = sum(abs(path[i + 1] - path[i]) for i in range(3))
+        # (distance along the path, arrival order, order, price, liquidity, triggered stop)
+        hits: list[tuple[float, int, _Resting, Decimal, Liquidity, bool]] = []
+        seq = itertools.count()
+        at = end if self._at_close else 0.0
+        px = path[3] if self._at_close else path[0]
+        for r in waiting:
+            if r.since > opened:
+                continue
+            hits.append((at, next(seq), r, self._taker_price(inst, px, r.is_buy), _TAKER, False))
+        for r in resting:
+            if r.since > opened:
+                continue
+            hit = _reach(path, r.price_f, not r.is_buy)
+            if hit is None or (hit[0] > 0 and r.order.tif is not _GTC):
+                continue
+            d, p, _ = hit
+            if d == 0:
+                price = _dec(p)
+                liq = _TAKER if r.taker else _MAKER
+            else:
+                price, liq = r.order.price, _MAKER  # type: ignore[assignment]
+            hits.append((d, next(seq), r, price, liq, False))
+        for r in stops:
+            if r.since > opened:
+                continue
+            order = r.order
+            trig = _reach(path, float(order.stop_price), r.is_buy)  # type: ignore[arg-type]
+            if trig is None:
+                continue
+            d, p, i = trig
+            # At the stop price as given, or at the open the bar gapped through it to.
+            at_stop: Decimal = order.stop_price if d > 0 else _dec(p)  # type: ignore[assignment]
+            if order.type is _STOP_MARKET:
+                price = self._taker_price(inst, at_stop, r.is_buy)
+                hits.append((d, next(seq), r, price, _TAKER, True))
+                continue
+            rest = (p, *path[i + 1 :])
+            hit = _reach(rest, r.price_f, not r.is_buy)
+            if hit is None:
+                hits.append((d, next(seq), r, ZERO, _TAKER, True))  # triggered, nothing filled
+                continue
+            d2, _, _ = hit
+            price = at_stop if d2 == 0 else order.price
+            hits.append((d + d2, next(seq), r, price, _TAKER if d2 == 0 else _MAKER, True))  # type: ignore[arg-type]
+        hits.sort(key=lambda h: (h[0], h[1]))
+        for _, _, r, price, liq, triggered in hits:
+            order = r.order
+            want = order.remaining
+            size = ZERO if price <= 0 else min(want, budget)
+            if order.tif is _FOK and size < want:
+                size = ZERO
+            if size > 0:
+                budget -= size
+                if size >= want:
+                    self._remove(r)
+                self._fill(order, inst, price, size, liq, ts, r.venue_id)
+                if size >= want:
+                    continue
+            if triggered:
+                # A triggered stop stays triggered: a stop-market waits as a market
+                # order, a stop-limit rests as the limit it now is.
+                self._remove(r)
+                r.taker = order.type is _STOP_MARKET
+                self._park(r, waiting if r.taker else resting)
+        # IOC and FOK orders were decided at this bar's open (or close): the rest expires.
+        for lst in (waiting, resting):
+            for r in list(lst):
+                if r.order.tif is not _GTC and r.since <= opened:
+                    self._remove(r)
+                    self.listener.on_expired(r.order.client_id, ts, "not filled at the bar")
+        for r in resting:
+            if r.since <= opened:
+                r.taker = False
+        self._bar_budget[sym] = budget
