@@ -332,7 +332,8 @@ def test_starting_holdings_drift_is_kept_out_of_strategy_pnl(tmp_path: Path) -> 
     assert change == D(summary["strategy_pnl"]["total"]) + D(summary["holdings_drift"]["total"])
     assert summary["unexplained"] == "0"
     assert summary["valuation"] == (
-        "amounts in USDT; other assets valued at the last trade price "
+        "amounts in USDT; other assets valued at the last price (trade, or bar close on "
+        "bar data) "
         "(BTC-USDT 20000 at the start, 20200 at the end)"
     )
 

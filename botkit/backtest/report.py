@@ -307,7 +307,10 @@ def _valuation_text(result: BacktestResult) -> str:
         f"{_opt_dec(result.marks.get(sym)) or '?'} at the end"
         for sym in used
     )
-    return f"amounts in {q}; other assets valued at the last trade price ({prices})"
+    return (
+        f"amounts in {q}; other assets valued at the last price "
+        f"(trade, or bar close on bar data) ({prices})"
+    )
 
 
 def summarize(result: BacktestResult) -> dict[str, Any]:
@@ -346,7 +349,8 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
             "by_strategy": {n: st["strategy_pnl"] for n, st in per_strategy.items()},
             "includes": (
                 "realised PnL net of fees plus unrealised PnL of the positions the "
-                f"strategies opened, marked at the last trade price, in {q}"
+                "strategies opened, marked at the last price (trade, or bar close on bar "
+                f"data), in {q}"
             ),
         },
         "holdings_drift": {
@@ -914,7 +918,8 @@ def render_html(
         if strat_rows
         else "<p>No strategies.</p>",
         "<p>Strategy PnL = realised PnL (gross) − fees + unrealised PnL of the strategy's "
-        f"open positions marked at the last trade price, in {_e(q)}.</p>",
+        "open positions marked at the last price (trade, or bar close on bar data), "
+        f"in {_e(q)}.</p>",
     ]
     if price_png is not None:
         parts += [
