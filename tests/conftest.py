@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,12 @@ def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("small") / "data"
     write_sample(root, SampleSpec(hours=0.25))
     return root
+
+
+@pytest.fixture
+def bot(tmp_path: Path, small_catalog: Path) -> Path:
+    """The shipped bot.yaml on a private copy of the 15-minute sample catalog."""
+    shutil.copytree(small_catalog, tmp_path / "data")
+    text = (ROOT / "bot.yaml").read_text().replace("catalog: backtest_data", "catalog: data")
+    (tmp_path / "bot.yaml").write_text(text)
+    return tmp_path / "bot.yaml"

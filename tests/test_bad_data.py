@@ -8,7 +8,6 @@ and runs `botkit backtest` on it.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,20 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT
 
 from botkit.backtest.catalog import BOOK_DELTAS, BOOK_SNAPSHOTS, TRADES, Catalog
 from botkit.backtest.checks import CatalogError
 from botkit.cli import main
-
-
-@pytest.fixture
-def bot(tmp_path: Path, small_catalog: Path) -> Path:
-    """A copy of the shipped bot.yaml on a private copy of the sample catalog."""
-    shutil.copytree(small_catalog, tmp_path / "data")
-    text = (ROOT / "bot.yaml").read_text().replace("catalog: backtest_data", "catalog: data")
-    (tmp_path / "bot.yaml").write_text(text)
-    return tmp_path / "bot.yaml"
 
 
 def day_file(bot: Path, kind: str) -> Path:

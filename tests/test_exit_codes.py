@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -56,15 +55,6 @@ class Slow:
             self.marker.write_text("replaying")
         time.sleep(0.002)
 '''
-
-
-@pytest.fixture
-def bot(tmp_path: Path, small_catalog: Path) -> Path:
-    """The shipped bot.yaml on a private copy of a 15-minute sample catalog."""
-    shutil.copytree(small_catalog, tmp_path / "data")
-    text = (ROOT / "bot.yaml").read_text().replace("catalog: backtest_data", "catalog: data")
-    (tmp_path / "bot.yaml").write_text(text)
-    return tmp_path / "bot.yaml"
 
 
 def edit(bot: Path, old: str, new: str) -> None:
