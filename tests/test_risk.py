@@ -520,6 +520,43 @@ def test_rejects_above_max_notional() -> None:
     rejected(check(Place("BTC/USDT", Side.BUY, 100, 20000)), "above_max_notional")
 
 
+def test_rejects_insufficient_balance() -> None:
+    # A spot buy locks price x size plus the fee; 1 at 100 needs 100 USDT, 99 is free.
+    free = {"USDT": Decimal("99"), "BTC": Decimal("0.5")}
+    d = rejected(check(Place("BTC/USDT", Side.BUY, 1, 100), balances=free), "insufficient_balance")
+    assert d.reason == "buy 1 BTC/USDT needs 100 USDT, 99 is free"
+    # A sell locks its size of the base: no short selling on spot.
+    rejected(check(Place("BTC/USDT", Side.SELL, 1, 100), balances=free), "insufficient_balance")
+    assert accepted(check(Place("BTC/USDT", Side.SELL, "0.5", 100), balances=free)).lock == (
+        "BTC",
+        Decimal(1),
+    )
+    # What fits is accepted and carries its lock per unit: the price plus the worse fee.
+    with_fees = dataclasses.replace(BTC, maker_fee="-0.0001", taker_fee="0.001")
+    d = accepted(
+        check(Place("BTC/USDT", Side.BUY, "0.5", 100), balances=free, instrument=with_fees)
+    )
+    assert d.lock == ("USDT", Decimal("100.100"))
+    # A market buy is locked at the best ask moved by the slippage allowance.
+    risk = RiskModule(slippage_bps=100)
+    market = Place("BTC/USDT", Side.BUY, "0.98", type="market")
+    rejected(risk.check(market, BTC, book=BOOK, balances=free), "insufficient_balance")
+    assert risk.check(
+        Place("BTC/USDT", Side.BUY, "0.97", type="market"), BTC, book=BOOK, balances=free
+    ).lock == ("USDT", Decimal("101.51"))
+    # Derivatives are not under the spot rules (no margin model yet).
+    perp = dataclasses.replace(BTC, kind="perpetual")
+    accepted(check(Place("BTC/USDT", Side.SELL, 1, 100), balances=free, instrument=perp))
+
+
+def test_an_edit_may_use_what_its_own_order_locks() -> None:
+    order = Order("c1", "BTC/USDT", Side.BUY, OrderType.LIMIT, Decimal(1), Decimal(90))
+    free = {"USDT": Decimal(20)}
+    # 90 are locked by the order itself, 20 more are free: 1 at 110 fits, at 111 not.
+    accepted(check(Edit("c1", price=110), order=order, balances=free))
+    rejected(check(Edit("c1", price=111), order=order, balances=free), "insufficient_balance")
+
+
 # An inverse contract: size in USD, settled in BTC; its value is size / price, in BTC.
 INVERSE = Instrument(
     "alpha5",

@@ -313,6 +313,86 @@ def test_check_never_raises_on_strategy_input(
     assert d.accepted or d.code in REJECT_CODES
 
 
+class Unanswerable:
+    """A flag whose truth value raises, as a strategy's buggy object might."""
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("no truth value")
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("cannot print")
+
+    __repr__ = __str__
+
+
+# Ints past Python's 4,300-digit str() limit, either sign: writing a reason must not raise.
+huge = st.integers(4_300, 6_000).flatmap(
+    lambda n: st.sampled_from([10**n, -(10**n), 10**n + 7, Decimal(10) ** n])
+)
+odd_numbers = huge | st.just(Unprintable()) | anything
+flags = st.booleans() | st.just(Unanswerable()) | st.just(Unprintable()) | st.integers(0, 2)
+
+
+@risk_settings
+@given(
+    instruments(),
+    odd_numbers,
+    odd_numbers | st.none(),
+    st.sampled_from(["limit", "market", "stop_limit"]),
+    flags,
+    flags,
+    st.sampled_from([None, {"USDT": Decimal(1000), "X": Decimal(5)}]),
+)
+def test_huge_numbers_and_flags_without_a_truth_value_are_clean_rejects(
+    inst: Instrument,
+    size: object,
+    price: object,
+    otype: object,
+    post_only: object,
+    reduce_only: object,
+    balances: dict[str, Decimal] | None,
+) -> None:
+    place = Place(
+        "X/USDT",
+        Side.BUY,
+        size,  # type: ignore[arg-type]
+        price,  # type: ignore[arg-type]
+        type=otype,  # type: ignore[arg-type]
+        post_only=post_only,  # type: ignore[arg-type]
+        reduce_only=reduce_only,  # type: ignore[arg-type]
+    )
+    d = RiskModule().check(
+        place, inst, position=Decimal(1), book=Book(99.0, 101.0, 100.0), balances=balances
+    )
+    seen(d)
+    assert d.accepted or d.code in REJECT_CODES
+    assert len(d.reason) < 400  # a reason names the value, never prints 5,000 digits
+    if isinstance(post_only, Unanswerable | Unprintable) or isinstance(
+        reduce_only, Unanswerable | Unprintable
+    ):
+        assert not d.accepted
+
+
+def test_a_five_thousand_digit_size_is_rejected_with_a_short_reason() -> None:
+    inst = Instrument("sim", "X/USDT", "X", "USDT", "0.01", "0.001")
+    for size in (10**5000, -(10**5000)):
+        d = RiskModule().check(Place("X/USDT", Side.BUY, size, 100), inst)
+        assert d.code == "invalid_size"
+        assert "1E+5000" in d.reason
+
+
+def test_a_post_only_whose_truth_value_raises_is_an_invalid_order() -> None:
+    inst = Instrument("sim", "X/USDT", "X", "USDT", "0.01", "0.001")
+    place = Place("X/USDT", Side.BUY, 1, 100, post_only=Unanswerable())  # type: ignore[arg-type]
+    d = RiskModule().check(place, inst)
+    assert (d.accepted, d.code) == (False, "invalid_order")
+    assert d.reason.startswith("post_only <")
+    assert "Unanswerable object at" in d.reason
+    assert d.reason.endswith("is neither true nor false")
+
+
 # --------------------------------------------------------------------------- the limits
 
 caps = st.decimals(min_value=0, max_value=1000, places=3)

@@ -20,6 +20,9 @@ it (a normalised side, grid values, a slid price, a clipped size).
 8. Account limits: :func:`check_kill_switch` (``trading_halted``,
    ``reducing_only``), :func:`check_max_position`, :func:`check_max_open_orders`,
    :func:`check_order_rate` (``rate_limited``), :func:`check_price_band`.
+9. :func:`check_balance` -- ``insufficient_balance``: on a spot instrument the
+   order's lock (``botkit.account``) must fit in the free balance; only when
+   the caller gives the free balances.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from botkit.account import is_spot, lock_rate, market_buy_price
 from botkit.intents import Edit
 from botkit.model import ZERO, Instrument, OrderType, Side, TimeInForce
 from botkit.risk.limits import RateWindow, Rules
@@ -70,6 +74,7 @@ REJECT_CODES: tuple[str, ...] = (
     "max_open_orders",
     "rate_limited",
     "price_band",
+    "insufficient_balance",
 )
 
 
@@ -197,10 +202,13 @@ def check_shape(o: OrderDraft) -> Reject | None:
             return Reject("missing_stop_price", f"a {otype} order needs a stop price")
     elif otype is _LIMIT or otype is _MARKET:
         return Reject("unexpected_price", f"a {otype} order takes no stop price")
-    if o.post_only.__class__ is not bool:
-        o.post_only = bool(o.post_only)
-    if o.reduce_only.__class__ is not bool:
-        o.reduce_only = bool(o.reduce_only)
+    if o.post_only.__class__ is not bool or o.reduce_only.__class__ is not bool:
+        for name in ("post_only", "reduce_only"):
+            flag = getattr(o, name)
+            try:
+                setattr(o, name, bool(flag))
+            except Exception:
+                return Reject("invalid_order", f"{name} {show(flag)} is neither true nor false")
     if o.post_only and (otype is not _LIMIT or tif is not _GTC):
         return Reject(
             "post_only_not_allowed", f"post_only needs a limit GTC order, not {otype} {tif}"
@@ -530,3 +538,40 @@ def check_price_band(o: OrderDraft, rules: Rules, book: Any) -> Reject | None:
         f"{what} {fmt(ref)} is outside {fmt(low)}..{fmt(high)} "
         f"({fmt(band)} around the last trade {fmt(last)})",
     )
+
+
+# --------------------------------------------------------------------------- 9. balance
+
+
+def check_balance(
+    o: OrderDraft, balances: Mapping[str, Decimal], slippage: Decimal, order: Any = None
+) -> tuple[str, Decimal] | Reject | None:
+    """A spot order's lock fits in the free balance (``botkit.account`` has the rules).
+
+    Returns the lock as (asset, amount per unit of size) when it fits, None for
+    an instrument the spot rules do not cover. For an edit, what the order
+    already locks counts as free: the edit replaces that lock.
+    """
+    inst = o.inst
+    if not is_spot(inst):
+        return None
+    if not o.is_buy:
+        price = ZERO
+    elif o.type is _MARKET:
+        price = market_buy_price(inst, _decimal(o.ref), slippage)  # type: ignore[arg-type]
+    elif o.type is _STOP_MARKET:
+        price = market_buy_price(inst, o.stop, slippage)  # type: ignore[arg-type]
+    else:
+        price = o.price  # type: ignore[assignment]
+    asset, rate = lock_rate(inst, o.is_buy, price)
+    need = rate * o.open_size
+    free = balances.get(asset, ZERO)
+    if order is not None and order.price is not None:
+        free += lock_rate(inst, o.is_buy, order.price)[1] * _remaining(order)
+    if need > free:
+        what = "buy" if o.is_buy else "sell"
+        return Reject(
+            "insufficient_balance",
+            f"{what} {fmt(o.open_size)} {o.symbol} needs {fmt(need)} {asset}, {fmt(free)} is free",
+        )
+    return asset, rate

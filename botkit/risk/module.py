@@ -32,6 +32,13 @@ Choices where the design leaves room:
   (a code added to the design's list). A buy price below one tick rounds to 0
   and is ``invalid_price``. Book prices that are None, not finite or not > 0
   count as unknown.
+- Balance (spot only, ``botkit.account`` has the rules): given the account's
+  free balances (``balances=``), a spot order whose lock does not fit is
+  ``insufficient_balance``; checked last, after the account limits. A market
+  buy is locked at its reference price moved up by ``slippage_bps`` (the
+  venue's slippage allowance). Without ``balances`` the step is skipped.
+  An accepted decision carries the lock in ``Decision.lock``: (asset, amount per
+  unit of size), None when nothing is locked.
 - ``rounding: reject`` only refuses off-grid input; reduce-only clipping and the
   post-only slide still adjust the order.
 - A rejected ``Decision`` carries the strategy's original intent; an accepted
@@ -45,13 +52,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
+from botkit.account import slippage_fraction
 from botkit.config.errors import ConfigIssue, show
 from botkit.intents import Cancel, CancelAll, Edit, Place
 from botkit.model import Instrument
 from botkit.risk.checks import (
     Reject,
+    check_balance,
     check_kill_switch,
     check_known,
     check_max_open_orders,
@@ -75,6 +85,7 @@ from botkit.risk.limits import (
     as_limits,
 )
 from botkit.risk.order import draft_edit, draft_place, fmt
+from botkit.risk.order import show as show_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,7 @@ class Decision:
     intent: Any
     code: str | None = None
     reason: str = ""
+    lock: tuple[str, Decimal] | None = None
 
 
 def _accept_factory() -> Callable[[Any, str], Decision]:
@@ -94,16 +106,17 @@ def _accept_factory() -> Callable[[Any, str], Decision]:
     ``__init__`` (an ``object.__setattr__`` per field) costs about twice as much.
     """
     new = object.__new__
-    s_accepted, s_intent, s_code, s_reason = (
+    s_accepted, s_intent, s_code, s_reason, s_lock = (
         getattr(Decision, f.name).__set__ for f in fields(Decision)
     )
 
-    def accept(intent: Any, reason: str) -> Decision:
+    def accept(intent: Any, reason: str, lock: tuple[str, Decimal] | None = None) -> Decision:
         obj = new(Decision)
         s_accepted(obj, True)
         s_intent(obj, intent)
         s_code(obj, None)
         s_reason(obj, reason)
+        s_lock(obj, lock)
         return obj
 
     return accept
@@ -130,10 +143,18 @@ class RiskModule:
 
     ``limits`` is the ``risk:`` mapping of bot.yaml, its typed form
     (:class:`RiskLimits`), or None for the defaults; a bad mapping raises
-    :class:`RiskConfigError` naming the field.
+    :class:`RiskConfigError` naming the field. ``slippage_bps`` is the allowance
+    a market buy is locked with on a spot account (the simulated venue's
+    ``sim.slippage_bps``; the engine sets it from the venue it matches on).
     """
 
-    def __init__(self, limits: RiskLimits | Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        limits: RiskLimits | Mapping[str, Any] | None = None,
+        *,
+        slippage_bps: Decimal | int | str = 0,
+    ) -> None:
+        self.slippage: Decimal = slippage_fraction(slippage_bps)
         self._limits = as_limits(limits)
         self._rules = Rules(self._limits)
         self._kill_switch: str = self._limits.kill_switch
@@ -170,12 +191,15 @@ class RiskModule:
         order: Any = None,
         now_ns: int | None = None,
         open_order_count: int | None = None,
+        balances: Mapping[str, Decimal] | None = None,
     ) -> Decision:
         """Check one intent: the steps below, in order; the first to refuse decides.
 
         ``order`` is the order an ``Edit`` changes; ``now_ns`` the clock of the
         rate limit (default: the monotonic clock); ``open_order_count`` the
-        number of open orders ``max_open_orders`` counts (default: ``open_orders``).
+        number of open orders ``max_open_orders`` counts (default: ``open_orders``);
+        ``balances`` the account's free balances by asset, for the spot balance
+        step (skipped when None).
         """
         cls = intent.__class__
         if cls is Place or (cls is not Edit and isinstance(intent, Place)):
@@ -218,17 +242,24 @@ class RiskModule:
                 or check_order_rate(o, window, now_ns)
                 or check_price_band(o, rules, book)
             )
+            lock = None
+            if refused is None and balances is not None:
+                lock = check_balance(o, balances, self.slippage, order)
+                if lock.__class__ is Reject:
+                    refused = lock  # type: ignore[assignment]
         except ArithmeticError:
             # Only magnitudes no venue trades (beyond the decimal context) get here.
+            # The intent itself is not shown: its numbers may not even print.
             inst = o.inst
             return _reject(
                 intent,
                 "invalid_order",
-                f"a number in {intent!r} or its context is out of range for the "
-                f"tick {fmt(inst.tick_size)} and lot {fmt(inst.lot_size)}",
+                f"a number in the {type(intent).__name__} on {show_value(o.symbol)} or its "
+                f"context is out of range for the tick {fmt(inst.tick_size)} and lot "
+                f"{fmt(inst.lot_size)}",
             )
         if refused is not None:
             return _refuse(intent, refused)
         if window is not None:
             window.record(now_ns)
-        return _accept(o.intent(), "; ".join(o.notes) if o.notes else "")
+        return _accept(o.intent(), "; ".join(o.notes) if o.notes else "", lock)  # type: ignore[arg-type]

@@ -254,7 +254,14 @@ def fmt(d: Decimal) -> str:
 
 
 def show(value: Any) -> str:
-    """A strategy's value for a message."""
-    if isinstance(value, Decimal) and value.is_finite():
-        return fmt(value)
-    return repr(value) if isinstance(value, str) else str(value)
+    """A strategy's value for a message; never raises, whatever the value."""
+    try:
+        if isinstance(value, Decimal) and value.is_finite():
+            return fmt(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            # str() of an int beyond 4,300 digits raises; a Decimal prints any size.
+            return fmt(Decimal(value)) if value else "0"
+        text = repr(value) if isinstance(value, str) else str(value)
+    except Exception:
+        return f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= 80 else f"{text[:40]}...({len(text)} characters)"

@@ -1,0 +1,187 @@
+"""The spot account rules: what an order locks, and balances split into free and locked.
+
+The same rules are applied in three places, which must agree: the risk module
+(before an order is sent), the router (its view of the account, which strategies
+read) and the simulated venue (the account of record in backtest and paper).
+
+On a spot instrument (``kind: spot``) an order locks what it may spend:
+
+- a buy locks quote: ``price x size x (1 + fee)``, the fee rate being the larger
+  of the maker and taker rates (a limit order may fill as either; a rebate
+  never lowers a lock);
+- a market buy has no price of its own: it is locked at the reference price
+  (the best ask, else the last trade or close) moved up by the venue's slippage
+  allowance and rounded up to the tick. That is the check before it is sent;
+  at the venue a market buy walks the book and may pay above its lock, out of
+  the free balance, as a real venue's would; what the lock and the free balance
+  together cannot pay for expires;
+- a stop-market buy is locked at its stop price moved by the same allowance;
+- a sell locks its size of the base asset (its fee comes out of the proceeds),
+  so a spot account cannot sell what it does not hold.
+
+A fill uses up its part of the lock and the rest stays locked for the rest of
+the order; a cancel or an expiry releases what is left. An order whose lock does
+not fit in the free balance is refused ``insufficient_balance``.
+
+Perpetuals, futures and inverse contracts are not under these rules: their
+orders lock nothing here (margin is not modelled yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+
+from botkit.model import ZERO, Instrument
+
+ONE = Decimal(1)
+_BPS = Decimal("0.0001")
+
+
+def is_spot(inst: Instrument) -> bool:
+    """Whether the spot balance rules apply to the instrument."""
+    return inst.kind == "spot"
+
+
+def buy_fee_rate(inst: Instrument) -> Decimal:
+    """The fee rate a buy's lock provisions for: the worse of maker and taker, never < 0."""
+    rate = inst.maker_fee if inst.maker_fee > inst.taker_fee else inst.taker_fee
+    return rate if rate > 0 else ZERO
+
+
+def slippage_fraction(bps: Decimal | int | str) -> Decimal:
+    return Decimal(str(bps)) * _BPS
+
+
+def market_buy_price(inst: Instrument, ref: Decimal, slippage: Decimal) -> Decimal:
+    """The price a market buy is locked at: the reference moved by the slippage, on the tick."""
+    return inst.price_up(ref * (ONE + slippage)) if slippage else ref
+
+
+def lock_rate(inst: Instrument, is_buy: bool, price: Decimal) -> tuple[str, Decimal]:
+    """The asset an order locks and how much of it per unit of size, at ``price``."""
+    if is_buy:
+        return inst.quote, price * (ONE + buy_fee_rate(inst))
+    return inst.base, ONE
+
+
+class _Lock:
+    __slots__ = ("asset", "left", "rate")
+
+    def __init__(self, asset: str, rate: Decimal, left: Decimal) -> None:
+        self.asset = asset
+        self.rate = rate
+        self.left = left
+
+
+class FreeBalances(Mapping[str, Decimal]):
+    """A live, read-only view of the free balances: total minus locked, per asset."""
+
+    __slots__ = ("_locked", "_total")
+
+    def __init__(self, total: dict[str, Decimal], locked: dict[str, Decimal]) -> None:
+        self._total = total
+        self._locked = locked
+
+    def __getitem__(self, asset: str) -> Decimal:
+        total = self._total[asset]
+        locked = self._locked.get(asset)
+        return total - locked if locked else total
+
+    def get(self, asset: str, default: Decimal | None = None) -> Decimal | None:  # type: ignore[override]
+        total = self._total.get(asset)
+        if total is None:
+            return default
+        locked = self._locked.get(asset)
+        return total - locked if locked else total
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._total)
+
+    def __len__(self) -> int:
+        return len(self._total)
+
+
+class Locks:
+    """The locked part of an account's balances, order by order.
+
+    ``total`` is the account's balances (the dict is shared, not copied: fills
+    change it where it lives); ``locked`` the sum locked per asset; ``free`` a
+    view of ``total - locked``.
+    """
+
+    __slots__ = ("_orders", "free", "locked", "total")
+
+    def __init__(self, total: dict[str, Decimal]) -> None:
+        self.total = total
+        self.locked: dict[str, Decimal] = {}
+        self._orders: dict[str, _Lock] = {}
+        self.free = FreeBalances(total, self.locked)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._orders
+
+    def free_of(self, asset: str) -> Decimal:
+        return self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
+
+    def held(self, key: str) -> Decimal:
+        """What the order ``key`` still locks (0 when it locks nothing)."""
+        lk = self._orders.get(key)
+        return lk.left if lk is not None else ZERO
+
+    def rate(self, key: str) -> Decimal | None:
+        lk = self._orders.get(key)
+        return lk.rate if lk is not None else None
+
+    def asset(self, key: str) -> str | None:
+        lk = self._orders.get(key)
+        return lk.asset if lk is not None else None
+
+    def lock(self, key: str, asset: str, rate: Decimal, size: Decimal, force: bool = False) -> bool:
+        """Lock ``rate x size`` of ``asset`` for order ``key`` (replacing its lock), if free.
+
+        ``force`` locks even when the free balance is short: the router mirrors
+        what the venue already accepted.
+        """
+        old = self._orders.get(key)
+        back = old.left if old is not None and old.asset == asset else ZERO
+        need = rate * size
+        if not force and need > self.free_of(asset) + back:
+            return False
+        if old is not None:
+            self.release(key)
+        self._orders[key] = _Lock(asset, rate, need)
+        self.locked[asset] = self.locked.get(asset, ZERO) + need
+        return True
+
+    def use(self, key: str, size: Decimal, spent: Decimal) -> None:
+        """A fill of ``size`` that took ``spent`` of the locked asset: its part is released.
+
+        The part is ``rate x size``, or what the fill spent when that is more (a
+        market buy that paid above its lock price), never more than is left.
+        """
+        lk = self._orders.get(key)
+        if lk is None:
+            return
+        part = lk.rate * size
+        if spent > part:
+            part = spent
+        if part > lk.left:
+            part = lk.left
+        lk.left -= part
+        self.locked[lk.asset] -= part
+
+    def affordable(self, key: str, price_with_fee: Decimal) -> Decimal | None:
+        """The largest size the order's lock and the free balance still pay for at this
+        price (None: unbounded)."""
+        lk = self._orders.get(key)
+        if lk is None or price_with_fee <= 0:
+            return None
+        return (lk.left + self.free_of(lk.asset)) / price_with_fee
+
+    def release(self, key: str) -> None:
+        """The order closed: what it still locks is free again."""
+        lk = self._orders.pop(key, None)
+        if lk is not None and lk.left:
+            left = self.locked[lk.asset] - lk.left
+            self.locked[lk.asset] = left if left > 0 else ZERO
