@@ -140,6 +140,10 @@ class Engine:
         self.risk = risk
         self.router = router
         self.market = market
+        slippage = getattr(market, "slippage", None)
+        if slippage is not None:
+            # A market buy is locked at what the venue may charge: its slippage included.
+            risk.slippage = slippage
         self.now_ns = 0
         self.events = 0
         self.rejects: Counter[str] = Counter()
@@ -573,9 +577,10 @@ class Engine:
                 router.open_view(name, symbol),
                 now_ns=self.now_ns,
                 open_order_count=router.open_count,
+                balances=router.locks.free,
             )
             if d.accepted:
-                router.place(name, d.intent, self.now_ns)
+                router.place(name, d.intent, self.now_ns, d.lock)
             else:
                 self._rejected(slot, intent, d.code, d.reason)
         elif cls is Edit:
@@ -598,6 +603,7 @@ class Engine:
                 order=order,
                 now_ns=self.now_ns,
                 open_order_count=router.open_count,
+                balances=router.locks.free,
             )
             if d.accepted:
                 router.edit(name, d.intent, self.now_ns)

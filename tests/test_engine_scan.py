@@ -102,7 +102,9 @@ def engine_for(btc: Instrument, make: Any, latency_ns: int = 0) -> Engine:
     return build_sim_engine(
         {SYM: btc},
         specs,
-        balances={"USDT": D(10_000_000)},
+        # BTC too: the strategies here sell before they buy, and a spot account
+        # cannot sell what it does not hold.
+        balances={"USDT": D(10_000_000), "BTC": D(1_000)},
         latency_ns=latency_ns,
         equity_interval_ns=60_000_000_000,
     )

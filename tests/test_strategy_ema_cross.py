@@ -8,6 +8,7 @@ up. A print at 90 after that pulls the fast one (95.56) under the slow one
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -76,7 +77,9 @@ def test_cross_down_when_flat_does_nothing_without_allow_short(btc: Instrument) 
 
 
 def test_allow_short_goes_short_and_back_long(btc: Instrument) -> None:
-    engine = run(btc, prints(*UP_THEN_DOWN, 110), allow_short=True)
+    # Short selling needs a derivative: a spot account cannot sell BTC it does not hold.
+    perp = dataclasses.replace(btc, kind="perpetual")
+    engine = run(perp, prints(*UP_THEN_DOWN, 110), allow_short=True)
     # Short 0.1 on the cross down; on the cross up, cover and go long 0.1 in one order.
     assert fills(engine) == [(Side.SELL, D("90"), D("0.1")), (Side.BUY, D("110"), D("0.2"))]
     assert engine.router.position_size("ema", SYM) == D("0.1")

@@ -74,9 +74,9 @@ class Run:
         router = self.engine.router
         place, edit, cancel = router.place, router.edit, router.cancel
 
-        def on_place(strategy: str, intent: Any, now_ns: int) -> Any:
+        def on_place(strategy: str, intent: Any, now_ns: int, *lock: Any) -> Any:
             self.sent.append(("place", now_ns, intent.client_id, intent.price, intent.size))
-            return place(strategy, intent, now_ns)
+            return place(strategy, intent, now_ns, *lock)
 
         def on_edit(strategy: str, intent: Any, now_ns: int) -> Any:
             self.sent.append(("edit", now_ns, intent.client_id, intent.price, intent.size))

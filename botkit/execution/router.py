@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
+from botkit.account import FreeBalances, Locks, lock_rate
 from botkit.execution.transitions import (
     CLOSED,
     IN_FLIGHT,
@@ -139,6 +140,8 @@ class ExecutionRouter:
         self.instruments = instruments
         self.venue: VenuePort | None = None
         self.balances: dict[str, Decimal] = dict(balances or {})
+        # What open spot orders lock, mirrored from the orders sent (botkit.account).
+        self.locks = Locks(self.balances)
         self.updates = updates if updates is not None else Updates()
         self._prefix = id_prefix
         self._seq = itertools.count(1)
@@ -225,6 +228,16 @@ class ExecutionRouter:
         return sum((p.size for (_, s), p in self._positions.items() if s == symbol), ZERO)
 
     @property
+    def free_balances(self) -> FreeBalances:
+        """The account's free balances (total less what open spot orders lock), live."""
+        return self.locks.free
+
+    @property
+    def locked_balances(self) -> dict[str, Decimal]:
+        """What open spot orders lock, per asset (live: do not change it)."""
+        return self.locks.locked
+
+    @property
     def positions(self) -> dict[tuple[str, str], Position]:
         return dict(self._positions)
 
@@ -291,8 +304,18 @@ class ExecutionRouter:
             updated_ns=now_ns,
         )
 
-    def place(self, strategy: str, intent: Place, now_ns: int) -> Order:
-        """Send an order the risk module accepted (prices and sizes on the grid)."""
+    def place(
+        self,
+        strategy: str,
+        intent: Place,
+        now_ns: int,
+        lock: tuple[str, Decimal] | None = None,
+    ) -> Order:
+        """Send an order the risk module accepted (prices and sizes on the grid).
+
+        ``lock`` is what it locks per unit of size on a spot account (the risk
+        module's ``Decision.lock``), held until the order closes.
+        """
         if intent.client_id is not None and intent.client_id in self.orders:
             return self.reject_local(
                 strategy,
@@ -302,6 +325,8 @@ class ExecutionRouter:
                 now_ns,
             )
         order = self._make_order(strategy, intent, now_ns)
+        if lock is not None:
+            self.locks.lock(order.client_id, lock[0], lock[1], order.size, force=True)
         self.orders[order.client_id] = order
         self.open_order_map(strategy, order.symbol)[order.client_id] = order
         self.open_count += 1
@@ -605,6 +630,7 @@ class ExecutionRouter:
             self.stale_callbacks += 1
             return
         order.price, order.size = price, size
+        self._relock(order)
         if venue_order_id:
             self._follow(order, venue_order_id)
         filled = order.filled
@@ -622,6 +648,14 @@ class ExecutionRouter:
         order, current = self._named(client_id, "new venue id")
         if order is not None and current and order.is_open:
             self._follow(order, venue_order_id)
+
+    def _relock(self, order: Order) -> None:
+        """An edited (or replaced) limit order locks at its new price and size."""
+        key = order.client_id
+        if key in self.locks and order.price is not None:
+            inst = self.instruments[order.symbol]
+            asset, rate = lock_rate(inst, order.side is _BUY, order.price)
+            self.locks.lock(key, asset, rate, order.remaining, force=True)
 
     def _follow(self, order: Order, venue_order_id: str) -> None:
         if venue_order_id != order.venue_order_id:
@@ -703,6 +737,10 @@ class ExecutionRouter:
         self.fills.append(fill)
         self._apply_to_account(strategy, fill)
         if order is not None:
+            key = order.client_id
+            if key in self.locks:
+                spent = fill.size if fill.side is not _BUY else fill.price * fill.size + fill.fee
+                self.locks.use(key, fill.size, spent)
             self._count_fill(order, fill)
         self.updates.fill(strategy, fill)
         return True
@@ -779,6 +817,7 @@ class ExecutionRouter:
             self._set(order, _FILLED, ts_ns)
             return
         order.price, order.size = step.price, step.size
+        self._relock(order)
         order.attempt += 1
         order.venue_order_id = None
         leg = self._new_attempt(order, left, ts_ns)
@@ -874,6 +913,8 @@ class ExecutionRouter:
         order.status = status
         order.updated_ns = ts_ns
         if status in _CLOSED:
+            if order.client_id in self.locks:
+                self.locks.release(order.client_id)
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:
                 self.open_count -= 1

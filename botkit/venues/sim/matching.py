@@ -19,6 +19,15 @@ Fill model (documented in README, "Simulated venue"):
 * Bars drive fills for a symbol that has only bars (no trade, ticker or book
   seen): see "Bars" below.
 * Maker and taker fees come from the instrument, charged in the quote asset.
+* The venue keeps the account (``balances``, by default the listener's starting
+  balances). On a spot instrument an order locks what it may spend when it
+  arrives (``botkit.account`` has the rules) and is refused
+  ``insufficient_balance`` when that is more than the free balance; fills use
+  the lock up, a cancel or an expiry releases the rest. A market buy never
+  spends more than its lock and the free balance together (it is locked at the
+  reference price plus ``slippage_bps``, but walks the book): what they cannot
+  pay for expires. Perpetuals and futures lock nothing (no
+  margin model yet).
 * ``latency_ns`` delays every request's arrival at the venue on the event
   clock; the engine calls ``advance(now_ns)`` as time passes.
 
@@ -60,10 +69,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from botkit.account import Locks, is_spot, lock_rate, market_buy_price
 from botkit.book import OrderBook
 from botkit.events import Bar, Trade
 from botkit.model import (
@@ -166,8 +176,14 @@ class MatchingEngine:
         name: str = "sim",
         bar_fill: str = "next_open",
         bar_volume_share: Decimal | int | str = Decimal("0.1"),
+        balances: Mapping[str, Decimal] | None = None,
     ) -> None:
         self.instruments = instruments
+        if balances is None:
+            # Built next to a router, the venue starts from the same account.
+            balances = getattr(listener, "balances", None) or {}
+        self.balances: dict[str, Decimal] = dict(balances)
+        self.locks = Locks(self.balances)
         self.books = books
         self.listener = listener
         self.latency_ns = int(latency_ns)
@@ -227,6 +243,49 @@ class MatchingEngine:
 
     # ----- arrivals at the venue ----------------------------------------------------
 
+    def _expire(self, client_id: str, ts: int, reason: str) -> None:
+        if client_id in self.locks:
+            self.locks.release(client_id)
+        self.listener.on_expired(client_id, ts, reason)
+
+    def _lock_price(self, order: Order, inst: Instrument, book: OrderBook) -> Decimal | None:
+        """The price a spot buy is locked at (None: a market buy with no reference)."""
+        otype = order.type
+        if otype is _MARKET:
+            ref = book.best_ask
+            if ref is None:
+                ref = book.last_price
+            return None if ref is None else market_buy_price(inst, _dec(ref), self.slippage)
+        if otype is _STOP_MARKET:
+            return market_buy_price(inst, order.stop_price, self.slippage)  # type: ignore[arg-type]
+        return order.price
+
+    def _lock(self, order: Order, inst: Instrument, book: OrderBook, ts: int) -> bool:
+        """Lock what a spot order may spend; refuse it (False) when the free balance is short."""
+        buy = order.side is _BUY
+        price = self._lock_price(order, inst, book) if buy else ZERO
+        if price is None:
+            self._reject(order, "no_reference_price", "no ask and no last price to lock at", ts)
+            return False
+        asset, rate = lock_rate(inst, buy, price)
+        if self.locks.lock(order.client_id, asset, rate, order.remaining):
+            return True
+        self._reject(
+            order,
+            "insufficient_balance",
+            f"{order.side.value} {order.remaining} {order.symbol} needs {rate * order.remaining} "
+            f"{asset}, {self.locks.free_of(asset)} is free",
+            ts,
+        )
+        return False
+
+    def _affordable(self, order: Order, inst: Instrument, price: Decimal, size: Decimal) -> Decimal:
+        """``size``, cut down (to the lot) to what a buy's lock still pays for at ``price``."""
+        cap = self.locks.affordable(order.client_id, price * (1 + inst.taker_fee))
+        if cap is None or cap >= size:
+            return size
+        return inst.size_down(cap)
+
     def _reject(self, order: Order, code: str, reason: str, ts: int) -> None:
         self.rejected.append((ts, order.client_id, code, reason))
         self.listener.on_reject(order.client_id, code, reason, ts)
@@ -254,6 +313,8 @@ class MatchingEngine:
                 ts,
             )
             return
+        if is_spot(inst) and not self._lock(order, inst, book, ts):
+            return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
         if bars:
@@ -262,7 +323,9 @@ class MatchingEngine:
         if order.type is _MARKET:
             left = self._take(order, inst, book, None, ts, venue_id)
             if left > 0:
-                self.listener.on_expired(order.client_id, ts, "no liquidity left for the rest")
+                self._expire(
+                    order.client_id, ts, "no liquidity (or locked balance) left for the rest"
+                )
             return
         self._match_limit(order, inst, book, ts, venue_id)
 
@@ -272,15 +335,13 @@ class MatchingEngine:
         limit: Decimal = order.price  # type: ignore[assignment]
         if self._crosses(order, limit, book):
             if order.tif is _FOK and self._available(order, limit, book) < order.remaining:
-                self.listener.on_expired(order.client_id, ts, "FOK: not enough liquidity")
+                self._expire(order.client_id, ts, "FOK: not enough liquidity")
                 return
             left = self._take(order, inst, book, limit, ts, venue_id)
             if left <= 0:
                 return
         if order.tif is not _GTC:
-            self.listener.on_expired(
-                order.client_id, ts, f"{order.tif.value.upper()}: rest expired"
-            )
+            self._expire(order.client_id, ts, f"{order.tif.value.upper()}: rest expired")
             return
         r = _Resting(order, venue_id, ZERO)
         if self.queue_position:
@@ -297,6 +358,8 @@ class MatchingEngine:
             )
             return
         self._remove(r)
+        if order.client_id in self.locks:
+            self.locks.release(order.client_id)
         self.listener.on_canceled(order.client_id, ts)
 
     def _arrive_edit(self, order: Order, price: Decimal, size: Decimal, ts: int) -> None:
@@ -315,6 +378,19 @@ class MatchingEngine:
                 ts,
             )
             return
+        key = order.client_id
+        if key in self.locks:
+            inst = self.instruments[order.symbol]
+            asset, rate = lock_rate(inst, order.side is _BUY, price)
+            if not self.locks.lock(key, asset, rate, size - order.filled):
+                self.listener.on_edit_rejected(
+                    key,
+                    "insufficient_balance",
+                    f"the edited order needs {rate * (size - order.filled)} {asset}, "
+                    f"{self.locks.free_of(asset) + self.locks.held(key)} is free",
+                    ts,
+                )
+                return
         lose_priority = price != order.price or size > order.size
         self._remove(r)
         self.listener.on_edited(order.client_id, price, size, ts)
@@ -384,7 +460,12 @@ class MatchingEngine:
                 size = min(left, inst.size_down(_dec(s)))
                 if size <= 0:
                     continue
-                self._fill(order, inst, _dec(p), size, _TAKER, ts, venue_id)
+                price = _dec(p)
+                if limit is None and buy and order.client_id in self.locks:
+                    size = self._affordable(order, inst, price, size)
+                    if size <= 0:
+                        break
+                self._fill(order, inst, price, size, _TAKER, ts, venue_id)
                 left -= size
                 if left <= 0:
                     break
@@ -401,8 +482,13 @@ class MatchingEngine:
             )
         if limit is not None and (px > limit if buy else px < limit):
             return left
-        self._fill(order, inst, px, left, _TAKER, ts, venue_id)
-        return ZERO
+        size = left
+        if limit is None and buy and order.client_id in self.locks:
+            size = self._affordable(order, inst, px, left)
+            if size <= 0:
+                return left
+        self._fill(order, inst, px, size, _TAKER, ts, venue_id)
+        return left - size
 
     def _fill(
         self,
@@ -434,6 +520,26 @@ class MatchingEngine:
         )
         self.trades.append(fill)
         self.listener.on_fill(fill)
+        self._settle(order, inst, fill)
+
+    def _settle(self, order: Order, inst: Instrument, fill: Fill) -> None:
+        """The fill in the venue's account: balances, and the order's lock used up."""
+        bal = self.balances
+        base, quote = inst.base, inst.quote
+        notional = fill.price * fill.size
+        if fill.side is _BUY:
+            spent = notional + fill.fee
+            bal[base] = bal.get(base, ZERO) + fill.size
+            bal[quote] = bal.get(quote, ZERO) - spent
+        else:
+            spent = fill.size
+            bal[base] = bal.get(base, ZERO) - fill.size
+            bal[quote] = bal.get(quote, ZERO) + notional - fill.fee
+        key = order.client_id
+        if key in self.locks:
+            self.locks.use(key, fill.size, spent)
+            if order.remaining <= 0:
+                self.locks.release(key)
 
     def on_trade(self, trade: Trade, ts: int) -> None:
         """Match resting orders against one public trade print."""
@@ -543,25 +649,31 @@ class MatchingEngine:
             budget = self._bar_budget.get(sym, ZERO)
             want = order.remaining
             if order.tif is _FOK and budget < want:
-                self.listener.on_expired(order.client_id, ts, "FOK: beyond the bar's volume cap")
+                self._expire(order.client_id, ts, "FOK: beyond the bar's volume cap")
                 return
             size = min(want, budget)
+            px = self._taker_price(inst, book.last_price, order.side is _BUY)  # type: ignore[arg-type]
+            short = False
+            if market and r.is_buy and order.client_id in self.locks:
+                afford = self._affordable(order, inst, px, size)
+                short = afford < size
+                size = afford
             if size > 0:
                 self._bar_budget[sym] = budget - size
-                px = self._taker_price(inst, book.last_price, order.side is _BUY)  # type: ignore[arg-type]
                 self._fill(order, inst, px, size, _TAKER, ts, venue_id)
             if size >= want:
                 return
+            if short:
+                self._expire(order.client_id, ts, "the locked balance pays for no more")
+                return
             if order.tif is not _GTC:
-                self.listener.on_expired(
+                self._expire(
                     order.client_id, ts, f"{order.tif.value.upper()}: beyond the bar's volume cap"
                 )
                 return
             r.taker = market  # a limit's rest works through the next bars as a maker
         elif not r.taker and order.tif is not _GTC and self._at_close:
-            self.listener.on_expired(
-                order.client_id, ts, f"{order.tif.value.upper()}: rest expired"
-            )
+            self._expire(order.client_id, ts, f"{order.tif.value.upper()}: rest expired")
             return
         self._park(r, self._bar_waiting[sym] if market else self._resting[sym])
 
@@ -638,6 +750,16 @@ class MatchingEngine:
             order = r.order
             want = order.remaining
             size = ZERO if price <= 0 else min(want, budget)
+            short = False
+            if (
+                size > 0
+                and liq is _TAKER
+                and r.is_buy
+                and (order.type is _MARKET or order.type is _STOP_MARKET)
+            ):
+                afford = self._affordable(order, inst, price, size)
+                short = afford < size
+                size = afford
             if order.tif is _FOK and size < want:
                 size = ZERO
             if size > 0:
@@ -647,6 +769,10 @@ class MatchingEngine:
                 self._fill(order, inst, price, size, liq, ts, r.venue_id)
                 if size >= want:
                     continue
+            if short:
+                self._remove(r)
+                self._expire(order.client_id, ts, "the locked balance pays for no more")
+                continue
             if triggered:
                 # A triggered stop stays triggered: a stop-market waits as a market
                 # order, a stop-limit rests as the limit it now is.
@@ -658,7 +784,7 @@ class MatchingEngine:
             for r in list(lst):
                 if r.order.tif is not _GTC and r.since <= opened:
                     self._remove(r)
-                    self.listener.on_expired(r.order.client_id, ts, "not filled at the bar")
+                    self._expire(r.order.client_id, ts, "not filled at the bar")
         for r in resting:
             if r.since <= opened:
                 r.taker = False
