@@ -169,7 +169,11 @@ class Locks:
         if part > lk.left:
             part = lk.left
         lk.left -= part
-        self.locked[lk.asset] -= part
+        left = self.locked[lk.asset] - part
+        if left > 0:
+            self.locked[lk.asset] = left
+        else:
+            del self.locked[lk.asset]  # nothing locked reads as no entry
 
     def affordable(self, key: str, price_with_fee: Decimal) -> Decimal | None:
         """The largest size the order's lock and the free balance still pay for at this
@@ -184,4 +188,7 @@ class Locks:
         lk = self._orders.pop(key, None)
         if lk is not None and lk.left:
             left = self.locked[lk.asset] - lk.left
-            self.locked[lk.asset] = left if left > 0 else ZERO
+            if left > 0:
+                self.locked[lk.asset] = left
+            else:
+                del self.locked[lk.asset]

@@ -47,8 +47,13 @@ class Context:
       ``Decimal`` (long > 0), from its fills alone.
     - ``position_info(symbol)``: the same as a ``Position`` (size, average
       price, realised PnL).
-    - ``balance(asset)``: the account's balance of an asset (``Decimal``, 0 when none).
-    - ``balances``: a copy of every balance of the account.
+    - ``balance(asset)``: the account's balance of an asset (``Decimal``, 0 when none):
+      the total, free and locked together.
+    - ``balances``: a copy of every balance of the account (totals).
+    - ``free(asset)`` / ``locked(asset)``: the part of a balance an order can
+      still use, and the part open spot orders lock (``botkit.account``: a buy
+      locks quote plus fees, a sell its base); ``free + locked == balance``.
+    - ``free_balances`` / ``locked_balances``: copies of both, by asset.
     """
 
     __slots__ = ("_books", "_clock", "_instruments", "_router", "log", "name", "params")
@@ -104,6 +109,21 @@ class Context:
     @property
     def balances(self) -> dict[str, Decimal]:
         return dict(self._router.balances)
+
+    def free(self, asset: str) -> Decimal:
+        """What a new order may lock of an asset: the balance less what open orders lock."""
+        return self._router.locks.free_of(asset)
+
+    def locked(self, asset: str) -> Decimal:
+        return self._router.locks.locked.get(asset, ZERO)
+
+    @property
+    def free_balances(self) -> dict[str, Decimal]:
+        return dict(self._router.locks.free)
+
+    @property
+    def locked_balances(self) -> dict[str, Decimal]:
+        return {a: v for a, v in self._router.locks.locked.items() if v}
 
 
 __all__ = ["Clock", "Context"]
