@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from typing import Any
 
 from botkit.model import ZERO, Instrument
 
@@ -65,15 +66,6 @@ def lock_rate(inst: Instrument, is_buy: bool, price: Decimal) -> tuple[str, Deci
     return inst.base, ONE
 
 
-class _Lock:
-    __slots__ = ("asset", "left", "rate")
-
-    def __init__(self, asset: str, rate: Decimal, left: Decimal) -> None:
-        self.asset = asset
-        self.rate = rate
-        self.left = left
-
-
 class FreeBalances(Mapping[str, Decimal]):
     """A live, read-only view of the free balances: total minus locked, per asset."""
 
@@ -106,36 +98,30 @@ class Locks:
     """The locked part of an account's balances, order by order.
 
     ``total`` is the account's balances (the dict is shared, not copied: fills
-    change it where it lives); ``locked`` the sum locked per asset; ``free`` a
-    view of ``total - locked``.
+    change it where it lives); ``locked`` the sum locked per asset (an asset
+    with nothing locked has no entry); ``free`` a view of ``total - locked``;
+    ``orders`` each locking order's ``[asset, amount per unit of size, amount
+    still locked]`` by its key (a list, not an object: one is made per order).
     """
 
-    __slots__ = ("_orders", "free", "locked", "total")
+    __slots__ = ("free", "locked", "orders", "total")
 
     def __init__(self, total: dict[str, Decimal]) -> None:
         self.total = total
         self.locked: dict[str, Decimal] = {}
-        self._orders: dict[str, _Lock] = {}
+        self.orders: dict[str, list[Any]] = {}
         self.free = FreeBalances(total, self.locked)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._orders
+        return key in self.orders
 
     def free_of(self, asset: str) -> Decimal:
         return self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
 
     def held(self, key: str) -> Decimal:
         """What the order ``key`` still locks (0 when it locks nothing)."""
-        lk = self._orders.get(key)
-        return lk.left if lk is not None else ZERO
-
-    def rate(self, key: str) -> Decimal | None:
-        lk = self._orders.get(key)
-        return lk.rate if lk is not None else None
-
-    def asset(self, key: str) -> str | None:
-        lk = self._orders.get(key)
-        return lk.asset if lk is not None else None
+        lk = self.orders.get(key)
+        return lk[2] if lk is not None else ZERO
 
     def lock(self, key: str, asset: str, rate: Decimal, size: Decimal, force: bool = False) -> bool:
         """Lock ``rate x size`` of ``asset`` for order ``key`` (replacing its lock), if free.
@@ -143,15 +129,21 @@ class Locks:
         ``force`` locks even when the free balance is short: the router mirrors
         what the venue already accepted.
         """
-        old = self._orders.get(key)
-        back = old.left if old is not None and old.asset == asset else ZERO
+        orders = self.orders
+        old = orders.get(key) if orders else None
         need = rate * size
-        if not force and need > self.free_of(asset) + back:
-            return False
+        if not force:
+            room = self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
+            if old is not None and old[0] == asset:
+                room += old[2]
+            if need > room:
+                return False
         if old is not None:
             self.release(key)
-        self._orders[key] = _Lock(asset, rate, need)
-        self.locked[asset] = self.locked.get(asset, ZERO) + need
+        orders[key] = [asset, rate, need]
+        locked = self.locked
+        held = locked.get(asset)
+        locked[asset] = held + need if held is not None else need
         return True
 
     def use(self, key: str, size: Decimal, spent: Decimal) -> None:
@@ -160,35 +152,37 @@ class Locks:
         The part is ``rate x size``, or what the fill spent when that is more (a
         market buy that paid above its lock price), never more than is left.
         """
-        lk = self._orders.get(key)
+        lk = self.orders.get(key)
         if lk is None:
             return
-        part = lk.rate * size
+        part = lk[1] * size
         if spent > part:
             part = spent
-        if part > lk.left:
-            part = lk.left
-        lk.left -= part
-        left = self.locked[lk.asset] - part
+        if part > lk[2]:
+            part = lk[2]
+        lk[2] -= part
+        asset = lk[0]
+        left = self.locked[asset] - part
         if left > 0:
-            self.locked[lk.asset] = left
+            self.locked[asset] = left
         else:
-            del self.locked[lk.asset]  # nothing locked reads as no entry
+            del self.locked[asset]
 
     def affordable(self, key: str, price_with_fee: Decimal) -> Decimal | None:
         """The largest size the order's lock and the free balance still pay for at this
         price (None: unbounded)."""
-        lk = self._orders.get(key)
+        lk = self.orders.get(key)
         if lk is None or price_with_fee <= 0:
             return None
-        return (lk.left + self.free_of(lk.asset)) / price_with_fee
+        return (lk[2] + self.free_of(lk[0])) / price_with_fee
 
     def release(self, key: str) -> None:
         """The order closed: what it still locks is free again."""
-        lk = self._orders.pop(key, None)
-        if lk is not None and lk.left:
-            left = self.locked[lk.asset] - lk.left
+        lk = self.orders.pop(key, None)
+        if lk is not None and lk[2]:
+            asset = lk[0]
+            left = self.locked[asset] - lk[2]
             if left > 0:
-                self.locked[lk.asset] = left
+                self.locked[asset] = left
             else:
-                del self.locked[lk.asset]
+                del self.locked[asset]

@@ -737,10 +737,11 @@ class ExecutionRouter:
         self.fills.append(fill)
         self._apply_to_account(strategy, fill)
         if order is not None:
-            key = order.client_id
-            if key in self.locks:
+            locks = self.locks.orders
+            # A fill that completes the order needs no partial release: closing releases all.
+            if locks and order.client_id in locks and order.filled + fill.size < order.size:
                 spent = fill.size if fill.side is not _BUY else fill.price * fill.size + fill.fee
-                self.locks.use(key, fill.size, spent)
+                self.locks.use(order.client_id, fill.size, spent)
             self._count_fill(order, fill)
         self.updates.fill(strategy, fill)
         return True
@@ -913,7 +914,7 @@ class ExecutionRouter:
         order.status = status
         order.updated_ns = ts_ns
         if status in _CLOSED:
-            if order.client_id in self.locks:
+            if self.locks.orders:
                 self.locks.release(order.client_id)
             book = self._open.get((order.strategy, order.symbol))
             if book is not None and book.pop(order.client_id, None) is not None:

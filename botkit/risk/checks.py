@@ -33,7 +33,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from botkit.account import is_spot, lock_rate, market_buy_price
+from botkit.account import ONE as _ONE
+from botkit.account import buy_fee_rate, lock_rate, market_buy_price
 from botkit.intents import Edit
 from botkit.model import ZERO, Instrument, OrderType, Side, TimeInForce
 from botkit.risk.limits import RateWindow, Rules
@@ -553,17 +554,21 @@ def check_balance(
     already locks counts as free: the edit replaces that lock.
     """
     inst = o.inst
-    if not is_spot(inst):
+    if inst.kind != "spot":
         return None
-    if not o.is_buy:
-        price = ZERO
-    elif o.type is _MARKET:
-        price = market_buy_price(inst, _decimal(o.ref), slippage)  # type: ignore[arg-type]
-    elif o.type is _STOP_MARKET:
-        price = market_buy_price(inst, o.stop, slippage)  # type: ignore[arg-type]
+    # botkit.account.lock_rate, unrolled: this runs on every order.
+    if o.is_buy:
+        otype = o.type
+        if otype is _MARKET:
+            price = market_buy_price(inst, _decimal(o.ref), slippage)  # type: ignore[arg-type]
+        elif otype is _STOP_MARKET:
+            price = market_buy_price(inst, o.stop, slippage)  # type: ignore[arg-type]
+        else:
+            price = o.price  # type: ignore[assignment]
+        asset = inst.quote
+        rate = price * (_ONE + buy_fee_rate(inst))
     else:
-        price = o.price  # type: ignore[assignment]
-    asset, rate = lock_rate(inst, o.is_buy, price)
+        asset, rate = inst.base, _ONE
     need = rate * o.open_size
     free = balances.get(asset, ZERO)
     if order is not None and order.price is not None:

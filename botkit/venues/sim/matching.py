@@ -73,7 +73,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from botkit.account import Locks, is_spot, lock_rate, market_buy_price
+from botkit.account import ONE, Locks, buy_fee_rate, is_spot, lock_rate, market_buy_price
 from botkit.book import OrderBook
 from botkit.events import Bar, Trade
 from botkit.model import (
@@ -94,6 +94,8 @@ _BPS = Decimal("0.0001")
 _BUY = Side.BUY
 _SELL = Side.SELL
 _MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_STOP_LIMIT = OrderType.STOP_LIMIT
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _STOP_MARKET = OrderType.STOP_MARKET
@@ -184,6 +186,8 @@ class MatchingEngine:
             balances = getattr(listener, "balances", None) or {}
         self.balances: dict[str, Decimal] = dict(balances)
         self.locks = Locks(self.balances)
+        # Spot symbols only: what a buy locks per unit of price (1 + the worse fee).
+        self._buy_mult = {s: ONE + buy_fee_rate(i) for s, i in instruments.items() if is_spot(i)}
         self.books = books
         self.listener = listener
         self.latency_ns = int(latency_ns)
@@ -262,12 +266,20 @@ class MatchingEngine:
 
     def _lock(self, order: Order, inst: Instrument, book: OrderBook, ts: int) -> bool:
         """Lock what a spot order may spend; refuse it (False) when the free balance is short."""
-        buy = order.side is _BUY
-        price = self._lock_price(order, inst, book) if buy else ZERO
-        if price is None:
-            self._reject(order, "no_reference_price", "no ask and no last price to lock at", ts)
-            return False
-        asset, rate = lock_rate(inst, buy, price)
+        if order.side is _BUY:
+            otype = order.type
+            if otype is _LIMIT or otype is _STOP_LIMIT:
+                price = order.price
+            elif otype is _MARKET and book.best_ask is not None and not self.slippage:
+                price = _dec(book.best_ask)
+            else:
+                price = self._lock_price(order, inst, book)
+            if price is None:
+                self._reject(order, "no_reference_price", "no ask and no last price to lock at", ts)
+                return False
+            asset, rate = inst.quote, price * self._buy_mult[order.symbol]
+        else:
+            asset, rate = inst.base, ONE
         if self.locks.lock(order.client_id, asset, rate, order.remaining):
             return True
         self._reject(
@@ -280,8 +292,15 @@ class MatchingEngine:
         return False
 
     def _affordable(self, order: Order, inst: Instrument, price: Decimal, size: Decimal) -> Decimal:
-        """``size``, cut down (to the lot) to what a buy's lock still pays for at ``price``."""
-        cap = self.locks.affordable(order.client_id, price * (1 + inst.taker_fee))
+        """``size``, cut down (to the lot) to what a buy's lock and the free balance still pay
+        for at ``price``."""
+        lk = self.locks.orders.get(order.client_id)
+        if lk is None:
+            return size
+        each = price * (1 + inst.taker_fee)
+        if each <= lk[1] and lk[2] >= lk[1] * size:
+            return size  # within the lock's own price and amount: the usual case
+        cap = self.locks.affordable(order.client_id, each)
         if cap is None or cap >= size:
             return size
         return inst.size_down(cap)
@@ -313,7 +332,7 @@ class MatchingEngine:
                 ts,
             )
             return
-        if is_spot(inst) and not self._lock(order, inst, book, ts):
+        if order.symbol in self._buy_mult and not self._lock(order, inst, book, ts):
             return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
@@ -461,7 +480,7 @@ class MatchingEngine:
                 if size <= 0:
                     continue
                 price = _dec(p)
-                if limit is None and buy and order.client_id in self.locks:
+                if limit is None and buy and order.client_id in self.locks.orders:
                     size = self._affordable(order, inst, price, size)
                     if size <= 0:
                         break
@@ -483,7 +502,7 @@ class MatchingEngine:
         if limit is not None and (px > limit if buy else px < limit):
             return left
         size = left
-        if limit is None and buy and order.client_id in self.locks:
+        if limit is None and buy and order.client_id in self.locks.orders:
             size = self._affordable(order, inst, px, left)
             if size <= 0:
                 return left
@@ -501,16 +520,19 @@ class MatchingEngine:
         venue_id: str,
     ) -> None:
         rate = inst.maker_fee if liquidity is _MAKER else inst.taker_fee
+        notional = price * size
+        fee = notional * rate
+        side = order.side
         fill: Fill = _NEW(  # Fill's twelve fields, built in C: once per execution
             Fill,
             (
                 f"{self.name}-t{next(self._trade_ids)}",
                 order.client_id,
                 order.symbol,
-                order.side,
+                side,
                 price,
                 size,
-                price * size * rate,
+                fee,
                 inst.quote,
                 liquidity,
                 ts,
@@ -520,26 +542,23 @@ class MatchingEngine:
         )
         self.trades.append(fill)
         self.listener.on_fill(fill)
-        self._settle(order, inst, fill)
-
-    def _settle(self, order: Order, inst: Instrument, fill: Fill) -> None:
-        """The fill in the venue's account: balances, and the order's lock used up."""
+        # The venue's own account: balances, and the order's lock used up.
         bal = self.balances
         base, quote = inst.base, inst.quote
-        notional = fill.price * fill.size
-        if fill.side is _BUY:
-            spent = notional + fill.fee
-            bal[base] = bal.get(base, ZERO) + fill.size
+        if side is _BUY:
+            spent = notional + fee
+            bal[base] = bal.get(base, ZERO) + size
             bal[quote] = bal.get(quote, ZERO) - spent
         else:
-            spent = fill.size
-            bal[base] = bal.get(base, ZERO) - fill.size
-            bal[quote] = bal.get(quote, ZERO) + notional - fill.fee
-        key = order.client_id
-        if key in self.locks:
-            self.locks.use(key, fill.size, spent)
-            if order.remaining <= 0:
-                self.locks.release(key)
+            spent = size
+            bal[base] = bal.get(base, ZERO) - size
+            bal[quote] = bal.get(quote, ZERO) + notional - fee
+        locks = self.locks
+        if locks.orders and order.client_id in locks.orders:
+            if order.remaining <= 0:  # the router counted the fill: the order is done
+                locks.release(order.client_id)
+            else:
+                locks.use(order.client_id, size, spent)
 
     def on_trade(self, trade: Trade, ts: int) -> None:
         """Match resting orders against one public trade print."""
