@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     Intents: TypeAlias = Iterable[Intent] | Intent | None
 
 PROJECT = "botkit"
-INTERFACE_VERSION = (1, 1)
-"""(major, minor): 1.0 the nine event hooks; 1.1 added ``scan_trades``."""
+INTERFACE_VERSION = (1, 2)
+"""(major, minor): 1.0 the nine event hooks; 1.1 added ``scan_trades``; 1.2 added
+``ctx.free``, ``ctx.locked``, ``ctx.free_balances`` and ``ctx.locked_balances``."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
