@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from botkit.account import ONE as _ONE
-from botkit.account import buy_fee_rate, lock_rate, market_buy_price
+from botkit.account import buy_fee_rate, exact, lock_rate, market_buy_price
 from botkit.intents import Edit
 from botkit.model import ZERO, Instrument, OrderType, Side, TimeInForce
 from botkit.risk.limits import RateWindow, Rules
@@ -560,7 +560,8 @@ def check_balance(
     if o.is_buy:
         otype = o.type
         if otype is _MARKET:
-            price = market_buy_price(inst, _decimal(o.ref), slippage)  # type: ignore[arg-type]
+            ref = o.ref
+            price = market_buy_price(inst, exact(ref) if ref.__class__ is float else ref, slippage)  # type: ignore[arg-type]
         elif otype is _STOP_MARKET:
             price = market_buy_price(inst, o.stop, slippage)  # type: ignore[arg-type]
         else:

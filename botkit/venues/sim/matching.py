@@ -73,7 +73,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from botkit.account import ONE, Locks, buy_fee_rate, is_spot, lock_rate, market_buy_price
+from botkit.account import ONE, Locks, buy_fee_rate, exact, is_spot, lock_rate, market_buy_price
 from botkit.book import OrderBook
 from botkit.events import Bar, Trade
 from botkit.model import (
@@ -158,8 +158,7 @@ def bar_path(bar: Bar) -> tuple[float, float, float, float]:
     return (bar.open, bar.high, bar.low, bar.close)
 
 
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(x))
+_dec = exact  # a float as the Decimal it prints as (the last one is remembered)
 
 
 class MatchingEngine:
