@@ -144,6 +144,10 @@ class Engine:
         if slippage is not None:
             # A market buy is locked at what the venue may charge: its slippage included.
             risk.slippage = slippage
+        # The spot balance check runs where the simulated venue keeps the account
+        # (backtest, paper). Live, the venue's own balances are not tracked closely
+        # enough yet to refuse on them; the venue refuses for itself.
+        self._free = router.locks.free if market is not NO_MARKET else None
         self.now_ns = 0
         self.events = 0
         self.rejects: Counter[str] = Counter()
@@ -577,7 +581,7 @@ class Engine:
                 router.open_view(name, symbol),
                 now_ns=self.now_ns,
                 open_order_count=router.open_count,
-                balances=router.locks.free,
+                balances=self._free,
             )
             if d.accepted:
                 router.place(name, d.intent, self.now_ns, d.lock)
@@ -603,7 +607,7 @@ class Engine:
                 order=order,
                 now_ns=self.now_ns,
                 open_order_count=router.open_count,
-                balances=router.locks.free,
+                balances=self._free,
             )
             if d.accepted:
                 router.edit(name, d.intent, self.now_ns)
