@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from botkit import Cancel, CancelAll, Edit, Instrument, OrderType, Place, RiskModule, Side, hookimpl
 from botkit.book import OrderBook
 from botkit.engine import Engine
-from botkit.events import BookSnapshot, Trade
+from botkit.events import Bar, BookSnapshot, Trade
 from botkit.model import Fill, Order, OrderStatus, TimeInForce
 from botkit.node import build_sim_engine
 from botkit.plugins import StrategySpec
@@ -44,6 +44,10 @@ class Script:
 
     @hookimpl
     def on_book(self, ctx: Any, book: Any) -> list[Any]:
+        return self._step(ctx)
+
+    @hookimpl
+    def on_bar(self, ctx: Any, bar: Any) -> list[Any]:
         return self._step(ctx)
 
     @hookimpl
@@ -204,23 +208,36 @@ markets = st.one_of(
     ),
     st.builds(lambda p: book(0, float(p) - 1, float(p) + 1), prices),
 )
-steps = st.lists(
-    st.tuples(
-        markets,
-        st.lists(
-            st.one_of(
-                places,
-                st.integers(1, 30).map(lambda n: Cancel(f"c{n}")),
-                st.tuples(st.integers(1, 30), prices, sizes).map(
-                    lambda t: Edit(f"c{t[0]}", price=t[1], size=t[2])
-                ),
-            ),
-            max_size=3,
-        ),
+# Bars only: the venue fills from bars (market orders at the next open, which may gap).
+bars = st.builds(
+    lambda o, c, spread, vol: Bar(
+        0, SYM, 10, float(o), float(max(o, c) + spread), float(min(o, c) - spread), float(c), vol
     ),
-    min_size=1,
-    max_size=25,
+    prices,
+    prices,
+    st.integers(0, 3),
+    st.sampled_from([0.0, 2.0, 50.0]),
 )
+
+
+def sequences(market_events: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(
+        st.tuples(
+            market_events,
+            st.lists(
+                st.one_of(
+                    places,
+                    st.integers(1, 30).map(lambda n: Cancel(f"c{n}")),
+                    st.tuples(st.integers(1, 30), prices, sizes).map(
+                        lambda t: Edit(f"c{t[0]}", price=t[1], size=t[2])
+                    ),
+                ),
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=25,
+    )
 
 
 def _named(intents: list[Any], seq: list[int]) -> list[Any]:
@@ -235,7 +252,7 @@ def _named(intents: list[Any], seq: list[int]) -> list[Any]:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    steps,
+    sequences(markets) | sequences(bars),
     st.sampled_from(["0", "3", "250"]),
     st.sampled_from(["0", "1", "2.5"]),
     st.sampled_from([0, 0, 3]),
@@ -255,10 +272,12 @@ def test_random_orders_never_overdraw_a_spot_account(
         events.append(market_event._replace(ts_ns=ts))
         script[ts] = _named(intents, seq)
     end = (len(sequence) + 1) * 10
-    events.append(book(end))
+    last = events[-1]
+    closing = last._replace(ts_ns=end) if isinstance(last, Bar) else book(end)
+    events.append(closing)
     script[end] = [CancelAll()]
     engine, s = engine_with(inst, start, script, latency_ns=latency, queue_position=False)
-    engine.run_backtest([events, [book(end + 10)]])
+    engine.run_backtest([events, [closing._replace(ts_ns=end + 10)]])
 
     for total, free, locked in s.seen:
         assert all(v >= 0 for v in total.values()), total

@@ -413,6 +413,8 @@ class MatchingEngine:
         self._remove(r)
         self.listener.on_edited(order.client_id, price, size, ts)
         if order.remaining <= 0:
+            if key in self.locks:
+                self.locks.release(key)  # edited down to what was filled: it is done
             return
         if r.home is not None:
             # Bars keep no queue: an edited order arrives again, as a new one would.
