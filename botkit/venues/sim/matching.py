@@ -263,8 +263,15 @@ class MatchingEngine:
             return market_buy_price(inst, order.stop_price, self.slippage)  # type: ignore[arg-type]
         return order.price
 
-    def _lock(self, order: Order, inst: Instrument, book: OrderBook, ts: int) -> bool:
-        """Lock what a spot order may spend; refuse it (False) when the free balance is short."""
+    def _lock(
+        self, order: Order, inst: Instrument, book: OrderBook, ts: int, record: bool = True
+    ) -> bool:
+        """Lock what a spot order may spend; refuse it (False) when the free balance is short.
+
+        Without ``record`` the order is only checked: a market order off bar data is
+        settled before anything else can happen, so a lock would be released at once
+        (its fills are held to the free balance instead: :meth:`_affordable`).
+        """
         if order.side is _BUY:
             otype = order.type
             if otype is _LIMIT or otype is _STOP_LIMIT:
@@ -279,7 +286,10 @@ class MatchingEngine:
             asset, rate = inst.quote, price * self._buy_mult[order.symbol]
         else:
             asset, rate = inst.base, ONE
-        if self.locks.lock(order.client_id, asset, rate, order.remaining):
+        if record:
+            if self.locks.lock(order.client_id, asset, rate, order.remaining):
+                return True
+        elif rate * order.remaining <= self.locks.free_of(asset):
             return True
         self._reject(
             order,
@@ -293,10 +303,13 @@ class MatchingEngine:
     def _affordable(self, order: Order, inst: Instrument, price: Decimal, size: Decimal) -> Decimal:
         """``size``, cut down (to the lot) to what a buy's lock and the free balance still pay
         for at ``price``."""
-        lk = self.locks.orders.get(order.client_id)
-        if lk is None:
-            return size
         each = price * (1 + inst.taker_fee)
+        lk = self.locks.orders.get(order.client_id)
+        if lk is None:  # checked, not locked: held to the free balance alone
+            free = self.locks.free_of(inst.quote)
+            if each * size <= free or each <= 0:
+                return size
+            return inst.size_down(free / each)
         if each <= lk[1] and lk[2] >= lk[1] * size:
             return size  # within the lock's own price and amount: the usual case
         cap = self.locks.affordable(order.client_id, each)
@@ -331,7 +344,9 @@ class MatchingEngine:
                 ts,
             )
             return
-        if order.symbol in self._buy_mult and not self._lock(order, inst, book, ts):
+        if order.symbol in self._buy_mult and not self._lock(
+            order, inst, book, ts, bars or order.type is not _MARKET
+        ):
             return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
@@ -481,7 +496,7 @@ class MatchingEngine:
                 if size <= 0:
                     continue
                 price = _dec(p)
-                if limit is None and buy and order.client_id in self.locks.orders:
+                if limit is None and buy and order.symbol in self._buy_mult:
                     size = self._affordable(order, inst, price, size)
                     if size <= 0:
                         break
@@ -503,7 +518,7 @@ class MatchingEngine:
         if limit is not None and (px > limit if buy else px < limit):
             return left
         size = left
-        if limit is None and buy and order.client_id in self.locks.orders:
+        if limit is None and buy and order.symbol in self._buy_mult:
             size = self._affordable(order, inst, px, left)
             if size <= 0:
                 return left
