@@ -166,7 +166,10 @@ class OrderBook:
 
     def apply_ticker(self, ticker: Ticker) -> None:
         bid, ask = ticker.bid, ticker.ask
-        if bid is not None or ask is not None:
+        # A quote older than the depth book (a slow ticker channel on a live venue)
+        # would set a staler top than the book's own.
+        fresh = ticker.ts_ns >= self.ts_ns or not (self.bids or self.asks)
+        if fresh and (bid is not None or ask is not None):
             if not self._quoted:
                 self._quoted = True
                 self._depth_bid = self.best_bid
@@ -181,7 +184,8 @@ class OrderBook:
         if ticker.last is not None:
             self._ticker_last = ticker.last
             self.last_trade = None
-        self.ts_ns = ticker.ts_ns
+        if fresh:
+            self.ts_ns = ticker.ts_ns
 
     def apply_bar(self, bar: Bar) -> None:
         # Only a fallback: a trade print or ticker, when there are any, is fresher than

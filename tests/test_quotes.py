@@ -146,6 +146,9 @@ def test_a_quote_sets_the_top_of_the_book_until_the_next_depth_update() -> None:
     assert not book.quoted
     assert (book.best_bid, book.best_ask) == (99.8, 99.85)
     assert book.bid_levels() == [(99.8, 3.0)]
+    # A quote older than the depth book (a slow ticker channel) leaves the top alone.
+    book.apply_ticker(Ticker(2, SYM, bid=100.0, ask=100.1, bid_size=1.0, ask_size=1.0))
+    assert (book.best_bid, book.best_ask) == (99.8, 99.85)
 
 
 class _Run:
