@@ -470,9 +470,15 @@ async def _serve(
     if gateway is not None:
         summary["health"] = gateway.health.snapshot()
     if config.mode == "paper":
-        summary["report"] = str(
-            _write_paper_report(config, engine, time.perf_counter() - started, initial_balances)
-        )
+        try:
+            out = _write_paper_report(
+                config, engine, time.perf_counter() - started, initial_balances
+            )
+            summary["report"] = str(out)
+        except OSError as exc:
+            # The run itself went fine and its journal is written: say so, not a traceback.
+            log.error("could not write the report: %s", exc)
+            summary["report_error"] = str(exc)
     return summary
 
 
@@ -489,10 +495,25 @@ def _write_paper_report(
     return out
 
 
+def strategy_pnl(engine: Engine) -> Decimal:
+    """What the strategies made in the quote asset: realised plus unrealised PnL of the
+    positions they opened (marked at the last price), net of fees paid in the quote
+    asset. Unlike the change in equity, it leaves out the drift of starting holdings."""
+    router = engine.router
+    total = Decimal(0)
+    for (_, sym), pos in router.positions.items():
+        total += pos.realized_pnl
+        last = engine.books[sym].last_price if sym in engine.books else None
+        if pos.size and last is not None:
+            total += pos.unrealized(Decimal(repr(last)))
+    quote = engine.quote_asset
+    return total - sum((f.fee for f in router.fills if f.fee_asset == quote), Decimal(0))
+
+
 def status_line(engine: Engine) -> str:
     """PnL, positions, open orders, fills and rejects by code, in one line."""
     router = engine.router
-    pnl = (
+    equity = (
         engine.equity_now() - engine.initial_equity
         if engine.initial_equity is not None
         else Decimal(0)
@@ -502,9 +523,11 @@ def status_line(engine: Engine) -> str:
         or "flat"
     )
     rejects = ", ".join(f"{code} {n}" for code, n in engine.rejects.most_common()) or "0"
+    quote = engine.quote_asset
     return (
-        f"pnl {pnl:+.2f} {engine.quote_asset} | positions {positions} | "
-        f"open orders {router.open_count} | fills {len(router.fills)} | rejects {rejects}"
+        f"pnl {strategy_pnl(engine):+.2f} {quote} (equity {equity:+.2f}) | "
+        f"positions {positions} | open orders {router.open_count} | "
+        f"fills {len(router.fills)} | rejects {rejects}"
     )
 
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+from botkit_strategies.ema_cross import EmaCross
 from conftest import ROOT
 
+from botkit import Instrument, Side
+from botkit.events import Trade
 from botkit.journal import Journal
+from botkit.node import build_sim_engine, status_line, strategy_pnl
+from botkit.plugins import StrategySpec
 
 
 def paper_yaml(tmp: Path) -> Path:
@@ -97,3 +103,21 @@ def test_paper_runs_sharing_a_journal_keep_each_runs_fills(tmp_path: Path) -> No
         counts.append(json.loads(run.stdout.strip().splitlines()[-1])["fills"])
     with Journal(tmp_path / "journal.sqlite", venue="blocktrade", create=False) as journal:
         assert journal.fill_count() == sum(counts) > 0
+
+
+def test_the_status_line_counts_the_strategies_pnl_apart_from_holdings(btc: Instrument) -> None:
+    # Long 0.1 bought at 110 (taker fee 0.022), marked at 120: +1 - 0.022. The 1 BTC held
+    # from the start gains 10 as well, which the equity change shows and the PnL does not.
+    ema = EmaCross({"symbol": "BTC/USDT", "fast": 2, "slow": 4, "size": "0.1"})
+    engine = build_sim_engine(
+        {"BTC/USDT": btc},
+        [StrategySpec("ema", ema)],
+        balances={"USDT": Decimal(1000), "BTC": Decimal(1)},
+    )
+    prices = (110, 110, 110, 110, 110, 120)
+    engine.run_backtest([[Trade((i + 1) * 10**9, "BTC/USDT", p, 1.0, Side.SELL, i)
+                          for i, p in enumerate((100, 100, 100, 100, *prices))]])  # fmt: skip
+    assert strategy_pnl(engine) == Decimal("0.978")
+    line = status_line(engine)
+    assert line.startswith("pnl +0.98 USDT (equity +")
+    assert "positions ema:BTC/USDT 0.1" in line and "fills 1 | rejects 0" in line
