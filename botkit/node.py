@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -457,7 +458,7 @@ async def _serve(
             engine.deliver()
             await gateway.close()
         if recorder is not None:
-            recorder.flush()
+            _flush(recorder)
         log.info("stopped: %s", status_line(engine))
     summary: dict[str, Any] = {
         "mode": config.mode,
@@ -536,11 +537,17 @@ async def _status_every(engine: Engine, recorder: Recorder | None, interval_ns: 
     while True:
         await asyncio.sleep(interval_ns / 1e9)
         if recorder is not None:
-            try:
-                recorder.flush()
-            except Exception as exc:  # a full disk must not stop the run; stop flushes again
-                log.error("could not write the journal: %s", exc)
+            _flush(recorder)
         log.info("status: %s", status_line(engine))
+
+
+def _flush(recorder: Recorder) -> None:
+    try:
+        recorder.flush()
+    except (sqlite3.Error, OSError) as exc:
+        # A full disk must not stop a paper run: what was not written stays buffered
+        # for the next flush, and the report is still written at stop.
+        log.error("could not write the journal: %s", exc)
 
 
 async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
