@@ -365,6 +365,9 @@ class LiveConfig(Section):
     simulator_seed: int = 1
     reconcile_interval: PositiveDuration = 60 * 1_000_000_000
     request_timeout: PositiveDuration = 10 * 1_000_000_000
+    # How often the one-line status (PnL, positions, open orders, fills, rejects)
+    # is logged at info level.
+    status_interval: PositiveDuration = 5 * 1_000_000_000
 
 
 _SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
