@@ -4,6 +4,13 @@ Strategies read it through ``ctx.book(symbol)``; the risk module and the
 simulated venue read ``best_bid``, ``best_ask`` and ``last_price`` from it.
 Prices and sizes are floats (market data); levels live in dicts keyed by price
 and the touch is cached, because deltas mostly land away from the best price.
+
+A ticker (best bid/ask quote) is fresher than a throttled depth stream: it sets
+the top of the book until the next depth update. A quoted bid above the depth
+book's best is the new best; one below it shows the levels above it gone. The
+depth levels themselves are left as they were (the next depth update brings
+them up to date), and ``best_bid``, ``best_ask``, the level lists and
+``size_at`` read through the quote.
 """
 
 from __future__ import annotations
@@ -13,7 +20,12 @@ from botkit.events import Bar, BookDelta, BookSnapshot, Level, Ticker, Trade
 
 class OrderBook:
     __slots__ = (
+        "_ask_size",
         "_bar_close",
+        "_bid_size",
+        "_depth_ask",
+        "_depth_bid",
+        "_quoted",
         "_ticker_last",
         "asks",
         "best_ask",
@@ -34,6 +46,13 @@ class OrderBook:
         # The engine stores the last trade print whole: one store per trade event.
         self.last_trade: Trade | None = None
         self._ticker_last: float | None = None
+        # Set by a ticker until the next depth update: the depth book's own touch,
+        # to return to, and the quoted sizes at the touch (None: not quoted).
+        self._quoted = False
+        self._depth_bid: float | None = None
+        self._depth_ask: float | None = None
+        self._bid_size: float | None = None
+        self._ask_size: float | None = None
         # The last bar's close: the reference price of a symbol that has only bars.
         self._bar_close: float | None = None
         self.ts_ns = 0
@@ -67,20 +86,53 @@ class OrderBook:
             return None
         return self.best_ask - self.best_bid
 
+    @property
+    def quoted(self) -> bool:
+        """True while a ticker sets the top of the book (until the next depth update)."""
+        return self._quoted
+
     def bid_levels(self, depth: int | None = None) -> list[Level]:
         """Bids best (highest) first."""
-        prices = sorted(self.bids, reverse=True)[:depth]
-        return [(p, self.bids[p]) for p in prices]
+        bids = self.bids
+        top = self.best_bid
+        if self._quoted and top is not None:
+            below = sorted((p for p in bids if p < top), reverse=True)
+            levels = [(top, self.size_at(True, top))] + [(p, bids[p]) for p in below]
+            return levels[:depth]
+        prices = sorted(bids, reverse=True)[:depth]
+        return [(p, bids[p]) for p in prices]
 
     def ask_levels(self, depth: int | None = None) -> list[Level]:
         """Asks best (lowest) first."""
-        prices = sorted(self.asks)[:depth]
-        return [(p, self.asks[p]) for p in prices]
+        asks = self.asks
+        top = self.best_ask
+        if self._quoted and top is not None:
+            above = sorted(p for p in asks if p > top)
+            levels = [(top, self.size_at(False, top))] + [(p, asks[p]) for p in above]
+            return levels[:depth]
+        prices = sorted(asks)[:depth]
+        return [(p, asks[p]) for p in prices]
 
     def size_at(self, is_bid: bool, price: float) -> float:
-        return (self.bids if is_bid else self.asks).get(price, 0.0)
+        levels = self.bids if is_bid else self.asks
+        if self._quoted:
+            top = self.best_bid if is_bid else self.best_ask
+            if top is not None:
+                if price == top:
+                    quoted = self._bid_size if is_bid else self._ask_size
+                    return quoted if quoted is not None else levels.get(price, 0.0)
+                if price > top if is_bid else price < top:
+                    return 0.0  # the quote shows this level gone
+        return levels.get(price, 0.0)
+
+    def _unquote(self) -> None:
+        """A depth update is here: back to the depth book's own touch."""
+        self._quoted = False
+        self.best_bid = self._depth_bid
+        self.best_ask = self._depth_ask
 
     def apply_snapshot(self, snap: BookSnapshot) -> None:
+        self._quoted = False
         self.bids = {p: s for p, s in snap.bids if s > 0}
         self.asks = {p: s for p, s in snap.asks if s > 0}
         self.best_bid = max(self.bids) if self.bids else None
@@ -88,6 +140,8 @@ class OrderBook:
         self.ts_ns = snap.ts_ns
 
     def apply_delta(self, delta: BookDelta) -> None:
+        if self._quoted:
+            self._unquote()
         bids = self.bids
         best = self.best_bid
         for p, s in delta.bids:
@@ -111,15 +165,27 @@ class OrderBook:
         self.ts_ns = delta.ts_ns
 
     def apply_ticker(self, ticker: Ticker) -> None:
-        # A ticker only moves the touch when no L2 levels are kept for this book.
-        if not self.bids and ticker.bid is not None:
-            self.best_bid = ticker.bid
-        if not self.asks and ticker.ask is not None:
-            self.best_ask = ticker.ask
+        bid, ask = ticker.bid, ticker.ask
+        # A quote older than the depth book (a slow ticker channel on a live venue)
+        # would set a staler top than the book's own.
+        fresh = ticker.ts_ns >= self.ts_ns or not (self.bids or self.asks)
+        if fresh and (bid is not None or ask is not None):
+            if not self._quoted:
+                self._quoted = True
+                self._depth_bid = self.best_bid
+                self._depth_ask = self.best_ask
+                self._bid_size = self._ask_size = None
+            if bid is not None:
+                self.best_bid = bid
+                self._bid_size = ticker.bid_size
+            if ask is not None:
+                self.best_ask = ask
+                self._ask_size = ticker.ask_size
         if ticker.last is not None:
             self._ticker_last = ticker.last
             self.last_trade = None
-        self.ts_ns = ticker.ts_ns
+        if fresh:
+            self.ts_ns = ticker.ts_ns
 
     def apply_bar(self, bar: Bar) -> None:
         # Only a fallback: a trade print or ticker, when there are any, is fresher than

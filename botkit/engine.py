@@ -419,6 +419,9 @@ class Engine:
             self._fan_out("on_bar", ev.symbol, ev)
         elif cls is Ticker:
             book.apply_ticker(ev)
+            # The quote may show a resting order's level smaller: the queue ahead shrinks.
+            if self.market.resting_count:
+                self.market.on_book(ev.symbol)
             self._fan_out("on_ticker", ev.symbol, ev)
         else:
             log.warning("dropped an event of unknown type %s", cls.__name__)

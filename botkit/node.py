@@ -32,11 +32,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botkit.book import OrderBook
@@ -44,6 +46,7 @@ from botkit.config import BotConfig
 from botkit.engine import NO_MARKET, Engine, SimulatedMarket
 from botkit.events import Trade
 from botkit.execution.freshness import PostOnlyRecheck
+from botkit.execution.recorder import Recorder, RecordingUpdates
 from botkit.execution.router import ExecutionRouter, VenuePort
 from botkit.execution.updates import Updates
 from botkit.journal import Journal, JournalError
@@ -87,13 +90,16 @@ def make_strategies(config: BotConfig) -> list[StrategySpec]:
 
 
 def _updates_for(
-    strategies: Sequence[LoadedStrategy], wake: Callable[[], None] | None = None
+    strategies: Sequence[LoadedStrategy],
+    wake: Callable[[], None] | None = None,
+    recorder: Recorder | None = None,
+    log_rejects: bool = False,
 ) -> Updates:
-    return Updates(
-        wants_orders=[s.name for s in strategies if "on_order" in s.hooks],
-        wants_fills=[s.name for s in strategies if "on_fill" in s.hooks],
-        wake=wake,
-    )
+    wants_orders = [s.name for s in strategies if "on_order" in s.hooks]
+    wants_fills = [s.name for s in strategies if "on_fill" in s.hooks]
+    if recorder is None and not log_rejects:
+        return Updates(wants_orders, wants_fills, wake)
+    return RecordingUpdates(wants_orders, wants_fills, wake, recorder)
 
 
 def assemble(
@@ -108,15 +114,19 @@ def assemble(
     id_prefix: str = "bk",
     equity_interval_ns: int = 60_000_000_000,
     cancel_on_stop: bool = False,
+    recorder: Recorder | None = None,
+    log_rejects: bool = False,
 ) -> Engine:
     """The one wiring every mode uses.
 
     ``venue(router, books)`` builds what orders go to; ``market(venue)`` its
     matching side when it matches against the engine's market data (the sim
-    venue), else the engine runs with none.
+    venue), else the engine runs with none. ``recorder`` journals every order
+    change and fill (paper mode, where no gateway does); ``log_rejects`` logs
+    each reject at info level (paper and live, where an operator watches).
     """
     loaded = load_strategies(strategies)
-    updates = _updates_for(loaded, wake)
+    updates = _updates_for(loaded, wake, recorder, log_rejects)
     books = {s: OrderBook(s) for s in instruments}
     router = ExecutionRouter(
         instruments, balances=dict(balances or {}), updates=updates, id_prefix=id_prefix
@@ -240,15 +250,41 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
         yield adapter
 
 
+_VENUE_RULES = ("tick_size", "lot_size", "min_size", "max_size", "min_notional", "max_notional")
+
+
 def _instruments(config: BotConfig, venue: dict[str, Instrument]) -> dict[str, Instrument]:
-    """The configured symbols with the venue's own rules (the venue is the authority)."""
+    """The configured symbols with the venue's own rules (the venue is the authority).
+
+    Each rule bot.yaml sets that the venue overrides is said once, at warning
+    level: a strategy sized for the config's minimum would otherwise be rejected
+    with no hint why.
+    """
     out = {}
     for sym, inst in config.make_instruments().items():
         if sym not in venue:
             raise ValueError(f"{sym} is not listed on {config.venue.name}: {sorted(venue)}")
         out[sym] = venue[sym]
-        if venue[sym].tick_size != inst.tick_size or venue[sym].lot_size != inst.lot_size:
-            log.warning("%s: bot.yaml's tick/lot differ from the venue's; using the venue's", sym)
+        changed = [
+            f"{rule} {mine} -> {theirs}"
+            for rule in _VENUE_RULES
+            if (mine := getattr(inst, rule)) is not None
+            and (theirs := getattr(venue[sym], rule)) != mine
+        ]
+        if changed:
+            log.warning(
+                "%s: %s sets rules of its own; using the venue's instead of bot.yaml's: %s",
+                sym,
+                config.venue.name,
+                ", ".join(changed),
+            )
+        added = [
+            f"{rule} {theirs}"
+            for rule in _VENUE_RULES
+            if getattr(inst, rule) is None and (theirs := getattr(venue[sym], rule)) is not None
+        ]
+        if added:
+            log.info("%s: the venue's rules: %s", sym, ", ".join(added))
     return out
 
 
@@ -299,6 +335,8 @@ class _Started:
     engine: Engine
     gateway: LiveGateway | None
     delivery: asyncio.Event
+    # Paper mode: its orders and fills on their way to the journal.
+    recorder: Recorder | None = None
 
 
 def _post_only_policy(config: BotConfig) -> str:
@@ -339,7 +377,9 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             wake=delivery.set,
             id_prefix=f"r{run_id:x}",
             cancel_on_stop=config.live.cancel_on_stop,
+            log_rejects=True,
         )
+        recorder = None
     else:
         sim = config.sim
 
@@ -355,6 +395,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
                 bar_volume_share=sim.bar_volume_share,
             )
 
+        recorder = Recorder(journal, trade_prefix=f"p{run_id:x}")
         engine = assemble(
             instruments,
             make_strategies(config),
@@ -363,13 +404,16 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             balances=config.account.balances,
             market=lambda port: port,  # type: ignore[arg-type,return-value]
             id_prefix=f"p{run_id:x}",
+            equity_interval_ns=config.output.equity_interval,
             cancel_on_stop=config.live.cancel_on_stop,
+            recorder=recorder,
+            log_rejects=True,
         )
     gateway = gateways[0] if gateways else None
     if gateway is not None:
         report = await gateway.reconcile()
         log.info("reconciled with %s: %s", adapter.name, report)
-    return _Started(engine, gateway, delivery)
+    return _Started(engine, gateway, delivery, recorder)
 
 
 async def _serve(
@@ -380,15 +424,18 @@ async def _serve(
     duration_s: float | None,
 ) -> dict[str, Any]:
     """Run the started bot until ``stop`` (or ``duration_s``), then stop it cleanly."""
-    engine, gateway = run.engine, run.gateway
+    engine, gateway, recorder = run.engine, run.gateway, run.recorder
     router = engine.router
+    initial_balances = dict(router.balances)
     if gateway is not None:
         gateway.start_fills()
     engine.start(time.time_ns())
+    started = time.perf_counter()
     tasks = [
         asyncio.create_task(_feed(engine, adapter, list(engine.instruments))),
         asyncio.create_task(_clock(engine)),
         asyncio.create_task(_deliver(engine, run.delivery)),
+        asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
     ]
     if gateway is not None:
         tasks.append(asyncio.create_task(_reconcile_every(gateway, config.live.reconcile_interval)))
@@ -410,6 +457,9 @@ async def _serve(
                 await gateway.catch_up()
             engine.deliver()
             await gateway.close()
+        if recorder is not None:
+            _flush(recorder)
+        log.info("stopped: %s", status_line(engine))
     summary: dict[str, Any] = {
         "mode": config.mode,
         "events": engine.events,
@@ -420,7 +470,84 @@ async def _serve(
     }
     if gateway is not None:
         summary["health"] = gateway.health.snapshot()
+    if config.mode == "paper":
+        try:
+            out = _write_paper_report(
+                config, engine, time.perf_counter() - started, initial_balances
+            )
+            summary["report"] = str(out)
+        except OSError as exc:
+            # The run itself went fine and its journal is written: say so, not a traceback.
+            log.error("could not write the report: %s", exc)
+            summary["report_error"] = str(exc)
     return summary
+
+
+def _write_paper_report(
+    config: BotConfig, engine: Engine, wall_s: float, initial_balances: dict[str, Decimal]
+) -> Path:
+    """The backtest's report of a paper run, in ``output.dir``; returns the folder."""
+    from botkit.backtest.report import write_report
+    from botkit.backtest.runner import collect
+
+    out = config.resolve_path(config.output.dir)
+    write_report(collect(engine, wall_s, initial_balances), out)
+    log.info("report written to %s", out)
+    return out
+
+
+def strategy_pnl(engine: Engine) -> Decimal:
+    """What the strategies made in the quote asset: realised plus unrealised PnL of the
+    positions they opened (marked at the last price), net of fees paid in the quote
+    asset. Unlike the change in equity, it leaves out the drift of starting holdings."""
+    router = engine.router
+    total = Decimal(0)
+    for (_, sym), pos in router.positions.items():
+        total += pos.realized_pnl
+        last = engine.books[sym].last_price if sym in engine.books else None
+        if pos.size and last is not None:
+            total += pos.unrealized(Decimal(repr(last)))
+    quote = engine.quote_asset
+    return total - sum((f.fee for f in router.fills if f.fee_asset == quote), Decimal(0))
+
+
+def status_line(engine: Engine) -> str:
+    """PnL, positions, open orders, fills and rejects by code, in one line."""
+    router = engine.router
+    equity = (
+        engine.equity_now() - engine.initial_equity
+        if engine.initial_equity is not None
+        else Decimal(0)
+    )
+    positions = (
+        ", ".join(f"{name}:{sym} {p.size}" for (name, sym), p in router.positions.items() if p.size)
+        or "flat"
+    )
+    rejects = ", ".join(f"{code} {n}" for code, n in engine.rejects.most_common()) or "0"
+    quote = engine.quote_asset
+    return (
+        f"pnl {strategy_pnl(engine):+.2f} {quote} (equity {equity:+.2f}) | "
+        f"positions {positions} | open orders {router.open_count} | "
+        f"fills {len(router.fills)} | rejects {rejects}"
+    )
+
+
+async def _status_every(engine: Engine, recorder: Recorder | None, interval_ns: int) -> None:
+    """The status line every ``interval_ns``; a paper run's journal catches up with it."""
+    while True:
+        await asyncio.sleep(interval_ns / 1e9)
+        if recorder is not None:
+            _flush(recorder)
+        log.info("status: %s", status_line(engine))
+
+
+def _flush(recorder: Recorder) -> None:
+    try:
+        recorder.flush()
+    except (sqlite3.Error, OSError) as exc:
+        # A full disk must not stop a paper run: what was not written stays buffered
+        # for the next flush, and the report is still written at stop.
+        log.error("could not write the journal: %s", exc)
 
 
 async def _deliver(engine: Engine, posted: asyncio.Event) -> None:

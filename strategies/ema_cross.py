@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botkit import Context, OrderType, Place, Side, hookimpl
 from botkit.events import Bar, Trade, TradeBatch
+from botkit.sizing import is_dust, min_order_size
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,11 @@ class EmaCrossParams(BaseModel):
     symbol: str
     fast: int = Field(10, gt=0, description="fast EMA length, in prices")
     slow: int = Field(50, gt=1, description="slow EMA length, in prices")
-    size: Decimal = Field(Decimal("0.01"), gt=0, description="order size in the base asset")
+    size: Decimal = Field(
+        Decimal("0.01"),
+        gt=0,
+        description="order size in the base asset; raised to the instrument's minimum order",
+    )
     source: Literal["trades", "bars"] = "trades"
     allow_short: bool = False
 
@@ -42,6 +47,14 @@ class EmaCross:
     prices (``source: trades``) or bar closes (``source: bars``). A bar arrives
     when it closes, so on bars it decides on the close; its market order fills
     at the next bar's open or at that close (``sim.bar_fill``).
+
+    Sizing: each entry is at least the smallest order the instrument accepts at
+    the signal price (one lot, ``min_size``, ``min_notional`` plus 10% headroom,
+    see ``botkit.sizing``); a raised size is logged once. Dust: a position too
+    small to close in one order (a fee taken in the base asset, a price that fell
+    below the minimum order value) is left alone, knowingly: it counts as flat,
+    so the next cross up buys ``size`` on top of it and the cross down after that
+    sells both together. It is logged once at info level.
 
     Params: ``symbol``, ``fast`` (10), ``slow`` (50), ``size`` (0.01),
     ``source`` (trades), ``allow_short`` (false).
@@ -65,6 +78,8 @@ class EmaCross:
         self.warming = True
         self.on_trades = p.source == "trades"
         self._bars_ignored = 0
+        self._raised = False  # the size raise was logged
+        self._dust_told: Decimal | None = None  # the dust position last logged
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
@@ -81,24 +96,47 @@ class EmaCross:
             self.above = above
             return None
         self.above = above
-        return self._on_cross(ctx, above)
+        return self._on_cross(ctx, above, x)
 
-    def _on_cross(self, ctx: Context, up: bool) -> list[Place] | None:
+    def _size(self, ctx: Context, price: float) -> Decimal:
+        size = self.p.size
+        least = min_order_size(ctx.instrument(self.symbol), price)
+        if size >= least:
+            return size
+        if not self._raised:
+            self._raised = True
+            ctx.log.warning(
+                "size %s is below the smallest order accepted at %s; trading %s",
+                size,
+                price,
+                least,
+            )
+        return least
+
+    def _on_cross(self, ctx: Context, up: bool, price: float) -> list[Place] | None:
         sym = self.symbol
         if ctx.open_orders(sym):
             return None  # the last signal's order is still on its way
         pos = ctx.position(sym)
-        size = self.p.size
+        if pos and is_dust(ctx.instrument(sym), pos, price):
+            if self._dust_told != pos:
+                self._dust_told = pos
+                ctx.log.info(
+                    "position %s %s is below the smallest order: left as it is, traded as flat",
+                    pos,
+                    sym,
+                )
+            pos = Decimal(0)
         if up:
             if pos < 0:
-                return [Place(sym, Side.BUY, -pos + size, type=OrderType.MARKET)]
+                return [Place(sym, Side.BUY, -pos + self._size(ctx, price), type=OrderType.MARKET)]
             if pos == 0:
-                return [Place(sym, Side.BUY, size, type=OrderType.MARKET)]
+                return [Place(sym, Side.BUY, self._size(ctx, price), type=OrderType.MARKET)]
         elif pos > 0:
-            target = pos + size if self.p.allow_short else pos
+            target = pos + self._size(ctx, price) if self.p.allow_short else pos
             return [Place(sym, Side.SELL, target, type=OrderType.MARKET)]
         elif pos == 0 and self.p.allow_short:
-            return [Place(sym, Side.SELL, size, type=OrderType.MARKET)]
+            return [Place(sym, Side.SELL, self._size(ctx, price), type=OrderType.MARKET)]
         return None
 
     # The engine sends a strategy only its own symbol's events (params.symbol).
@@ -116,7 +154,7 @@ class EmaCross:
         if above is self.above:
             return None
         self.above = above
-        return self._on_cross(ctx, above)
+        return self._on_cross(ctx, above, x)
 
     @hookimpl
     def scan_trades(self, ctx: Context, batch: TradeBatch, start: int, stop: int) -> int:

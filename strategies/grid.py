@@ -18,6 +18,7 @@ from botkit import CancelAll, Context, Place, Side, hookimpl
 from botkit.events import OrderUpdate, Trade
 from botkit.intents import Intent
 from botkit.model import Fill, Instrument, OrderStatus
+from botkit.sizing import is_dust, min_order_size
 
 DEFAULT_SPACING_PCT = Decimal("0.1")
 _NEVER = 1 << 62
@@ -141,6 +142,13 @@ class Grid:
     cancelled, expired) is placed again on the first trade ``retry_ms`` later.
     The grid's orders are cancelled on stop unless ``cancel_on_stop`` is false.
 
+    Sizing: a level's size below the smallest order the instrument accepts at
+    that level's price (one lot, ``min_size``, ``min_notional``) is raised to
+    it, with one warning for the ladder. Dust: what a level holds that is too
+    small to sell in one order once its buy is done (a partial fill, the rest of
+    a partly filled exit) is left in the position, knowingly: logged at info
+    level, counted in ``dust``, and the level is re-armed.
+
     Params: ``symbol``; ``size`` (0.001); ``spacing_pct`` (0.1) or ``spacing``;
     ``count`` (5), or ``levels`` / ``orders``; ``lower``, ``upper`` (none);
     ``retry_ms`` (1000); ``cancel_on_stop`` (true).
@@ -161,6 +169,7 @@ class Grid:
         self._seq = 0
         self._prefix = ""
         self._inst: Instrument | None = None
+        self.dust = Decimal(0)  # bought and left unsold: too small for one order
 
     # ----- hooks -------------------------------------------------------------------
 
@@ -218,8 +227,10 @@ class Grid:
             level.unplaced += fill.size
             if done and level.buy_id == cid:
                 level.buy_id = None
-            exit_ = self._exit(level, final=level.buy_id is None)
-            return None if exit_ is None else [exit_]
+            exit_ = self._exit(ctx, level, final=level.buy_id is None)
+            if exit_ is not None:
+                return [exit_]
+            return [self._arm(level)] if level.idle else None
         if kind == _EXIT:
             if done:
                 level.exits.discard(cid)
@@ -257,20 +268,28 @@ class Grid:
             wanted = [(price, p.size) for price in p.levels]
         else:
             wanted = [(top - k * step, p.size) for k in range(1, p.count + 1)]
+        raised: list[str] = []
         for price, size in wanted:
             buy = inst.price_down(price)
-            lot = inst.size_down(size)
             if buy >= ref or buy <= 0:
                 ctx.log.warning(
                     "grid level %s is not below the start price %s: skipped", price, ref
                 )
                 continue
-            if lot <= 0:
-                ctx.log.warning("grid level %s: size %s is below the lot: skipped", price, size)
-                continue
             if (p.lower is not None and buy < p.lower) or (p.upper is not None and buy > p.upper):
                 continue
+            # A limit buy is valued at its own price: no headroom needed.
+            least = min_order_size(inst, buy, headroom=Decimal(0))
+            lot = inst.size_down(size)
+            if lot < least:
+                raised.append(f"{size} at {buy} -> {least}")
+                lot = least
             self.levels.append(_Level(len(self.levels), buy, buy + step, lot))
+        if raised:
+            ctx.log.warning(
+                "grid level sizes below the smallest order the instrument accepts, raised: %s",
+                "; ".join(raised),
+            )
         if not self.levels:
             ctx.log.warning("grid on %s has no level to place around %s", self.symbol, ref)
             return None
@@ -285,13 +304,28 @@ class Grid:
         self._by_cid[cid] = (level, _BUY)
         return Place(self.symbol, Side.BUY, level.size, level.price, client_id=cid)
 
-    def _exit(self, level: _Level, final: bool) -> Place | None:
+    def _exit(self, ctx: Context, level: _Level, final: bool) -> Place | None:
         """A reduce-only sell for what the level holds uncovered, once it is worth sending."""
         size = level.unplaced
         if not size:
             return None
-        if not final and not self._tradable(size, level.exit_price):
-            return None  # a sliver of a partial fill: wait for more of the buy to fill
+        inst = self._inst
+        assert inst is not None
+        if is_dust(inst, size, level.exit_price):
+            if not final:
+                return None  # a sliver of a partial fill: wait for more of the buy to fill
+            # No more will come: selling it would be rejected again on every retry.
+            level.unplaced = Decimal(0)
+            self.dust += size
+            ctx.log.info(
+                "grid level %s: %s %s is below the smallest order; left in the position "
+                "(dust so far %s)",
+                level.price,
+                size,
+                self.symbol,
+                self.dust,
+            )
+            return None
         level.unplaced = Decimal(0)
         cid = self._next_id(level, "x")
         level.exits.add(cid)
@@ -300,23 +334,16 @@ class Grid:
             self.symbol, Side.SELL, size, level.exit_price, reduce_only=True, client_id=cid
         )
 
-    def _tradable(self, size: Decimal, price: Decimal) -> bool:
-        inst = self._inst
-        assert inst is not None
-        if inst.min_size is not None and size < inst.min_size:
-            return False
-        return inst.min_notional is None or size * price >= inst.min_notional
-
     def _retry(self, ctx: Context) -> list[Intent] | None:
         self._retry_at = _NEVER
         out: list[Intent] = []
         for level in self.levels:
-            if level.idle:
-                out.append(self._arm(level))
-            elif level.unplaced:
-                exit_ = self._exit(level, final=level.buy_id is None)
+            if level.unplaced:
+                exit_ = self._exit(ctx, level, final=level.buy_id is None)
                 if exit_ is not None:
                     out.append(exit_)
+            if level.idle:
+                out.append(self._arm(level))
         return out or None
 
 

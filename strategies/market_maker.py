@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from botkit import Cancel, CancelAll, Context, Edit, Place, Side, hookimpl
 from botkit.events import BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer
 from botkit.intents import Intent
-from botkit.model import Fill, OrderStatus
+from botkit.model import Fill, Instrument, OrderStatus
+from botkit.sizing import min_order_size
 
 DEFAULT_HALF_SPREAD_BPS = Decimal("0.25")
 # Without requote_ticks, a quote follows the centre once it is off by this share of the
@@ -53,7 +54,11 @@ class MarketMakerParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     symbol: str
-    size: Decimal = Field(Decimal("0.001"), gt=0, description="quote size in the base asset")
+    size: Decimal = Field(
+        Decimal("0.001"),
+        gt=0,
+        description="quote size in the base asset; raised to the instrument's minimum order",
+    )
     half_spread_bps: Decimal | None = Field(
         None, gt=0, description="distance of each quote from the centre, in bps of the centre"
     )
@@ -156,6 +161,12 @@ class MarketMaker:
     is retried after ``retry_ms``, except a ``post_only_would_cross``, which is
     retried on the next event. All quotes are cancelled on stop.
 
+    Sizing: at the first price, a ``size`` below the smallest order the
+    instrument accepts there (one lot, ``min_size``, ``min_notional`` plus 10%
+    headroom, see ``botkit.sizing``) is raised to it, with one warning; so is
+    the default ``max_inventory``. A position below the minimum needs no order
+    of its own: the quotes trade around it and the next fill absorbs it.
+
     Params: ``symbol``; ``size`` (0.001); ``half_spread_bps`` (0.25) or
     ``half_spread_ticks``; ``reference`` (mid | microprice); ``max_inventory``
     (10 x size); ``skew`` (1.0); ``requote_ticks`` (half-spread / 10);
@@ -190,6 +201,8 @@ class MarketMaker:
         self._half_abs = 0.0
         self._size = p.size
         self._max_inv = p.max_inventory or p.size * DEFAULT_INVENTORY_SIZES
+        self._inst: Instrument | None = None
+        self._sized = False  # the size is checked against the minimums at the first price
         self.position = Decimal(0)
 
     # ----- hooks -------------------------------------------------------------------
@@ -201,16 +214,10 @@ class MarketMaker:
         self._inv_tick = 1.0 / float(inst.tick_size)
         if self.p.half_spread_ticks is not None:
             self._half_abs = self.p.half_spread_ticks * float(inst.tick_size)
-        # Quantized once, so a partly filled quote can be compared with the full size exactly.
-        self._size = inst.size_down(self.p.size)
-        if self._size <= 0:
-            ctx.log.error(
-                "size %s is below the lot %s of %s: not quoting",
-                self.p.size,
-                inst.lot_size,
-                self.symbol,
-            )
-            return None
+        self._inst = inst
+        # Quantized once, so a partly filled quote can be compared with the full size
+        # exactly; at least a lot until the first price says what the minimums need.
+        self._size = max(inst.size_down(self.p.size), inst.lot_size)
         self._max_inv = self.p.max_inventory or self._size * DEFAULT_INVENTORY_SIZES
         self._book = ctx.book(self.symbol)
         # A run tag keeps client ids unique across restarts (the venue and the journal
@@ -294,6 +301,37 @@ class MarketMaker:
         ratio = 1.0 if ratio > 1.0 else -1.0 if ratio < -1.0 else ratio
         self._skew_units = -self.p.skew * ratio
 
+    def _fit_size(self, ctx: Context, price: float) -> None:
+        """Raise the quote size to the smallest order the instrument accepts at ``price``
+        (its minimum size and order value, with headroom), saying so once."""
+        self._sized = True
+        inst = self._inst
+        if inst is None:
+            return
+        least = min_order_size(inst, price)
+        if self._size >= least:
+            return
+        ctx.log.warning(
+            "%s: size %s is below the smallest order %s accepts at %s (%s); quoting %s",
+            ctx.name,
+            self.p.size,
+            inst.venue,
+            price,
+            _minimums(inst),
+            least,
+        )
+        self._size = least
+        if self.p.max_inventory is None:
+            self._max_inv = least * DEFAULT_INVENTORY_SIZES
+        elif self.p.max_inventory < least:
+            ctx.log.warning(
+                "%s: max_inventory %s is below one quote (%s): nothing will be quoted",
+                ctx.name,
+                self.p.max_inventory,
+                least,
+            )
+        self._on_position(self.position)
+
     def _hold(self, code: str | None, now: int, sent_ns: int) -> int:
         if code == "post_only_would_cross":
             return sent_ns  # the book moved under the request: retry on the next event
@@ -312,6 +350,8 @@ class MarketMaker:
             ref = (bb * asz + ba * bs) / (bs + asz) if bs and asz else (bb + ba) * 0.5
         else:
             ref = (bb + ba) * 0.5
+        if not self._sized:
+            self._fit_size(ctx, ref)
         half = ref * self._half_frac if self._half_frac else self._half_abs
         centre = ref + self._skew_units * half
         inv = self._inv_tick
@@ -365,6 +405,15 @@ class MarketMaker:
         q.sent_ns = now
         q.ticks = want
         return Edit(cid, price=price, size=q.filled + self._size)
+
+
+def _minimums(inst: Instrument) -> str:
+    parts = [f"lot {inst.lot_size}"]
+    if inst.min_size is not None:
+        parts.append(f"min_size {inst.min_size}")
+    if inst.min_notional is not None:
+        parts.append(f"min_notional {inst.min_notional} {inst.value_asset}")
+    return ", ".join(parts)
 
 
 def _still_open(ctx: Context, cid: str) -> bool:

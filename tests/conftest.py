@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from botkit import Instrument
 from botkit.backtest.sample import SampleSpec, write_sample
+
+# Property tests explore the same examples on every run, so a run's verdict is the
+# code's and not the dice's; set HYPOTHESIS_PROFILE=explore to search afresh (and keep
+# what it finds as an @example).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -150,7 +150,7 @@ def test_string_trade_ids_and_unknown_sides(tmp_path: Path) -> None:
 def test_bad_input_is_refused(tmp_path: Path) -> None:
     cat = Catalog(tmp_path)
     with pytest.raises(ValueError, match="unknown kind"):
-        cat.write("sim", "BTC/USDT", "quotes", trades_df([DAY]))
+        cat.write("sim", "BTC/USDT", "tickers", trades_df([DAY]))
     with pytest.raises(ValueError, match="missing columns"):
         cat.write("sim", "BTC/USDT", "trades", pd.DataFrame({"ts_ns": [DAY]}))
     with pytest.raises(ValueError, match="invalid side"):

@@ -118,7 +118,7 @@ def test_minimal_file_gets_the_documented_defaults(bot_dir: Path) -> None:
     assert cfg.data.catalog == Path("backtest_data")
     assert cfg.data.venue == "sim"  # defaults to venue.name
     assert cfg.data.start is None and cfg.data.end is None
-    assert cfg.data.kinds == ("book", "trades", "bars")
+    assert cfg.data.kinds == ("book", "quotes", "trades", "bars")
     assert cfg.output.dir == Path("reports/latest")
     assert cfg.output.progress == "auto"
     assert cfg.output.equity_interval == 60 * 10**9

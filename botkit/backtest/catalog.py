@@ -13,6 +13,10 @@ Kinds and their columns (timestamps are int64 nanoseconds since the Unix epoch, 
   price, size. The rows sharing a ts_ns are one snapshot.
 - ``book_deltas``: ts_ns, side, price, size (the level's new absolute size; 0 removes
   it). The rows sharing a ts_ns are one delta event, applied in row order.
+- ``quotes``: ts_ns (the exchange's time), bid, bid_size, ask, ask_size (the best bid
+  and ask, e.g. Binance ``bookTicker``), recv_ns (when the recorder received it).
+  Replayed as :class:`~botkit.events.Ticker` events: they keep the top of the book
+  current between depth updates.
 - ``bars_<interval>`` (``bars_1m``, ``bars_1h``, ...): ts_ns (the bar's *close* time),
   open, high, low, close, volume.
 
@@ -54,7 +58,15 @@ from botkit.backtest.checks import (
     iter_batches,
     open_parquet,
 )
-from botkit.events import Bar, BookDelta, BookSnapshot, TradeBatch, build_events, gc_paused
+from botkit.events import (
+    Bar,
+    BookDelta,
+    BookSnapshot,
+    Ticker,
+    TradeBatch,
+    build_events,
+    gc_paused,
+)
 from botkit.model import Side
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -62,6 +74,7 @@ NS_PER_DAY = 86_400 * 1_000_000_000
 TRADES = "trades"
 BOOK_SNAPSHOTS = "book_snapshots"
 BOOK_DELTAS = "book_deltas"
+QUOTES = "quotes"
 BARS_PREFIX = "bars_"
 
 # Trade side codes in the catalog.
@@ -78,9 +91,10 @@ _BARS_RE = re.compile(r"^bars_(\d+)([smhd])$")
 _DAY_FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 
 # Ties at one timestamp replay in this order: the book first (so a strategy sees the
-# book as it stands after the event), then the trade that printed, then bars.
-_PRIORITY = {BOOK_SNAPSHOTS: 0, BOOK_DELTAS: 1, TRADES: 2}
-_BAR_PRIORITY = 3
+# book as it stands after the event), then the trade that printed, then bars. A quote
+# comes after the depth update of its instant: it is the fresher top of book.
+_PRIORITY = {BOOK_SNAPSHOTS: 0, BOOK_DELTAS: 1, QUOTES: 2, TRADES: 3}
+_BAR_PRIORITY = 4
 
 _FLOAT = pa.float64()
 _SCHEMAS: dict[str, pa.Schema] = {
@@ -104,6 +118,16 @@ _SCHEMAS: dict[str, pa.Schema] = {
     ),
     BOOK_DELTAS: pa.schema(
         [("ts_ns", pa.int64()), ("side", pa.int8()), ("price", _FLOAT), ("size", _FLOAT)]
+    ),
+    QUOTES: pa.schema(
+        [
+            ("ts_ns", pa.int64()),
+            ("bid", _FLOAT),
+            ("bid_size", _FLOAT),
+            ("ask", _FLOAT),
+            ("ask_size", _FLOAT),
+            ("recv_ns", pa.int64()),
+        ]
     ),
     "bars": pa.schema(
         [
@@ -150,7 +174,8 @@ def check_kind(kind: str) -> str:
     if kind in _PRIORITY or is_bars_kind(kind):
         return kind
     raise ValueError(
-        f"unknown kind {kind!r}: expected trades, book_snapshots, book_deltas or bars_<n><s|m|h|d>"
+        f"unknown kind {kind!r}: expected trades, book_snapshots, book_deltas, quotes "
+        "or bars_<n><s|m|h|d>"
     )
 
 
@@ -414,7 +439,7 @@ def _normalize(kind: str, data: Any) -> pa.Table:
             )
         else:
             col = table.column(field.name).combine_chunks()
-        if field.name == "ts_ns":
+        if field.name in ("ts_ns", "recv_ns"):
             col = _to_int64_ns(col)
         elif field.name == "trade_id":
             col = _trade_ids(col)
@@ -748,6 +773,7 @@ _COLUMN_NAMES: dict[str, list[str]] = {
     TRADES: ["ts_ns", "price", "size", "side", "trade_id"],
     BOOK_SNAPSHOTS: ["ts_ns", "side", "level", "price", "size"],
     BOOK_DELTAS: ["ts_ns", "side", "price", "size"],
+    QUOTES: ["ts_ns", "bid", "bid_size", "ask", "ask_size"],
     "bars": ["ts_ns", "open", "high", "low", "close", "volume"],
 }
 
@@ -758,7 +784,10 @@ def _to_numpy(col: pa.Array) -> np.ndarray:
     return np.array(col.to_pylist(), dtype=object)
 
 
-_VALUE_COLUMNS = frozenset({"price", "size", "open", "high", "low", "close", "volume"})
+_VALUE_COLUMNS = frozenset(
+    {"price", "size", "open", "high", "low", "close", "volume"}
+    | {"bid", "bid_size", "ask", "ask_size"}
+)
 
 
 def _batch_columns(batch: pa.RecordBatch, columns: list[str]) -> _Columns:
@@ -905,6 +934,21 @@ def _bar_events(symbol: str, interval_ns: int, cols: _Columns) -> tuple[np.ndarr
     return ts, events
 
 
+def _quote_events(symbol: str, cols: _Columns) -> tuple[np.ndarray, list[Any]]:
+    ts = cols["ts_ns"]
+    events = build_events(
+        Ticker,
+        ts.tolist(),
+        repeat(symbol),
+        cols["bid"].tolist(),
+        cols["ask"].tolist(),
+        cols["bid_size"].tolist(),
+        cols["ask_size"].tolist(),
+        repeat(None),  # last: a quote carries no trade price
+    )
+    return ts, events
+
+
 def _event_chunks(
     catalog: Catalog,
     venue: str,
@@ -924,6 +968,8 @@ def _event_chunks(
             yield _book_events(BookSnapshot, symbol, cols)
         elif kind == BOOK_DELTAS:
             yield _book_events(BookDelta, symbol, cols)
+        elif kind == QUOTES:
+            yield _quote_events(symbol, cols)
         else:
             yield _bar_events(symbol, interval, cols)
 
@@ -1014,7 +1060,7 @@ def replay(
     catalog: Catalog,
     venue: str,
     symbols: str | Sequence[str],
-    kinds: Iterable[str] = ("book", "trades", "bars"),
+    kinds: Iterable[str] = ("book", "quotes", "trades", "bars"),
     start_ns: int | None = None,
     end_ns: int | None = None,
     batch_rows: int = 65536,
@@ -1026,10 +1072,11 @@ def replay(
     trades of one symbol (then the engine can skip quiet trades in bulk).
 
     Streams of several symbols and kinds are merged; events at the same ts_ns come
-    as book snapshot, book delta, trade, bar (shorter bars first), each kind in
-    the order it was recorded and the symbols in the order given. ``kinds`` takes
-    ``"book"`` (snapshots + deltas), ``"trades"``, ``"bars"`` (every bar kind
-    recorded) or exact kind names. The window is [start_ns, end_ns). When it
+    as book snapshot, book delta, quote, trade, bar (shorter bars first), each kind
+    in the order it was recorded and the symbols in the order given. ``kinds``
+    takes ``"book"`` (snapshots + deltas), ``"quotes"`` (best bid/ask, replayed as
+    :class:`Ticker`), ``"trades"``, ``"bars"`` (every bar kind recorded) or exact
+    kind names. The window is [start_ns, end_ns). When it
     starts after a book snapshot, the replay opens with a snapshot of the book as
     it stood at start_ns (``book_at_start``), so deltas never apply to an empty book.
 
@@ -1088,7 +1135,7 @@ def replay_count(
     catalog: Catalog,
     venue: str,
     symbols: str | Sequence[str],
-    kinds: Iterable[str] = ("book", "trades", "bars"),
+    kinds: Iterable[str] = ("book", "quotes", "trades", "bars"),
     start_ns: int | None = None,
     end_ns: int | None = None,
 ) -> int:
@@ -1119,6 +1166,7 @@ __all__ = [
     "BOOK_DELTAS",
     "BOOK_SNAPSHOTS",
     "NS_PER_DAY",
+    "QUOTES",
     "SIDE_BUY",
     "SIDE_SELL",
     "SIDE_UNKNOWN",

@@ -44,6 +44,12 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "level": (0, 32767),
     },
     "book_deltas": {"price": "positive", "size": "non_negative", "side": (0, 1)},
+    "quotes": {
+        "bid": "positive",
+        "ask": "positive",
+        "bid_size": "non_negative",
+        "ask_size": "non_negative",
+    },
     "bars": {
         "open": "positive",
         "high": "positive",
@@ -195,7 +201,24 @@ def check_columns(
             )
     if "high" in cols:
         _check_bar_range(path, cols, first_row)
+    if "ask" in cols and "bid" in cols:
+        _check_quotes_uncrossed(path, cols, first_row)
     return int(ts[-1])
+
+
+def _check_quotes_uncrossed(path: Path, cols: Mapping[str, np.ndarray], first_row: int) -> None:
+    # A crossed quote would set a crossed top of book, and every resting order
+    # on either side would then look marketable.
+    bid, ask = cols["bid"], cols["ask"]
+    crossed = bid >= ask
+    if crossed.any():
+        i = int(np.flatnonzero(crossed)[0])
+        raise CatalogError(
+            path,
+            f"the quote is crossed: bid {bid[i].item()!r} >= ask {ask[i].item()!r}; "
+            "bid and ask may be swapped",
+            row=first_row + i,
+        )
 
 
 def _check_bar_range(path: Path, cols: Mapping[str, np.ndarray], first_row: int) -> None:

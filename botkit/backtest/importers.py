@@ -7,8 +7,15 @@ Formats:
   with a ``stream`` envelope carry ``depthUpdate``, ``trade`` and ``bookTicker``
   messages; a line without one is a REST depth snapshot (``lastUpdateId``).
   Times are the exchange's (``E`` for depth, ``T`` for trades, ms -> ns), not the
-  collector's clock. ``bookTicker`` has no exchange time and is redundant with
-  the book, so it is skipped.
+  collector's clock. ``bookTicker`` (the best bid and ask, sent on every change)
+  becomes the ``quotes`` kind: the depth stream is throttled (spot: 100 ms), and
+  between two depth updates only the quotes show where the top of the book is.
+  A quote is stored at its ``T`` when it has one (futures); the spot stream has
+  none, so it is stored at its receive time moved by the collector's clock
+  offset (the median of ``E`` minus receive time over the depth and trade
+  messages). Its receive time is kept as ``recv_ns``. A quote whose update id
+  is not newer than the depth already applied when it arrived says nothing the
+  book does not, and is dropped (``quotes_older_than_book``).
 - ``ohlcv-json``: freqtrade's OHLCV JSON, ``[[open_ms, o, h, l, c, v], ...]``.
   Stored as ``bars_<interval>`` with ts_ns = open time + interval (the close).
 - ``freqtrade-trades``: freqtrade's trades JSON, ``[[ts_ms, id, type, side,
@@ -43,6 +50,7 @@ from botkit.backtest.catalog import (
     BID,
     BOOK_DELTAS,
     BOOK_SNAPSHOTS,
+    QUOTES,
     SIDE_BUY,
     SIDE_SELL,
     SIDE_UNKNOWN,
@@ -219,8 +227,19 @@ def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: s
     book = _BinanceBook()
     trades = _Columns("ts_ns", "price", "size", "side", "trade_id")
     t = trades.cols
-    skipped = {"book_tickers": 0, "non_market_trades": 0, "other_messages": 0}
-    for _local_ts, msg in _feed_lines(path):
+    quotes = _Columns("ts_ns", "bid", "bid_size", "ask", "ask_size", "recv_ns")
+    q = quotes.cols
+    # Exchange minus receive time, per depth or trade message: the clock offset that
+    # places a quote without an exchange time.
+    offsets: list[int] = []
+    skipped = {
+        "book_tickers": 0,
+        "quotes_older_than_book": 0,
+        "bad_quotes": 0,
+        "non_market_trades": 0,
+        "other_messages": 0,
+    }
+    for local_ts, msg in _feed_lines(path):
         data = msg.get("data") if "stream" in msg else None
         if data is None:
             if "lastUpdateId" in msg:
@@ -239,12 +258,32 @@ def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: s
             # m: the buyer was the maker, so the seller was the aggressor.
             t["side"].append(SIDE_SELL if data["m"] else SIDE_BUY)
             t["trade_id"].append(int(data["t"]))
+            offsets.append(int(data["E"]) * MS - local_ts)
         elif kind == "depthUpdate":
             book.on_diff(data)
+            offsets.append(int(data["E"]) * MS - local_ts)
         elif kind == "bookTicker" or ("b" in data and "B" in data and "u" in data):
             skipped["book_tickers"] += 1
+            if book.last_u is not None and int(data["u"]) <= book.last_u:
+                skipped["quotes_older_than_book"] += 1
+                continue
+            bid, ask = float(data["b"]), float(data["a"])
+            if not 0 < bid < ask:
+                skipped["bad_quotes"] += 1  # an empty side or a crossed quote
+                continue
+            q["ts_ns"].append(int(data["T"]) * MS if "T" in data else None)
+            q["bid"].append(bid)
+            q["bid_size"].append(float(data["B"]))
+            q["ask"].append(ask)
+            q["ask_size"].append(float(data["A"]))
+            q["recv_ns"].append(local_ts)
         else:
             skipped["other_messages"] += 1
+    offset = int(np.median(offsets)) if offsets else 0
+    q["ts_ns"] = [
+        ts if ts is not None else recv + offset
+        for ts, recv in zip(q["ts_ns"], q["recv_ns"], strict=True)
+    ]
     result = ImportResult(notes={**book.notes, **skipped})
     trade_types = {
         "ts_ns": pa.int64(),
@@ -253,8 +292,11 @@ def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: s
         "side": pa.int8(),
         "trade_id": pa.int64(),
     }
+    quote_types = {k: pa.float64() for k in ("bid", "bid_size", "ask", "ask_size")}
+    quote_types |= {"ts_ns": pa.int64(), "recv_ns": pa.int64()}
     tables = {
         TRADES: trades.table(trade_types),
+        QUOTES: quotes.table(quote_types),
         BOOK_SNAPSHOTS: book.snaps.table(_BOOK_TYPES),
         BOOK_DELTAS: book.deltas.table(_BOOK_TYPES),
     }

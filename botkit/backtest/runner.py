@@ -108,14 +108,7 @@ def run_backtest(
             )
         engine.stop()
     wall = time.perf_counter() - t0
-    result = collect(engine, wall)
-    result.initial_balances = initial_balances
-    result.prices = engine.marks
-    result.initial_marks = {
-        sym: Decimal(repr(path[0][1]))
-        for sym, path in engine.marks.items()
-        if path and path[0][0] == result.start_ns
-    }
+    result = collect(engine, wall, initial_balances)
     result.partial = interrupt.requested
     result.warnings = warnings
     out = out_dir or config.resolve_path(config.output.dir)
@@ -235,7 +228,25 @@ def check_coverage(
     return warnings
 
 
-def collect(engine: Engine, wall_s: float) -> BacktestResult:
+def collect(
+    engine: Engine, wall_s: float, initial_balances: dict[str, Decimal] | None = None
+) -> BacktestResult:
+    """What a stopped engine did, as the report reads it (backtest and paper alike);
+    ``initial_balances`` are the account's before the run, which the report needs
+    to tell the strategies' PnL from the drift of the starting holdings."""
+    result = _collect(engine, wall_s)
+    if initial_balances is not None:
+        result.initial_balances = dict(initial_balances)
+    result.prices = engine.marks
+    result.initial_marks = {
+        sym: Decimal(repr(path[0][1]))
+        for sym, path in engine.marks.items()
+        if path and path[0][0] == result.start_ns
+    }
+    return result
+
+
+def _collect(engine: Engine, wall_s: float) -> BacktestResult:
     router = engine.router
     equity = engine.equity
     marks = {

@@ -118,7 +118,22 @@ def _check_shape(text: str) -> None:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping."""
+    """SafeLoader that rejects a key given twice in one mapping, and turns a value its
+    tag cannot make (``!!float abc``, ``!!binary ???``) into an error at its line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, ArithmeticError, LookupError):
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise _Refused(
+                None,
+                None,
+                f"this value cannot be read as {tag}; remove the '!!{tag}' tag or fix the value",
+                node.start_mark,
+            ) from None
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:

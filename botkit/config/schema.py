@@ -296,7 +296,7 @@ class SimConfig(Section):
     bar_volume_share: Annotated[PositiveMoney, Field(le=1)] = Decimal("0.1")
 
 
-DATA_KINDS = ("book", "trades", "bars", "book_snapshots", "book_deltas")
+DATA_KINDS = ("book", "quotes", "trades", "bars", "book_snapshots", "book_deltas")
 _BARS_KIND = re.compile(r"bars_\d+[smhd]")
 
 
@@ -321,7 +321,7 @@ class DataConfig(Section):
     venue: str | None = None
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
-    kinds: tuple[DataKind, ...] = Field(default=("book", "trades", "bars"), min_length=1)
+    kinds: tuple[DataKind, ...] = Field(default=("book", "quotes", "trades", "bars"), min_length=1)
 
     @field_validator("end")
     @classmethod
@@ -365,6 +365,9 @@ class LiveConfig(Section):
     simulator_seed: int = 1
     reconcile_interval: PositiveDuration = 60 * 1_000_000_000
     request_timeout: PositiveDuration = 10 * 1_000_000_000
+    # How often the one-line status (PnL, positions, open orders, fills, rejects)
+    # is logged at info level.
+    status_interval: PositiveDuration = 5 * 1_000_000_000
 
 
 _SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
