@@ -176,6 +176,11 @@ class Instrument:
         """The asset an order's value is counted in: the quote, or the base when inverse."""
         return self.base if self.kind.startswith("inverse_") else self.quote
 
+    def order_value(self, size: Decimal, price: Decimal) -> Decimal:
+        """An order's value in ``value_asset``: price x size, or size / price when inverse
+        (sizes of an inverse contract are in the quote asset)."""
+        return size / price if self.kind.startswith("inverse_") else price * size
+
     def price_down(self, price: Decimal) -> Decimal:
         return round_to_step(price, self.tick_size, up=False)
 

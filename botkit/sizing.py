@@ -54,8 +54,7 @@ def is_dust(inst: Instrument, size: Decimal, price: Decimal | float) -> bool:
         price = Decimal(repr(price)) if isinstance(price, float) else Decimal(price)
         if price <= 0:
             return False
-        value = size / price if inst.is_inverse else size * price
-        return value < inst.min_notional
+        return inst.order_value(size, price) < inst.min_notional
     return False
 
 

@@ -420,12 +420,8 @@ def check_order_value(o: OrderDraft, book: Any) -> Reject | None:
     high = inst.max_notional
     if low is None and high is None:
         return None
-    if inst.is_inverse:
-        value = o.open_size / _decimal(ref)  # type: ignore[arg-type]
-        unit = inst.base
-    else:
-        value = _decimal(ref) * o.open_size  # type: ignore[arg-type]
-        unit = inst.quote
+    value = inst.order_value(o.open_size, _decimal(ref))  # type: ignore[arg-type]
+    unit = inst.value_asset
     if low is not None and value < low:
         return Reject(
             "below_min_notional",
