@@ -24,13 +24,15 @@ the order; a cancel or an expiry releases what is left. An order whose lock does
 not fit in the free balance is refused ``insufficient_balance``.
 
 Perpetuals, futures and inverse contracts are not under these rules: their
-orders lock nothing here (margin is not modelled yet).
+orders hold margin instead (``botkit.margin``), kept in the same ``Locks`` in
+the settlement asset; what their positions add to the free balance (PnL less
+the margin they hold) is ``Locks.adjust``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -77,23 +79,32 @@ def lock_rate(inst: Instrument, is_buy: bool, price: Decimal) -> tuple[str, Deci
 class FreeBalances(Mapping[str, Decimal]):
     """A live, read-only view of the free balances: total minus locked, per asset."""
 
-    __slots__ = ("_locked", "_total")
+    __slots__ = ("_locked", "_locks", "_total")
 
-    def __init__(self, total: dict[str, Decimal], locked: dict[str, Decimal]) -> None:
+    def __init__(self, total: dict[str, Decimal], locked: dict[str, Decimal], locks: Locks) -> None:
         self._total = total
         self._locked = locked
+        self._locks = locks
 
     def __getitem__(self, asset: str) -> Decimal:
         total = self._total[asset]
         locked = self._locked.get(asset)
-        return total - locked if locked else total
+        free = total - locked if locked else total
+        adjust = self._locks.adjust
+        return free if adjust is None else free + adjust(asset)
 
     def get(self, asset: str, default: Decimal | None = None) -> Decimal | None:  # type: ignore[override]
         total = self._total.get(asset)
         if total is None:
             return default
         locked = self._locked.get(asset)
-        return total - locked if locked else total
+        free = total - locked if locked else total
+        adjust = self._locks.adjust
+        return free if adjust is None else free + adjust(asset)
+
+    def held_by(self, key: str) -> Decimal:
+        """What the order ``key`` holds (an edit replaces it, so it counts as free)."""
+        return self._locks.held(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._total)
@@ -109,22 +120,27 @@ class Locks:
     change it where it lives); ``locked`` the sum locked per asset (an asset
     with nothing locked has no entry); ``free`` a view of ``total - locked``;
     ``orders`` each locking order's ``[asset, amount per unit of size, amount
-    still locked]`` by its key (a list, not an object: one is made per order).
+    still locked]`` by its key (a list, not an object: one is made per order);
+    ``adjust`` (None on a spot-only account) what derivative positions add to an
+    asset's free balance: their PnL less the margin they hold.
     """
 
-    __slots__ = ("free", "locked", "orders", "total")
+    __slots__ = ("adjust", "free", "locked", "orders", "total")
 
     def __init__(self, total: dict[str, Decimal]) -> None:
         self.total = total
         self.locked: dict[str, Decimal] = {}
         self.orders: dict[str, list[Any]] = {}
-        self.free = FreeBalances(total, self.locked)
+        self.adjust: Callable[[str], Decimal] | None = None
+        self.free = FreeBalances(total, self.locked, self)
 
     def __contains__(self, key: str) -> bool:
         return key in self.orders
 
     def free_of(self, asset: str) -> Decimal:
-        return self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
+        free = self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
+        adjust = self.adjust
+        return free if adjust is None else free + adjust(asset)
 
     def held(self, key: str) -> Decimal:
         """What the order ``key`` still locks (0 when it locks nothing)."""
@@ -141,7 +157,7 @@ class Locks:
         old = orders.get(key) if orders else None
         need = rate * size
         if not force:
-            room = self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
+            room = self.free_of(asset)
             if old is not None and old[0] == asset:
                 room += old[2]
             if need > room:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from botkit.account import exact
 from botkit.book import OrderBook
 from botkit.context import Context
 from botkit.events import (
@@ -58,8 +59,10 @@ class SimulatedMarket(Protocol):
     runs with :data:`NO_MARKET`.
     """
 
-    resting_count: int  # orders resting at the venue; 0 means no trade can fill anything
-    next_due: int  # when the next request arrives at the venue (INF: none in flight)
+    # What a trade print can act on: resting orders and positions that can be
+    # liquidated; 0 means no trade can do anything at the venue.
+    resting_count: int
+    next_due: int  # when the venue next acts on its own: a request arrives, funding is due
 
     def on_trade(self, trade: Trade, ts: int) -> None: ...
 
@@ -71,8 +74,17 @@ class SimulatedMarket(Protocol):
 
     def advance(self, now_ns: int) -> None: ...
 
+    def begin(self, now_ns: int) -> None:
+        """The clock starts (funding is scheduled from here)."""
+        ...
+
+    def end(self, now_ns: int) -> None:
+        """The run ends: nothing new falls due (requests in flight still arrive)."""
+        ...
+
     def first_touch(self, symbol: str, prices: Sequence[float], start: int, stop: int) -> int:
-        """The index of the first price in ``[start, stop)`` that reaches a resting order."""
+        """The index of the first price in ``[start, stop)`` that reaches a resting order
+        (or a position's liquidation price)."""
         ...
 
 
@@ -92,6 +104,12 @@ class _NoMarket:
         pass
 
     def advance(self, now_ns: int) -> None:
+        pass
+
+    def begin(self, now_ns: int) -> None:
+        pass
+
+    def end(self, now_ns: int) -> None:
         pass
 
     def first_touch(self, symbol: str, prices: Sequence[float], start: int, stop: int) -> int:
@@ -148,6 +166,10 @@ class Engine:
         # (backtest, paper). Live, the venue's own balances are not tracked closely
         # enough yet to refuse on them; the venue refuses for itself.
         self._free = router.locks.free if market is not NO_MARKET else None
+        # Derivatives: the router's margin view is marked on the engine's books, and the
+        # risk module checks margin at the account's leverage.
+        router.margin.mark = self._mark
+        risk.leverage = router.margin.leverage
         self.now_ns = 0
         self.events = 0
         self.rejects: Counter[str] = Counter()
@@ -216,6 +238,7 @@ class Engine:
                 heapq.heappush(self._timers, (due, next(self._tseq), slot.name, tname, interval))
         if self._equity_interval > 0:
             self._equity_due = now_ns  # the first sample as soon as prices are known
+        self.market.begin(now_ns)
         self._refresh_wakeup()
         for slot in self.slots.values():
             self._call(slot, "on_start")
@@ -227,6 +250,8 @@ class Engine:
             for slot in self.slots.values():
                 self.router.cancel_all(slot.name, None, self.now_ns)
             self._drain()
+        self.market.end(self.now_ns)
+        self._drain()
         # Requests still on their way (order latency) arrive, so no order ends half-sent.
         while self.market.next_due < INF:
             self.now_ns = self.market.next_due
@@ -474,6 +499,11 @@ class Engine:
                 self._equity_due = (t // iv + 1) * iv if self._sample_equity(t) else ts + 1
         self._refresh_wakeup()
 
+    def _mark(self, symbol: str) -> Decimal | None:
+        book = self.books.get(symbol)
+        last = None if book is None else book.last_price
+        return None if last is None else exact(last)
+
     def equity_now(self) -> Decimal:
         """Account value in the quote asset, assets marked at the last trade price."""
         return self._equity()[0]
@@ -496,7 +526,29 @@ class Engine:
                 continue
             total += amount * Decimal(repr(last))
             marked.add(inst.base)
+        margin = self.router.margin
+        if margin.positions:
+            # Derivative positions add their PnL at the marks, in their settlement asset.
+            for asset in {margin.instruments[s].value_asset for s in margin.positions}:
+                upnl = margin.state(asset)[0]
+                if asset == self.quote_asset:
+                    total += upnl
+                    continue
+                price = self._asset_price(asset)
+                if price is None:
+                    complete = False
+                else:
+                    total += upnl * price
         return total, complete
+
+    def _asset_price(self, asset: str) -> Decimal | None:
+        """An asset's price in the quote asset: the last price of an instrument it is the
+        base of, quoted in the quote asset."""
+        for sym, inst in self.instruments.items():
+            if inst.base == asset and inst.quote == self.quote_asset:
+                last = self.books[sym].last_price
+                return None if last is None else Decimal(repr(last))
+        return None
 
     def _sample_equity(self, ts: int) -> bool:
         eq, complete = self._equity()

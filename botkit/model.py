@@ -135,7 +135,9 @@ class Instrument:
     ``inverse_perpetual`` or ``inverse_future`` for inverse contracts (size in
     the quote asset, e.g. USD, settled in the base asset: value ``size / price``
     in the base asset). ``min_notional``/``max_notional`` are in the asset the
-    value is in (``value_asset``).
+    value is in (``value_asset``). ``max_leverage`` and ``maintenance_margin``
+    (a rate of the position's value) are a derivative's margin terms
+    (``botkit.margin``; None: no cap, and the default rate).
     """
 
     venue: str
@@ -152,6 +154,8 @@ class Instrument:
     maker_fee: Decimal = ZERO
     taker_fee: Decimal = ZERO
     allowed_sides: frozenset[Side] | None = None
+    max_leverage: Decimal | None = None
+    maintenance_margin: Decimal | None = None
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -160,7 +164,14 @@ class Instrument:
             if v <= 0:
                 raise ValueError(f"Instrument {self.symbol}: {name} must be > 0, got {v}")
             put(self, name, v)
-        for name in ("min_size", "max_size", "min_notional", "max_notional"):
+        for name in (
+            "min_size",
+            "max_size",
+            "min_notional",
+            "max_notional",
+            "max_leverage",
+            "maintenance_margin",
+        ):
             put(self, name, _opt_decimal(getattr(self, name), name))
         for name in ("maker_fee", "taker_fee"):
             put(self, name, to_decimal(getattr(self, name), name))

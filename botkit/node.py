@@ -116,6 +116,7 @@ def assemble(
     cancel_on_stop: bool = False,
     recorder: Recorder | None = None,
     log_rejects: bool = False,
+    leverage: Mapping[str, Decimal] | Decimal | None = None,
 ) -> Engine:
     """The one wiring every mode uses.
 
@@ -129,7 +130,11 @@ def assemble(
     updates = _updates_for(loaded, wake, recorder, log_rejects)
     books = {s: OrderBook(s) for s in instruments}
     router = ExecutionRouter(
-        instruments, balances=dict(balances or {}), updates=updates, id_prefix=id_prefix
+        instruments,
+        balances=dict(balances or {}),
+        updates=updates,
+        id_prefix=id_prefix,
+        leverage=leverage,
     )
     port = venue(router, books)
     router.attach(port)
@@ -159,6 +164,9 @@ def build_sim_engine(
     id_prefix: str = "bk",
     bar_fill: str = "next_open",
     bar_volume_share: Decimal | int | str = Decimal("0.1"),
+    leverage: Mapping[str, Decimal] | Decimal | None = None,
+    funding_rate: Decimal | int | str = 0,
+    funding_interval_ns: int = 8 * 3600 * 10**9,
 ) -> Engine:
     """An engine whose orders go to the matching engine (backtest and paper)."""
 
@@ -172,6 +180,9 @@ def build_sim_engine(
             queue_position=queue_position,
             bar_fill=bar_fill,
             bar_volume_share=bar_volume_share,
+            leverage=leverage,
+            funding_rate=funding_rate,
+            funding_interval_ns=funding_interval_ns,
         )
 
     return assemble(
@@ -184,6 +195,7 @@ def build_sim_engine(
         id_prefix=id_prefix,
         equity_interval_ns=equity_interval_ns,
         cancel_on_stop=cancel_on_stop,
+        leverage=leverage,
     )
 
 
@@ -201,6 +213,9 @@ def build_backtest(config: BotConfig) -> Engine:
         equity_interval_ns=config.output.equity_interval,
         bar_fill=sim.bar_fill,
         bar_volume_share=sim.bar_volume_share,
+        leverage=config.account.leverage,
+        funding_rate=sim.funding_rate,
+        funding_interval_ns=sim.funding_interval,
     )
 
 
@@ -393,6 +408,9 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
                 queue_position=sim.queue_position,
                 bar_fill=sim.bar_fill,
                 bar_volume_share=sim.bar_volume_share,
+                leverage=config.account.leverage,
+                funding_rate=sim.funding_rate,
+                funding_interval_ns=sim.funding_interval,
             )
 
         recorder = Recorder(journal, trade_prefix=f"p{run_id:x}")
@@ -408,6 +426,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             cancel_on_stop=config.live.cancel_on_stop,
             recorder=recorder,
             log_rejects=True,
+            leverage=config.account.leverage,
         )
     gateway = gateways[0] if gateways else None
     if gateway is not None:

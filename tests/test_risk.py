@@ -544,9 +544,25 @@ def test_rejects_insufficient_balance() -> None:
     assert risk.check(
         Place("BTC/USDT", Side.BUY, "0.97", type="market"), BTC, book=BOOK, balances=free
     ).lock == ("USDT", Decimal("101.51"))
-    # Derivatives are not under the spot rules (no margin model yet).
+
+
+def test_rejects_insufficient_margin() -> None:
+    # A derivative holds margin instead: a short needs no base asset; 1 at 100 at 1x
+    # leverage needs 100 USDT of margin, at 2x half of it.
+    free = {"USDT": Decimal("99"), "BTC": Decimal("0.5")}
     perp = dataclasses.replace(BTC, kind="perpetual")
-    accepted(check(Place("BTC/USDT", Side.SELL, 1, 100), balances=free, instrument=perp))
+    d = rejected(
+        check(Place("BTC/USDT", Side.SELL, 1, 100), balances=free, instrument=perp),
+        "insufficient_margin",
+    )
+    assert d.reason == "sell 1 BTC/USDT at 1x needs 100 USDT of margin and fees, 99 is available"
+    risk = RiskModule()
+    risk.leverage = {"BTC/USDT": Decimal(2)}
+    d = accepted(risk.check(Place("BTC/USDT", Side.SELL, 1, 100), perp, balances=free))
+    assert d.lock == ("USDT", Decimal("50"))
+    # Closing the strategy's own position holds nothing.
+    closing = Place("BTC/USDT", Side.SELL, 1, 100)
+    assert accepted(check(closing, position=1, balances=free, instrument=perp)).lock is None
 
 
 def test_an_edit_may_use_what_its_own_order_locks() -> None:

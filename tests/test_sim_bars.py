@@ -88,6 +88,17 @@ def test_market_order_fills_at_the_next_bars_open(btc: Instrument) -> None:
     assert engine.rejects == {}  # valued at the last close, not refused no_reference_price
 
 
+def test_a_market_order_sent_on_the_last_bar_expires_when_the_data_ends(btc: Instrument) -> None:
+    bars = [bar(0, 100, 101, 99, 100.5), bar(1, 100.7, 102, 100, 101.5)]
+    engine, s = run(btc, {1: [market(Side.BUY, "1")]}, bars)
+    # No next bar to open: the order is not left open in the report.
+    assert s.fills == []
+    last = s.updates[-1]
+    assert last.status is OrderStatus.EXPIRED
+    assert last.reason == "the data ended before the next bar"
+    assert engine.router.open_count == 0
+
+
 def test_market_order_fills_at_the_signal_bars_close_with_bar_fill_close(btc: Instrument) -> None:
     bars = [bar(0, 100, 101, 99, 100.5), bar(1, 100.7, 102, 100, 101.5)]
     _, s = run(btc, {0: [market(Side.SELL, "1")]}, bars, bar_fill="close")
@@ -147,7 +158,8 @@ def test_a_bar_without_volume_fills_nothing(btc: Instrument) -> None:
     bars = [bar(0, 100, 100, 100, 100), bar(1, 101, 101, 101, 101, volume=0)]
     _, s = run(btc, {0: [market(Side.BUY, "1")]}, bars)
     assert s.fills == []
-    assert s.updates[-1].status is OrderStatus.OPEN  # still waiting for a bar that trades
+    # It waited for a bar that trades; none came before the data ended.
+    assert [u.status for u in s.updates[-2:]] == [OrderStatus.OPEN, OrderStatus.EXPIRED]
 
 
 # ----- limit orders through the bar's range ---------------------------------------------

@@ -6,9 +6,12 @@ that drift, so the change is split in two, all in the quote asset:
 
 - **Strategy PnL**, per strategy and in total: realised PnL net of fees plus the
   unrealised PnL of the strategy's own open positions, marked at the last trade
-  price. Realised PnL is average-cost (``Position.apply``) and *gross* of fees;
-  fees paid in the quote asset are subtracted as they are, fees paid in another
-  asset are valued at that asset's last trade price.
+  price, less the funding its perpetual positions paid. Realised PnL is
+  average-cost (``Position.apply``; harmonic for inverse contracts,
+  ``botkit.margin``) and *gross* of fees; fees paid in the quote asset are
+  subtracted as they are, fees paid in another asset are valued at that asset's
+  last trade price. An inverse contract's PnL is in its base asset and is
+  valued the same way.
 - **Holdings drift**: the starting balances revalued, ``amount x (last price -
   price when the starting equity was taken)`` for every asset but the quote.
 
@@ -17,10 +20,12 @@ open size x mark), which is exact in ``Decimal``; the average entry price behind
 the realised figure is a rounded quotient, so unrealised PnL is taken as total -
 realised net, and the three always add up.
 
-``equity change = strategy PnL + holdings drift``: the account's value moves
-only by trading and by prices. ``unexplained`` is what is left over; it is 0
-unless something the split does not model happened (a fill before the first
-equity sample, a balance in an asset that has no price in the quote asset).
+``equity change = strategy PnL + holdings drift + absorbed``: the account's
+value moves only by trading and by prices, and by the part of a liquidation's
+loss beyond the wallet, which the venue did not charge (``absorbed``).
+``unexplained`` is what is left over; it is 0 unless something the split does
+not model happened (a fill before the first equity sample, a balance in an
+asset that has no price in the quote asset).
 """
 
 from __future__ import annotations
@@ -40,10 +45,11 @@ class StrategyPnL:
     fees: Decimal  # every fee of the strategy, in the quote asset
     total: Decimal | None  # None when an open position has no price
     unvalued_fees: dict[str, Decimal] = field(default_factory=dict)
+    funding: Decimal = ZERO  # paid by its perpetual positions (< 0: received), in quote
 
     @property
     def realized_net(self) -> Decimal:
-        return self.realized_gross - self.fees
+        return self.realized_gross - self.fees - self.funding
 
     @property
     def unrealized(self) -> Decimal | None:
@@ -70,6 +76,7 @@ class Attribution:
     per_strategy: dict[str, StrategyPnL]
     holdings: list[Holding]
     equity_change: Decimal
+    absorbed: Decimal = ZERO  # liquidation losses beyond the wallet, not charged (quote)
 
     @property
     def strategy_pnl(self) -> Decimal:
@@ -81,7 +88,7 @@ class Attribution:
 
     @property
     def unexplained(self) -> Decimal:
-        return self.equity_change - self.strategy_pnl - self.holdings_drift
+        return self.equity_change - self.strategy_pnl - self.holdings_drift - self.absorbed
 
 
 def pricing_symbols(instruments: Mapping[str, Instrument], quote: str) -> dict[str, str]:
@@ -103,21 +110,49 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
         sym = priced_by.get(asset)
         return None if sym is None else marks.get(sym)
 
-    realized: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    insts = result.instruments
+
+    def in_quote(asset: str, amount: Decimal) -> Decimal | None:
+        if asset in ("", quote) or not amount:
+            return amount
+        price = price_of(asset, result.marks)
+        return None if price is None else amount * price
+
+    def inverse_asset(symbol: str) -> str | None:
+        inst = insts.get(symbol)
+        return inst.value_asset if inst is not None and inst.is_inverse else None
+
+    realized: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
     value: dict[str, Decimal | None] = defaultdict(lambda: ZERO)  # open positions at the marks
     for (strategy, symbol), pos in result.positions.items():
-        realized[strategy] += pos.realized_pnl
+        inv = inverse_asset(symbol)
+        gross = pos.realized_pnl if inv is None else in_quote(inv, pos.realized_pnl)
+        current_r = realized[strategy]
+        realized[strategy] = None if gross is None or current_r is None else current_r + gross
         if not pos.size:
             continue
         mark = result.marks.get(symbol)
         current = value[strategy]
-        value[strategy] = None if mark is None or current is None else current + pos.size * mark
-    cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        if mark is None or current is None:
+            value[strategy] = None
+        elif inv is None:
+            value[strategy] = current + pos.size * mark
+        else:  # an inverse position is worth -size / mark of its base asset
+            worth = in_quote(inv, -pos.size / mark)
+            value[strategy] = None if worth is None else current + worth
+    cash: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
     fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
     unvalued: dict[str, dict[str, Decimal]] = defaultdict(dict)
     for f in result.fills:
-        notional = f.price * f.size
-        cash[f.strategy] += notional if f.side is Side.SELL else -notional
+        inv = inverse_asset(f.symbol)
+        if inv is None:
+            notional: Decimal | None = f.price * f.size
+            flow = notional if f.side is Side.SELL else -notional  # type: ignore[operator]
+        else:  # buying contracts takes in size / price of the base asset
+            amount = f.size / f.price
+            flow = in_quote(inv, -amount if f.side is Side.SELL else amount)
+        c = cash[f.strategy]
+        cash[f.strategy] = None if c is None or flow is None else c + flow
         if f.fee_asset in ("", quote):
             fees[f.strategy] += f.fee
             continue
@@ -127,11 +162,24 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
             bucket[f.fee_asset] = bucket.get(f.fee_asset, ZERO) + f.fee
         else:
             fees[f.strategy] += f.fee * price
+    funding: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
+    for (strategy, symbol), paid in result.funding.items():
+        inst = insts.get(symbol)
+        valued = in_quote(inst.value_asset if inst is not None else quote, paid)
+        current_f = funding[strategy]
+        funding[strategy] = None if valued is None or current_f is None else current_f + valued
     per = {}
     for name in strategies:
-        held = value[name]
-        total = None if held is None else cash[name] + held - fees[name]
-        per[name] = StrategyPnL(realized[name], fees[name], total, dict(unvalued[name]))
+        held, flows, paid_f, gross_r = value[name], cash[name], funding[name], realized[name]
+        known = None not in (held, flows, paid_f, gross_r)
+        total = flows + held - fees[name] - paid_f if known else None  # type: ignore[operator]
+        per[name] = StrategyPnL(
+            gross_r if gross_r is not None else ZERO,
+            fees[name],
+            total,
+            dict(unvalued[name]),
+            paid_f if paid_f is not None else ZERO,
+        )
     holdings = [
         Holding(
             asset,
@@ -143,7 +191,10 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
         for asset, amount in sorted(result.initial_balances.items())
         if asset != quote and amount
     ]
-    return Attribution(per, holdings, result.final_equity - result.initial_equity)
+    absorbed = sum(
+        (in_quote(asset, amount) or ZERO for asset, amount in result.absorbed.items()), ZERO
+    )
+    return Attribution(per, holdings, result.final_equity - result.initial_equity, absorbed)
 
 
 __all__ = ["Attribution", "Holding", "StrategyPnL", "attribute", "pricing_symbols"]

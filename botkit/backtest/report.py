@@ -203,6 +203,7 @@ def _per_strategy(result: BacktestResult, split: Attribution) -> dict[str, dict[
             "fees_valued": dec_str(pnl.fees),
             "realized_pnl_gross": dec_str(pnl.realized_gross),
             "realized_pnl_net": dec_str(pnl.realized_net),
+            "funding": dec_str(pnl.funding),
             "unrealized_pnl": _opt_dec(pnl.unrealized) or None,
             "strategy_pnl": _opt_dec(pnl.total) or None,
             "positions": positions,
@@ -348,10 +349,27 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
             "total": dec_str(split.strategy_pnl),
             "by_strategy": {n: st["strategy_pnl"] for n, st in per_strategy.items()},
             "includes": (
-                "realised PnL net of fees plus unrealised PnL of the positions the "
-                "strategies opened, marked at the last price (trade, or bar close on bar "
+                "realised PnL net of fees and funding plus unrealised PnL of the positions "
+                "the strategies opened, marked at the last price (trade, or bar close on bar "
                 f"data), in {q}"
             ),
+        },
+        "funding": {
+            "total": dec_str(sum((p.funding for p in split.per_strategy.values()), Decimal(0))),
+            "by_strategy": {n: st["funding"] for n, st in per_strategy.items()},
+            "includes": (
+                "funding paid by perpetual positions (negative: received), valued in "
+                f"{q} at the last price; part of strategy PnL"
+            ),
+        },
+        "liquidations": {
+            "count": len(result.liquidations),
+            "events": [
+                {"time": iso_utc(ts), "symbol": sym, "price": dec_str(px)}
+                for ts, sym, px in result.liquidations
+            ],
+            # The part of liquidation losses beyond the wallet the venue did not charge.
+            "absorbed": dec_str(split.absorbed),
         },
         "holdings_drift": {
             "total": dec_str(split.holdings_drift),
@@ -362,7 +380,8 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
             ),
         },
         "equity_change": dec_str(change),
-        # Left over after the split: 0 unless something the split does not model
+        # Left over after the split (and the absorbed liquidation loss): 0 unless
+        # something the split does not model
         # happened (see botkit.backtest.pnl).
         "unexplained": dec_str(split.unexplained),
         # The same as equity_change, kept under its old name.
@@ -784,6 +803,10 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         rows.insert(5, ("Buy and hold", f"{_e(bench[0])}<br><small>{_e(bench[1])}</small>"))
     if Decimal(s["unexplained"]):
         rows.insert(3, ("Unexplained", _e(f"{m(s['unexplained'])} {q}")))
+    if Decimal(s["funding"]["total"]):
+        rows.insert(1, ("Funding paid", _e(f"{m(s['funding']['total'])} {q}")))
+    if s["liquidations"]["count"]:
+        rows.insert(1, ("Liquidations", _e(s["liquidations"]["count"])))
     fees_at = next(i for i, (k, _) in enumerate(rows) if k == "Fees") + 1
     for asset, amount in s["fees_by_asset"].items():
         if asset != q:
@@ -1007,6 +1030,19 @@ def format_table(summary: dict[str, Any]) -> str:
             "= strategy PnL + holdings drift)",
         ),
     ]
+    if Decimal(s["funding"]["total"]):
+        rows.insert(
+            1,
+            ("Funding paid", f"{m(s['funding']['total'], True)} {q}  (in strategy PnL)"),
+        )
+    liq = s["liquidations"]
+    if liq["count"]:
+        rows.append(
+            (
+                "Liquidations",
+                f"{liq['count']}  (absorbed by the venue: {m(liq['absorbed'])} {q})",
+            )
+        )
     if Decimal(s["unexplained"]):
         rows.append(("Unexplained", f"{m(s['unexplained'], True)} {q}  (see summary.json)"))
     bench = _benchmark_text(s)

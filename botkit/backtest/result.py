@@ -25,6 +25,12 @@ class BacktestResult:
     equity sample); ``prices`` the last trade price per symbol at every equity
     sample (floats, as market data is: for charts and the benchmark line);
     ``instruments`` give the assets' precision for the printed report.
+
+    Derivatives (``botkit.margin``): ``funding`` is what each (strategy, symbol)
+    paid in funding (< 0: received), in the settlement asset; ``liquidations``
+    the (ts, symbol, price) of each liquidation (its fills are in ``fills``, with
+    the client id ``liquidation``); ``absorbed`` the losses beyond the wallet
+    the venue did not charge, by asset.
     """
 
     strategies: list[str]
@@ -49,3 +55,6 @@ class BacktestResult:
     instruments: dict[str, Instrument] = field(default_factory=dict)
     partial: bool = False
     warnings: list[str] = field(default_factory=list)
+    funding: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    liquidations: list[tuple[int, str, Decimal]] = field(default_factory=list)
+    absorbed: dict[str, Decimal] = field(default_factory=dict)

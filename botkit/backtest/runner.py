@@ -271,4 +271,7 @@ def _collect(engine: Engine, wall_s: float) -> BacktestResult:
         balances=dict(router.balances),
         hook_errors=dict(engine.hook_errors),
         instruments=dict(engine.instruments),
+        funding=dict(router.funding),
+        liquidations=list(getattr(engine.market, "liquidations", ())),
+        absorbed=dict(getattr(engine.market, "absorbed", {})),
     )

@@ -31,6 +31,7 @@ from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
 from botkit.config.values import (
     Fee,
+    Money,
     NonNegativeMoney,
     PositiveMoney,
     Section,
@@ -187,6 +188,10 @@ class InstrumentConfig(Section):
     maker_fee: Fee = Decimal(0)
     taker_fee: Fee = Decimal(0)
     allowed_sides: tuple[Side, ...] | None = Field(default=None, min_length=1)
+    # Derivatives only (botkit.margin): the leverage cap, and the maintenance margin
+    # as a rate of the position's value.
+    max_leverage: Annotated[PositiveMoney, Field(le=1000)] | None = None
+    maintenance_margin: Annotated[PositiveMoney, Field(lt=1)] | None = None
 
     @field_validator("base", "quote")
     @classmethod
@@ -234,15 +239,22 @@ class InstrumentConfig(Section):
             maker_fee=self.maker_fee,
             taker_fee=self.taker_fee,
             allowed_sides=None if self.allowed_sides is None else frozenset(self.allowed_sides),
+            max_leverage=self.max_leverage,
+            maintenance_margin=self.maintenance_margin,
         )
 
 
+Leverage = Annotated[PositiveMoney, Field(le=1000)]
+
+
 class AccountConfig(Section):
-    """Starting balances for backtest and paper mode (asset -> amount)."""
+    """Starting balances for backtest and paper mode (asset -> amount), and the leverage
+    derivatives trade at (one number, or per symbol with ``"*"`` for the rest)."""
 
     balances: Annotated[dict[str, NonNegativeMoney], BeforeValidator(empty_if_none)] = Field(
         default_factory=dict
     )
+    leverage: Leverage | dict[str, Leverage] = Decimal(1)
 
 
 class StrategyConfig(Section):
@@ -294,6 +306,10 @@ class SimConfig(Section):
     # How bars fill orders on a symbol that has only bars (botkit.venues.sim.matching).
     bar_fill: Literal["next_open", "close"] = "next_open"
     bar_volume_share: Annotated[PositiveMoney, Field(le=1)] = Decimal("0.1")
+    # Perpetuals (botkit.margin): the funding rate per interval when the catalog has
+    # no recorded rates, and the interval, counted from midnight UTC.
+    funding_rate: Annotated[Money, Field(ge=-1, le=1)] = Decimal(0)
+    funding_interval: PositiveDuration = 8 * 3600 * 10**9
 
 
 DATA_KINDS = ("book", "quotes", "trades", "bars", "book_snapshots", "book_deltas")

@@ -26,7 +26,9 @@ confirmed closed before the next one was placed, so it never touches the
 current one.
 
 Fills are keyed by the venue's trade id and counted once; positions and
-balances follow from fills alone. A fill whose order is not known yet (it
+balances follow from fills alone (a derivative's fill settles its PnL and fee
+in the wallet: ``botkit.margin``; funding and liquidations come from the venue
+as their own callbacks). A fill whose order is not known yet (it
 arrived before the place's acknowledgement named the venue's order id) is
 counted at once under the fill's own strategy, and moved to its order's
 strategy when the acknowledgement comes.
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Protocol
 
@@ -52,6 +54,7 @@ from botkit.execution.transitions import (
 )
 from botkit.execution.updates import Updates
 from botkit.intents import Edit, Place
+from botkit.margin import MarginAccount, apply_fill, margin_per_unit
 from botkit.model import (
     ZERO,
     Fill,
@@ -136,12 +139,21 @@ class ExecutionRouter:
         balances: dict[str, Decimal] | None = None,
         updates: Updates | None = None,
         id_prefix: str = "bk",
+        leverage: Mapping[str, Decimal] | Decimal | None = None,
     ) -> None:
         self.instruments = instruments
         self.venue: VenuePort | None = None
         self.balances: dict[str, Decimal] = dict(balances or {})
-        # What open spot orders lock, mirrored from the orders sent (botkit.account).
+        # What open spot orders lock, mirrored from the orders sent (botkit.account), and
+        # the derivative positions of the account with the margin they hold (botkit.margin;
+        # the engine gives it the marks).
         self.locks = Locks(self.balances)
+        self.margin = MarginAccount(instruments, leverage)
+        if self.margin:
+            self.locks.adjust = self.margin.adjustment
+        # Funding paid (> 0) or received, per (strategy, symbol), in the settlement asset.
+        self.funding: dict[tuple[str, str], Decimal] = {}
+        self.liquidations = 0
         self.updates = updates if updates is not None else Updates()
         self._prefix = id_prefix
         self._seq = itertools.count(1)
@@ -654,7 +666,19 @@ class ExecutionRouter:
         key = order.client_id
         if key in self.locks and order.price is not None:
             inst = self.instruments[order.symbol]
-            asset, rate = lock_rate(inst, order.side is _BUY, order.price)
+            if order.symbol in self.margin.instruments:
+                asset = inst.value_asset
+                rate = margin_per_unit(
+                    inst,
+                    order.side,
+                    order.price,
+                    order.remaining,
+                    self.position_size(order.strategy, order.symbol),
+                    self.margin.leverage[order.symbol],
+                    order.reduce_only,
+                )
+            else:
+                asset, rate = lock_rate(inst, order.side is _BUY, order.price)
             self.locks.lock(key, asset, rate, order.remaining, force=True)
 
     def _follow(self, order: Order, venue_order_id: str) -> None:
@@ -745,6 +769,36 @@ class ExecutionRouter:
             self._count_fill(order, fill)
         self.updates.fill(strategy, fill)
         return True
+
+    def on_funding(
+        self, strategy: str, symbol: str, amount: Decimal, asset: str, ts_ns: int
+    ) -> None:
+        """A funding payment to (``amount`` > 0) or from the account, for one strategy's
+        position."""
+        self.balances[asset] = self.balances.get(asset, ZERO) + amount
+        key = (strategy, symbol)
+        self.funding[key] = self.funding.get(key, ZERO) - amount
+
+    def on_liquidation(self, fills: list[Fill], asset: str, absorbed: Decimal, ts_ns: int) -> None:
+        """The venue closed positions by liquidation: ``fills`` (no order of ours), and what
+        of the loss it did not charge (``absorbed``: the wallet stops at zero)."""
+        self.liquidations += 1
+        log.warning(
+            "liquidated: %s",
+            ", ".join(
+                f"{f.strategy} {f.side.value} {f.size} {f.symbol} at {f.price}" for f in fills
+            ),
+        )
+        for fill in fills:
+            if fill.trade_id in self._seen_trades:
+                self.duplicate_fills += 1
+                continue
+            self._seen_trades.add(fill.trade_id)
+            self.fills.append(fill)
+            self._apply_to_account(fill.strategy, fill)
+            self.updates.fill(fill.strategy, fill)
+        if absorbed:
+            self.balances[asset] = self.balances.get(asset, ZERO) + absorbed
 
     def _count_fill(self, order: Order, fill: Fill) -> None:
         """The order's filled totals and state after one of its fills."""
@@ -871,7 +925,12 @@ class ExecutionRouter:
                 continue
             owner = self.order_of_fill(f)
             if (owner.strategy if owner is not None else f.strategy) == strategy:
-                pos = pos.apply(f.side, f.price, f.size)
+                inst = self.instruments.get(symbol)
+                pos = (
+                    pos.apply(f.side, f.price, f.size)
+                    if inst is None
+                    else apply_fill(inst, pos, f.side, f.price, f.size)
+                )
         self._positions[(strategy, symbol)] = pos
 
     def _apply_to_account(self, strategy: str, fill: Fill) -> None:
@@ -879,10 +938,16 @@ class ExecutionRouter:
         pos = self._positions.get(key)
         if pos is None:
             pos = Position(fill.symbol)
-        self._positions[key] = pos.apply(fill.side, fill.price, fill.size)
         inst = self.instruments.get(fill.symbol)
         bal = self.balances
-        if inst is not None:
+        if inst is not None and fill.symbol in self.margin.instruments:
+            self._positions[key] = apply_fill(inst, pos, fill.side, fill.price, fill.size)
+            asset = inst.value_asset
+            realised = self.margin.fill(inst, fill.side, fill.price, fill.size)
+            bal[asset] = bal.get(asset, ZERO) + realised
+        else:
+            self._positions[key] = pos.apply(fill.side, fill.price, fill.size)
+        if inst is not None and fill.symbol not in self.margin.instruments:
             notional = fill.price * fill.size
             if fill.side is _BUY:
                 bal[inst.base] = bal.get(inst.base, ZERO) + fill.size

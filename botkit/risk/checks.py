@@ -21,8 +21,10 @@ it (a normalised side, grid values, a slid price, a clipped size).
    ``reducing_only``), :func:`check_max_position`, :func:`check_max_open_orders`,
    :func:`check_order_rate` (``rate_limited``), :func:`check_price_band`.
 9. :func:`check_balance` -- ``insufficient_balance``: on a spot instrument the
-   order's lock (``botkit.account``) must fit in the free balance; only when
-   the caller gives the free balances.
+   order's lock (``botkit.account``) must fit in the free balance;
+   ``insufficient_margin``: on a derivative its margin and fees
+   (``botkit.margin``) must fit in the available balance; only when the caller
+   gives the free balances.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, NamedTuple
 from botkit.account import ONE as _ONE
 from botkit.account import buy_fee_rate, exact, lock_rate, market_buy_price
 from botkit.intents import Edit
+from botkit.margin import margin_per_unit
 from botkit.model import ZERO, Instrument, OrderType, Side, TimeInForce
 from botkit.risk.limits import RateWindow, Rules
 from botkit.risk.order import (
@@ -76,6 +79,7 @@ REJECT_CODES: tuple[str, ...] = (
     "rate_limited",
     "price_band",
     "insufficient_balance",
+    "insufficient_margin",
 )
 
 
@@ -102,6 +106,7 @@ _TIFS = _lookup(TimeInForce)
 # class attribute (``Side.BUY``) goes through EnumType.__getattr__, about 110 ns,
 # and these are read on every order.
 _BUY = Side.BUY
+_SELL = Side.SELL
 _LIMIT = OrderType.LIMIT
 _MARKET = OrderType.MARKET
 _STOP_LIMIT = OrderType.STOP_LIMIT
@@ -540,18 +545,80 @@ def check_price_band(o: OrderDraft, rules: Rules, book: Any) -> Reject | None:
 # --------------------------------------------------------------------------- 9. balance
 
 
-def check_balance(
-    o: OrderDraft, balances: Mapping[str, Decimal], slippage: Decimal, order: Any = None
+def _check_margin(
+    o: OrderDraft,
+    balances: Mapping[str, Decimal],
+    slippage: Decimal,
+    order: Any,
+    position: Any,
+    leverage: Mapping[str, Decimal] | None,
 ) -> tuple[str, Decimal] | Reject | None:
-    """A spot order's lock fits in the free balance (``botkit.account`` has the rules).
+    """A derivative order's margin and fee fit in the available balance."""
+    inst = o.inst
+    if o.type is _MARKET:
+        ref = o.ref
+        price = exact(ref) if ref.__class__ is float else ref
+    elif o.type is _STOP_MARKET:
+        price = o.stop
+    else:
+        price = o.price
+    if o.is_buy and (o.type is _MARKET or o.type is _STOP_MARKET):
+        price = market_buy_price(inst, price, slippage)  # type: ignore[arg-type]
+    lev = leverage.get(o.symbol, _ONE) if leverage else _ONE
+    pos = position if position.__class__ is Decimal else Decimal(position or 0)
+    side = _BUY if o.is_buy else _SELL
+    rate = margin_per_unit(
+        inst,
+        side,
+        price,
+        o.open_size,
+        pos,
+        lev,
+        bool(o.reduce_only),  # type: ignore[arg-type]
+    )
+    if not rate:
+        return None
+    asset = inst.value_asset
+    need = rate * o.open_size
+    free = balances.get(asset, ZERO)
+    if order is not None:
+        free += _held_by(order, balances)
+    if need > free:
+        what = "buy" if o.is_buy else "sell"
+        return Reject(
+            "insufficient_margin",
+            f"{what} {fmt(o.open_size)} {o.symbol} at {fmt(lev)}x needs {fmt(need)} {asset} "
+            f"of margin and fees, {fmt(free)} is available",
+        )
+    return asset, rate
+
+
+def _held_by(order: Any, balances: Mapping[str, Decimal]) -> Decimal:
+    """What an order being edited already holds (its lock, when the view knows locks)."""
+    held = getattr(balances, "held_by", None)
+    return held(order.client_id) if held is not None else ZERO
+
+
+def check_balance(
+    o: OrderDraft,
+    balances: Mapping[str, Decimal],
+    slippage: Decimal,
+    order: Any = None,
+    position: Any = ZERO,
+    leverage: Mapping[str, Decimal] | None = None,
+) -> tuple[str, Decimal] | Reject | None:
+    """A spot order's lock fits in the free balance (``botkit.account`` has the rules);
+    a derivative's margin fits in the available balance (``botkit.margin``).
 
     Returns the lock as (asset, amount per unit of size) when it fits, None for
-    an instrument the spot rules do not cover. For an edit, what the order
-    already locks counts as free: the edit replaces that lock.
+    an order that locks nothing. For an edit, what the order already locks
+    counts as free: the edit replaces that lock. ``position`` is the strategy's
+    own (the part of an order that closes it holds no margin), ``leverage`` the
+    account's per symbol (default 1).
     """
     inst = o.inst
     if inst.kind != "spot":
-        return None
+        return _check_margin(o, balances, slippage, order, position, leverage)
     # botkit.account.lock_rate, unrolled: this runs on every order.
     if o.is_buy:
         otype = o.type

@@ -32,11 +32,14 @@ Choices where the design leaves room:
   (a code added to the design's list). A buy price below one tick rounds to 0
   and is ``invalid_price``. Book prices that are None, not finite or not > 0
   count as unknown.
-- Balance (spot only, ``botkit.account`` has the rules): given the account's
-  free balances (``balances=``), a spot order whose lock does not fit is
-  ``insufficient_balance``; checked last, after the account limits. A market
-  buy is locked at its reference price moved up by ``slippage_bps`` (the
-  venue's slippage allowance). Without ``balances`` the step is skipped.
+- Balance (``botkit.account`` and ``botkit.margin`` have the rules): given the
+  account's free balances (``balances=``), a spot order whose lock does not fit
+  is ``insufficient_balance``, a derivative order whose initial margin and fees
+  (at ``RiskModule.leverage``, per symbol, default 1) do not fit in the
+  available balance is ``insufficient_margin``; checked last, after the account
+  limits. A market buy is locked at its reference price moved up by
+  ``slippage_bps`` (the venue's slippage allowance). Without ``balances`` the
+  step is skipped.
   An accepted decision carries the lock in ``Decision.lock``: (asset, amount per
   unit of size), None when nothing is locked.
 - ``rounding: reject`` only refuses off-grid input; reduce-only clipping and the
@@ -155,6 +158,8 @@ class RiskModule:
         slippage_bps: Decimal | int | str = 0,
     ) -> None:
         self.slippage: Decimal = slippage_fraction(slippage_bps)
+        # The leverage derivatives trade at, per symbol (the engine sets the account's).
+        self.leverage: dict[str, Decimal] = {}
         self._limits = as_limits(limits)
         self._rules = Rules(self._limits)
         self._kill_switch: str = self._limits.kill_switch
@@ -244,7 +249,7 @@ class RiskModule:
             )
             lock = None
             if refused is None and balances is not None:
-                lock = check_balance(o, balances, self.slippage, order)
+                lock = check_balance(o, balances, self.slippage, order, position, self.leverage)
                 if lock.__class__ is Reject:
                     refused = lock  # type: ignore[assignment]
         except ArithmeticError:

@@ -114,7 +114,10 @@ class ExchangeBackend:
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.positions: dict[str, Decimal] = {s: ZERO for s in instruments}
         self.books = {s: OrderBook(s) for s in instruments}
-        self.venue = MatchingEngine(instruments, self.books, self, queue_position=True, name=name)
+        # Each venue's own account rules are kept here, not the sim venue's margin model.
+        self.venue = MatchingEngine(
+            instruments, self.books, self, queue_position=True, name=name, margin=False
+        )
         self.step_s = step_s
         mids = mids or {}
         self.flows = {

@@ -26,8 +26,16 @@ Fill model (documented in README, "Simulated venue"):
   the lock up, a cancel or an expiry releases the rest. A market buy never
   spends more than its lock and the free balance together (it is locked at the
   reference price plus ``slippage_bps``, but walks the book): what they cannot
-  pay for expires. Perpetuals and futures lock nothing (no
-  margin model yet).
+  pay for expires.
+* Perpetuals and futures follow ``botkit.margin``: a fill changes the
+  position and settles its PnL and fee in the wallet (the settlement asset's
+  balance); an order holds initial margin (``account.leverage``) and is refused
+  ``insufficient_margin`` when that is more than the available balance; a
+  position whose account falls to its maintenance margin is liquidated at the
+  first trade (or bar) that reaches its liquidation price, its open orders
+  cancelled; perpetual positions pay or receive funding at each funding time
+  (``sim.funding_rate``, ``sim.funding_interval``). A bar that reaches a
+  liquidation price liquidates before any order fills on that bar.
 * ``latency_ns`` delays every request's arrival at the venue on the event
   clock; the engine calls ``advance(now_ns)`` as time passes.
 
@@ -76,6 +84,13 @@ from typing import Protocol
 from botkit.account import ONE, Locks, buy_fee_rate, exact, is_spot, lock_rate, market_buy_price
 from botkit.book import OrderBook
 from botkit.events import Bar, Trade
+from botkit.margin import (
+    MarginAccount,
+    funding_payment,
+    is_derivative,
+    is_perpetual,
+    margin_per_unit,
+)
 from botkit.model import (
     ZERO,
     Fill,
@@ -113,6 +128,12 @@ class SimListener(Protocol):
     def on_edit_rejected(self, client_id: str, code: str, reason: str, ts_ns: int) -> None: ...
     def on_expired(self, client_id: str, ts_ns: int, reason: str | None = None) -> None: ...
     def on_fill(self, fill: Fill) -> None: ...
+    def on_funding(
+        self, strategy: str, symbol: str, amount: Decimal, asset: str, ts_ns: int
+    ) -> None: ...
+    def on_liquidation(
+        self, fills: list[Fill], asset: str, absorbed: Decimal, ts_ns: int
+    ) -> None: ...
 
 
 class _Resting:
@@ -178,6 +199,10 @@ class MatchingEngine:
         bar_fill: str = "next_open",
         bar_volume_share: Decimal | int | str = Decimal("0.1"),
         balances: Mapping[str, Decimal] | None = None,
+        leverage: Mapping[str, Decimal] | Decimal | None = None,
+        funding_rate: Decimal | int | str = 0,
+        funding_interval_ns: int = 8 * 3600 * 10**9,
+        margin: bool = True,
     ) -> None:
         self.instruments = instruments
         if balances is None:
@@ -216,6 +241,31 @@ class MatchingEngine:
         self._bar_budget: dict[str, Decimal] = {}
         self._bar_waiting: dict[str, list[_Resting]] = {s: [] for s in instruments}
         self._stops: dict[str, list[_Resting]] = {s: [] for s in instruments}
+        # Derivatives (botkit.margin): the account's positions, each strategy's part of
+        # them, the prices at which they are liquidated (a long at or below the first,
+        # a short at or above the second) and the funding clock.
+        # ``margin=False``: a host that keeps its own account (the venue simulators)
+        # has derivatives matched like spot.
+        self._deriv = frozenset(s for s, i in instruments.items() if margin and is_derivative(i))
+        self._inverse = frozenset(s for s in self._deriv if instruments[s].is_inverse)
+        self.margin = MarginAccount(
+            {s: instruments[s] for s in self._deriv}, leverage, mark=self._mark
+        )
+        if self._deriv:
+            self.locks.adjust = self.margin.adjustment
+        self._held: dict[tuple[str, str], Decimal] = {}
+        self._liq: dict[str, tuple[float, float]] = {}
+        self._liq_multi = False
+        self.funding_rate = Decimal(str(funding_rate))
+        self.funding_interval = int(funding_interval_ns)
+        if self.funding_interval <= 0:
+            raise ValueError(f"funding_interval_ns must be > 0, not {funding_interval_ns}")
+        self._perps = any(is_perpetual(instruments[s]) for s in self._deriv)
+        self._funding_due = INF
+        # (ts, strategy, symbol, amount paid (< 0: received), asset)
+        self.funding: list[tuple[int, str, str, Decimal, str]] = []
+        self.liquidations: list[tuple[int, str, Decimal]] = []  # (ts, symbol, price)
+        self.absorbed: dict[str, Decimal] = {}  # losses beyond the wallet, by asset
 
     # ----- requests (from the router) ---------------------------------------------
 
@@ -234,14 +284,45 @@ class MatchingEngine:
             return
         due = now_ns + self.latency_ns
         heapq.heappush(self._queue, (due, next(self._qseq), fn, args))
-        self.next_due = self._queue[0][0]
+        if due < self.next_due:
+            self.next_due = due
 
     def advance(self, now_ns: int) -> None:
-        """Deliver every request whose arrival time has come."""
+        """Deliver every request whose arrival time has come, and funding, in time order."""
         q = self._queue
-        while q and q[0][0] <= now_ns:
-            due, _, fn, args = heapq.heappop(q)
-            fn(*args, due)
+        while True:
+            t_req = q[0][0] if q else INF
+            t_fund = self._funding_due
+            if t_req <= t_fund:
+                if t_req > now_ns:
+                    break
+                due, _, fn, args = heapq.heappop(q)
+                fn(*args, due)
+            else:
+                if t_fund > now_ns:
+                    break
+                self._pay_funding(t_fund)
+                self._funding_due = t_fund + self.funding_interval
+        t = q[0][0] if q else INF
+        self.next_due = t if t < self._funding_due else self._funding_due
+
+    def begin(self, now_ns: int) -> None:
+        """The clock starts: funding falls due on the interval grid from midnight UTC."""
+        if self._perps:
+            iv = self.funding_interval
+            self._funding_due = (now_ns // iv + 1) * iv
+            if self._funding_due < self.next_due:
+                self.next_due = self._funding_due
+
+    def end(self, now_ns: int) -> None:
+        """The run ends: no more funding (what is still in flight is delivered), and a
+        market order still waiting for its next bar expires: there is none."""
+        for waiting in self._bar_waiting.values():
+            for r in list(waiting):
+                self._remove(r)
+                self._expire(r.order.client_id, now_ns, "the data ended before the next bar")
+        self._funding_due = INF
+        q = self._queue
         self.next_due = q[0][0] if q else INF
 
     # ----- arrivals at the venue ----------------------------------------------------
@@ -348,6 +429,8 @@ class MatchingEngine:
             order, inst, book, ts, bars or order.type is not _MARKET
         ):
             return
+        if order.symbol in self._deriv and not self._margin_lock(order, inst, book, ts):
+            return
         venue_id = f"{self.name}-{next(self._order_ids)}"
         self.listener.on_ack(order.client_id, venue_id, ts)
         if bars:
@@ -414,12 +497,19 @@ class MatchingEngine:
         key = order.client_id
         if key in self.locks:
             inst = self.instruments[order.symbol]
-            asset, rate = lock_rate(inst, order.side is _BUY, price)
-            if not self.locks.lock(key, asset, rate, size - order.filled):
+            left = size - order.filled
+            if order.symbol in self._deriv:
+                asset = inst.value_asset
+                rate = self._margin_rate(order, inst, price, left)
+                code = "insufficient_margin"
+            else:
+                asset, rate = lock_rate(inst, order.side is _BUY, price)
+                code = "insufficient_balance"
+            if not self.locks.lock(key, asset, rate, left):
                 self.listener.on_edit_rejected(
                     key,
-                    "insufficient_balance",
-                    f"the edited order needs {rate * (size - order.filled)} {asset}, "
+                    code,
+                    f"the edited order needs {rate * left} {asset}, "
                     f"{self.locks.free_of(asset) + self.locks.held(key)} is free",
                     ts,
                 )
@@ -536,7 +626,8 @@ class MatchingEngine:
         venue_id: str,
     ) -> None:
         rate = inst.maker_fee if liquidity is _MAKER else inst.taker_fee
-        notional = price * size
+        sym = order.symbol
+        notional = size / price if sym in self._inverse else price * size
         fee = notional * rate
         side = order.side
         fill: Fill = _NEW(  # Fill's twelve fields, built in C: once per execution
@@ -549,7 +640,7 @@ class MatchingEngine:
                 price,
                 size,
                 fee,
-                inst.quote,
+                inst.value_asset if sym in self._deriv else inst.quote,
                 liquidity,
                 ts,
                 venue_id,
@@ -561,7 +652,10 @@ class MatchingEngine:
         # The venue's own account: balances, and the order's lock used up.
         bal = self.balances
         base, quote = inst.base, inst.quote
-        if side is _BUY:
+        if sym in self._deriv:
+            self._settle(order.strategy, inst, side, price, size, fee)
+            spent = ZERO
+        elif side is _BUY:
             spent = notional + fee
             bal[base] = bal.get(base, ZERO) + size
             bal[quote] = bal.get(quote, ZERO) - spent
@@ -578,6 +672,12 @@ class MatchingEngine:
 
     def on_trade(self, trade: Trade, ts: int) -> None:
         """Match resting orders against one public trade print."""
+        if self._liq:
+            if self._liq_multi:
+                self._update_triggers()
+            lv = self._liq.get(trade.symbol)
+            if lv is not None and (trade.price <= lv[0] or trade.price >= lv[1]):
+                self._liquidate(trade.symbol, trade.price, ts)
         resting = self._resting.get(trade.symbol)
         if not resting:
             return
@@ -622,10 +722,14 @@ class MatchingEngine:
         """The index of the first trade in ``prices[start:stop]`` that :meth:`on_trade`
         would act on (at or through a resting order's price), or ``stop``."""
         resting = self._resting.get(symbol)
-        if not resting:
+        lv = self._liq.get(symbol) if self._liq else None
+        if not resting and lv is None:
             return stop
         hi = max((r.price_f for r in resting if r.is_buy), default=-math.inf)
         lo = min((r.price_f for r in resting if not r.is_buy), default=math.inf)
+        if lv is not None:  # a position's liquidation price is touched like an order
+            hi = max(hi, lv[0])
+            lo = min(lo, lv[1])
         for i in range(start, stop):
             x = prices[i]
             if x <= hi or x >= lo:
@@ -643,6 +747,195 @@ class MatchingEngine:
                 level = _dec(book.size_at(r.is_buy, r.price_f))
                 if level < r.queue:
                     r.queue = level
+
+    # ----- derivatives (botkit.margin) ---------------------------------------------------
+
+    def _mark(self, symbol: str) -> Decimal | None:
+        """A symbol's mark price: its last trade (or close), else the middle of its book."""
+        book = self.books.get(symbol)
+        if book is None:
+            return None
+        last = book.last_price
+        if last is None:
+            bid, ask = book.best_bid, book.best_ask
+            if bid is None or ask is None:
+                return None
+            return (exact(bid) + exact(ask)) / 2
+        return exact(last)
+
+    def _margin_price(self, order: Order, inst: Instrument, book: OrderBook) -> Decimal | None:
+        """The price an order's margin is held at (None: a market order with no reference)."""
+        otype = order.type
+        buy = order.side is _BUY
+        if otype is _LIMIT or otype is _STOP_LIMIT:
+            return order.price
+        if otype is _STOP_MARKET:
+            stop: Decimal = order.stop_price  # type: ignore[assignment]
+            return market_buy_price(inst, stop, self.slippage) if buy else stop
+        ref = book.best_ask if buy else book.best_bid
+        if ref is None:
+            ref = book.last_price
+        if ref is None:
+            return None
+        return market_buy_price(inst, _dec(ref), self.slippage) if buy else _dec(ref)
+
+    def _margin_rate(
+        self, order: Order, inst: Instrument, price: Decimal, size: Decimal
+    ) -> Decimal:
+        held = self._held.get((order.strategy, order.symbol), ZERO)
+        lev = self.margin.leverage[order.symbol]
+        return margin_per_unit(inst, order.side, price, size, held, lev, order.reduce_only)
+
+    def _margin_lock(self, order: Order, inst: Instrument, book: OrderBook, ts: int) -> bool:
+        """Hold what a derivative order needs; refuse it (False) when that is not available."""
+        if order.reduce_only:
+            return True  # the risk module clipped it to the position: it holds nothing
+        price = self._margin_price(order, inst, book)
+        if price is None:
+            self._reject(order, "no_reference_price", "no book and no last price to value at", ts)
+            return False
+        size = order.remaining
+        rate = self._margin_rate(order, inst, price, size)
+        if not rate:
+            return True
+        asset = inst.value_asset
+        if self.locks.lock(order.client_id, asset, rate, size):
+            return True
+        self._reject(
+            order,
+            "insufficient_margin",
+            f"{order.side.value} {size} {order.symbol} at {self.margin.leverage[order.symbol]}x "
+            f"needs {rate * size} {asset} of margin, {self.locks.free_of(asset)} is available",
+            ts,
+        )
+        return False
+
+    def _settle(
+        self,
+        strategy: str,
+        inst: Instrument,
+        side: Side,
+        price: Decimal,
+        size: Decimal,
+        fee: Decimal,
+    ) -> None:
+        """A derivative fill in the account: position, wallet, liquidation prices."""
+        asset = inst.value_asset
+        bal = self.balances
+        realised = self.margin.fill(inst, side, price, size)
+        bal[asset] = bal.get(asset, ZERO) + realised - fee
+        key = (strategy, inst.symbol)
+        held = self._held.get(key, ZERO) + (size if side is _BUY else -size)
+        if held:
+            self._held[key] = held
+        else:
+            self._held.pop(key, None)
+        self._update_triggers()
+
+    def _update_triggers(self) -> None:
+        """Every position's liquidation price, as the account stands (a trade print on a
+        symbol that has one is seen by :meth:`on_trade`: it counts as resting)."""
+        liq = self._liq
+        self.resting_count -= len(liq)
+        liq.clear()
+        margin = self.margin
+        positions = margin.positions
+        self._liq_multi = len(positions) > 1
+        for sym, pos in positions.items():
+            asset = margin.instruments[sym].value_asset
+            price = margin.liquidation_price(sym, self.balances.get(asset, ZERO))
+            if price is None:
+                continue
+            f = float(price)
+            liq[sym] = (f, math.inf) if pos.size > 0 else (-math.inf, f)
+        self.resting_count += len(liq)
+
+    def _liquidate(self, symbol: str, px: float, ts: int) -> None:
+        """Close every position settled in ``symbol``'s asset and cancel their orders."""
+        inst = self.instruments[symbol]
+        asset = inst.value_asset
+        margin = self.margin
+        pos = margin.positions[symbol]
+        trigger = margin.liquidation_price(symbol, self.balances.get(asset, ZERO))
+        at = _dec(px)
+        long = pos.size > 0
+        price = at
+        if trigger is not None and trigger.is_finite() and trigger > 0:
+            on_grid = inst.price_down(trigger) if long else inst.price_up(trigger)
+            # At the liquidation price, unless the market gapped through it.
+            if (long and at >= on_grid) or (not long and at <= on_grid):
+                price = on_grid
+        for sym, i in self.instruments.items():
+            if sym not in self._deriv or i.value_asset != asset:
+                continue
+            for home in (self._resting[sym], self._bar_waiting[sym], self._stops[sym]):
+                for r in list(home):
+                    self._remove(r)
+                    cid = r.order.client_id
+                    if cid in self.locks:
+                        self.locks.release(cid)
+                    self.listener.on_canceled(cid, ts, "liquidation")
+        closing = [(symbol, price)]
+        for other, p in margin.open_positions(asset):
+            if other.symbol != symbol:
+                closing.append((other.symbol, self._mark(other.symbol) or p.avg_price))
+        fills: list[Fill] = []
+        for sym, at_price in closing:
+            i = self.instruments[sym]
+            for (strategy, s), held in list(self._held.items()):
+                if s != sym:
+                    continue
+                side = _SELL if held > 0 else _BUY
+                size = abs(held)
+                fee = i.order_value(size, at_price) * i.taker_fee
+                fill: Fill = _NEW(
+                    Fill,
+                    (
+                        f"{self.name}-liq{next(self._trade_ids)}",
+                        "liquidation",
+                        sym,
+                        side,
+                        at_price,
+                        size,
+                        fee,
+                        asset,
+                        _TAKER,
+                        ts,
+                        None,
+                        strategy,
+                    ),
+                )
+                self.trades.append(fill)
+                fills.append(fill)
+                self._settle(strategy, i, side, at_price, size, fee)
+        absorbed = ZERO
+        if self.balances.get(asset, ZERO) < 0:
+            absorbed = -self.balances[asset]
+            self.balances[asset] = ZERO
+            self.absorbed[asset] = self.absorbed.get(asset, ZERO) + absorbed
+            self._update_triggers()
+        self.liquidations.append((ts, symbol, price))
+        self.listener.on_liquidation(fills, asset, absorbed, ts)
+
+    def _pay_funding(self, ts: int) -> None:
+        """Each perpetual position pays (or receives) funding at the rate in force."""
+        rate = self.funding_rate
+        if not rate or not self._held:
+            return
+        bal = self.balances
+        for (strategy, sym), held in list(self._held.items()):
+            inst = self.instruments[sym]
+            if not is_perpetual(inst):
+                continue
+            mark = self._mark(sym)
+            if mark is None:
+                continue
+            paid = funding_payment(inst, held, mark, rate)
+            asset = inst.value_asset
+            bal[asset] = bal.get(asset, ZERO) - paid
+            self.funding.append((ts, strategy, sym, paid, asset))
+            self.listener.on_funding(strategy, sym, -paid, asset, ts)
+        self._update_triggers()
 
     # ----- bars -------------------------------------------------------------------------
 
@@ -727,6 +1020,16 @@ class MatchingEngine:
         vol = bar.volume
         budget = inst.size_down(_dec(vol) * self.bar_volume_share) if vol > 0 else ZERO
         ts = bar.ts_ns
+        if self._liq:
+            if self._liq_multi:
+                self._update_triggers()
+            lv = self._liq.get(sym)
+            if lv is not None:
+                # At the liquidation price, or at the open when the bar gapped through it.
+                if bar.low <= lv[0]:
+                    self._liquidate(sym, bar.open if bar.open <= lv[0] else lv[0], ts)
+                elif bar.high >= lv[1]:
+                    self._liquidate(sym, bar.open if bar.open >= lv[1] else lv[1], ts)
         waiting, resting, stops = self._bar_waiting[sym], self._resting[sym], self._stops[sym]
         if not (waiting or resting or stops):
             self._bar_budget[sym] = budget
