@@ -46,8 +46,9 @@ margin at leverage ``L``.
 **Funding** (perpetuals only). At each funding time (every ``funding_interval``
 from midnight UTC; 8 h by default: 00:00, 08:00, 16:00) a position pays
 ``q x mark x rate`` (linear) or ``q / mark x rate`` (inverse) in the settlement
-asset: longs pay shorts when the rate is positive. The rate is the recorded
-one in force (catalog kind ``funding``) or ``sim.funding_rate``.
+asset: longs pay shorts when the rate is positive. Where the catalog records a
+symbol's funding (kind ``funding``), it is paid at the recorded times and rates
+instead of on the grid at ``sim.funding_rate``.
 """
 
 from __future__ import annotations

@@ -167,8 +167,10 @@ def build_sim_engine(
     leverage: Mapping[str, Decimal] | Decimal | None = None,
     funding_rate: Decimal | int | str = 0,
     funding_interval_ns: int = 8 * 3600 * 10**9,
+    funding_rates: Mapping[str, Sequence[tuple[int, Decimal]]] | None = None,
 ) -> Engine:
-    """An engine whose orders go to the matching engine (backtest and paper)."""
+    """An engine whose orders go to the matching engine (backtest and paper);
+    ``funding_rates`` are recorded (time, rate) per perpetual, paid at their times."""
 
     def sim(router: ExecutionRouter, books: dict[str, OrderBook]) -> MatchingEngine:
         return MatchingEngine(
@@ -183,6 +185,7 @@ def build_sim_engine(
             leverage=leverage,
             funding_rate=funding_rate,
             funding_interval_ns=funding_interval_ns,
+            funding_rates=funding_rates,
         )
 
     return assemble(
@@ -199,8 +202,12 @@ def build_sim_engine(
     )
 
 
-def build_backtest(config: BotConfig) -> Engine:
-    """The engine of ``botkit backtest`` for a loaded bot.yaml."""
+def build_backtest(
+    config: BotConfig,
+    funding_rates: Mapping[str, Sequence[tuple[int, Decimal]]] | None = None,
+) -> Engine:
+    """The engine of ``botkit backtest`` for a loaded bot.yaml (``funding_rates``: the
+    catalog's, per symbol)."""
     sim = config.sim
     return build_sim_engine(
         config.make_instruments(),
@@ -216,6 +223,7 @@ def build_backtest(config: BotConfig) -> Engine:
         leverage=config.account.leverage,
         funding_rate=sim.funding_rate,
         funding_interval_ns=sim.funding_interval,
+        funding_rates=funding_rates,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -467,3 +468,70 @@ def test_random_trading_on_margin_never_leaves_a_negative_wallet_and_router_agre
     assert venue.locks.locked.get(asset, D(0)) >= 0
     event(f"liquidations: {min(len(venue.liquidations), 2)}")
     event(f"fills: {'none' if not router.fills else 'some'}")
+
+
+# ----------------------------------------------------------------------------- recorded funding
+
+
+class BuyOnce:
+    """Buys ``size`` at market on the first trade, then holds."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.size = params["size"]
+        self.sent = False
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Any) -> list[Any]:
+        if self.sent:
+            return []
+        self.sent = True
+        return [Place("BTC/USDT", Side.BUY, self.size, type=OrderType.MARKET)]
+
+
+def test_a_backtest_pays_the_funding_recorded_in_the_catalog_at_its_times(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    from botkit.backtest.catalog import FUNDING, Catalog
+    from botkit.backtest.runner import run_backtest
+    from botkit.config import parse_config
+
+    catalog = Catalog(tmp_path / "data")
+    hours = [at(7), at(9), at(12), at(17), at(20)]
+    catalog.write(
+        "sim",
+        "BTC/USDT",
+        "trades",
+        pd.DataFrame(
+            {
+                "ts_ns": hours,
+                "price": [50000.0, 51000.0, 52000.0, 53000.0, 54000.0],
+                "size": [1.0] * 5,
+            }
+        ),
+    )
+    # Recorded rates at 08:00 and 16:00 (and one before the data, never paid).
+    catalog.write(
+        "sim",
+        "BTC/USDT",
+        FUNDING,
+        pd.DataFrame({"ts_ns": [at(0), at(8), at(16)], "rate": [0.5, 0.0001, -0.0003]}),
+    )
+    config = parse_config(
+        f"""
+instruments:
+  - {{symbol: BTC/USDT, tick_size: "0.1", lot_size: "0.001", kind: perpetual}}
+account: {{balances: {{USDT: "100000"}}}}
+strategies: [{{name: s, use: "{__name__}:BuyOnce", params: {{size: "1"}}}}]
+sim: {{funding_rate: "0.01"}}
+data: {{catalog: "{tmp_path / "data"}"}}
+output: {{dir: "{tmp_path / "out"}", progress: "off"}}
+"""
+    )
+    result, summary = run_backtest(config, tmp_path / "out", progress=False)
+    # Long 1 BTC from 07:00: at 08:00 (mark 50,000, the last trade) it pays 5; at 16:00
+    # (mark 52,000) it receives 15.6. The configured rate is not used where rates are
+    # recorded.
+    assert result.funding == {("s", "BTC/USDT"): D(5) - D("15.6")}
+    assert D(summary["funding"]["total"]) == D("-10.6")

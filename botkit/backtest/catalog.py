@@ -19,6 +19,9 @@ Kinds and their columns (timestamps are int64 nanoseconds since the Unix epoch, 
   current between depth updates.
 - ``bars_<interval>`` (``bars_1m``, ``bars_1h``, ...): ts_ns (the bar's *close* time),
   open, high, low, close, volume.
+- ``funding``: ts_ns (a funding time), rate (the perpetual's funding rate paid then;
+  positive: longs pay shorts). Not replayed as events: the simulated venue pays
+  funding at these times (``botkit.margin``).
 
 Every file records the original symbol in its Parquet key-value metadata (the
 directory name loses the "/"), and the number of events it holds, so a progress
@@ -75,6 +78,7 @@ TRADES = "trades"
 BOOK_SNAPSHOTS = "book_snapshots"
 BOOK_DELTAS = "book_deltas"
 QUOTES = "quotes"
+FUNDING = "funding"
 BARS_PREFIX = "bars_"
 
 # Trade side codes in the catalog.
@@ -129,6 +133,7 @@ _SCHEMAS: dict[str, pa.Schema] = {
             ("recv_ns", pa.int64()),
         ]
     ),
+    FUNDING: pa.schema([("ts_ns", pa.int64()), ("rate", _FLOAT)]),
     "bars": pa.schema(
         [
             ("ts_ns", pa.int64()),
@@ -171,11 +176,11 @@ def is_bars_kind(kind: str) -> bool:
 
 
 def check_kind(kind: str) -> str:
-    if kind in _PRIORITY or is_bars_kind(kind):
+    if kind in _PRIORITY or kind == FUNDING or is_bars_kind(kind):
         return kind
     raise ValueError(
-        f"unknown kind {kind!r}: expected trades, book_snapshots, book_deltas, quotes "
-        "or bars_<n><s|m|h|d>"
+        f"unknown kind {kind!r}: expected trades, book_snapshots, book_deltas, quotes, "
+        "funding or bars_<n><s|m|h|d>"
     )
 
 
@@ -629,12 +634,14 @@ def _hidden(p: Path) -> bool:
 
 
 def _is_kind_name(name: str) -> bool:
-    return name in _PRIORITY or is_bars_kind(name)
+    return name in _PRIORITY or name == FUNDING or is_bars_kind(name)
 
 
 def _kind_sort_key(kind: str) -> tuple[int, int]:
     if is_bars_kind(kind):
         return (_BAR_PRIORITY, bar_interval_ns(kind))
+    if kind == FUNDING:
+        return (_BAR_PRIORITY + 1, 0)
     return (_PRIORITY[kind], 0)
 
 
@@ -1131,6 +1138,34 @@ def _merge_streams(streams: list[_Stream]) -> Iterator[Sequence[Any]]:
         active = [s for s in active if s.fill()]
 
 
+def funding_rates(
+    catalog: Catalog,
+    venue: str,
+    symbol: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> list[tuple[int, Decimal]]:
+    """The recorded funding of ``symbol`` in [start_ns, end_ns): (time, rate) in time
+    order, each rate the decimal its float prints as. Checked like every other kind."""
+    columns = ["ts_ns", "rate"]
+    out: list[tuple[int, Decimal]] = []
+    for path in catalog.files(venue, symbol, FUNDING, start_ns, end_ns):
+        pf = _open_streaming(path)
+        check_schema(path, FUNDING, pf.schema_arrow, columns)
+        ts_lo, ts_hi = _file_bounds(path)
+        prev_ts: int | None = None
+        row = 0
+        for batch in iter_batches(pf, path, columns=columns):
+            check_nulls(path, batch, columns, row)
+            cols = _batch_columns(batch, columns)
+            prev_ts = check_columns(path, FUNDING, cols, row, prev_ts, ts_lo, ts_hi)
+            row += batch.num_rows
+            for ts, rate in zip(cols["ts_ns"].tolist(), cols["rate"].tolist(), strict=True):
+                if (start_ns is None or ts >= start_ns) and (end_ns is None or ts < end_ns):
+                    out.append((ts, Decimal(repr(rate))))
+    return out
+
+
 def replay_count(
     catalog: Catalog,
     venue: str,
@@ -1165,6 +1200,7 @@ __all__ = [
     "BID",
     "BOOK_DELTAS",
     "BOOK_SNAPSHOTS",
+    "FUNDING",
     "NS_PER_DAY",
     "QUOTES",
     "SIDE_BUY",
@@ -1179,6 +1215,7 @@ __all__ = [
     "book_at",
     "check_kind",
     "day_of",
+    "funding_rates",
     "is_bars_kind",
     "iter_trade_batches",
     "replay",

@@ -50,6 +50,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "bid_size": "non_negative",
         "ask_size": "non_negative",
     },
+    "funding": {"rate": "rate"},
     "bars": {
         "open": "positive",
         "high": "positive",
@@ -58,7 +59,11 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "volume": "non_negative",
     },
 }
-_RULE_TEXT = {"positive": "a finite number > 0", "non_negative": "a finite number >= 0"}
+_RULE_TEXT = {
+    "positive": "a finite number > 0",
+    "non_negative": "a finite number >= 0",
+    "rate": "a finite rate between -1 and 1",
+}
 
 
 class CatalogError(ValueError):
@@ -190,9 +195,15 @@ def check_columns(
                 )
             continue
         # NaN fails both comparisons, so min/max catch it without an isnan pass.
-        low_ok = v.min() > 0 if rule == "positive" else v.min() >= 0
-        if not (low_ok and v.max() < np.inf):
-            ok = np.isfinite(v) & ((v > 0) if rule == "positive" else (v >= 0))
+        if rule == "rate":
+            low_ok, high = v.min() > -1, 1.0
+        else:
+            low_ok, high = (v.min() > 0 if rule == "positive" else v.min() >= 0), np.inf
+        if not (low_ok and v.max() < high):
+            if rule == "rate":
+                ok = np.isfinite(v) & (np.abs(v) < 1)
+            else:
+                ok = np.isfinite(v) & ((v > 0) if rule == "positive" else (v >= 0))
             i = int(np.flatnonzero(~ok)[0])
             raise CatalogError(
                 path,

@@ -69,18 +69,21 @@ def run_backtest(
     in the range, and ``CatalogError`` for a bad data file. Ctrl-C ends the
     replay early; the report is then marked ``partial``.
     """
-    from botkit.backtest.catalog import Catalog, replay, replay_count
+    from botkit.backtest.catalog import Catalog, funding_rates, replay, replay_count
     from botkit.backtest.progress import Progress
     from botkit.backtest.report import write_report
 
-    engine = build_backtest(config)
-    initial_balances = dict(engine.router.balances)
     catalog = Catalog(config.resolve_path(config.data.catalog))
     venue = config.data.venue or config.venue.name
-    symbols = list(engine.instruments)
-    kinds = tuple(config.data.kinds)
     start = None if config.data.start is None else to_ns(config.data.start)
     end = None if config.data.end is None else to_ns(config.data.end)
+    # Recorded funding of the perpetuals, paid at its own times (else sim.funding_rate).
+    perpetuals = [i.symbol for i in config.instruments if i.kind.endswith("perpetual")]
+    recorded = {s: funding_rates(catalog, venue, s, start, end) for s in perpetuals}
+    engine = build_backtest(config, {s: rows for s, rows in recorded.items() if rows})
+    initial_balances = dict(engine.router.balances)
+    symbols = list(engine.instruments)
+    kinds = tuple(config.data.kinds)
     if not catalog.entries():
         raise BacktestDataError(
             f"the data catalog {catalog.root} holds no data: run `botkit data make-sample` "

@@ -74,6 +74,7 @@ Bars (``sim.bar_fill``, ``sim.bar_volume_share``; docs/bot-yaml.md, ``sim``):
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import math
@@ -203,6 +204,7 @@ class MatchingEngine:
         funding_rate: Decimal | int | str = 0,
         funding_interval_ns: int = 8 * 3600 * 10**9,
         margin: bool = True,
+        funding_rates: Mapping[str, Sequence[tuple[int, Decimal]]] | None = None,
     ) -> None:
         self.instruments = instruments
         if balances is None:
@@ -260,7 +262,14 @@ class MatchingEngine:
         self.funding_interval = int(funding_interval_ns)
         if self.funding_interval <= 0:
             raise ValueError(f"funding_interval_ns must be > 0, not {funding_interval_ns}")
-        self._perps = any(is_perpetual(instruments[s]) for s in self._deriv)
+        # Recorded funding (time, rate) per symbol is paid at its own times; the other
+        # perpetuals pay the configured rate on the interval grid.
+        perps = [s for s in self._deriv if is_perpetual(instruments[s])]
+        recorded = funding_rates or {}
+        self._recorded = {s: list(recorded[s]) for s in perps if recorded.get(s)}
+        self._recorded_at = dict.fromkeys(self._recorded, 0)
+        self._grid = [s for s in perps if s not in self._recorded] if self.funding_rate else []
+        self._grid_due = INF
         self._funding_due = INF
         # (ts, strategy, symbol, amount paid (< 0: received), asset)
         self.funding: list[tuple[int, str, str, Decimal, str]] = []
@@ -301,18 +310,44 @@ class MatchingEngine:
             else:
                 if t_fund > now_ns:
                     break
-                self._pay_funding(t_fund)
-                self._funding_due = t_fund + self.funding_interval
+                self._fund(t_fund)
         t = q[0][0] if q else INF
         self.next_due = t if t < self._funding_due else self._funding_due
 
     def begin(self, now_ns: int) -> None:
-        """The clock starts: funding falls due on the interval grid from midnight UTC."""
-        if self._perps:
+        """The clock starts: funding falls due at the recorded times after it, and on the
+        interval grid from midnight UTC for the configured rate."""
+        if self._grid:
             iv = self.funding_interval
-            self._funding_due = (now_ns // iv + 1) * iv
-            if self._funding_due < self.next_due:
-                self.next_due = self._funding_due
+            self._grid_due = (now_ns // iv + 1) * iv
+        for sym, rows in self._recorded.items():
+            self._recorded_at[sym] = bisect.bisect_right(rows, now_ns, key=lambda r: r[0])
+        self._funding_due = self._next_funding()
+        if self._funding_due < self.next_due:
+            self.next_due = self._funding_due
+
+    def _next_funding(self) -> int:
+        t = self._grid_due
+        for sym, rows in self._recorded.items():
+            i = self._recorded_at[sym]
+            if i < len(rows) and rows[i][0] < t:
+                t = rows[i][0]
+        return t
+
+    def _fund(self, ts: int) -> None:
+        """Pay what falls due at ``ts``: the recorded rates and the configured one."""
+        rates: dict[str, Decimal] = {}
+        if ts == self._grid_due:
+            rates.update(dict.fromkeys(self._grid, self.funding_rate))
+            self._grid_due += self.funding_interval
+        for sym, rows in self._recorded.items():
+            i = self._recorded_at[sym]
+            while i < len(rows) and rows[i][0] <= ts:
+                rates[sym] = rows[i][1]
+                i += 1
+            self._recorded_at[sym] = i
+        self._pay_funding(ts, rates)
+        self._funding_due = self._next_funding()
 
     def end(self, now_ns: int) -> None:
         """The run ends: no more funding (what is still in flight is delivered), and a
@@ -917,16 +952,16 @@ class MatchingEngine:
         self.liquidations.append((ts, symbol, price))
         self.listener.on_liquidation(fills, asset, absorbed, ts)
 
-    def _pay_funding(self, ts: int) -> None:
-        """Each perpetual position pays (or receives) funding at the rate in force."""
-        rate = self.funding_rate
-        if not rate or not self._held:
+    def _pay_funding(self, ts: int, rates: Mapping[str, Decimal]) -> None:
+        """Each perpetual position with a rate due pays (or receives) funding."""
+        if not self._held:
             return
         bal = self.balances
         for (strategy, sym), held in list(self._held.items()):
-            inst = self.instruments[sym]
-            if not is_perpetual(inst):
+            rate = rates.get(sym)
+            if not rate:
                 continue
+            inst = self.instruments[sym]
             mark = self._mark(sym)
             if mark is None:
                 continue
