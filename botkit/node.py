@@ -397,6 +397,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             venue,
             risk_limits=config.risk,
             balances=balances,
+            leverage=config.account.leverage,
             wake=delivery.set,
             id_prefix=f"r{run_id:x}",
             cancel_on_stop=config.live.cancel_on_stop,
