@@ -103,31 +103,18 @@ def apply_fill(
 ) -> Position:
     """The position after one fill, its realised PnL in the settlement asset.
 
-    Linear contracts and spot use ``Position.apply`` (arithmetic average entry);
-    inverse contracts average their entry harmonically and realise
-    ``closed x (1/entry - 1/price)`` (long) in the base asset.
+    Linear contracts and spot use ``Position.apply`` (arithmetic average entry).
+    An inverse position of ``q`` contracts is, in the reciprocal price ``1/p``, a
+    linear position of ``-q``: its PnL ``q (1/e - 1/p)`` is ``-q (1/p - 1/e)``, and
+    the arithmetic mean of ``1/p`` is the harmonic mean of ``p``. So it is applied
+    there, and its entry given back as a price.
     """
     if not inst.kind.startswith("inverse_"):
         return pos.apply(side, price, size)
-    sym, old, avg, pnl = pos
-    if side is _BUY:
-        new = old + size
-        adding = old >= 0
-    else:
-        new = old - size
-        adding = old <= 0
-    if not old:
-        return _NEW(Position, (sym, new, price, pnl))
-    if adding:
-        return _NEW(Position, (sym, new, abs(new) / (abs(old) / avg + size / price), pnl))
-    long = old > 0
-    closed = min(size, abs(old))
-    pnl += closed * (ONE / avg - ONE / price) if long else closed * (ONE / price - ONE / avg)
-    if not new:
-        return _NEW(Position, (sym, new, ZERO, pnl))
-    if (new > 0) is long:
-        return _NEW(Position, (sym, new, avg, pnl))
-    return _NEW(Position, (sym, new, price, pnl))
+    sym, q, entry, pnl = pos
+    flipped = _NEW(Position, (sym, ZERO - q, ONE / entry if q else ZERO, pnl))
+    _, nq, nx, npnl = flipped.apply(side.opposite, ONE / price, size)
+    return _NEW(Position, (sym, ZERO - nq, ONE / nx if nq else ZERO, npnl))
 
 
 def fee_rate(inst: Instrument) -> Decimal:
