@@ -6,13 +6,19 @@ minimum order value (``size_below_lot``, ``below_min_size``,
 those on one venue and is rejected on every order on another (a futures venue
 whose minimum order value is 100 USDT); these helpers let it ask what the
 instrument accepts at the current price instead.
+
+On a spot instrument an order must also be paid for: ``order_lock`` says what a
+limit order locks (the rule of ``botkit.account``), so a strategy can hold back
+an order the free balance cannot cover instead of sending it to be refused
+``insufficient_balance`` again and again.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from botkit.model import Instrument, round_to_step
+from botkit.account import is_spot, lock_rate
+from botkit.model import Instrument, Side, round_to_step
 
 # A minimum order value is met at the price the size was chosen at; the order may
 # be placed lower (a bid below the mid) or the price may fall before the next one.
@@ -58,4 +64,24 @@ def is_dust(inst: Instrument, size: Decimal, price: Decimal | float) -> bool:
     return False
 
 
-__all__ = ["DEFAULT_HEADROOM", "is_dust", "min_order_size"]
+def order_lock(
+    inst: Instrument, side: Side, price: Decimal, size: Decimal
+) -> tuple[str, Decimal] | None:
+    """What a limit order of ``size`` at ``price`` locks while it rests, as (asset,
+    amount): a buy its value plus the worse of the two fees in the quote asset, a sell
+    its size of the base asset. None where the spot rules do not apply (perpetuals and
+    futures lock nothing yet). Compare it with ``ctx.free(asset)``.
+
+    >>> btc = Instrument("x", "BTC/USDT", "BTC", "USDT", "0.01", "0.001", maker_fee="0.001")
+    >>> order_lock(btc, Side.BUY, Decimal("100"), Decimal("2"))
+    ('USDT', Decimal('200.200'))
+    >>> order_lock(btc, Side.SELL, Decimal("100"), Decimal("2"))
+    ('BTC', Decimal('2'))
+    """
+    if not is_spot(inst):
+        return None
+    asset, per_unit = lock_rate(inst, side is Side.BUY, price)
+    return asset, per_unit * size
+
+
+__all__ = ["DEFAULT_HEADROOM", "is_dust", "min_order_size", "order_lock"]

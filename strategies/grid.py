@@ -4,7 +4,8 @@ A level cycles through three states: *armed* (its buy rests on the book),
 *holding* (the buy filled; a reduce-only sell, the exit, rests one spacing
 above it) and back to *armed* once the exit has filled. Fills drive every
 transition (``on_fill``); order updates (``on_order``) only notice orders that
-ended without filling, which are retried after ``retry_ms`` on the next trade.
+ended without filling, which are retried after ``retry_ms`` on the next trade
+(or, on a symbol with only bars, the next bar).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from botkit import CancelAll, Context, Place, Side, hookimpl
-from botkit.events import OrderUpdate, Trade
+from botkit.events import Bar, OrderUpdate, Trade
 from botkit.intents import Intent
 from botkit.model import Fill, Instrument, OrderStatus
-from botkit.sizing import is_dust, min_order_size
+from botkit.sizing import is_dust, min_order_size, order_lock
 
 DEFAULT_SPACING_PCT = Decimal("0.1")
 _NEVER = 1 << 62
@@ -127,9 +128,10 @@ class Grid:
     """A buy ladder below the price; each filled buy gets a reduce-only exit one spacing up.
 
     The ladder starts at the first price seen (the last trade at start, else the
-    first trade): ``count`` buys at ``start - k * step`` for k = 1..count, where
-    the step is ``spacing`` (quote currency) or ``spacing_pct`` percent of the
-    starting price, rounded down to the tick (at least one tick) once, at start.
+    first trade, or on a symbol with only bars the first bar's close): ``count``
+    buys at ``start - k * step`` for k = 1..count, where the step is ``spacing``
+    (quote currency) or ``spacing_pct`` percent of the starting price, rounded
+    down to the tick (at least one tick) once, at start.
     ``levels`` (prices, each of ``size``) or ``orders`` (``{price, size}``
     items) give the buys explicitly instead; explicit prices at or above the
     starting price are skipped. Levels outside ``lower``..``upper`` are left out.
@@ -140,7 +142,18 @@ class Grid:
     When every exit of a level has filled and its buy is done, the buy is placed
     again: the level is re-armed. An order that ends without filling (rejected,
     cancelled, expired) is placed again on the first trade ``retry_ms`` later.
+    Bars stand for trades until the first trade is seen: on bar data (hourly
+    candles, say) the ladder starts at a close and retries on later bars, and the
+    simulated venue fills the limits when a bar's range reaches them.
     The grid's orders are cancelled on stop unless ``cancel_on_stop`` is false.
+
+    Funds: on a spot instrument a buy is placed only when the free quote balance
+    covers it (``botkit.sizing.order_lock``), nearest the price first; the levels
+    it does not cover wait, unsent, and are looked at again ``retry_ms`` later (on
+    the next trade or bar after it). An account too small for the whole ladder
+    trades the part it can pay for, instead of having the rest refused
+    ``insufficient_balance`` on every retry. It is logged once at warning level;
+    ``unfunded`` counts the levels waiting.
 
     Sizing: a level's size below the smallest order the instrument accepts at
     that level's price (one lot, ``min_size``, ``min_notional``) is raised to
@@ -165,11 +178,14 @@ class Grid:
         self.stopped = False
         self._by_cid: dict[str, tuple[_Level, int]] = {}  # client id -> (level, kind)
         self._retry_at = 0  # the first trade starts the ladder
+        self._saw_trade = False  # once a trade is seen, bars no longer drive the grid
         self._retry_ns = int(p.retry_ms * 1_000_000)
         self._seq = 0
         self._prefix = ""
         self._inst: Instrument | None = None
         self.dust = Decimal(0)  # bought and left unsold: too small for one order
+        self.unfunded = 0  # levels waiting for the free balance to cover their buy
+        self._told_unfunded = False
 
     # ----- hooks -------------------------------------------------------------------
 
@@ -183,10 +199,21 @@ class Grid:
 
     @hookimpl
     def on_trade(self, ctx: Context, trade: Trade) -> list[Intent] | None:
+        self._saw_trade = True
         if trade.ts_ns < self._retry_at:
             return None  # the steady state: fills come through on_fill
         if not self.started:
             return self._start(ctx, trade.price)
+        return self._retry(ctx)
+
+    @hookimpl
+    def on_bar(self, ctx: Context, bar: Bar) -> list[Intent] | None:
+        # Only where there are no trades (a catalog of candles): a bar then is the
+        # market's latest price, as the simulated venue fills on bars only there too.
+        if self._saw_trade or bar.ts_ns < self._retry_at:
+            return None
+        if not self.started:
+            return self._start(ctx, bar.close)
         return self._retry(ctx)
 
     @hookimpl
@@ -230,14 +257,14 @@ class Grid:
             exit_ = self._exit(ctx, level, final=level.buy_id is None)
             if exit_ is not None:
                 return [exit_]
-            return [self._arm(level)] if level.idle else None
+            return self._arm_funded(ctx, [level]) if level.idle else None
         if kind == _EXIT:
             if done:
                 level.exits.discard(cid)
         else:
             # A late fill of an exit given up on: that much no longer needs selling.
             level.unplaced -= min(level.unplaced, fill.size)
-        return [self._arm(level)] if level.idle else None
+        return self._arm_funded(ctx, [level]) if level.idle else None
 
     @hookimpl
     def on_stop(self, ctx: Context) -> list[Intent] | None:
@@ -293,11 +320,45 @@ class Grid:
         if not self.levels:
             ctx.log.warning("grid on %s has no level to place around %s", self.symbol, ref)
             return None
-        return [self._arm(level) for level in self.levels]
+        return self._arm_funded(ctx, self.levels) or None
 
     def _next_id(self, level: _Level, kind: str) -> str:
         self._seq += 1
         return f"{self._prefix}-L{level.index}{kind}{self._seq}"
+
+    def _arm_funded(self, ctx: Context, levels: list[_Level]) -> list[Intent]:
+        """Buys for the idle ``levels``, in ladder order, as far as the free balance pays
+        for them (spot); the rest wait for a retry."""
+        inst = self._inst
+        assert inst is not None
+        out: list[Intent] = []
+        budget: dict[str, Decimal] = {}
+        waiting = 0
+        for level in levels:
+            lock = order_lock(inst, Side.BUY, level.price, level.size)
+            if lock is not None:
+                asset, need = lock
+                free = budget[asset] if asset in budget else ctx.free(asset)
+                if need > free:
+                    waiting += 1
+                    continue
+                budget[asset] = free - need
+            out.append(self._arm(level))
+        # Every idle level is one waiting for funds now (the others have been armed).
+        self.unfunded = sum(1 for level in self.levels if level.idle)
+        if waiting:
+            self._retry_at = min(self._retry_at, ctx.now_ns + self._retry_ns)
+            if not self._told_unfunded:
+                self._told_unfunded = True
+                ctx.log.warning(
+                    "grid on %s: the free %s does not cover %d level(s); they wait for funds "
+                    "and are tried again every %s ms",
+                    self.symbol,
+                    inst.quote,
+                    waiting,
+                    self.p.retry_ms,
+                )
+        return out
 
     def _arm(self, level: _Level) -> Place:
         cid = level.buy_id = self._next_id(level, "b")
@@ -342,8 +403,7 @@ class Grid:
                 exit_ = self._exit(ctx, level, final=level.buy_id is None)
                 if exit_ is not None:
                     out.append(exit_)
-            if level.idle:
-                out.append(self._arm(level))
+        out += self._arm_funded(ctx, [level for level in self.levels if level.idle])
         return out or None
 
 

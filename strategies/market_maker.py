@@ -25,7 +25,7 @@ from botkit import Cancel, CancelAll, Context, Edit, Place, Side, hookimpl
 from botkit.events import BookDelta, BookSnapshot, OrderUpdate, Ticker, Timer
 from botkit.intents import Intent
 from botkit.model import Fill, Instrument, OrderStatus
-from botkit.sizing import min_order_size
+from botkit.sizing import min_order_size, order_lock
 
 DEFAULT_HALF_SPREAD_BPS = Decimal("0.25")
 # Without requote_ticks, a quote follows the centre once it is off by this share of the
@@ -112,6 +112,7 @@ class _Quote:
         "side",
         "tag",
         "ticks",
+        "unfunded",
     )
 
     def __init__(self, side: Side, tag: str) -> None:
@@ -125,6 +126,7 @@ class _Quote:
         self.sent_ns = -1  # when the last request for this side went out
         self.hold_ns = -1  # after a reject: no new request until the clock passes this
         self.on = True  # inventory allows quoting this side
+        self.unfunded = False  # the free balance does not pay for this side's quote
 
     def clear(self) -> None:
         self.cid = None
@@ -166,6 +168,15 @@ class MarketMaker:
     headroom, see ``botkit.sizing``) is raised to it, with one warning; so is
     the default ``max_inventory``. A position below the minimum needs no order
     of its own: the quotes trade around it and the next fill absorbs it.
+
+    Funds: on a spot instrument a side is quoted, or moved, only when the free
+    balance pays for it (``botkit.sizing.order_lock``: the bid's value plus fees
+    in the quote asset, the ask's size in the base asset; an edit may use what
+    the order already locks). A side the account cannot pay for waits, and is
+    quoted at the first event after the balance allows it (an account with no
+    base asset quotes the ask once a bid has filled), instead of being refused
+    ``insufficient_balance`` once every ``retry_ms``. It is logged at info level
+    each time a side starts waiting.
 
     Params: ``symbol``; ``size`` (0.001); ``half_spread_bps`` (0.25) or
     ``half_spread_ticks``; ``reference`` (mid | microprice); ``max_inventory``
@@ -392,6 +403,8 @@ class MarketMaker:
         if now <= q.hold_ns or want <= 0:
             return None
         price = self._tick * want
+        if not self._funded(ctx, q, price):
+            return None
         if cid is None:
             self._seq += 1
             cid = q.cid = f"{self._prefix}-{q.tag}-{self._seq}"
@@ -405,6 +418,39 @@ class MarketMaker:
         q.sent_ns = now
         q.ticks = want
         return Edit(cid, price=price, size=q.filled + self._size)
+
+    def _funded(self, ctx: Context, q: _Quote, price: Decimal) -> bool:
+        """Whether the free balance pays for ``q``'s quote at ``price`` (its full size;
+        for an edit, what the order locks now counts as free)."""
+        inst = self._inst
+        assert inst is not None
+        lock = order_lock(inst, q.side, price, self._size)
+        if lock is None:
+            return True
+        asset, need = lock
+        free = ctx.free(asset)
+        if q.cid is not None:
+            order = ctx.order(q.cid)
+            if order is not None and order.price is not None and order.is_open:
+                held = order_lock(inst, q.side, order.price, order.remaining)
+                if held is not None:
+                    free += held[1]
+        if need <= free:
+            q.unfunded = False
+            return True
+        if not q.unfunded:
+            q.unfunded = True
+            ctx.log.info(
+                "%s: %s %s %s needs %s %s, %s is free: waiting for funds",
+                ctx.name,
+                q.tag,
+                self._size,
+                self.symbol,
+                need,
+                asset,
+                free,
+            )
+        return False
 
 
 def _minimums(inst: Instrument) -> str:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from botkit import Cancel, Instrument, Side
 from botkit.engine import Engine
-from botkit.events import Trade
+from botkit.events import Bar, Trade
 from botkit.model import Order, OrderStatus
 from botkit.node import build_sim_engine
 from botkit.plugins import StrategySpec
@@ -41,12 +41,15 @@ def run(
     inst: Instrument,
     batches: Iterable[list[Any]],
     engine_out: list[Engine] | None = None,
+    balances: dict[str, Decimal] | None = None,
     **params: Any,
 ) -> Engine:
     # A None drops the key from BASE (e.g. count=None to give explicit levels).
     params = {k: v for k, v in {**BASE, **params}.items() if v is not None}
     engine = build_sim_engine(
-        {SYM: inst}, [StrategySpec("grid", Grid(params))], balances={"USDT": D(100_000)}
+        {SYM: inst},
+        [StrategySpec("grid", Grid(params))],
+        balances=balances or {"USDT": D(100_000)},
     )
     if engine_out is not None:
         engine_out.append(engine)
@@ -192,6 +195,46 @@ def test_a_buy_cancelled_from_outside_is_placed_again_after_retry_ms(btc: Instru
         (OrderStatus.CANCELED, SEC),
         (OrderStatus.OPEN, 3 * SEC),  # not at 1.5 s: retry_ms had not passed
     ]
+
+
+def test_levels_the_account_cannot_pay_for_wait_unsent(btc: Instrument) -> None:
+    # 200 USDT pays for the 99 and 98 buys (99.198 and 98.196 with the 0.2% fee locked),
+    # not for the 97: it waits, and later trades past retry_ms send nothing more.
+    grid = Grid({**BASE, "retry_ms": 1000})
+    engine = build_sim_engine({SYM: btc}, [StrategySpec("grid", grid)], balances={"USDT": D(200)})
+    engine.run_backtest([[sell_print(SEC, 100.00), sell_print(3 * SEC, 100.00)]])
+    assert resting(engine) == [
+        (BUY, D("99.00"), D("1"), False),
+        (BUY, D("98.00"), D("1"), False),
+    ]
+    assert len(orders(engine)) == 2 and not engine.rejects
+    assert grid.unfunded == 1
+
+
+def bar(minute: int, o: float, h: float, low: float, c: float) -> Bar:
+    """The 1-minute candle that closes at ``minute``."""
+    return Bar(minute * 60 * SEC, SYM, 60 * SEC, o, h, low, c, 100.0)
+
+
+def test_on_candles_the_first_close_starts_the_ladder(btc: Instrument) -> None:
+    # No trade at all: the first close (100.00) starts the ladder, a later candle that
+    # reaches a buy fills it, and one that reaches its exit fills that.
+    events = [
+        bar(1, 100.00, 100.50, 99.50, 100.00),
+        bar(2, 100.00, 100.20, 98.60, 98.80),  # down to 98.60: the 99.00 buy
+        bar(3, 98.80, 100.40, 98.70, 100.30),  # up to 100.40: its exit at 100.00
+    ]
+    engine = run(btc, [events])
+    assert [(f.side, f.price, f.ts_ns) for f in engine.router.fills] == [
+        (BUY, D("99.00"), 2 * 60 * SEC),
+        (SELL, D("100.00"), 3 * 60 * SEC),
+    ]
+    assert resting(engine) == [
+        (BUY, D("99.00"), D("1"), False),  # re-armed
+        (BUY, D("98.00"), D("1"), False),
+        (BUY, D("97.00"), D("1"), False),
+    ]
+    assert not engine.rejects
 
 
 def test_cancels_its_orders_on_stop(btc: Instrument) -> None:

@@ -61,13 +61,14 @@ class Run:
         events: list[Any],
         latency_ns: int = 0,
         timers: dict[str, int] | None = None,
+        balances: dict[str, Decimal] | None = None,
         **params: Any,
     ) -> None:
         self.mm = MarketMaker({**BASE, **params})
         self.engine: Engine = build_sim_engine(
             {SYM: inst},
             [StrategySpec("mm", self.mm, timers=timers or {})],
-            balances={"USDT": D(100_000), "BTC": D(10)},
+            balances=balances or {"USDT": D(100_000), "BTC": D(10)},
             latency_ns=latency_ns,
         )
         self.sent: list[tuple[str, int, str, Decimal | None, Decimal | None]] = []
@@ -170,6 +171,19 @@ def test_stops_quoting_the_side_that_would_exceed_max_inventory(btc: Instrument)
     assert run.position() == 0
     assert run.quotes() == {Side.BUY: (D("99.90"), D("1")), Side.SELL: (D("100.10"), D("1"))}
     assert not run.engine.rejects
+
+
+def test_a_side_the_account_cannot_pay_for_waits_unsent(btc: Instrument) -> None:
+    # No BTC: nothing to sell until the bid fills. Refusing the ask once a second
+    # (insufficient_balance, retry_ms) would be noise; it is simply not sent.
+    events = [book(1 * SEC), clock(3 * SEC), sell_print(4 * SEC, 99.80), clock(6 * SEC)]
+    run = Run(btc, events, balances={"USDT": D(150)})
+    assert not run.engine.rejects
+    assert [(s[0], s[1]) for s in run.sent] == [("place", 1 * SEC), ("place", 4 * SEC)]
+    # The bid filled (99.90 + 0.1% fee): the 1 BTC bought pays for the ask at once, and
+    # the 50.0001 USDT left cannot pay for another bid, which waits.
+    assert run.position() == D("1") and run.engine.router.balances["USDT"] == D("50.0001")
+    assert run.quotes() == {Side.SELL: (D("100.05"), D("1"))}
 
 
 def test_cancels_a_live_quote_when_inventory_runs_out(btc: Instrument) -> None:

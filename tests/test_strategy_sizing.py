@@ -21,7 +21,7 @@ from botkit.engine import Engine
 from botkit.events import BookSnapshot, Trade
 from botkit.node import build_sim_engine
 from botkit.plugins import StrategySpec
-from botkit.sizing import is_dust, min_order_size
+from botkit.sizing import is_dust, min_order_size, order_lock
 
 SYM = "BTC/USDT"
 D = Decimal
@@ -56,6 +56,15 @@ def test_the_smallest_order_and_dust(btc: Instrument) -> None:
     assert min_order_size(inverse, 50_000, headroom=D(0)) == D("50")  # 50 USD = 0.001 BTC
     assert is_dust(btc, D("0.04"), 100) and is_dust(btc, D("-0.04"), 100)
     assert not is_dust(btc, D("0.05"), 100) and not is_dust(btc, D(0), 100)
+
+
+def test_what_an_order_locks(btc: Instrument) -> None:
+    # A spot buy locks its value plus the worse fee (taker 0.2% here), a sell its size;
+    # a perpetual locks nothing (no margin model yet).
+    assert order_lock(btc, Side.BUY, D("100"), D("2")) == ("USDT", D("200.400"))
+    assert order_lock(btc, Side.SELL, D("100"), D("2")) == ("BTC", D("2"))
+    perp = Instrument("x", SYM, "BTC", "USDT", "0.1", "0.001", kind="perpetual")
+    assert order_lock(perp, Side.BUY, D("100"), D("2")) is None
 
 
 def test_market_maker_quotes_at_least_the_minimum_order(
