@@ -118,3 +118,40 @@ def test_the_numbers_do_not_depend_on_the_equity_interval(
         assert summary["strategy_pnl"] == first["strategy_pnl"]
         assert summary["holdings_drift"] == first["holdings_drift"]
         assert summary["equity_change"] == first["equity_change"]
+
+
+def test_a_flat_strategy_realised_pnl_is_exact_though_its_average_entry_is_rounded() -> None:
+    from decimal import Decimal as D
+
+    from botkit.backtest.pnl import attribute
+    from botkit.backtest.result import BacktestResult
+    from botkit.model import Fill, Instrument, Liquidity, Position, Side
+
+    inst = Instrument("sim", "X/USDT", "X", "USDT", "0.01", "1")
+    # Buy 1 at 1 and 2 at 2, sell 3 at 2: the average entry 5/3 is rounded, so
+    # Position.apply realises 0.999...9; the fills realise exactly 1.
+    trades = [(Side.BUY, D(1), D(1)), (Side.BUY, D(2), D(2)), (Side.SELL, D(2), D(3))]
+    fills = [
+        Fill(f"t{i}", "c", "X/USDT", side, px, size, D(0), "USDT", Liquidity.TAKER, i, None, "s")
+        for i, (side, px, size) in enumerate(trades)
+    ]
+    pos = Position("X/USDT")
+    for side, px, size in trades:
+        pos = pos.apply(side, px, size)
+    assert pos.realized_pnl != 1
+    result = BacktestResult(
+        ["s"],
+        "USDT",
+        D(100),
+        D(101),
+        0,
+        3,
+        3,
+        0.0,
+        fills=fills,
+        positions={("s", "X/USDT"): pos},
+        marks={"X/USDT": D(2)},
+        instruments={"X/USDT": inst},
+    )
+    pnl = attribute(result, ["s"]).per_strategy["s"]
+    assert (pnl.realized_gross, pnl.unrealized, pnl.total) == (1, 0, 1)

@@ -168,11 +168,16 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
         valued = in_quote(inst.value_asset if inst is not None else quote, paid)
         current_f = funding[strategy]
         funding[strategy] = None if valued is None or current_f is None else current_f + valued
+    open_by = {s for (s, _), pos in result.positions.items() if pos.size}
     per = {}
     for name in strategies:
         held, flows, paid_f, gross_r = value[name], cash[name], funding[name], realized[name]
         known = None not in (held, flows, paid_f, gross_r)
         total = flows + held - fees[name] - paid_f if known else None  # type: ignore[operator]
+        if total is not None and name not in open_by:
+            # Flat: everything is realised, and the cash flows say how much exactly (the
+            # average entry behind Position.realized_pnl is a rounded quotient).
+            gross_r = total + fees[name] + paid_f  # type: ignore[operator]
         per[name] = StrategyPnL(
             gross_r if gross_r is not None else ZERO,
             fees[name],
