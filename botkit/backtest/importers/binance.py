@@ -36,7 +36,9 @@ zipped or not. Columns, by position, as Binance documents them:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 from botkit.backtest.catalog import SIDE_BUY, SIDE_SELL, TRADES, Catalog
@@ -69,7 +71,9 @@ MARKETS = ("spot", "usdm")
 _TRADES = {7: "spot", 6: "usdm"}
 _AGG = {8: "spot", 7: "usdm"}
 _KLINE_WIDTH = 12
-_NAME = re.compile(r"^([A-Z0-9_]+)-(trades|aggTrades|\d+[smhdw]|1mo)-\d{4}-\d{2}(?:-\d{2})?\.csv$")
+_NAME = re.compile(
+    r"^([A-Z0-9_]+)-(trades|aggTrades|\d+[smhdw]|1mo)-\d{4}-\d{2}(?:-\d{2})?(?:\.csv)?$"
+)
 _MAKER = {"true": True, "false": False}
 
 
@@ -97,8 +101,12 @@ def _kind_for(market: str, symbol: str | None) -> str:
     return "future" if symbol and re.search(r"_\d{6}$", symbol) else "perpetual"
 
 
-def _is_header(row: list[str]) -> bool:
-    return not row[0].strip().lstrip("-").isdigit()
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Units:
@@ -168,13 +176,24 @@ def _market(
     return found, why
 
 
-def _first_row(path: Path) -> tuple[list[str], bool]:
+def _layout(path: Path) -> tuple[int, bool]:
+    """(columns, whether line 1 is a header), from the first rows: the width most of them
+    have, so that one bad row at the top does not decide it. Line 1 is a header when it
+    has that width and holds no number."""
+    first: list[str] | None = None
+    widths: Counter[int] = Counter()
     with open_text(path) as f:
-        for _, row in csv_rows(f):
+        for _, row in islice(csv_rows(f), 50):
             if isinstance(row, RowError):
-                raise ValueError(f"{path.name}: {row.reason}")
-            return row, _is_header(row)
-    raise ValueError(f"{path.name} is empty")
+                continue
+            if first is None:
+                first = row
+            widths[len(row)] += 1
+    if first is None:
+        raise ValueError(f"{path.name} holds no CSV rows")
+    width = widths.most_common(1)[0][0]
+    header = len(first) == width and not any(_numeric(x) for x in first)
+    return width, header
 
 
 def _trades(
@@ -189,9 +208,8 @@ def _trades(
     path = Path(path)
     result = ImportResult()
     exchange_symbol = _name_facts(path, data_type)
-    first, header = _first_row(path)
-    found, why = _market(path, data_type, len(first), header, market, wanted.force, result)
-    width = len(first)
+    width, header = _layout(path)
+    found, why = _market(path, data_type, width, header, market, wanted.force, result)
     i_price, i_qty = 1, 2
     i_time, i_maker = (4, 5) if data_type == "trades" else (5, 6)
     cols = Columns(ts_ns="q", price="d", size="d", side="b", trade_id="q")
@@ -234,7 +252,7 @@ def _trades(
     units.say(result)
     facts = Facts(
         exchange_symbol,
-        f"its file name {inner_name(path)}",
+        f"by its file name {inner_name(path)}",
         kind=_kind_for(found, exchange_symbol),
         kind_why=why or f"--market {found}",
     )
@@ -309,8 +327,8 @@ def import_binance_klines(
     wanted = Wanted(tick_size, lot_size, kind, base, quote, force)
     result = ImportResult()
     exchange_symbol = _name_facts(path, "klines")
-    first, header = _first_row(path)
-    found, why = _market(path, "klines", len(first), header, market, force, result)
+    width, header = _layout(path)
+    found, why = _market(path, "klines", width, header, market, force, result)
     interval_ns = parse_interval(interval) if interval else interval_in_name(inner_name(path))
     bars = BarRows(result, "open_time")
     units = _Units()
@@ -344,7 +362,7 @@ def import_binance_klines(
     kind_name, table = bars.finish(interval_ns)
     facts = Facts(
         exchange_symbol,
-        f"its file name {inner_name(path)}",
+        f"by its file name {inner_name(path)}",
         kind=_kind_for(found, exchange_symbol) if why else None,
         kind_why=why or "from the market assumed by its header line",
         assumed_kind=_kind_for(found, exchange_symbol),

@@ -242,12 +242,17 @@ def non_negative(text: Any, what: str) -> float:
 
 
 def integer(text: Any, what: str) -> int:
+    """A whole number that fits the catalog's 64 bits, or a RowError."""
     if isinstance(text, int) and not isinstance(text, bool):
-        return text
-    try:
-        return int(str(text).strip())
-    except ValueError:
-        raise RowError("bad_value", f"{what} {_show(text)} is not a whole number") from None
+        v = text
+    else:
+        try:
+            v = int(str(text).strip())
+        except ValueError:
+            raise RowError("bad_value", f"{what} {_show(text)} is not a whole number") from None
+    if not -(2**63) <= v < 2**63:
+        raise RowError("bad_value", f"{what} {_show(text)} is too large")
+    return v
 
 
 def _show(text: Any) -> str:

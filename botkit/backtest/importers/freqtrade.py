@@ -57,7 +57,7 @@ def _facts(path: Path) -> Facts:
         return Facts()
     parts = m.group(1).split("_")
     pair = f"{parts[0]}/{parts[1]}" + (f":{parts[2]}" if len(parts) == 3 else "")
-    where = f"its file name {name}"
+    where = f"by its file name {name}"
     if len(parts) == 3 or "-futures." in name:
         why = "a freqtrade futures file (its name has a settle asset or -futures)"
         return Facts(pair, where, kind="perpetual", kind_why=why)

@@ -40,8 +40,10 @@ KINDS = ("spot", "perpetual", "future", "inverse_perpetual", "inverse_future")
 # Quote assets recognised at the end of an exchange symbol (BTCUSDT -> BTC, USDT).
 _QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "TRY", "BTC", "ETH", "BNB")
 
-# Written when a file has no order sizes at all (bars of quote volume): a placeholder.
+# Written when a file has no order sizes at all (bars of quote volume), or prices on no
+# grid that can be told: placeholders, said so.
 PLACEHOLDER_LOT = Decimal("0.00000001")
+PLACEHOLDER_TICK = Decimal("0.00000001")
 
 
 class ImportRefused(ValueError):
@@ -70,7 +72,7 @@ class Facts:
     """
 
     exchange_symbol: str | None = None
-    symbol_from: str = "the data"
+    symbol_from: str = "by its data"
     kind: str | None = None
     kind_why: str = ""
     assumed_kind: str | None = None
@@ -146,10 +148,19 @@ class _Settler:
         self.inferred: set[str] = set()
 
     def grid(
-        self, key: str, given: Decimal | str | None, seen: Decimal | None, what: str
+        self,
+        key: str,
+        given: Decimal | str | None,
+        seen: Decimal | None,
+        what: str,
+        weak: bool = False,
     ) -> Decimal | None:
+        """The step for ``key``: given, else stored (checked against ``seen``), else ``seen``.
+        A ``weak`` reading (bar volumes: sums of sizes) is used only when nothing is stored."""
         stored = self.existing.get(key)
         stored_d = _decimal(stored, f"instrument.json {key}") if stored else None
+        if weak and stored_d is not None:
+            seen = None
         if given is not None:
             g = _decimal(given, _flag(key))
             if stored_d is not None and stored_d != g and key not in self.was_inferred:
@@ -232,7 +243,8 @@ def settle_instrument(
     """Decide the instrument (or raise :class:`ImportRefused`); returns what to store.
 
     ``prices`` and ``sizes`` are the file's, for the grids; ``sizes=None`` when the
-    file holds no order sizes. Nothing is written here: :func:`store_instrument`
+    file holds no order sizes. ``sizes_what`` names them in messages; ``"bar volumes"``
+    only suggests a lot size where none is stored. Nothing is written here: :func:`store_instrument`
     writes it once the rows are in the catalog.
     """
     existing = catalog.instrument(venue, symbol)
@@ -257,9 +269,17 @@ def settle_instrument(
             )
     tick = s.grid("tick_size", wanted.tick_size, finest_step(prices), "prices")
     seen_lot = finest_step(sizes) if sizes is not None else None
-    lot = s.grid("lot_size", wanted.lot_size, seen_lot, sizes_what)
+    # Bar volumes are sums of order sizes: a bound on the lot, never a check of one.
+    weak = sizes_what == "bar volumes"
+    lot = s.grid("lot_size", wanted.lot_size, seen_lot, sizes_what, weak)
     if tick is None:
-        raise ValueError("no price to infer the tick size from: pass --tick-size")
+        tick = PLACEHOLDER_TICK
+        s.inferred.add("tick_size")
+        s.said.append(
+            f"tick_size {_text(tick)} written as a placeholder: the prices lie on no grid "
+            "botkit can tell (more than 12 decimals, or more digits than a float holds); "
+            "pass --tick-size"
+        )
     if lot is None:
         lot = PLACEHOLDER_LOT
         s.inferred.add("lot_size")
@@ -304,6 +324,7 @@ def store_instrument(
 __all__ = [
     "KINDS",
     "PLACEHOLDER_LOT",
+    "PLACEHOLDER_TICK",
     "Facts",
     "ImportRefused",
     "Wanted",
