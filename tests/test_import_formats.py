@@ -358,6 +358,24 @@ def test_bad_rows_are_reported_by_line_and_the_good_ones_imported(fmt: str, tmp_
     assert len(events(cat, "v", "BTC/USDT")) == 7  # and what was written replays
 
 
+def test_a_file_cut_short_imports_its_complete_lines(tmp_path: Path) -> None:
+    whole = save(tmp_path / "whole.csv", tardis_trades(3000))
+    cut = tmp_path / "cut.csv.gz"
+    save(cut, tardis_trades(3000))
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])  # an interrupted download
+    a, b = Catalog(tmp_path / "a"), Catalog(tmp_path / "b")
+    import_tardis_trades(a, whole, "v", "BTC/USDT")
+    result = import_tardis_trades(b, cut, "v", "BTC/USDT")
+
+    n = result.rows["trades"]
+    assert 0 < n < 3000
+    # Every trade imported is one of the file's, whole: no half-written last row.
+    assert events(b, "v", "BTC/USDT") == events(a, "v", "BTC/USDT")[:n]
+    last = result.skipped[-1]
+    assert (last.code, last.line) == ("truncated", n + 2)
+    assert "is it complete?" in last.reason
+
+
 def test_the_cli_lists_skipped_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = save(tmp_path / "candles.csv", _ohlcv_bad(ohlcv_csv(10)))
     argv = ["data", "import", "--format", "ohlcv-csv", "--venue", "v", "--symbol", "BTC/USDT"]

@@ -170,7 +170,7 @@ def inner_name(path: Path) -> str:
 _READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile)
 
 
-def _cut_off(line: int, exc: BaseException) -> RowError:
+def _cut_off(exc: BaseException) -> RowError:
     return RowError(
         "truncated",
         f"the file cannot be read from here on ({type(exc).__name__}: {exc}); is it complete?",
@@ -191,7 +191,7 @@ def csv_rows(stream: IO[str], delimiter: str = ",") -> Iterator[tuple[int, list[
             yield reader.line_num, RowError("bad_csv", f"unreadable CSV ({e})")
             continue
         except _READ_ERRORS as e:
-            yield reader.line_num + 1, _cut_off(reader.line_num + 1, e)
+            yield reader.line_num + 1, _cut_off(e)
             return
         if row and any(f.strip() for f in row):
             yield reader.line_num, row
@@ -205,7 +205,7 @@ def numbered_lines(stream: IO[str]) -> Iterator[tuple[int, str | RowError]]:
         try:
             line = stream.readline()
         except _READ_ERRORS as e:
-            yield n + 1, _cut_off(n + 1, e)
+            yield n + 1, _cut_off(e)
             return
         if not line:
             return

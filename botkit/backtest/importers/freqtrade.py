@@ -185,6 +185,11 @@ def import_freqtrade_trades(
         )
         write_tables(catalog, venue, symbol, {TRADES: table}, result)
         store_instrument(catalog, venue, symbol, info, result)
+    elif result.skipped_count:
+        first = result.skipped[0]
+        raise ValueError(
+            f"{path}: no usable trade ({result.skipped_count:,} skipped; first: {first})"
+        )
     else:
         result.rows[TRADES] = 0
     return result
