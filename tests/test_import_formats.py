@@ -516,6 +516,24 @@ def test_an_inferred_grid_is_refined_by_later_files(tmp_path: Path) -> None:
     assert result.said[0].startswith("tick_size 0.01 inferred (was 0.5")
 
 
+def test_assumptions_stay_marked_and_placeholders_give_way(tmp_path: Path) -> None:
+    cat = Catalog(tmp_path / "cat")
+    quote_volume = save(tmp_path / "a" / "candles_1m.csv", ohlcv_csv(5))
+    import_ohlcv_csv(cat, quote_volume, "v", "BTC/USDT", volume_in="quote")
+    inst = cat.instrument("v", "BTC/USDT") or {}
+    assert (inst["kind"], inst["lot_size"]) == ("spot", "0.00000001")
+    assert inst["inferred"] == ["kind", "lot_size", "tick_size"]
+    # Later bars of the same market: still assumptions, still said to be.
+    later = save(tmp_path / "b" / "candles_1m.csv", ohlcv_csv(5, t0_s=T0 + 600))
+    import_ohlcv_csv(cat, later, "v", "BTC/USDT", volume_in="quote")
+    assert (cat.instrument("v", "BTC/USDT") or {})["inferred"] == ["kind", "lot_size", "tick_size"]
+    # Trades of it show the real lot size, which replaces the placeholder.
+    trades = save(tmp_path / "t.csv", tardis_trades(5, exchange="binance", t0_s=T0 + 3600))
+    import_tardis_trades(cat, trades, "v", "BTC/USDT")
+    inst = cat.instrument("v", "BTC/USDT") or {}
+    assert (inst["kind"], inst["lot_size"]) == ("spot", "0.001")
+
+
 def test_the_cli_refuses_with_one_line_and_exit_code_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -387,7 +387,7 @@ class TradeIds:
 
     def append(self, value: int | str | None) -> None:
         if self.ints is not None:
-            if isinstance(value, int):
+            if isinstance(value, int) and -(2**63) <= value < 2**63:
                 self.ints.append(value)
                 return
             self.texts = [str(i) for i in self.ints]

@@ -44,6 +44,7 @@ _QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "TRY", "BTC", 
 # grid that can be told: placeholders, said so.
 PLACEHOLDER_LOT = Decimal("0.00000001")
 PLACEHOLDER_TICK = Decimal("0.00000001")
+_PLACEHOLDERS = {"tick_size": PLACEHOLDER_TICK, "lot_size": PLACEHOLDER_LOT}
 
 
 class ImportRefused(ValueError):
@@ -159,6 +160,8 @@ class _Settler:
         A ``weak`` reading (bar volumes: sums of sizes) is used only when nothing is stored."""
         stored = self.existing.get(key)
         stored_d = _decimal(stored, f"instrument.json {key}") if stored else None
+        if key in self.was_inferred and stored_d == _PLACEHOLDERS[key]:
+            stored_d = None  # a placeholder: anything the data shows is better
         if weak and stored_d is not None:
             seen = None
         if given is not None:
@@ -211,6 +214,8 @@ class _Settler:
         stored = self.existing.get("kind")
         if kind is None:
             if stored:
+                if "kind" in self.was_inferred:
+                    self.inferred.add("kind")  # still an assumption
                 return str(stored)
             kind = facts.assumed_kind or "spot"
             self.inferred.add("kind")
