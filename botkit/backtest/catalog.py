@@ -9,6 +9,8 @@ Kinds and their columns (timestamps are int64 nanoseconds since the Unix epoch, 
 
 - ``trades``: ts_ns, price, size, side (int8: 1 buyer was the aggressor, 2 seller,
   0 unknown), trade_id (int64 or string, may be null).
+- Trades and book rows may also hold ``recv_ns`` (int64, may be null): the local
+  receive time, where the recording has one apart from the exchange's ``ts_ns``.
 - ``book_snapshots``: ts_ns, side (int8: 0 bid, 1 ask), level (int16, 0 = best),
   price, size. The rows sharing a ts_ns are one snapshot.
 - ``book_deltas``: ts_ns, side, price, size (the level's new absolute size; 0 removes
@@ -98,6 +100,18 @@ _DAY_FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 # book as it stands after the event), then the trade that printed, then bars. A quote
 # comes after the depth update of its instant: it is the fresher top of book.
 _PRIORITY = {BOOK_SNAPSHOTS: 0, BOOK_DELTAS: 1, QUOTES: 2, TRADES: 3}
+
+# When the recording also has the local receive time, trades and book rows may carry
+# it as an optional int64 ``recv_ns`` column (null where unknown); replay ignores it.
+# In ``quotes`` it is required.
+RECV_NS = "recv_ns"
+_OPTIONAL_RECV = frozenset({TRADES, BOOK_SNAPSHOTS, BOOK_DELTAS})
+
+
+def _optional_recv(kind: str, name: str) -> bool:
+    return name == RECV_NS and kind in _OPTIONAL_RECV
+
+
 _BAR_PRIORITY = 4
 
 _FLOAT = pa.float64()
@@ -429,6 +443,8 @@ def _normalize(kind: str, data: Any) -> pa.Table:
     missing = [f.name for f in schema if f.name not in names and f.name not in optional]
     if missing:
         raise ValueError(f"{kind}: missing columns {missing}; got {table.column_names}")
+    if RECV_NS in names and kind in _OPTIONAL_RECV:
+        schema = schema.append(pa.field(RECV_NS, pa.int64()))
     extra = sorted(names - {f.name for f in schema})
     if extra:
         raise ValueError(f"{kind}: unexpected columns {extra}")
@@ -454,7 +470,7 @@ def _normalize(kind: str, data: Any) -> pa.Table:
             col = _book_sides(col)
         else:
             col = col.cast(field.type)
-        if field.name != "trade_id" and col.null_count:
+        if field.name != "trade_id" and col.null_count and not _optional_recv(kind, field.name):
             raise ValueError(f"{kind}: column {field.name} has {col.null_count} nulls")
         arrays.append(col)
         fields.append(pa.field(field.name, col.type))
@@ -535,6 +551,11 @@ def _sort_by_ts(table: pa.Table) -> pa.Table:
 
 def _merge(kind: str, old: pa.Table, new: pa.Table) -> pa.Table:
     """Old rows that the new rows replace are dropped; the rest are kept, old first."""
+    # A receive time on one side only: the other side's rows have none (null).
+    if RECV_NS in old.column_names and RECV_NS not in new.column_names:
+        new = new.append_column(RECV_NS, pa.nulls(new.num_rows, type=pa.int64()))
+    elif RECV_NS in new.column_names and RECV_NS not in old.column_names:
+        old = old.append_column(RECV_NS, pa.nulls(old.num_rows, type=pa.int64()))
     if kind == TRADES:
         old, new = _unify_trade_ids(old, new)
         new_ids = new.column("trade_id")
@@ -582,7 +603,7 @@ def _write_file(path: Path, kind: str, symbol: str, table: pa.Table) -> None:
     delta = [
         f.name
         for f in table.schema
-        if f.name == "ts_ns" or (f.name == "trade_id" and pa.types.is_integer(f.type))
+        if f.name in ("ts_ns", RECV_NS) or (f.name == "trade_id" and pa.types.is_integer(f.type))
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -1203,6 +1224,7 @@ __all__ = [
     "FUNDING",
     "NS_PER_DAY",
     "QUOTES",
+    "RECV_NS",
     "SIDE_BUY",
     "SIDE_SELL",
     "SIDE_UNKNOWN",

@@ -8,17 +8,39 @@ the same commands standalone, for tests.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from botkit.backtest.catalog import Catalog, CatalogError, Entry
-from botkit.backtest.importers import FORMATS, import_file
+from botkit.backtest.importers import FORMAT_HELP, FORMATS, ImportRefused, import_file
+from botkit.backtest.importers.binance import MARKETS
+from botkit.backtest.importers.instrument import KINDS
 from botkit.backtest.sample import SampleSpec, write_sample
 
 DEFAULT_CATALOG = "backtest_data"
+
+_IMPORT_EPILOG = (
+    "formats:\n"
+    + "\n".join(f"  {name:<18} {text}" for name, text in FORMAT_HELP.items())
+    + """
+
+examples:
+  botkit data import --format ohlcv-csv --venue ftx --symbol BTC/USD --kind perpetual \\
+      --volume-in quote btc-perp-20211231-20220201_1m.csv
+  botkit data import --format bybit-ob --venue bybit --symbol XRP/USDT \\
+      2024-12-01_XRPUSDT_ob500.data.zip
+  botkit data import --format binance-aggtrades --venue binance --symbol BTC/USDT \\
+      BTCUSDT-aggTrades-2024-01-01.zip BTCUSDT-aggTrades-2024-01-02.zip
+  botkit data import --format tardis-trades --venue binance-futures --symbol BTC/USDT:USDT \\
+      binance-futures_trades_2024-01-01_BTCUSDT.csv.gz
+
+Each format, its columns and what is inferred: docs/data.md."""
+)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -46,17 +68,83 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
     im = sub.add_parser(
         "import",
-        help="import a recorded file into the catalog",
-        description="Import recorded market data into the catalog. Re-importing is idempotent.",
+        help="import recorded files into the catalog",
+        description=(
+            "Import recorded market data into the catalog. Re-importing is idempotent. "
+            "Rows that cannot be used are skipped and listed by line number and reason; "
+            "the rest is imported. instrument.json is written (tick and lot from the flags, "
+            "else inferred from the data, and said so) or checked: a file of another market "
+            "(another symbol, spot against futures) is refused unless --force."
+        ),
+        epilog=_IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    im.add_argument("--format", required=True, choices=sorted(FORMATS), help="file format")
+    im.add_argument(
+        "--format",
+        required=True,
+        choices=sorted(FORMATS),
+        metavar="FORMAT",
+        help="the file format (listed below)",
+    )
     im.add_argument("--venue", required=True, help="venue name to file the data under")
     im.add_argument("--symbol", required=True, help="symbol, e.g. BTC/USDT")
     im.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (%(default)s)")
-    im.add_argument(
-        "--interval", default=None, help="ohlcv-json: bar length such as 1m or 1h (default: guess)"
+    inst = im.add_argument_group("instrument (every format)")
+    inst.add_argument("--tick-size", help="price grid (default: instrument.json, else inferred)")
+    inst.add_argument("--lot-size", help="size grid (default: instrument.json, else inferred)")
+    inst.add_argument("--kind", choices=KINDS, help="market kind (default: what the data says)")
+    inst.add_argument("--base", help="base asset (default: from BASE/QUOTE in --symbol)")
+    inst.add_argument("--quote", help="quote asset (default: from BASE/QUOTE in --symbol)")
+    inst.add_argument(
+        "--force",
+        action="store_true",
+        help="import a file of another market (symbol, kind, grid) than the symbol holds",
     )
-    im.add_argument("file", type=Path, help="the file to import")
+    bars = im.add_argument_group("bars (ohlcv-json, ohlcv-csv, binance-klines)")
+    bars.add_argument(
+        "--interval", help="bar length such as 1m or 1h (default: file name, else the data)"
+    )
+    csvg = im.add_argument_group("ohlcv-csv")
+    csvg.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="which column is which: time=NAME,open=NAME,... or positions from 0 "
+        "(default: the usual names)",
+    )
+    csvg.add_argument(
+        "--time-format",
+        metavar="FMT",
+        help="auto (default), epoch, iso, or a strptime format such as '%%d/%%m/%%Y %%H:%%M'",
+    )
+    csvg.add_argument(
+        "--time-unit",
+        choices=("s", "ms", "us", "ns"),
+        help="unit of numeric times (default: by magnitude)",
+    )
+    csvg.add_argument(
+        "--time-is",
+        choices=("open", "close"),
+        help="whether the times are the bars' open (default) or close times",
+    )
+    csvg.add_argument(
+        "--volume-in",
+        choices=("base", "quote"),
+        help="the volume's asset (default base); quote is converted at the typical price",
+    )
+    csvg.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the first line is a header (default: unless it holds numbers)",
+    )
+    csvg.add_argument("--delimiter", help="field separator (default ,)")
+    bin_ = im.add_argument_group("binance-trades, binance-aggtrades, binance-klines")
+    bin_.add_argument(
+        "--market",
+        choices=MARKETS,
+        help="spot or usdm (default: from the columns; klines: from the header line)",
+    )
+    im.add_argument("files", nargs="+", type=Path, metavar="FILE", help="the files to import")
     im.set_defaults(func=_import)
 
     ls = sub.add_parser("list", help="list the catalog's contents", description="List the catalog.")
@@ -84,27 +172,79 @@ def _make_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
-    if not args.file.is_file():
-        print(f"error: no such file: {args.file}", file=sys.stderr)
-        return 2
+# The import flags that are options of some importers: passed when set.
+_OPTIONS = (
+    "interval",
+    "columns",
+    "time_format",
+    "time_unit",
+    "time_is",
+    "volume_in",
+    "header",
+    "delimiter",
+    "market",
+    "tick_size",
+    "lot_size",
+    "kind",
+    "base",
+    "quote",
+)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any] | str:
+    """The importer's keyword options from the flags, or the error for a flag it does not take."""
+    takes = inspect.signature(FORMATS[args.format]).parameters
     options: dict[str, Any] = {}
-    if args.interval is not None:
-        if args.format != "ohlcv-json":
-            print("error: --interval applies only to --format ohlcv-json", file=sys.stderr)
+    for name in _OPTIONS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in takes:
+            users = sorted(
+                f for f, imp in FORMATS.items() if name in inspect.signature(imp).parameters
+            )
+            flag = "--" + name.replace("_", "-")
+            return f"{flag} applies only to --format {', '.join(users)}"
+        options[name] = value
+    if args.force:
+        options["force"] = True
+    return options
+
+
+def _import(args: argparse.Namespace) -> int:
+    options = _options(args)
+    if isinstance(options, str):
+        print(f"error: {options}", file=sys.stderr)
+        return 2
+    for file in args.files:
+        if not file.is_file():
+            print(f"error: no such file: {file}", file=sys.stderr)
             return 2
-        options["interval"] = args.interval
     catalog = Catalog(args.catalog)
-    try:
-        result = import_file(catalog, args.format, args.file, args.venue, args.symbol, **options)
-    except CatalogError as e:
-        # The catalog's own file is damaged, not the one being imported.
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (ValueError, KeyError, TypeError, IndexError) as e:
-        print(f"error: cannot import {args.file} as {args.format}: {e}", file=sys.stderr)
-        return 2
-    print(f"imported {args.file.name} -> {args.venue} {args.symbol}: {result.summary()}")
+    for file in args.files:
+        try:
+            result = import_file(catalog, args.format, file, args.venue, args.symbol, **options)
+        except CatalogError as e:
+            # The catalog's own file is damaged, not the one being imported.
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except ImportRefused as e:
+            print(f"error: {file}: {e}", file=sys.stderr)
+            return 2
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+        ) as e:
+            print(f"error: cannot import {file} as {args.format}: {e}", file=sys.stderr)
+            return 2
+        print(f"imported {file.name} -> {args.venue} {args.symbol}: {result.summary()}")
+        for line in result.report():
+            print(f"  {line}")
     return 0
 
 

@@ -1,25 +1,18 @@
-"""Importers from real recorded market-data formats into the catalog.
+"""``hftbacktest``: the raw Binance feed as recorded by hftbacktest's collector.
 
-Formats:
-
-- ``hftbacktest``: the raw Binance feed as recorded by hftbacktest's collector,
-  one ``<local_receive_ts_ns> <json>`` line per message (gzip or plain). Lines
-  with a ``stream`` envelope carry ``depthUpdate``, ``trade`` and ``bookTicker``
-  messages; a line without one is a REST depth snapshot (``lastUpdateId``).
-  Times are the exchange's (``E`` for depth, ``T`` for trades, ms -> ns), not the
-  collector's clock. ``bookTicker`` (the best bid and ask, sent on every change)
-  becomes the ``quotes`` kind: the depth stream is throttled (spot: 100 ms), and
-  between two depth updates only the quotes show where the top of the book is.
-  A quote is stored at its ``T`` when it has one (futures); the spot stream has
-  none, so it is stored at its receive time moved by the collector's clock
-  offset (the median of ``E`` minus receive time over the depth and trade
-  messages). Its receive time is kept as ``recv_ns``. A quote whose update id
-  is not newer than the depth already applied when it arrived says nothing the
-  book does not, and is dropped (``quotes_older_than_book``).
-- ``ohlcv-json``: freqtrade's OHLCV JSON, ``[[open_ms, o, h, l, c, v], ...]``.
-  Stored as ``bars_<interval>`` with ts_ns = open time + interval (the close).
-- ``freqtrade-trades``: freqtrade's trades JSON, ``[[ts_ms, id, type, side,
-  price, amount, cost], ...]`` (or the same fields as objects).
+One ``<local_receive_ts_ns> <json>`` line per message (gzip or plain). Lines
+with a ``stream`` envelope carry ``depthUpdate``, ``trade`` and ``bookTicker``
+messages; a line without one is a REST depth snapshot (``lastUpdateId``).
+Times are the exchange's (``E`` for depth, ``T`` for trades, ms -> ns), not the
+collector's clock. ``bookTicker`` (the best bid and ask, sent on every change)
+becomes the ``quotes`` kind: the depth stream is throttled (spot: 100 ms), and
+between two depth updates only the quotes show where the top of the book is.
+A quote is stored at its ``T`` when it has one (futures); the spot stream has
+none, so it is stored at its receive time moved by the collector's clock
+offset (the median of ``E`` minus receive time over the depth and trade
+messages). Its receive time is kept as ``recv_ns``. A quote whose update id
+is not newer than the depth already applied when it arrived says nothing the
+book does not, and is dropped (``quotes_older_than_book``).
 
 The book follows Binance's documented sync procedure: diffs up to the
 snapshot's ``lastUpdateId`` are dropped, the first applied diff must straddle it
@@ -29,18 +22,22 @@ the deltas until the next snapshot. The snapshot is stored at the exchange time
 of the first diff applied after it: the REST answer has no exchange time, and
 that diff (stored at the same ts_ns, so replayed right after the snapshot)
 brings the book to a state the exchange really showed.
+
+The market is read from the feed: futures messages carry fields spot ones do
+not (``pu`` in depth updates, ``X`` in trades), so a USD-M capture is a
+``perpetual`` (``future`` for a dated ``BTCUSDT_240927``) and is refused under a
+symbol that holds spot data (``instrument.py``). Tick and lot sizes are
+inferred from the prices and sizes unless given.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import re
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -53,52 +50,16 @@ from botkit.backtest.catalog import (
     QUOTES,
     SIDE_BUY,
     SIDE_SELL,
-    SIDE_UNKNOWN,
     TRADES,
     Catalog,
-    bars_kind,
 )
-
-MS = 1_000_000  # ns per ms
-_UNIT_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86_400 * 10**9}
-_UNIT_NS["w"] = 7 * _UNIT_NS["d"]
-
-
-@dataclass
-class ImportResult:
-    """What an import wrote: rows per kind, and anything worth knowing about the data."""
-
-    rows: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, int] = field(default_factory=dict)
-    paths: list[Path] = field(default_factory=list)
-
-    def summary(self) -> str:
-        parts = [f"{k}: {v:,} rows" for k, v in self.rows.items()]
-        parts += [f"{k}: {v:,}" for k, v in self.notes.items()]
-        return ", ".join(parts)
-
-
-def _open_text(path: Path) -> IO[str]:
-    """Open a text file, gunzipping it when it is gzip (by its magic bytes, not its name)."""
-    with path.open("rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
-
-
-def _load_json(path: Path) -> Any:
-    with _open_text(path) as f:
-        return json.load(f)
-
-
-def parse_interval(text: str) -> int:
-    """``1m``, ``5m``, ``1h``, ``1d``, ``1w`` -> nanoseconds."""
-    m = re.fullmatch(r"(\d+)([smhdw])", text.strip())
-    if not m or int(m.group(1)) <= 0:
-        raise ValueError(f"unsupported interval {text!r}: use e.g. 1m, 5m, 1h, 1d")
-    return int(m.group(1)) * _UNIT_NS[m.group(2)]
-
+from botkit.backtest.importers.common import MS, ImportResult, open_text
+from botkit.backtest.importers.instrument import (
+    Facts,
+    Wanted,
+    settle_instrument,
+    store_instrument,
+)
 
 # ---- hftbacktest raw Binance feed ------------------------------------------------
 
@@ -207,7 +168,7 @@ class _BinanceBook:
 
 
 def _feed_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(path) as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if not line:
@@ -221,9 +182,33 @@ def _feed_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 ) from None
 
 
-def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: str) -> ImportResult:
-    """Import a raw Binance feed recorded by hftbacktest (trades + L2 book)."""
+def _facts(symbols: set[str], futures: bool) -> Facts:
+    exchange_symbol = next(iter(symbols)) if len(symbols) == 1 else None
+    if not futures:
+        return Facts(exchange_symbol, kind="spot", kind_why="a Binance spot feed")
+    dated = exchange_symbol is not None and "_" in exchange_symbol
+    why = "a Binance USD-M futures feed (its depth updates carry pu)"
+    return Facts(exchange_symbol, kind="future" if dated else "perpetual", kind_why=why)
+
+
+def import_hftbacktest(
+    catalog: Catalog,
+    path: str | Path,
+    venue: str,
+    symbol: str,
+    *,
+    tick_size: Decimal | str | None = None,
+    lot_size: Decimal | str | None = None,
+    kind: str | None = None,
+    base: str | None = None,
+    quote: str | None = None,
+    force: bool = False,
+) -> ImportResult:
+    """Import a raw Binance feed recorded by hftbacktest (trades + L2 book + quotes)."""
     path = Path(path)
+    wanted = Wanted(tick_size, lot_size, kind, base, quote, force)
+    symbols: set[str] = set()
+    futures = False
     book = _BinanceBook()
     trades = _Columns("ts_ns", "price", "size", "side", "trade_id")
     t = trades.cols
@@ -247,6 +232,10 @@ def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: s
             else:
                 skipped["other_messages"] += 1
             continue
+        if "s" in data:
+            symbols.add(data["s"])
+        # Fields only the futures streams send.
+        futures = futures or "pu" in data or "X" in data
         kind = data.get("e")
         if kind == "trade" and data.get("X", "MARKET") != "MARKET":
             # Futures insurance-fund and ADL fills are not market trades.
@@ -300,134 +289,15 @@ def import_hftbacktest(catalog: Catalog, path: str | Path, venue: str, symbol: s
         BOOK_SNAPSHOTS: book.snaps.table(_BOOK_TYPES),
         BOOK_DELTAS: book.deltas.table(_BOOK_TYPES),
     }
+    prices = np.concatenate(
+        [tables[k].column("price").to_numpy() for k in (TRADES, BOOK_SNAPSHOTS)]
+    )
+    sizes = np.concatenate([tables[k].column("size").to_numpy() for k in (TRADES, BOOK_SNAPSHOTS)])
+    facts = _facts(symbols, futures)
+    info = settle_instrument(catalog, venue, symbol, facts, wanted, result, prices, sizes)
     for kind, table in tables.items():
         if table.num_rows:
             result.paths += catalog.write(venue, symbol, kind, table)
         result.rows[kind] = table.num_rows
+    store_instrument(catalog, venue, symbol, info, result)
     return result
-
-
-# ---- freqtrade OHLCV JSON -------------------------------------------------------------
-
-
-def _interval_from_name(path: Path) -> int | None:
-    m = re.search(r"-(\d+[smhdw])(?:-[a-z]+)?\.json(?:\.gz)?$", path.name)
-    return parse_interval(m.group(1)) if m else None
-
-
-def import_ohlcv_json(
-    catalog: Catalog,
-    path: str | Path,
-    venue: str,
-    symbol: str,
-    interval: str | None = None,
-) -> ImportResult:
-    """Import freqtrade OHLCV JSON (rows of [open_ms, open, high, low, close, volume]).
-
-    The bar length comes from ``interval``, else from the file name
-    (``BTC_USDT-1h.json``), else from the most common step between candles.
-    """
-    path = Path(path)
-    rows = _load_json(path)
-    if not isinstance(rows, list) or not rows:
-        raise ValueError(f"{path}: expected a non-empty JSON list of candles")
-    open_ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
-    values = np.array([r[1:6] for r in rows], dtype=np.float64)
-    if interval is not None:
-        interval_ns = parse_interval(interval)
-    else:
-        interval_ns = _interval_from_name(path) or _common_step_ns(open_ms)
-    table = pa.table(
-        {
-            "ts_ns": open_ms * MS + interval_ns,
-            "open": values[:, 0],
-            "high": values[:, 1],
-            "low": values[:, 2],
-            "close": values[:, 3],
-            "volume": values[:, 4],
-        }
-    )
-    kind = bars_kind(interval_ns)
-    result = ImportResult()
-    result.paths += catalog.write(venue, symbol, kind, table)
-    result.rows[kind] = table.num_rows
-    gaps = int(np.count_nonzero(np.diff(open_ms) != interval_ns // MS))
-    result.notes["gaps"] = gaps
-    return result
-
-
-def _common_step_ns(open_ms: np.ndarray) -> int:
-    steps = np.diff(np.unique(open_ms))
-    if len(steps) == 0:
-        raise ValueError("cannot infer the bar interval from one candle: pass an interval")
-    values, counts = np.unique(steps, return_counts=True)
-    return int(values[np.argmax(counts)]) * MS
-
-
-# ---- freqtrade trades JSON -------------------------------------------------------------
-
-_FT_FIELDS = ("timestamp", "id", "type", "side", "price", "amount", "cost")
-
-
-def import_freqtrade_trades(
-    catalog: Catalog, path: str | Path, venue: str, symbol: str
-) -> ImportResult:
-    """Import freqtrade trades JSON: rows of [ts_ms, id, type, side, price, amount, cost]."""
-    path = Path(path)
-    rows = _load_json(path)
-    if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a JSON list of trades")
-    if rows and isinstance(rows[0], dict):
-        rows = [[r.get(k) for k in _FT_FIELDS] for r in rows]
-    side_codes = {"buy": SIDE_BUY, "sell": SIDE_SELL}
-    ids = [r[1] for r in rows]
-    # Exchange ids are usually numbers sent as strings: store them as int64 then.
-    numeric = all(isinstance(i, int) or (isinstance(i, str) and i.isdigit()) for i in ids)
-    table = pa.table(
-        {
-            "ts_ns": pa.array([int(r[0]) * MS for r in rows], type=pa.int64()),
-            "price": pa.array([float(r[4]) for r in rows], type=pa.float64()),
-            "size": pa.array([float(r[5]) for r in rows], type=pa.float64()),
-            "side": pa.array([side_codes.get(r[3], SIDE_UNKNOWN) for r in rows], type=pa.int8()),
-            "trade_id": (
-                pa.array([int(i) for i in ids], type=pa.int64())
-                if numeric
-                else pa.array([None if i is None else str(i) for i in ids], type=pa.string())
-            ),
-        }
-    )
-    result = ImportResult()
-    if table.num_rows:
-        result.paths += catalog.write(venue, symbol, TRADES, table)
-    result.rows[TRADES] = table.num_rows
-    return result
-
-
-Importer = Callable[..., ImportResult]
-FORMATS: dict[str, Importer] = {
-    "hftbacktest": import_hftbacktest,
-    "ohlcv-json": import_ohlcv_json,
-    "freqtrade-trades": import_freqtrade_trades,
-}
-
-
-def import_file(
-    catalog: Catalog, fmt: str, path: str | Path, venue: str, symbol: str, **options: Any
-) -> ImportResult:
-    """Import ``path`` in format ``fmt`` (one of :data:`FORMATS`)."""
-    try:
-        importer = FORMATS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}") from None
-    return importer(catalog, path, venue, symbol, **options)
-
-
-__all__ = [
-    "FORMATS",
-    "ImportResult",
-    "import_file",
-    "import_freqtrade_trades",
-    "import_hftbacktest",
-    "import_ohlcv_json",
-    "parse_interval",
-]
