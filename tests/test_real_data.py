@@ -54,6 +54,7 @@ class DataSet:
     # opened after it arrived: any latency at all moves a market order sent on a close
     # from the next bar's open to the one after, an hour later on hourly bars.
     latency: str = "5ms"
+    import_flags: tuple[str, ...] = ()  # what `botkit data import` needs beyond the format
 
     @property
     def base(self) -> str:
@@ -140,18 +141,32 @@ DATA_SETS: dict[str, DataSet] = {
         "Binance spot ETH/USDT, 65,742 five-minute candles (2020-12-01 to 2021-07-17)",
         latency="0ms",
     ),
+    "ftx-btcperp-1m": DataSet(
+        "nautilus_trader/btc-perp-20211231-20220201_1m.csv",
+        "ohlcv-csv",
+        "BTC/USD",
+        # FTX's linear BTC-PERP, settled in USD; its prices include quarters and eighths.
+        {
+            "tick_size": "0.125",
+            "lot_size": "0.0001",
+            "kind": "perpetual",
+            "maker_fee": "0.0002",
+            "taker_fee": "0.0007",
+        },
+        {"USD": "10000"},
+        "FTX BTC-PERP, 45,031 one-minute candles (2021-12-31 to 2022-02-01)",
+        latency="0ms",
+        import_flags=("--kind", "perpetual", "--volume-in", "quote"),
+    ),
 }
 
 # The recordings not backtested here yet, and why. Each names its file under REAL;
 # test_every_real_data_set_is_covered_or_listed_here keeps this list honest.
 NOT_YET_COVERED: dict[str, str] = {
-    "nautilus_trader/btc-perp-20211231-20220201_1m.csv": (
-        "FTX BTC-PERP 1-minute OHLCV in nautilus_trader's CSV layout: botkit has no importer "
-        "for it yet (being written on another branch)"
-    ),
     "nautilus_trader/xrpusdt-ob500.data.zip": (
-        "Bybit linear XRPUSDT ob500 L2 snapshot + deltas (history-data zip): botkit has no "
-        "importer for it yet (being written on another branch); it covers only 5 s"
+        "Bybit linear XRPUSDT ob500 L2 snapshot + deltas: 50 messages over 5 s, a parser "
+        "fixture (imported and its book checked in tests/test_import_real.py), too short to "
+        "simulate a strategy on"
     ),
 }
 
@@ -194,6 +209,8 @@ RUNS: list[Run] = [
     Run("nfi-ethusdt-1h", "ema_cross", {**TREND_BARS, "size": "0.2"}, min_fills=50),
     Run("nfi-solusdt-1h", "ema_cross", {**TREND_BARS, "size": "20"}, min_fills=50),
     Run("nfi-ethusdt-5m", "ema_cross", {**TREND_BARS, "size": "0.2"}, **MAY_2021, min_fills=50),
+    # ... and on a perpetual's minute candles, a month of them, on margin.
+    Run("ftx-btcperp-1m", "ema_cross", {**TREND_BARS, "size": "0.01"}, min_fills=50),
     # ... and on trade prints.
     Run("binance-xrpeth-trades", "ema_cross", {**TREND_TICKS, "size": "100"}, min_fills=4),
     Run("binance-spot-l2", "ema_cross", {**TREND_TICKS, "size": "0.001"}, min_fills=4),
@@ -217,6 +234,7 @@ RUNS: list[Run] = [
     Run("nfi-btcusdt-1h", "grid", {"size": "0.01", "spacing_pct": "2", "count": 10}, min_fills=10),
     Run("nfi-ethusdt-1h", "grid", {"size": "0.2", "spacing_pct": "2", "count": 10}, min_fills=10),
     Run("nfi-solusdt-1h", "grid", {"size": "20", "spacing_pct": "3", "count": 10}, min_fills=10),
+    Run("ftx-btcperp-1m", "grid", {"size": "0.01", "spacing_pct": "1", "count": 10}, min_fills=10),
     Run(
         "nfi-ethusdt-5m",
         "grid",
@@ -281,6 +299,7 @@ NOT_SUITED: dict[tuple[str, str], str] = {
     ("nfi-ethusdt-1h", "market_maker"): NO_BOOK + " (candles only)",
     ("nfi-solusdt-1h", "market_maker"): NO_BOOK + " (candles only)",
     ("nfi-ethusdt-5m", "market_maker"): NO_BOOK + " (candles only)",
+    ("ftx-btcperp-1m", "market_maker"): NO_BOOK + " (candles only)",
 }
 
 
@@ -348,7 +367,8 @@ def backtests(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Run], Repor
     with redirect_stdout(io.StringIO()):
         for venue, ds in DATA_SETS.items():
             argv = ["data", "import", "--format", ds.format, "--venue", venue]
-            argv += ["--symbol", ds.symbol, "--catalog", str(catalog), str(REAL / ds.file)]
+            argv += ["--symbol", ds.symbol, "--catalog", str(catalog), *ds.import_flags]
+            argv.append(str(REAL / ds.file))
             assert main(argv) == 0, venue
     done: dict[str, Report] = {}
 

@@ -180,9 +180,6 @@ def test_make_sample_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert {e.kind: e.rows for e in cat.entries()} == rows
 
 
-@pytest.mark.skipif(
-    not (REPO / "backtest_data" / "sim").is_dir(), reason="the shipped sample is not generated"
-)
 def test_the_shipped_sample() -> None:
     cat = Catalog(REPO / "backtest_data")
     kinds = {e.kind: e.rows for e in cat.entries(venue="sim", symbol="BTC/USDT")}
