@@ -28,12 +28,13 @@ catch-up), from just before the balance request was sent until a REST
 catch-up of user trades made after the reply has finished.** Then every fill
 the venue had executed at the snapshot was already counted here (one it had
 executed but we had not heard of would have turned up in that catch-up), and
-every fill after it is still to come and will be applied on top. Otherwise
-the snapshot is dropped (``balance_snapshot_raced``), the router's view (the
-last good snapshot plus every fill since) stands, and the snapshot is asked for
-again, up to ``attempts`` times per reconciliation. This assumes the venue's
-trade list is as fresh as its balances (it lists a trade as soon as the
-balance reflects it).
+every fill after it is still to come and will be applied on top. A fill that
+arrives in that window may be older or newer than the snapshot, and nothing
+tells which: the snapshot is then dropped (``balance_snapshot_raced``), the
+router's view (the last good snapshot plus every fill since) stands, and the
+snapshot is asked for again, up to ``attempts`` times per reconciliation. This
+assumes the venue's trade list is as fresh as its balances (it lists a trade as
+soon as the balance reflects it).
 
 A reply that cannot be read (a ParseError, a value that is not a finite
 decimal) or a call that fails never stops the loop: it is logged at warning
