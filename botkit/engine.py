@@ -145,6 +145,7 @@ class Engine:
         quote_asset: str | None = None,
         cancel_on_stop: bool = False,
         books: dict[str, OrderBook] | None = None,
+        balance_check: bool | None = None,
     ) -> None:
         """Run ``strategies`` (registered through ``botkit.plugins``) over ``instruments``.
 
@@ -152,6 +153,9 @@ class Engine:
         what comes back to ``updates``, which the engine delivers to strategies.
         ``market`` is the venue's matching side when it matches against the
         engine's own market data (backtest and paper), else :data:`NO_MARKET`.
+        ``balance_check`` gives the risk module the router's free balances for
+        its spot check (``insufficient_balance``); None means "where a
+        simulated market keeps the account" (live, the node decides).
         """
         self.instruments = instruments
         self.books = books if books is not None else {s: OrderBook(s) for s in instruments}
@@ -162,10 +166,12 @@ class Engine:
         if slippage is not None:
             # A market buy is locked at what the venue may charge: its slippage included.
             risk.slippage = slippage
-        # The spot balance check runs where the simulated venue keeps the account
-        # (backtest, paper). Live, the venue's own balances are not tracked closely
-        # enough yet to refuse on them; the venue refuses for itself.
-        self._free = router.locks.free if market is not NO_MARKET else None
+        # The balance check runs on the router's free balances: the simulated
+        # venue's account (backtest, paper), or live the venue's balances as the
+        # gateway refreshes them at each reconciliation (``live.balance_check``).
+        if balance_check is None:
+            balance_check = market is not NO_MARKET
+        self._free = router.locks.free if balance_check else None
         # Derivatives: the router's margin view is marked on the engine's books, and the
         # risk module checks margin at the account's leverage.
         router.margin.mark = self._mark

@@ -19,9 +19,12 @@ one binding made after construction, because the router and its venue report
 to each other.
 
 A live run starts from the journal: the orders it knows, the fills already
-counted, the user-trades cursor and the last nonce. It reconciles with the
-venue before the first strategy hook runs, and again every
-``live.reconcile_interval``. SIGINT or SIGTERM (or ``--duration``) stops it:
+counted, the user-trades cursor and the last nonce, and from the venue's
+balances. It reconciles with the venue before the first strategy hook runs (open
+orders, fills, positions, balances; every open spot order locks its part of the
+balances again), and again every ``live.reconcile_interval``. With
+``live.balance_check`` (the default) the risk module refuses a spot order the
+free balance cannot pay for, as in a backtest. SIGINT or SIGTERM (or ``--duration``) stops it:
 strategies' ``on_stop``, open orders cancelled if ``live.cancel_on_stop``,
 requests in flight awaited, the journal closed.
 """
@@ -117,6 +120,7 @@ def assemble(
     recorder: Recorder | None = None,
     log_rejects: bool = False,
     leverage: Mapping[str, Decimal] | Decimal | None = None,
+    balance_check: bool | None = None,
 ) -> Engine:
     """The one wiring every mode uses.
 
@@ -125,6 +129,8 @@ def assemble(
     venue), else the engine runs with none. ``recorder`` journals every order
     change and fill (paper mode, where no gateway does); ``log_rejects`` logs
     each reject at info level (paper and live, where an operator watches).
+    ``balance_check`` turns the risk module's spot balance check on or off
+    (None: on where a simulated market keeps the account; see ``Engine``).
     """
     loaded = load_strategies(strategies)
     updates = _updates_for(loaded, wake, recorder, log_rejects)
@@ -148,6 +154,7 @@ def assemble(
         equity_interval_ns=equity_interval_ns,
         cancel_on_stop=cancel_on_stop,
         books=books,
+        balance_check=balance_check,
     )
 
 
@@ -402,6 +409,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             id_prefix=f"r{run_id:x}",
             cancel_on_stop=config.live.cancel_on_stop,
             log_rejects=True,
+            balance_check=config.live.balance_check,
         )
         recorder = None
     else:

@@ -66,3 +66,31 @@ def test_every_venue_option_is_documented() -> None:
         assert name in tables, f"no `{name}`: table of options"
         missing = sorted(k for k in own if f"| `{k}` |" not in tables[name])
         assert not missing, (name, missing)
+
+
+def test_every_bot_yaml_key_is_documented() -> None:
+    """docs/bot-yaml.md has a row for every key of every section of bot.yaml (the
+    section's own table, under ``## `section` ``), so no option ships undocumented."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from botkit.config.schema import BotConfig
+
+    text = (ROOT / "docs" / "bot-yaml.md").read_text(encoding="utf-8")
+    for name, field in BotConfig.model_fields.items():
+        ann = field.annotation
+        model = next(
+            (
+                t
+                for t in (ann, *typing.get_args(ann))
+                if isinstance(t, type) and issubclass(t, BaseModel)
+            ),
+            None,
+        )
+        if model is None:  # a top-level key (mode, log_level)
+            assert f"| `{name}` |" in text, name
+            continue
+        section = text.split(f"\n## `{name}`\n", 1)[1].split("\n## ", 1)[0]
+        missing = sorted(k for k in model.model_fields if f"| `{k}` |" not in section)
+        assert not missing, (name, missing)

@@ -380,6 +380,10 @@ class LiveConfig(Section):
     simulator: bool = False
     simulator_seed: int = 1
     reconcile_interval: PositiveDuration = 60 * 1_000_000_000
+    # Live: refuse a spot order the free balance cannot pay for before it is sent
+    # (the venue's balances, refreshed at each reconciliation, plus fills since).
+    # Off for an account other bots share: their trades move it between looks.
+    balance_check: bool = True
     request_timeout: PositiveDuration = 10 * 1_000_000_000
     # How often the one-line status (PnL, positions, open orders, fills, rejects)
     # is logged at info level.

@@ -7,7 +7,8 @@ between the router and an asynchronous venue adapter; it is made of one module
 per concern: ``requests`` (place, cancel, edit: retries, UNKNOWN outcomes,
 look-ups, the send-time ``freshness`` re-check), ``fills`` (stream, REST
 catch-up, cursor, dedupe), ``reconcile`` (open orders, given-up orders, positions),
-``ratelimit``, ``retry``, ``link`` (what they share) and ``health`` (counters).
+``balances`` (the venue's balances as the account of record), ``ratelimit``,
+``retry``, ``link`` (what they share) and ``health`` (counters).
 """
 
 from botkit.execution.router import ExecutionRouter, VenuePort

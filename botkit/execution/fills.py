@@ -177,11 +177,15 @@ class FillTracker:
 
     # ----- the loops -------------------------------------------------------------------------
 
-    def start(self, sweep: Sweep) -> None:
-        """Start the REST poll, and the stream where the venue has one."""
+    def start(self, sweep: Sweep, resync: Sweep | None = None) -> None:
+        """Start the REST poll, and the stream where the venue has one.
+
+        ``sweep`` runs every poll; ``resync`` (default: ``sweep``) after each
+        reconnect of the stream.
+        """
         self.link.supervise("fill poll", lambda: self._poll(sweep))
         if self.adapter.has_user_trade_stream:
-            self.link.supervise("user-trades stream", lambda: self._stream(sweep))
+            self.link.supervise("user-trades stream", lambda: self._stream(resync or sweep))
 
     async def _poll(self, sweep: Sweep) -> None:
         failures = 0

@@ -89,6 +89,11 @@ class VenueLink:
 
     # ----- tasks ---------------------------------------------------------------------------
 
+    @property
+    def in_flight(self) -> int:
+        """How many request tasks are running (places, cancels, edits, look-ups)."""
+        return len(self._requests)
+
     def busy(self, client_id: str) -> bool:
         """Whether a request about this order is still running."""
         return client_id in self._busy

@@ -13,6 +13,8 @@ split by concern, one module each:
                     rows that do not parse (counted and skipped, never fatal)
 ``reconcile``       open orders against the venue's, given-up orders that land
                     later, positions
+``balances``        the venue's balances as the account of record, the locks of
+                    open orders, and the race between a snapshot and fills
 ``ratelimit``       the venue's documented private-call rate, with a safety margin
 ``retry``           backoff, and which transport failures are ambiguous
 ``link``            what they share: the adapter's calls, the journal, the tasks
@@ -29,6 +31,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+from botkit.execution.balances import AccountSync
 from botkit.execution.fills import FillTracker
 from botkit.execution.freshness import Recheck, send_as_is
 from botkit.execution.health import Health
@@ -89,6 +92,7 @@ class LiveGateway:
         )
         self.fills = FillTracker(self.link, poll_interval_s=poll_interval_s, backoff=backoff)
         self.reconciler = Reconciler(self.link, self.requests)
+        self.account = AccountSync(self.link, self.fills)
         # One reconciliation at a time: the periodic sweep and an explicit call would
         # otherwise settle (and cancel) the same orders twice.
         self._reconciling = asyncio.Lock()
@@ -112,8 +116,9 @@ class LiveGateway:
         return self.fills.deliver(fill)
 
     def start_fills(self) -> None:
-        """Start the fill poll and stream (and with them the periodic quiet-order checks)."""
-        self.fills.start(self._sweep)
+        """Start the fill poll and stream (and with them the periodic quiet-order checks);
+        after the stream reconnects, a whole reconciliation (balances included)."""
+        self.fills.start(self._sweep, self.reconcile)
 
     async def catch_up(self) -> int:
         """REST user trades from the cursor on; how many were new."""
@@ -121,22 +126,29 @@ class LiveGateway:
 
     async def _sweep(self, min_age_ns: int) -> None:
         if self.router.open_count or self.requests.given_up:
-            await self.reconcile(min_age_ns)
+            await self.reconcile(min_age_ns, balances=False)
         else:
             await self.fills.catch_up()
 
     # ----- reconciliation ------------------------------------------------------------------
 
-    async def reconcile(self, min_age_ns: int = 0) -> dict[str, int]:
+    async def reconcile(self, min_age_ns: int = 0, *, balances: bool = True) -> dict[str, Any]:
         """Compare the router's open orders with the venue's and settle every difference,
-        catch up with the fills, and cross-check positions.
+        catch up with the fills, cross-check positions, and (``balances``) take the
+        venue's balances as the account's (``botkit.execution.balances``).
 
         ``min_age_ns`` skips orders that changed more recently than that (their
         news may still be on its way); orders with a request running are skipped.
+        The quiet-order checks between reconciliations (every fill poll) leave
+        the balances alone.
         """
         async with self._reconciling:
-            report = await self.reconciler.orders(min_age_ns)
-            await self.fills.catch_up()
+            report: dict[str, Any] = dict(await self.reconciler.orders(min_age_ns))
+            if balances:
+                # The balance snapshot, then the catch-up of fills that confirms it.
+                report["balances"] = await self.account.refresh()
+            else:
+                await self.fills.catch_up()
             report["position_mismatches"] = await self.reconciler.positions()
             return report
 

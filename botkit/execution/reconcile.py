@@ -11,7 +11,8 @@ later, and positions.
   any, count through user trades.
 * An order the venue lists as open under one of our client ids, whose order the
   router has closed, is cancelled likewise.
-* Positions follow from fills alone; the venue's own figure is the cross-check.
+* Positions follow from fills alone; the venue's own figure is the cross-check
+  (a difference is logged, never taken over).
 
 A problem with one order (a lookup that fails, a reply that does not parse) is
 counted and logged, and the others are still reconciled.
@@ -22,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Mapping
+from decimal import Decimal
 
 from botkit.execution.link import VenueLink, now_ns
 from botkit.execution.requests import Requests
 from botkit.execution.retry import describe
 from botkit.model import Order, OrderStatus
+from botkit.risk.order import fmt
 from botkit.venues.kit.types import VenueOrder
 
 log = logging.getLogger("botkit.execution.reconcile")
@@ -177,20 +181,44 @@ class Reconciler:
         return True
 
     async def positions(self) -> int:
-        """Compare positions; returns how many symbols differ (each logged)."""
-        venue_positions = await self.link.call(self.adapter.positions)
+        """Compare the venue's positions with the journal's (the router's, from fills);
+        returns how many symbols differ, each logged at warning level.
+
+        Only compared, never taken over: a strategy's position is what its own fills
+        made it. A venue that reports none (spot) has nothing to compare; a reply that
+        cannot be read is logged and counted, and the reconciliation goes on.
+        """
+        read = getattr(self.adapter, "positions", None)
+        if read is None:
+            return 0
+        try:
+            venue_positions = await self.link.call(read)
+            if not isinstance(venue_positions, Mapping):
+                raise TypeError(f"a {type(venue_positions).__name__}, not a mapping of symbols")
+            sizes = [(str(sym), Decimal(size)) for sym, size in venue_positions.items()]
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self._count("position_read_failed")
+            log.warning(
+                "%s positions could not be read (%s); compared again next time",
+                self.link.venue,
+                describe(err),
+            )
+            return 0
         mismatched = 0
-        for symbol, size in venue_positions.items():
+        for symbol, size in sizes:
             ours = self.router.account_position(symbol)
             if ours != size:
                 mismatched += 1
                 self._count("position_mismatch")
                 log.warning(
-                    "%s: the venue says position %s, our fills say %s (fills from "
-                    "before this journal, or still on their way)",
+                    "%s: the venue says position %s, the journal's fills say %s (fills "
+                    "from before this journal, or still on their way); positions are "
+                    "left as the fills make them",
                     symbol,
-                    size,
-                    ours,
+                    fmt(size),
+                    fmt(ours),
                 )
         return mismatched
 

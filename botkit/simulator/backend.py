@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
@@ -136,6 +136,9 @@ class ExchangeBackend:
         self.venue_ids: dict[str, str] = {}  # client id -> venue id
         self.trades: list[Fill] = []  # the account's executions: the ground truth
         self.rejected: list[tuple[int, str, str, str]] = []  # (ts, what, code, message)
+        # Every HTTP request that reached a route, by the route's ``what`` ("place",
+        # "balances", ...): the record of what the venue was asked, refused or not.
+        self.requests: Counter[str] = Counter()
         self.public_trades: deque[PublicTrade] = deque(maxlen=TAPE_LENGTH)
         self.last_nonce: dict[str, int] = {}  # per API key, the last nonce accepted
         self.faults = Faults()

@@ -1,7 +1,8 @@
 """Fault injection: what a flaky venue does to a client, seeded and switchable at run time.
 
 A private REST call can stall, or fail with a 5xx either before the exchange
-acted on it or after (the ambiguous case a client must reconcile). Websockets
+acted on it or after (the ambiguous case a client must reconcile), or answer
+200 with a body of no shape the venue documents (``garble_next``). Websockets
 are dropped on a schedule; account messages (order updates, user trades) are
 duplicated and reordered as a flaky stream would. Every knob defaults to off.
 """
@@ -33,7 +34,10 @@ class Faults:
     the ambiguous case a client must reconcile. ``drop_ws_every_s`` closes
     websockets periodically; ``duplicate_rate``/``reorder_rate`` mangle
     account messages (order updates and user trades, also when a venue lists
-    the account's trades over REST).
+    the account's trades over REST). ``garble_next`` answers the next N private
+    calls to the route named ``garble_what`` (a route's ``what``: "balances",
+    "portfolios", ...; None: any private route) with 200 and a JSON body of no
+    documented shape, after acting.
     """
 
     fail_next: int = 0
@@ -45,6 +49,8 @@ class Faults:
     drop_ws_every_s: float | None = None
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
+    garble_next: int = 0
+    garble_what: str | None = None
     seed: int = 7
     rng: random.Random = field(init=False, repr=False)
 
@@ -61,6 +67,13 @@ class Faults:
             setattr(self, k, v if v is None or current is None else type(current)(v))
         if "seed" in changes:
             self.rng = random.Random(self.seed)
+
+    def garbles(self, what: str) -> bool:
+        """Whether the reply to this call (a route's ``what``) is to be garbled; counts it."""
+        if self.garble_next > 0 and self.garble_what in (None, what):
+            self.garble_next -= 1
+            return True
+        return False
 
     def next_call(self) -> tuple[Literal["fail", "stall"] | None, bool]:
         """What happens to the next private call: (None|"fail"|"stall", fail after acting)."""

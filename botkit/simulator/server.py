@@ -14,8 +14,9 @@ still served.
 Admin routes (not part of any venue's protocol, under ``/__sim__/``):
 ``POST faults`` (JSON of ``Faults`` fields), ``GET trades`` (the account's
 executions), ``GET rejected`` (refused requests), ``GET state`` (positions,
-balances, open orders), ``POST step?n=N`` (advance the market N steps, at most
-``MAX_STEPS``, yielding to the event loop between chunks). With an
+balances, open orders, the requests received by route), ``POST step?n=N``
+(advance the market N steps, at most ``MAX_STEPS``, yielding to the event loop
+between chunks). With an
 ``admin_token`` they need the header ``X-Sim-Admin-Token: <token>``; their
 errors use the venue's own error shape, like everything else the server says.
 """
@@ -155,6 +156,7 @@ class AdminRoutes:
                 "positions": {k: str(v) for k, v in be.positions.items()},
                 "balances": {k: str(v) for k, v in be.balances.items()},
                 "open_orders": [o.client_id for o in be.open_orders()],
+                "requests": dict(sorted(be.requests.items())),
             }
         )
 

@@ -7,7 +7,9 @@ market only moves when a test steps it, so every outcome is deterministic.
 
 A subclass sets ``venue`` and implements ``make_adapter(sim)`` (for an adapter
 on the venue kit: ``Adapter(connection_for(sim))``); it may override ``symbol``
-(ours, BASE/QUOTE), ``sim_symbol`` (the simulator's key) and ``sim_options``.
+(ours, BASE/QUOTE), ``sim_symbol`` (the simulator's key), ``sim_options`` and
+``balances_route`` (what the simulator calls the route the adapter reads
+balances from).
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ from typing import Any, ClassVar
 
 import pytest
 
+from botkit.account import buy_fee_rate, is_spot
+from botkit.engine import Engine
 from botkit.execution import ExecutionRouter
 from botkit.execution.live import LiveGateway
 from botkit.intents import Edit, Place
 from botkit.journal import Journal
-from botkit.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
+from botkit.model import Instrument, Order, OrderStatus, OrderType, Side, TimeInForce
+from botkit.plugins import StrategySpec, load_strategies
+from botkit.risk import RiskModule
+from botkit.risk.order import fmt
 from botkit.simulator.server import RunningSimulator, running_simulator
 from botkit.venues.kit.adapter import Connection, VenueAdapter
 
@@ -43,6 +50,7 @@ class Live:
     journal: Journal
     instrument: Instrument
     sim_symbol: str
+    engine: Engine | None = None
 
     def touch(self) -> tuple[Decimal, Decimal]:
         book = self.sim.exchange.books[self.sim_symbol]
@@ -60,10 +68,52 @@ class Live:
         intent = Place(
             self.instrument.symbol, side, size, price, type, TimeInForce.GTC, client_id=client_id
         )
-        return self.router.place("suite", intent, time.time_ns()).client_id
+        return self.router.place(SUITE, intent, time.time_ns()).client_id
 
     def status(self, client_id: str) -> OrderStatus:
         return self.router.orders[client_id].status
+
+    def submit(self, intent: Place) -> Order:
+        """Send ``intent`` the way a strategy's goes: through the risk module, which checks
+        a spot order against the router's free balances, then the router."""
+        if self.engine is None:
+            self.engine = engine_over(self.router)
+        self.engine.submit(SUITE, [intent])
+        assert intent.client_id is not None
+        return self.router.orders[intent.client_id]
+
+    def balances_differ(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Every asset whose balance differs between the router and the venue: (ours, theirs)."""
+        ours, theirs = self.router.balances, self.sim.exchange.balances
+        return {
+            a: (ours.get(a, Decimal(0)), theirs.get(a, Decimal(0)))
+            for a in ours.keys() | theirs.keys()
+            if ours.get(a, Decimal(0)) != theirs.get(a, Decimal(0))
+        }
+
+
+SUITE = "suite"
+
+
+class Quiet:
+    """A strategy with no hooks: the suite sends its intents itself (``Live.submit``)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+
+def engine_over(router: ExecutionRouter, balance_check: bool = True) -> Engine:
+    """The engine in front of a live router: risk module (with the spot balance check on
+    the router's free balances, as ``live.balance_check`` has it) and one strategy."""
+    strategies = load_strategies([StrategySpec(SUITE, Quiet({}))])
+    return Engine(
+        router.instruments,
+        strategies,
+        RiskModule(),
+        router,
+        router.updates,
+        balance_check=balance_check,
+    )
 
 
 async def connect_live(
@@ -152,6 +202,7 @@ class VenueSuite:
     symbol: ClassVar[str] = "BTC/USDT"
     sim_symbol: ClassVar[str | None] = None
     sim_options: ClassVar[dict[str, Any]] = {}
+    balances_route: ClassVar[str] = "balances"
 
     def make_adapter(self, sim: RunningSimulator) -> VenueAdapter:
         raise NotImplementedError
@@ -259,3 +310,92 @@ class VenueSuite:
         order = live.router.orders[cid]
         assert order.code and order.reason
         assert live.sim.exchange.rejected  # the venue logged the refusal
+
+    # ----- the account: the venue's balances, the spot check on them --------------------------
+
+    async def test_balances_follow_fills_and_are_the_venues_after_reconciliation(
+        self, live: Live
+    ) -> None:
+        bid, _ = live.touch()
+        inst = live.instrument
+        cid = live.place(Side.BUY, inst.lot_size * 1000, bid)
+        await until(lambda: live.status(cid) is S.FILLED, step=live.sim.exchange.step)
+        await until(lambda: len(live.router.fills) == len(live.sim.exchange.trades))
+        if is_spot(inst):
+            # Between reconciliations the fills alone keep a spot account exact.
+            assert live.balances_differ() == {}
+        report = await live.gateway.reconcile()
+        assert report["balances"] == "applied"
+        assert live.balances_differ() == {}
+        # The venue's figures, free part included where it reports one.
+        sheet = live.gateway.account.last
+        assert sheet is not None
+        for asset, total in live.sim.exchange.balances.items():
+            assert sheet[asset].total == total
+            if sheet[asset].free is not None:
+                assert sheet[asset].free == live.sim.exchange.available(asset)
+
+    async def test_a_spot_order_beyond_the_free_balance_is_refused_before_it_is_sent(
+        self, live: Live
+    ) -> None:
+        inst, exchange = live.instrument, live.sim.exchange
+        bid, _ = live.touch()
+        price = bid - 50 * inst.tick_size
+        size = inst.lot_size * 1000
+        places = exchange.requests["place"]
+        if not is_spot(inst):
+            # A contract is not under the spot rules: with the check on, its order goes
+            # to the venue as it always did.
+            order = live.submit(Place(self.symbol, Side.BUY, size, price, client_id="contract"))
+            await until(lambda: order.status is S.OPEN)
+            assert exchange.requests["place"] == places + 1
+            return
+        need = price * size * (1 + buy_fee_rate(inst))
+        # Most of the account was withdrawn elsewhere: the venue holds half of what the
+        # order needs, and the next reconciliation says so.
+        exchange.balances[inst.quote] = (need / 2).quantize(Decimal("0.01"))
+        assert (await live.gateway.reconcile())["balances"] == "applied"
+        free = live.router.free_balances[inst.quote]
+        assert free == exchange.balances[inst.quote]
+        places = exchange.requests["place"]
+
+        order = live.submit(Place(self.symbol, Side.BUY, size, price, client_id="too-big"))
+
+        assert (order.status, order.code) == (S.REJECTED, "insufficient_balance")
+        assert order.reason == (
+            f"buy {fmt(size)} {self.symbol} needs {fmt(need)} {inst.quote}, {fmt(free)} is free"
+        )
+        await asyncio.sleep(0.2)
+        assert exchange.requests["place"] == places  # nothing was sent
+        assert "too-big" not in exchange.by_client and exchange.rejected == []
+
+        # A deposit at the venue: the next reconciliation lets the order through.
+        exchange.balances[inst.quote] += need
+        assert (await live.gateway.reconcile())["balances"] == "applied"
+        order = live.submit(Place(self.symbol, Side.BUY, size, price, client_id="fits"))
+        await until(lambda: order.status is S.OPEN)
+        assert exchange.requests["place"] == places + 1
+        assert live.router.locks.held("fits") == need  # it locks what it may spend
+        assert exchange.rejected == []
+
+    async def test_a_balance_reply_that_cannot_be_read_keeps_the_last_view(
+        self, live: Live, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        quote = live.instrument.quote
+        before = dict(live.router.balances)
+        live.sim.exchange.balances[quote] += 1000  # a deposit the garbled reply hides
+        live.sim.set_faults(garble_next=1, garble_what=self.balances_route)
+
+        with caplog.at_level("WARNING", logger="botkit.execution.balances"):
+            report = await live.gateway.reconcile()
+
+        assert report["balances"] == "unreadable"
+        assert live.router.balances == before
+        assert live.gateway.health["balance_unreadable"] == 1
+        (warning,) = [r for r in caplog.records if r.name == "botkit.execution.balances"]
+        assert warning.levelname == "WARNING"
+        assert "balances could not be read" in warning.getMessage()
+        assert "keeping the last view" in warning.getMessage()
+        # The next reconciliation reads the venue again and sees the deposit.
+        assert (await live.gateway.reconcile())["balances"] == "applied"
+        assert live.router.balances[quote] == before[quote] + 1000

@@ -38,6 +38,7 @@ from botkit.venues.kit.errors import (
 from botkit.venues.kit.nonce import ClockNonce, NonceSource
 from botkit.venues.kit.parsing import json_body
 from botkit.venues.kit.rest import KeyPair
+from botkit.venues.kit.types import AssetBalance
 
 D = Decimal
 S = OrderStatus
@@ -588,6 +589,11 @@ def test_parsing_the_documents_v3_account_examples() -> None:
     ]
     assert parsing.parse_balances_v3(balances) == {"USDT": D("2500.0")}
     assert parsing.parse_balances_v3(balances, reserve_is_extra=False) == {"USDT": D("2000.0")}
+    # The free part: ``balance`` itself, or ``balance - reserve`` when it is the total.
+    assert parsing.parse_balance_sheet_v3(balances) == {"USDT": AssetBalance(D("2500"), D("2000"))}
+    assert parsing.parse_balance_sheet_v3(balances, reserve_is_extra=False) == {
+        "USDT": AssetBalance(D("2000"), D("1500"))
+    }
     accounts = [
         {"id": 26, "name": "sub", "email": "x", "id_parent": 25},
         {"id": 25, "name": "account name", "email": "x", "id_parent": 0},

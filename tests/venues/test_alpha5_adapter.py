@@ -31,6 +31,7 @@ from botkit.venues.kit.errors import (
     VenueError,
     VenueUnavailable,
 )
+from botkit.venues.kit.types import AssetBalance
 
 BTC = "BTC/USDT"
 ETH = "ETH/USDT"
@@ -644,6 +645,9 @@ def test_parse_positions_balances_and_perpetuals() -> None:
     assert a5.parse_balances([{"asset": "USDT", "balance": "10.5", "available": "3"}]) == {
         "USDT": D("10.5")
     }
+    assert a5.parse_balance_sheet(
+        [{"asset": "USDT", "balance": "10.5", "available": "3"}, {"asset": "BTC", "balance": "1"}]
+    ) == {"USDT": AssetBalance(D("10.5"), D("3")), "BTC": AssetBalance(D("1"))}
     contracts = [
         {"contract_symbol": "BTC-PERPETUAL", "asset": "BTC", "tick_size": "1", "lot_size": "1"},
         {

@@ -182,8 +182,12 @@ async def test_balances_and_positions(bt: BlockTradeAdapter, sim: RunningSimulat
     assert await bt.balances() == {k: v for k, v in sim.exchange.balances.items()}
     o = passive_buy(sim)
     await bt.place(o)
-    # An open order reserves funds; the total is unchanged.
+    # An open order reserves funds; the total is unchanged, the free part
+    # (available_amount) is what is left.
     assert (await bt.balances())["USDT"] == sim.exchange.balances["USDT"]
+    usdt = (await bt.balance_sheet())["USDT"]
+    assert usdt.total == sim.exchange.balances["USDT"]
+    assert usdt.free == sim.exchange.balances["USDT"] - o.price * o.size
     assert await bt.positions() == {}
     assert sim.exchange.rejected == []
 

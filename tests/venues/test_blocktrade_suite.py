@@ -10,6 +10,7 @@ from .suite import Live, VenueSuite, connection_for
 
 class TestBlockTradeAdapter(VenueSuite):
     venue = "blocktrade"
+    balances_route = "portfolios"
 
     def make_adapter(self, sim: RunningSimulator) -> BlockTradeAdapter:
         return BlockTradeAdapter(connection_for(sim))

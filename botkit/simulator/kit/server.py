@@ -176,6 +176,10 @@ class VenueServer:
         text = "Service Unavailable" if status == 503 else "Internal Server Error"
         return self.error_response(Refusal(status, text, "injected_fault"), path)
 
+    def garbled_response(self) -> web.Response:
+        """An injected reply of no documented shape (``Faults.garble_next``): 200, JSON."""
+        return web.json_response({"surprise": [1, 2, 3]})
+
     # ----- shared machinery -------------------------------------------------------------------
 
     def install(self, app: web.Application, extra: Iterable[Route] = ()) -> None:
@@ -238,14 +242,18 @@ class VenueServer:
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             req = await read_request(request)
+            self.backend.requests[route.what] += 1
             if self.needs_auth(route):
                 self.authenticate(req, route)
             if not route.private:
                 return await self._act(route, req)
-            return await self.backend.faults.around(
+            faults = self.backend.faults
+            garble = faults.garbles(route.what)
+            response = await faults.around(
                 lambda: self._act(route, req),
                 lambda status: self.fault_response(status, req.path),
             )
+            return self.garbled_response() if garble else response
 
         return handle
 

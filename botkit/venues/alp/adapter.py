@@ -131,7 +131,7 @@ from botkit.venues.alp.parsing import (
     cancel_succeeded,
     parse_account_trade_records_v3,
     parse_accounts_v3,
-    parse_balances_v3,
+    parse_balance_sheet_v3,
     parse_cancel_reply_v3,
     parse_exchanges,
     parse_feeinfo_v3,
@@ -162,7 +162,7 @@ from botkit.venues.kit.errors import (
 )
 from botkit.venues.kit.nonce import NonceSource
 from botkit.venues.kit.rest import KeyPair
-from botkit.venues.kit.types import VenueOrder, ack
+from botkit.venues.kit.types import AssetBalance, VenueOrder, ack
 
 __all__ = ["AlpAdapter", "AlpOptions"]
 
@@ -956,10 +956,13 @@ class AlpAdapter(AdapterBase):
     # ----- account ------------------------------------------------------------------------
 
     async def balances(self) -> dict[str, Decimal]:
+        return {c: b.total for c, b in (await self.balance_sheet()).items()}
+
+    async def balance_sheet(self) -> dict[str, AssetBalance]:
         await self.ready()
         path = self._doc.balances
         reply = await self.rest.private("GET", path)
-        return reply.read(parse_balances_v3, not self.options.balance_includes_reserve)
+        return reply.read(parse_balance_sheet_v3, not self.options.balance_includes_reserve)
 
     async def positions(self) -> dict[str, Decimal]:
         return {}  # spot

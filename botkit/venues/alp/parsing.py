@@ -118,7 +118,7 @@ from botkit.venues.kit.parsing import (
     side_of,
     synthetic_id,
 )
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.types import AssetBalance, VenueOrder
 
 __all__ = [
     "ERROR_RULES",
@@ -131,6 +131,7 @@ __all__ = [
     "parse_account_trade_records_v3",
     "parse_account_trades_v3",
     "parse_accounts_v3",
+    "parse_balance_sheet_v3",
     "parse_balances_v3",
     "parse_cancel_reply_v3",
     "parse_exchanges",
@@ -538,17 +539,32 @@ def parse_balances_v3(payload: object, reserve_is_extra: bool = True) -> dict[st
     total is ``balance + reserve`` (``reserve_is_extra=False`` reads ``balance``
     as the total).
     """
-    totals: dict[str, Decimal] = {}
+    return {c: b.total for c, b in parse_balance_sheet_v3(payload, reserve_is_extra).items()}
+
+
+def parse_balance_sheet_v3(
+    payload: object, reserve_is_extra: bool = True
+) -> dict[str, AssetBalance]:
+    """``GET /api/v3/accounts/balances`` -> total and free part per currency (SPOT
+    wallets only), read as ``parse_balances_v3`` says: the free part is ``balance``
+    (``reserve_is_extra=False``: ``balance - reserve``)."""
+    sheet: dict[str, AssetBalance] = {}
     for f in _each(payload, "balance_v3"):
         wallet = f.opt_text("wallet_type")
         if wallet is not None and wallet.upper() != "SPOT":
             continue
         currency = f.text("currency")
-        amount = f.decimal("balance")
+        balance = f.decimal("balance")
+        reserve = f.opt_decimal("reserve") or ZERO
         if reserve_is_extra:
-            amount += f.opt_decimal("reserve") or ZERO
-        totals[currency] = totals.get(currency, ZERO) + amount
-    return totals
+            total, free = balance + reserve, balance
+        else:
+            total, free = balance, balance - reserve
+        had = sheet.get(currency)
+        if had is not None:
+            total, free = total + had.total, free + (had.free or ZERO)
+        sheet[currency] = AssetBalance(total, free)
+    return sheet
 
 
 def _fee_pair(f: Fields) -> str:

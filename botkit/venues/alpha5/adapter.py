@@ -84,7 +84,8 @@ Choices where the documents are unclear (change them through the options named):
   parse is skipped and counted once the same way (the listing is read again
   every ``status_refresh_s``).
 * Balances: only the seed documents ``wallet_balances``; when the venue
-  answers it 404, ``balances()`` is ``{}`` from then on.
+  answers it 404, ``balances()`` (and ``balance_sheet()``) is ``{}`` from then
+  on. A row's ``available`` is its free part in ``balance_sheet()``.
 * ``market_stream`` emits a BookSnapshot per symbol and the public trades new
   since the previous poll, every ``poll_interval_s``; the trades already printed
   when the stream starts are not replayed. v1.0.0's recent trades name no
@@ -127,7 +128,7 @@ from botkit.venues.kit.errors import (
     is_ambiguous,
 )
 from botkit.venues.kit.rest import Reply
-from botkit.venues.kit.types import VenueOrder, ack
+from botkit.venues.kit.types import AssetBalance, VenueOrder, ack
 
 __all__ = ["Alpha5Adapter", "Contract"]
 
@@ -599,6 +600,9 @@ class Alpha5Adapter(AdapterBase):
         return out
 
     async def balances(self) -> dict[str, Decimal]:
+        return {asset: b.total for asset, b in (await self.balance_sheet()).items()}
+
+    async def balance_sheet(self) -> dict[str, AssetBalance]:
         if self._no_balances:
             return {}
         await self.ready()
@@ -609,7 +613,7 @@ class Alpha5Adapter(AdapterBase):
             self._no_balances = True
             log.warning("alpha5 has no wallet_balances endpoint: balances are unknown")
             return {}
-        return reply.read(parsing.parse_balances)
+        return reply.read(parsing.parse_balance_sheet)
 
     async def positions(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}

@@ -110,7 +110,7 @@ from botkit.venues.kit.parsing import (
     synthetic_id,
     unwrap,
 )
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.types import AssetBalance, VenueOrder
 
 __all__ = [
     "ERROR_RULES",
@@ -118,6 +118,7 @@ __all__ = [
     "ContractSpec",
     "classify_error",
     "parse_assets",
+    "parse_balance_sheet",
     "parse_balances",
     "parse_contract_specs",
     "parse_contracts",
@@ -201,6 +202,7 @@ SELL_LEVELS = ("sell", "asks")
 MIN_VALUE = ("min_order_value", "min_notional")
 MAX_VALUE = ("max_order_value", "max_notional")
 BALANCE = ("balance", "total", "equity")
+AVAILABLE = ("available", "available_balance")
 PERIOD = ("settlement_period",)
 
 DEFAULT_QUOTE = "USD"
@@ -687,11 +689,17 @@ def parse_positions(
 
 def parse_balances(payload: object) -> dict[str, Decimal]:
     """``GET /account/wallet_balances`` (seed only) -> total balance per asset."""
+    return {asset: b.total for asset, b in parse_balance_sheet(payload).items()}
+
+
+def parse_balance_sheet(payload: object) -> dict[str, AssetBalance]:
+    """``GET /account/wallet_balances`` (seed only) -> total balance per asset, and its
+    ``available`` part when the row gives one."""
     return dict(_rows(payload, BALANCES, _balance))
 
 
-def _balance(f: Fields) -> tuple[str, Decimal]:
-    return f.text(*BASE, "currency"), f.decimal(*BALANCE)
+def _balance(f: Fields) -> tuple[str, AssetBalance]:
+    return f.text(*BASE, "currency"), AssetBalance(f.decimal(*BALANCE), f.opt_decimal(*AVAILABLE))
 
 
 # --- public market data -----------------------------------------------------------------

@@ -77,7 +77,8 @@ Choices where the document is unclear or silent (each one an option of
 * Order status: NEW/PARTIALLY_FILLED/FILLED/CANCELLED(CANCELED)/REJECTED/EXPIRED;
   anything else is UNKNOWN and left to reconciliation (``parsing``).
 * ``balances()`` is the total per asset (available + reserved + locked) of the
-  trading portfolio.
+  trading portfolio; ``balance_sheet()`` gives ``available_amount`` apart, as
+  the free part.
 """
 
 from __future__ import annotations
@@ -121,7 +122,14 @@ from botkit.venues.kit.errors import (
     VenueError,
 )
 from botkit.venues.kit.parsing import Fields, Skip, list_of
-from botkit.venues.kit.types import ORDER_TYPE_NAMES, SIDE_NAMES, TIF_NAMES, VenueOrder, ack
+from botkit.venues.kit.types import (
+    ORDER_TYPE_NAMES,
+    SIDE_NAMES,
+    TIF_NAMES,
+    AssetBalance,
+    VenueOrder,
+    ack,
+)
 
 __all__ = ["BlockTradeAdapter"]
 
@@ -646,37 +654,46 @@ class BlockTradeAdapter(AdapterBase):
     # ----- account ----------------------------------------------------------------------------
 
     async def balances(self) -> dict[str, Decimal]:
+        return {asset: b.total for asset, b in (await self.balance_sheet()).items()}
+
+    async def balance_sheet(self) -> dict[str, AssetBalance]:
         markets = await self._markets_now()
         rows = await self.rest.private("GET", "/portfolios")
-        by_id = self._read("GET /portfolios", lambda: _asset_totals(rows, self.portfolio_id))
+        by_id = self._read("GET /portfolios", lambda: _asset_sheet(rows, self.portfolio_id))
         if any(asset_id not in markets.asset_by_id for asset_id in by_id):
             markets = await self._load_markets()  # an asset listed since we loaded them
-        totals: dict[str, Decimal] = {}
-        for asset_id, total in by_id.items():
+        sheet: dict[str, AssetBalance] = {}
+        for asset_id, (total, free) in by_id.items():
             iso = markets.asset_by_id.get(asset_id, str(asset_id))
-            totals[iso] = totals.get(iso, ZERO) + total
-        return totals
+            had = sheet.get(iso)
+            if had is not None:  # two portfolios (the trading one unknown): add them up
+                total, free = total + had.total, free + (had.free or ZERO)
+            sheet[iso] = AssetBalance(total, free)
+        return sheet
 
     async def positions(self) -> dict[str, Decimal]:
         return {}  # spot: holdings are balances
 
 
-def _asset_totals(payload: object, portfolio_id: int | None) -> dict[int, Decimal]:
-    """``GET /portfolios`` -> the total (available + reserved + locked) by trading
-    asset id, over the trading portfolio (or all of them when it is not known)."""
-    totals: dict[int, Decimal] = {}
+def _asset_sheet(payload: object, portfolio_id: int | None) -> dict[int, tuple[Decimal, Decimal]]:
+    """``GET /portfolios`` -> (total, available) by trading asset id, over the trading
+    portfolio (or all of them when it is not known). The total is available +
+    reserved + locked; available is what new orders may use."""
+    sheet: dict[int, tuple[Decimal, Decimal]] = {}
     for p in list_of(payload, VENUE, "portfolio"):
         if portfolio_id is not None and p.integer("id") != portfolio_id:
             continue
         for a in p.each("assets") if p.has("assets") else ():
             asset_id = a.integer("trading_asset_id")
+            available = a.non_negative("available_amount")
             total = (
-                a.non_negative("available_amount")
+                available
                 + (a.opt_non_negative("reserved_amount") or ZERO)
                 + (a.opt_non_negative("locked_amount") or ZERO)
             )
-            totals[asset_id] = totals.get(asset_id, ZERO) + total
-    return totals
+            had_total, had_free = sheet.get(asset_id, (ZERO, ZERO))
+            sheet[asset_id] = (had_total + total, had_free + available)
+    return sheet
 
 
 def _count(page: object) -> int | None:

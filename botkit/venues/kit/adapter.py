@@ -29,6 +29,11 @@ Writing an adapter on :class:`AdapterBase` — what the venue supplies:
   of a parser, so bad rows are logged, counted and left out), ``kit.types.ack``
   to build the ``VenueOrder`` of a place reply, and ``ready()`` (``connect()``
   unless connected).
+* Balances: ``balances()`` (totals) is required. A venue that reports each
+  asset's free part apart overrides ``balance_sheet()`` too (and usually
+  derives ``balances()`` from it); the base's ``balance_sheet()`` gives the
+  totals with the free part unknown. The live gateway reads the sheet at each
+  reconciliation (``botkit.execution.balances``).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from botkit.venues.kit.nonce import NonceSource
 from botkit.venues.kit.options import VenueOptions
 from botkit.venues.kit.parsing import Skip
 from botkit.venues.kit.rest import RestClient
-from botkit.venues.kit.types import VenueOrder
+from botkit.venues.kit.types import AssetBalance, VenueOrder
 
 __all__ = ["AdapterBase", "Connection", "MarketEvent", "SkipCounter", "VenueAdapter"]
 
@@ -108,7 +113,12 @@ class VenueAdapter(Protocol):
     async def user_trades(self, since_ns: int | None, symbol: str | None = None) -> list[Fill]:
         """The account's executions from ``since_ns`` on (inclusive; duplicates allowed)."""
 
-    async def balances(self) -> dict[str, Decimal]: ...
+    async def balances(self) -> dict[str, Decimal]:
+        """The account's total balance per asset (free and locked together).
+
+        An adapter may also offer ``balance_sheet()`` (see :class:`AdapterBase`):
+        each asset's total and, where the venue reports it apart, its free part.
+        """
 
     async def positions(self) -> dict[str, Decimal]:
         """Signed position per symbol (derivatives venues; spot venues return {})."""
@@ -241,6 +251,14 @@ class AdapterBase:
         """``connect()`` unless connected: the first line of every call."""
         if not self._connected:
             await self.connect()
+
+    async def balance_sheet(self) -> dict[str, AssetBalance]:
+        """Each asset's total and, where the venue says, its free part (see the module notes).
+
+        This default knows only the totals of ``balances()``: the free part is None.
+        """
+        totals: dict[str, Decimal] = await self.balances()  # type: ignore[attr-defined]
+        return {asset: AssetBalance(total) for asset, total in totals.items()}
 
     async def close(self) -> None:
         """Close the session, whatever state the adapter is in. Idempotent."""

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from botkit.model import ZERO, Order, OrderStatus, OrderType, Side, TimeInForce
 
-__all__ = ["ORDER_TYPE_NAMES", "SIDE_NAMES", "TIF_NAMES", "VenueOrder", "ack"]
+__all__ = ["ORDER_TYPE_NAMES", "SIDE_NAMES", "TIF_NAMES", "AssetBalance", "VenueOrder", "ack"]
 
 # What venues that name sides, order types and times in force in upper case send
 # (``BUY``, ``STOP_LIMIT``, ``GTC``): our names, upper-cased. Tables of vocabulary,
@@ -20,6 +20,23 @@ ORDER_TYPE_NAMES: Mapping[OrderType, str] = MappingProxyType(
     {t: t.value.upper() for t in OrderType}
 )
 TIF_NAMES: Mapping[TimeInForce, str] = MappingProxyType({t: t.value.upper() for t in TimeInForce})
+
+
+@dataclass(frozen=True, slots=True)
+class AssetBalance:
+    """One asset of the account as the venue reports it.
+
+    ``total`` is the whole balance (free and locked together); ``free`` the part
+    new orders may use, when the venue reports it apart (None when it does not).
+    """
+
+    total: Decimal
+    free: Decimal | None = None
+
+    @property
+    def locked(self) -> Decimal | None:
+        """What the venue holds back (open orders, pending withdrawals), when it says."""
+        return None if self.free is None else self.total - self.free
 
 
 @dataclass(frozen=True, slots=True)
