@@ -43,6 +43,7 @@ from botkit.intents import INTENT_TYPES, Cancel, CancelAll, Edit, Intent, Place
 from botkit.model import ZERO, Instrument, Order, OrderStatus, OrderType, Side
 from botkit.plugins import LoadedStrategy
 from botkit.risk import RiskModule
+from botkit.schedule import Schedule, Window, first_due, next_due
 
 log = logging.getLogger("botkit.engine")
 
@@ -125,7 +126,13 @@ class _Slot:
     ctx: Context
     symbols: frozenset[str] | None
     hooks: dict[str, Callable[..., Any]]
-    timers: dict[str, int]
+    timers: dict[str, Schedule]
+    window: Window | None = None
+    active: bool = True  # inside its trading window (always, without one)
+
+
+# What a scheduled entry on the engine's clock does (botkit.schedule).
+_TIMER, _OPEN, _CLOSE = 0, 1, 2
 
 
 def _no_scan(ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
@@ -192,7 +199,9 @@ class Engine:
         self._updates = updates
         self._pending = updates.queue
         self._draining = False
-        self._timers: list[tuple[int, int, str, str, int]] = []
+        # (due, seq, strategy, timer name, schedule, what): timers and window edges
+        self._timers: list[tuple[int, int, str, str, Schedule, int]] = []
+        self._routes_changed = False
         self._tseq = itertools.count()
         self._next_wakeup = INF
         self.slots: dict[str, _Slot] = {}
@@ -206,45 +215,78 @@ class Engine:
                 spec.symbols,
                 dict(loaded.hooks),
                 dict(spec.timers),
+                spec.window,
             )
         self._by_symbol: dict[str, dict[str, tuple[tuple[Callable[..., Any], Context, _Slot], ...]]]
-        self._by_symbol = {
-            hook: {
-                sym: tuple(
-                    (s.hooks[hook], s.ctx, s)
-                    for s in self.slots.values()
-                    if hook in s.hooks and (s.symbols is None or sym in s.symbols)
-                )
-                for sym in instruments
+        self._by_symbol = {}
+        self._trade_routes: dict[str, tuple[OrderBook, Any]] = {}
+        self._scan_routes: dict[str, tuple[OrderBook, list[list[Any]]]] = {}
+        self._build_routes()
+        self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
+
+    def _build_routes(self) -> None:
+        """Who hears each market event: the strategies inside their trading window.
+
+        The dicts are updated in place: a replay loop that holds one sees the change.
+        """
+        live = [s for s in self.slots.values() if s.active]
+        self._by_symbol.clear()
+        self._by_symbol.update(
+            {
+                hook: {
+                    sym: tuple(
+                        (s.hooks[hook], s.ctx, s)
+                        for s in live
+                        if hook in s.hooks and (s.symbols is None or sym in s.symbols)
+                    )
+                    for sym in self.instruments
+                }
+                for hook in ("on_trade", "on_book", "on_ticker", "on_bar")
             }
-            for hook in ("on_trade", "on_book", "on_ticker", "on_bar")
-        }
-        self._trade_routes = {
-            sym: (self.books[sym], self._by_symbol["on_trade"][sym]) for sym in instruments
-        }
+        )
+        self._trade_routes.clear()
+        self._trade_routes.update(
+            {sym: (self.books[sym], self._by_symbol["on_trade"][sym]) for sym in self.instruments}
+        )
         # Symbols whose every trade subscriber can scan: their TradeBatches take the
         # fast path. Entries are lists so a scanner that raises can be switched off.
-        self._scan_routes: dict[str, tuple[OrderBook, list[list[Any]]]] = {
-            sym: (
-                self.books[sym],
-                [[s.hooks["scan_trades"], fn, ctx, s] for fn, ctx, s in subs],
-            )
-            for sym, subs in self._by_symbol["on_trade"].items()
-            if all("scan_trades" in s.hooks for _, _, s in subs)
-        }
-        self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
+        self._scan_routes.clear()
+        self._scan_routes.update(
+            {
+                sym: (
+                    self.books[sym],
+                    [[s.hooks["scan_trades"], fn, ctx, s] for fn, ctx, s in subs],
+                )
+                for sym, subs in self._by_symbol["on_trade"].items()
+                if all("scan_trades" in s.hooks for _, _, s in subs)
+            }
+        )
+        self._routes_changed = True
+
+    def _schedule(self, due: int | None, slot: str, name: str, when: Schedule, what: int) -> None:
+        if due is not None:
+            heapq.heappush(self._timers, (due, next(self._tseq), slot, name, when, what))
 
     # ----- lifecycle -------------------------------------------------------------------
 
     def start(self, now_ns: int) -> None:
         self.now_ns = now_ns
+        windowed = False
         for slot in self.slots.values():
-            for tname, interval in slot.timers.items():
-                due = (now_ns // interval + 1) * interval
-                heapq.heappush(self._timers, (due, next(self._tseq), slot.name, tname, interval))
+            for tname, when in slot.timers.items():
+                self._schedule(first_due(when, now_ns), slot.name, tname, when, _TIMER)
+            w = slot.window
+            if w is not None:
+                windowed = True
+                slot.active = w.is_open(now_ns)
+                self._schedule(w.open.next_after(now_ns), slot.name, "", w.open, _OPEN)
+                self._schedule(w.close.next_after(now_ns), slot.name, "", w.close, _CLOSE)
+        if windowed:
+            self._build_routes()
         if self._equity_interval > 0:
             self._equity_due = now_ns  # the first sample as soon as prices are known
         self.market.begin(now_ns)
+        self._routes_changed = False
         self._refresh_wakeup()
         for slot in self.slots.values():
             self._call(slot, "on_start")
@@ -332,6 +374,11 @@ class Engine:
                 self.dispatch_other(ev)
 
     def _replay_trade_batch(self, batch: TradeBatch) -> None:
+        rest: TradeBatch | None = batch
+        while rest is not None:
+            rest = self._replay_trade_run(rest)
+
+    def _replay_trade_run(self, batch: TradeBatch) -> TradeBatch | None:
         """The same outcome as replaying ``batch`` trade by trade, with quiet trades skipped.
 
         Each scanning strategy keeps its own cursor: the first trade it has not
@@ -345,14 +392,14 @@ class Engine:
         route = self._scan_routes.get(batch.symbol)
         if route is None:
             self._replay_events(batch.events())
-            return
+            return None
         book, scanners = route
         venue = self.market
         ts = batch.ts_ns
         prices = batch.price
         n = len(ts)
         if not n:
-            return
+            return None
         cursors = [0] * len(scanners)
         i = 0
         seen_wake, wake_at = -1, n  # the wake-up time last looked up, and its index
@@ -380,6 +427,12 @@ class Engine:
                 if p:
                     book.last_trade = batch[p - 1]  # what wake-ups (equity) see as the last price
                 self._wake(t)
+                if self._routes_changed:
+                    # A trading window opened or closed: who hears this symbol changed.
+                    # Every scanner stopped here (scans end at wake-ups), so the rest of
+                    # the batch starts over on the new routes.
+                    self._routes_changed = False
+                    return batch[p:]  # type: ignore[return-value]
             self.now_ns = t
             ev = batch[p]
             book.last_trade = ev
@@ -395,6 +448,7 @@ class Engine:
         if i < n:  # the batch ended inside a scan
             book.last_trade = batch[n - 1]
         self.now_ns = ts[n - 1]
+        return None
 
     def _scan(self, entry: list[Any], batch: TradeBatch, start: int, stop: int) -> int:
         scan, _, ctx, slot = entry
@@ -492,12 +546,15 @@ class Engine:
                 self.market.advance(t)
                 self._drain()
             elif t == t_timer:
-                due, _, sname, tname, interval = heapq.heappop(self._timers)
-                heapq.heappush(
-                    self._timers, (due + interval, next(self._tseq), sname, tname, interval)
-                )
+                due, _, sname, tname, when, what = heapq.heappop(self._timers)
+                self._schedule(next_due(when, due), sname, tname, when, what)
                 slot = self.slots[sname]
-                self._call(slot, "on_timer", Timer(t, tname, interval, due))
+                if what == _TIMER:
+                    if slot.active:
+                        interval = when if when.__class__ is int else 0
+                        self._call(slot, "on_timer", Timer(t, tname, interval, due))  # type: ignore[arg-type]
+                elif (what == _OPEN) is not slot.active:
+                    self._toggle_window(slot, what == _OPEN)
             else:
                 # Until every holding has a price, try again at the next event; then
                 # stay on the interval grid.
@@ -509,6 +566,16 @@ class Engine:
         book = self.books.get(symbol)
         last = None if book is None else book.last_price
         return None if last is None else exact(last)
+
+    def _toggle_window(self, slot: _Slot, opening: bool) -> None:
+        """A strategy's trading window opened or closed: it hears market events and
+        timers only inside it, and its orders are cancelled when it closes."""
+        slot.active = opening
+        self._build_routes()
+        log.info("strategy %s: trading window %s", slot.name, "opens" if opening else "closes")
+        if not opening:
+            self.router.cancel_all(slot.name, None, self.now_ns)
+            self._drain()
 
     def equity_now(self) -> Decimal:
         """Account value in the quote asset, assets marked at the last trade price."""
@@ -632,6 +699,11 @@ class Engine:
         router = self.router
         name = slot.name
         cls = intent.__class__
+        if not slot.active and (cls is Place or cls is Edit):
+            self._rejected(
+                slot, intent, "outside_window", "the strategy's trading window is closed"
+            )
+            return
         if cls is Place:
             symbol = intent.symbol
             d = self.risk.check(

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     # Live mode's parts (aiohttp among them) load when a live run starts: a backtest
     # never pays for them.
     from botkit.execution.live import LiveGateway
+    from botkit.jobs import NodeJobs
     from botkit.venues.kit.adapter import VenueAdapter
 
 log = logging.getLogger("botkit.node")
@@ -80,13 +81,15 @@ def make_strategies(config: BotConfig) -> list[StrategySpec]:
     specs = []
     for sc in config.strategies:
         params = dict(sc.params)
+        timers, window = config.schedules(sc)
         specs.append(
             StrategySpec(
                 sc.name,
                 sc.load_class()(params),
                 params,
                 strategy_symbols(params, known),
-                dict(sc.timers),
+                timers,
+                window,
             )
         )
     return specs
@@ -473,8 +476,8 @@ async def _serve(
         asyncio.create_task(_deliver(engine, run.delivery)),
         asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
     ]
-    if gateway is not None:
-        tasks.append(asyncio.create_task(_reconcile_every(gateway, config.live.reconcile_interval)))
+    jobs = _node_jobs(config, engine, gateway)
+    jobs.start()
     try:
         if duration_s is not None:
             with contextlib.suppress(TimeoutError):
@@ -482,6 +485,7 @@ async def _serve(
         else:
             await stop.wait()
     finally:
+        jobs.shutdown()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -619,21 +623,35 @@ async def _clock(engine: Engine) -> None:
         await asyncio.sleep(TICK_S)
 
 
-async def _reconcile_every(gateway: LiveGateway, interval_ns: int) -> None:
+def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -> NodeJobs:
+    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report."""
+    from botkit.jobs import DailyReport, NodeJobs
+    from botkit.schedule import Cron
+
+    tz = config.schedule.timezone
+    jobs = NodeJobs(tz)
+    if gateway is not None:
+        jobs.every("reconcile", config.live.reconcile_interval, lambda: _reconcile(gateway))
+    if config.schedule.daily_report is not None:
+        daily = DailyReport(engine, config.resolve_path(config.output.dir), tz or "UTC")
+        jobs.on_cron("daily_report", Cron(config.schedule.daily_report, tz or "UTC"), daily.job)
+    return jobs
+
+
+async def _reconcile(gateway: LiveGateway) -> None:
     from botkit.execution.retry import describe
 
-    while True:
-        await asyncio.sleep(interval_ns / 1e9)
-        try:
-            await gateway.reconcile()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # Expected now and then (a venue hiccup): counted and told in one line; the
-            # traceback is for --log-level debug.
-            gateway.health.count("reconcile_failed")
-            log.warning("reconciliation failed (%s); will retry", describe(exc))
-            log.debug("reconciliation failure", exc_info=True)
+    try:
+        await gateway.reconcile()
+        gateway.health.count("reconciliations")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        # Expected now and then (a venue hiccup): counted and told in one line; the
+        # traceback is for --log-level debug.
+        gateway.health.count("reconcile_failed")
+        log.warning("reconciliation failed (%s); will retry", describe(exc))
+        log.debug("reconciliation failure", exc_info=True)
 
 
 __all__ = [

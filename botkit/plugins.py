@@ -28,12 +28,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from pydantic import BaseModel
 
 from botkit import hookspecs
+
+if TYPE_CHECKING:
+    from botkit.schedule import Schedule, Window
 
 ENTRY_POINT_GROUP = "botkit.strategies"
 
@@ -443,7 +446,9 @@ class StrategySpec:
     instance: object
     params: dict[str, Any] = field(default_factory=dict)
     symbols: frozenset[str] | None = None  # None: every configured symbol
-    timers: dict[str, int] = field(default_factory=dict)  # name -> interval ns
+    # name -> an interval in ns, or a botkit.schedule.Cron
+    timers: dict[str, Schedule] = field(default_factory=dict)
+    window: Window | None = None  # when it trades (None: always)
 
 
 @dataclass(frozen=True)

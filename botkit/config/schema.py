@@ -19,13 +19,19 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    PlainSerializer,
     PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from botkit.config.durations import Duration, PositiveDuration
+from botkit.config.durations import (
+    Duration,
+    PositiveDuration,
+    format_duration,
+    parse_duration,
+)
 from botkit.config.errors import show
 from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
@@ -44,6 +50,7 @@ from botkit.intents import Place
 from botkit.model import Instrument, OrderType, Side, TimeInForce
 from botkit.plugins import closest, params_model, resolve
 from botkit.redact import MASK, Secret
+from botkit.schedule import Cron, Schedule, Window, timezone_of
 from botkit.venues import registry
 
 
@@ -257,15 +264,66 @@ class AccountConfig(Section):
     leverage: Leverage | dict[str, Leverage] = Decimal(1)
 
 
+def _cron_expr(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a cron expression in quotes, got {show(v)}")
+    Cron(v, "UTC")  # the syntax; the timezone is schedule.timezone's
+    return v
+
+
+CronExpr = Annotated[str, BeforeValidator(_cron_expr)]
+
+
+class CronTimer(Section):
+    """A timer that fires on a cron schedule, in ``schedule.timezone``."""
+
+    cron: CronExpr
+
+
+def _timer(v: Any) -> Any:
+    """A duration, or ``{cron: ...}``: told apart here so an error names one of them."""
+    if isinstance(v, Mapping):
+        extra = sorted(str(k) for k in v if k != "cron")
+        if extra or "cron" not in v:
+            raise ValueError(
+                f"a timer is a duration (e.g. 30s) or {{cron: '<expr>'}}, got keys "
+                f"{sorted(str(k) for k in v)}"
+            )
+        return CronTimer(cron=_cron_expr(v["cron"]))
+    if isinstance(v, CronTimer):
+        return v
+    ns = parse_duration(v)
+    if ns <= 0:
+        raise ValueError(f"{format_duration(ns)} is not allowed: must be > 0")
+    return ns
+
+
+def _timer_out(v: int | CronTimer) -> Any:
+    return format_duration(v) if isinstance(v, int) else {"cron": v.cron}
+
+
+TimerSpec = Annotated[
+    int | CronTimer, BeforeValidator(_timer), PlainSerializer(_timer_out, when_used="json")
+]
+
+
+class WindowConfig(Section):
+    """A trading window: the strategy trades from each ``open`` to the next ``close``."""
+
+    open: CronExpr
+    close: CronExpr
+
+
 class StrategyConfig(Section):
-    """One strategy instance: which class, its params and its timers."""
+    """One strategy instance: which class, its params, its timers and trading window."""
 
     name: str = Field(min_length=1)
     use: str = Field(min_length=1)
     params: Annotated[dict[str, Any], BeforeValidator(empty_if_none)] = Field(default_factory=dict)
-    timers: Annotated[dict[str, PositiveDuration], BeforeValidator(empty_if_none)] = Field(
+    timers: Annotated[dict[str, TimerSpec], BeforeValidator(empty_if_none)] = Field(
         default_factory=dict
     )
+    window: WindowConfig | None = None
 
     _cls: type | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -390,7 +448,23 @@ class LiveConfig(Section):
     status_interval: PositiveDuration = 5 * 1_000_000_000
 
 
-_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
+class ScheduleConfig(Section):
+    """The timezone cron schedules are read in, and the jobs the node runs on them."""
+
+    # An IANA name; required once any cron schedule or trading window is used.
+    timezone: str | None = None
+    # Live and paper: write the day's report (PnL, fills, fees, rejects) on this cron.
+    daily_report: CronExpr | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str | None) -> str | None:
+        if v is not None:
+            timezone_of(v)
+        return v
+
+
+_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live", "schedule")
 
 
 class BotConfig(Section):
@@ -409,6 +483,7 @@ class BotConfig(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -441,6 +516,41 @@ class BotConfig(Section):
         """``p`` as an absolute path; a relative one is taken from :attr:`base_dir`."""
         path = Path(p).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    @model_validator(mode="after")
+    def _cron_needs_a_timezone(self) -> BotConfig:
+        if self.schedule.timezone is not None:
+            return self
+        for sc in self.strategies:
+            crons = [n for n, t in sc.timers.items() if isinstance(t, CronTimer)]
+            what = (
+                f"strategies.{sc.name}.timers.{crons[0]}"
+                if crons
+                else f"strategies.{sc.name}.window"
+                if sc.window is not None
+                else None
+            )
+            if what is not None:
+                raise ValueError(
+                    f"{what} is a cron schedule, and schedule.timezone is not set: cron "
+                    "times are read in that timezone; add e.g. `schedule: {timezone: UTC}` "
+                    "(or Europe/London, America/New_York, ...)"
+                )
+        if self.schedule.daily_report is not None:
+            raise ValueError(
+                "schedule.daily_report is a cron schedule, and schedule.timezone is not set; "
+                "add e.g. `timezone: UTC` under schedule:"
+            )
+        return self
+
+    def schedules(self, sc: StrategyConfig) -> tuple[dict[str, Schedule], Window | None]:
+        """A strategy's timers (interval ns or Cron) and its window, in the timezone."""
+        tz = self.schedule.timezone or "UTC"
+        timers: dict[str, Schedule] = {
+            n: Cron(t.cron, tz) if isinstance(t, CronTimer) else t for n, t in sc.timers.items()
+        }
+        w = sc.window
+        return timers, None if w is None else Window(Cron(w.open, tz), Cron(w.close, tz))
 
     def make_instruments(self) -> dict[str, Instrument]:
         """The configured instruments by symbol, on ``venue.name``."""
