@@ -29,6 +29,7 @@ from botkit.config.durations import Duration, PositiveDuration
 from botkit.config.errors import show
 from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
+from botkit.config.treasury import TreasuryConfig
 from botkit.config.values import (
     Fee,
     Money,
@@ -123,7 +124,8 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str | None], str | None]:
 
 
 def _known_venue(name: str) -> str:
-    known = registry.names()
+    # A withdrawal-only API (``treasury.accounts``) is not a venue to trade on.
+    known = tuple(n for n in registry.names() if registry.get(n).kind != "withdrawals")
     if name not in known:
         match = closest(name, known)
         raise ValueError(
@@ -386,7 +388,7 @@ class LiveConfig(Section):
     status_interval: PositiveDuration = 5 * 1_000_000_000
 
 
-_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live")
+_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live", "treasury")
 
 
 class BotConfig(Section):
@@ -405,6 +407,7 @@ class BotConfig(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
+    treasury: TreasuryConfig = Field(default_factory=TreasuryConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -454,7 +457,7 @@ class BotConfig(Section):
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
-        return self.venue.secrets()
+        return self.venue.secrets() + self.treasury.secrets()
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""
