@@ -167,8 +167,16 @@ class Treasury:
         self.journal.close()
 
     def client(self, account: str) -> WithdrawalClient:
-        guards.run(guards.Context(self.config, account, _nothing()), guards.FIRST[1:])
-        return self.clients[account]
+        """The account's client; ``WithdrawalRefused`` (``unknown_account``) if none."""
+        client = self.clients.get(account)
+        if client is None:
+            known = ", ".join(self.clients) or "none"
+            raise WithdrawalRefused(
+                "unknown_account",
+                f"'{account}' is not a treasury account (configured: {known})",
+                "Name one of treasury.accounts",
+            )
+        return client
 
     # ----- 1. plan ------------------------------------------------------------------------
 
@@ -272,13 +280,16 @@ class Treasury:
         except DuplicateWithdrawal as err:
             return await self._duplicate(client, plan, err)
         except Conflict as err:
-            return await self._lost_reply(client, plan, f"conflict: {err.message}")
+            return await self._lost_reply(
+                client, plan, f"conflict: {_scrub(err.message, plan.request)}"
+            )
         except VenueError as err:
             if err.ambiguous:
-                return await self._lost_reply(client, plan, str(err))
-            record = self.journal.update(plan.key, "refused", reason=err.message)
-            log.warning("withdrawal %s: refused by %s: %s", plan.key[:12], plan.venue, err.message)
-            return Outcome(plan, "refused", True, f"refused by {plan.venue}: {err.message}", record)
+                return await self._lost_reply(client, plan, _scrub(str(err), plan.request))
+            message = _scrub(err.message, plan.request)
+            record = self.journal.update(plan.key, "refused", reason=message)
+            log.warning("withdrawal %s: refused by %s: %s", plan.key[:12], plan.venue, message)
+            return Outcome(plan, "refused", True, f"refused by {plan.venue}: {message}", record)
         except AMBIGUOUS as err:
             return await self._lost_reply(client, plan, type(err).__name__)
         record = self._adopt(plan, withdrawal, None)
@@ -370,7 +381,8 @@ class Treasury:
             plan.key,
             "pending",
             raw_status="duplicate reference",
-            reason=f"the venue already has a withdrawal {plan.venue_ref}: {err.message}",
+            reason=f"the venue already has withdrawal {plan.venue_ref}: "
+            + _scrub(err.message, plan.request),
         )
         log.info(
             "withdrawal %s: %s already has it (reference %s): not sent again",
@@ -389,7 +401,7 @@ class Treasury:
             raise KeyError(key)
         if record.final or (record.state == "sending" and record.venue_id is None):
             return record
-        client = self.clients[record.account]
+        client = self.client(record.account)
         if not client.features.get:
             raise NotDocumented(client.venue, "withdrawal lookup", getattr(client, "document", ""))
         found = await client.get(record.venue_ref, record.venue_id)
@@ -414,13 +426,19 @@ class Treasury:
         self, key: str, *, poll_s: float | None = None, timeout_s: float | None = None
     ) -> WithdrawalRecord:
         """Poll until the status is final (or ``timeout_s``, default
-        ``treasury.follow_timeout``, passes); the last record."""
+        ``treasury.follow_timeout``, passes); the last record. On a venue that documents
+        no lookup the journal's record is all there is: it is returned at once."""
         poll = poll_s if poll_s is not None else self.config.poll_interval / 1e9
         limit = timeout_s if timeout_s is not None else self.config.follow_timeout / 1e9
         deadline = time.monotonic() + limit
         while True:
             try:
                 record = await self.refresh(key)
+            except NotDocumented as err:
+                log.info("withdrawal %s: status not followed: %s", key[:12], err)
+                record = self.journal.get(key)
+                assert record is not None
+                return record
             except (VenueError, *AMBIGUOUS) as err:
                 log.warning("withdrawal %s: status check failed: %s", key[:12], err)
                 record = self.journal.get(key)
@@ -430,5 +448,6 @@ class Treasury:
             await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
 
-def _nothing() -> WithdrawalRequest:
-    return WithdrawalRequest("-", None, "-")
+def _scrub(text: str, request: WithdrawalRequest) -> str:
+    """A venue's message with the destination address shortened (venues echo it)."""
+    return text.replace(request.address, shorten(request.address)) if request.address else text

@@ -265,3 +265,45 @@ def test_logs_at_info_hold_no_secret_and_no_whole_address(
     for secret_or_address in ("viewer-test-token", BTC_COLD, STRANGER):
         assert secret_or_address not in text
     capsys.readouterr()
+
+
+ALPHAPO_BOT = """
+instruments: [{{symbol: BTC/USDT, tick_size: "0.01", lot_size: "0.001"}}]
+strategies: [{{use: ema_cross, params: {{symbol: BTC/USDT}}}}]
+treasury:
+  enabled: true
+  accounts:
+    payouts:
+      venue: alphapo
+      base_url: {url}
+      api_key: ${{PAYOUTS_API_KEY}}
+      api_secret: ${{PAYOUTS_API_SECRET}}
+  allowlist:
+    XRP: [{{address: rEb8TK3gBgk5auZkwc6sHnwrGVJH8DuaLh, tag: "12345", label: cold}}]
+  limits:
+    XRP: {{per_withdrawal: "500", per_day: "1000"}}
+"""
+
+
+def test_alphapo_withdrawals_are_listed_from_the_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAYOUTS_API_KEY", "alphapo-test-key")
+    monkeypatch.setenv("PAYOUTS_API_SECRET", "alphapo-test-secret")
+    with served("alphapo", settle_s=0.1) as alphapo:
+        path = tmp_path / "bot.yaml"
+        path.write_text(ALPHAPO_BOT.format(url=alphapo.sim.base_url))
+        args = ["withdraw", str(path), "--asset", "XRP", "--amount", "25", "--to", "cold"]
+        assert main([*args, "--yes", "--wait"]) == 0
+        out = capsys.readouterr().out
+        # The document has no status call: what the create answered is all there is.
+        assert "sent: pending at alphapo" in out and "status: pending (processing)" in out
+        sent = alphapo.call(lambda: alphapo.sim.server.ledger.items[0])
+        assert sent.tag == "12345" and sent.amount == 25
+
+        assert main(["withdrawals", str(path), "--json"]) == 0
+        captured = capsys.readouterr()
+        assert "describes no withdrawal list call" in captured.err
+        [row] = [json.loads(line) for line in captured.out.splitlines()]
+        assert row["state"] == "pending" and row["raw_status"] == "processing"
+        assert row["venue_id"] == "678388" and row["address"] == "rEb8TK…uaLh"
