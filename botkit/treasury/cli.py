@@ -13,7 +13,9 @@ the journaled attempt and looks it up at the venue.
 with their status (``--all`` follows the pages, ``--page-token`` starts at
 one); ``--journal`` lists what botkit journaled instead (the only record for a
 venue that documents no list), ``--refresh`` first asks the venue for the
-status of the journal's unfinished ones.
+status of the journal's unfinished ones. ``--mark KEY --as sent|not-sent``
+settles by hand an attempt whose reply was lost on a venue that keeps no
+reference of ours (Alpha5), after checking the venue's history.
 
 Exit status: 0 sent, already sent, or shown (dry run, listings); 1 the
 outcome is not known yet (run the same command again), or the withdrawal
@@ -83,6 +85,17 @@ def register(sub: Any) -> None:
     ws.add_argument(
         "--refresh", action="store_true", help="update the journal's unfinished ones first"
     )
+    ws.add_argument(
+        "--mark",
+        metavar="KEY",
+        help="settle by hand an attempt whose outcome is unknown (with --as)",
+    )
+    ws.add_argument(
+        "--as",
+        dest="mark_as",
+        choices=("sent", "not-sent"),
+        help="what the venue's history shows for --mark: it left, or it did not",
+    )
     ws.add_argument("--full", action="store_true", help="show whole addresses")
     ws.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     ws.add_argument("--log-level", help="override log_level of bot.yaml")
@@ -114,9 +127,11 @@ def _account(config: Any, given: str | None) -> str:
 
 
 def _run(main: Callable[[], Any]) -> int:
+    from botkit.journal import JournalError
+
     try:
         return int(asyncio.run(main()))
-    except _Usage as exc:
+    except (_Usage, JournalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
@@ -222,7 +237,11 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
                 return 0
             if not _confirmed(plan, args.yes):
                 return EXIT_REFUSED
-            outcome = await treasury.execute(plan)
+            try:
+                outcome = await treasury.execute(plan)
+            except WithdrawalRefused as refusal:  # the daily cap, taken meanwhile
+                print(f"error: {refusal} Nothing was sent.", file=sys.stderr)
+                return EXIT_REFUSED
             record = outcome.record
             if outcome.state == "refused":
                 print(f"error: {outcome.message}. Nothing was sent.", file=sys.stderr)
@@ -350,6 +369,15 @@ def cmd_withdrawals(args: argparse.Namespace) -> int:
 
         treasury = Treasury.from_config(config)
         try:
+            if args.mark or args.mark_as:
+                if not (args.mark and args.mark_as):
+                    raise _Usage("--mark KEY and --as sent|not-sent go together")
+                try:
+                    record = treasury.mark(args.mark, sent=args.mark_as == "sent")
+                except (KeyError, ValueError) as exc:
+                    raise _Usage(str(exc).strip("'\"")) from None
+                print(f"withdrawal {record.key[:12]}: {record.state} ({record.reason})")
+                return 0
             if args.journal or args.refresh:
                 return await from_journal(treasury, args.account)
             account = _account(config, args.account)

@@ -11,6 +11,8 @@ timeout and options from bot.yaml's ``treasury.accounts``) and offers
   signed, for a dry run to print and ``send`` to send;
 * ``send(prepared)`` — send it; the withdrawal as the venue reports it;
 * ``get(reference, venue_id)`` — one withdrawal, None when the venue has none;
+* ``find(record)`` — what a journaled attempt became at the venue (by its
+  reference, or by its fields on a venue that keeps none), None if not found;
 * ``list(...)`` — one page of withdrawals, ``Page.next_token`` for the next;
 * ``cancel(reference)``, ``deposit_address(asset, chain)``, ``balance(asset)``.
 
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from botkit.redact import Secret
 from botkit.treasury.errors import NotDocumented
+from botkit.treasury.journal import WithdrawalRecord
 from botkit.treasury.model import DepositAddress, Features, Page, Withdrawal, WithdrawalRequest
 from botkit.treasury.wire import PreparedRequest, Wire
 
@@ -64,6 +67,8 @@ class WithdrawalClient(Protocol):
     async def send(self, prepared: PreparedRequest) -> Withdrawal: ...
 
     async def get(self, reference: str, venue_id: str | None = None) -> Withdrawal | None: ...
+
+    async def find(self, record: WithdrawalRecord) -> Withdrawal | None: ...
 
     async def list(
         self,
@@ -130,6 +135,12 @@ class ClientBase:
 
     async def get(self, reference: str, venue_id: str | None = None) -> Withdrawal | None:
         raise self._undocumented("withdrawal lookup")
+
+    async def find(self, record: WithdrawalRecord) -> Withdrawal | None:
+        """By the reference the venue keeps (None where it documents no lookup)."""
+        if not self.features.get:
+            return None
+        return await self.get(record.venue_ref, record.venue_id)
 
     async def list(
         self,

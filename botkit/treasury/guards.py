@@ -19,7 +19,8 @@ empty ``treasury:`` section every withdrawal is refused.
    completed and not-yet-known withdrawals count), above ``per_day``;
 8. ``keep_balance`` / ``balance_unknown`` — the venue's balance minus the amount
    would fall below ``keep`` (a ``keep`` above 0 on a venue that reports no
-   balance is refused: it cannot be checked).
+   balance is refused: it cannot be checked; with ``keep`` 0 the balance is not
+   read, and the venue refuses what it cannot pay itself).
 
 The venue's own rules (a tag for XRP, ``amount`` or ``amount_to``) are the
 client's ``check``, run between 2 and 3. The daily cap is checked again, with

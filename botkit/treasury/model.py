@@ -146,10 +146,17 @@ class DepositAddress:
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """Which calls a withdrawal API documents (an undocumented one is never guessed)."""
+    """Which calls a withdrawal API documents (an undocumented one is never guessed).
+
+    ``dedupe``: the venue keeps our reference and refuses a second withdrawal
+    under it, so resending an attempt whose reply was lost cannot pay twice.
+    Without it, such an attempt is never resent until it is found at the venue
+    or marked by hand.
+    """
 
     get: bool = False
     list: bool = False
     cancel: bool = False
     deposit_address: bool = False
     balance: bool = False
+    dedupe: bool = False

@@ -13,7 +13,10 @@ rebalancing) call it with a ``reference`` of their own:
    journal the outcome. A lost reply (timeout, reset, 5xx, unreadable) is
    ``unknown``: looked up at once where the venue documents a lookup, and by
    the next run of the same request otherwise — which resends the same
-   reference, refused by the venue as a duplicate if the first one arrived;
+   reference, refused by the venue as a duplicate if the first one arrived. On a
+   venue that keeps no reference of ours (``Features.dedupe`` false) the attempt
+   is looked up by its fields, and never resent until found or settled by hand
+   (:meth:`Treasury.mark`);
 3. :meth:`Treasury.follow` — poll the venue until the status is final, every
    change journaled.
 
@@ -74,6 +77,7 @@ class Plan:
     prepared: PreparedRequest | None
     existing: WithdrawalRecord | None
     label: str | None = None
+    found: Withdrawal | None = None  # an earlier attempt, found at the venue
 
     @property
     def summary(self) -> str:
@@ -213,6 +217,24 @@ class Treasury:
                 f"(journal key {key[:12]})",
                 "To send it again on purpose, give it a new reference",
             )
+        unsettled = existing is not None and existing.state in ("sending", "unknown")
+        if unsettled and not client.features.dedupe:
+            # Never resent blindly: it must be found at the venue, or marked by hand.
+            assert existing is not None
+            found = await self._look_up(client, existing)
+            if found is None:
+                raise _unsettled(existing)
+            return Plan(
+                account,
+                client.venue,
+                request,
+                key,
+                existing.venue_ref,
+                None,
+                existing,
+                label,
+                found,
+            )
         asset, _ = request.capped
         spent = self.journal.spent(asset, self.clock() - guards.DAY_NS, exclude_key=key)
         balance = await self._balance(client, request, context)
@@ -229,10 +251,19 @@ class Treasury:
     async def _balance(
         self, client: WithdrawalClient, request: WithdrawalRequest, context: guards.Context
     ) -> Decimal | None:
+        """The venue's balance when a ``keep`` needs it (and the venue reports one)."""
         limits = context.limits
-        if limits is None or not client.features.balance:
+        if limits is None or limits.keep == 0 or not client.features.balance:
             return None
-        return await client.balance(request.asset)
+        try:
+            return await client.balance(request.asset)
+        except (VenueError, *AMBIGUOUS) as err:
+            raise WithdrawalRefused(
+                "balance_unavailable",
+                f"the {request.asset} balance could not be read to keep {limits.keep} "
+                f"{request.asset} on the venue ({_scrub(str(err), request)})",
+                "Try again later",
+            ) from err
 
     # ----- 2. execute ---------------------------------------------------------------------
 
@@ -252,6 +283,11 @@ class Treasury:
     async def execute(self, plan: Plan) -> Outcome:
         client = self.clients[plan.account]
         existing = plan.existing
+        if plan.found is not None:
+            record = self._adopt(plan, plan.found, "found at the venue")
+            return Outcome(
+                plan, record.state, False, "found at the venue: not sent again", record, plan.found
+            )
         if plan.prepared is None:
             assert existing is not None
             return Outcome(
@@ -337,10 +373,8 @@ class Treasury:
         self, client: WithdrawalClient, record: WithdrawalRecord
     ) -> Withdrawal | None:
         """The withdrawal at the venue by its reference; None if absent or not knowable."""
-        if not client.features.get:
-            return None
         try:
-            return await client.get(record.venue_ref, record.venue_id)
+            return await client.find(record)
         except (VenueError, *AMBIGUOUS) as err:
             log.warning("withdrawal %s: lookup failed: %s", record.key[:12], err)
             return None
@@ -354,11 +388,16 @@ class Treasury:
             return Outcome(
                 plan, record.state, True, "sent (found after a lost reply)", record, found
             )
-        how = (
-            "it is looked up by its reference first"
-            if client.features.get
-            else "it is resent under the same reference, which the venue refuses if it has it"
-        )
+        if not client.features.dedupe:
+            how = (
+                f"{plan.venue} keeps no reference of ours, so it is not sent again until it "
+                "is found there or marked by hand (botkit withdrawals --mark "
+                f"{plan.key[:12]} --as sent|not-sent, after checking the venue's history)"
+            )
+        elif client.features.get:
+            how = "it is looked up by its reference first"
+        else:
+            how = "it is resent under the same reference, which the venue refuses if it has it"
         return Outcome(
             plan,
             "unknown",
@@ -391,6 +430,33 @@ class Treasury:
             plan.venue_ref,
         )
         return Outcome(plan, "pending", False, "already at the venue: not sent again", record)
+
+    def mark(self, key: str, *, sent: bool, note: str = "") -> WithdrawalRecord:
+        """Settle by hand an attempt whose outcome is unknown, after checking the venue:
+        ``sent`` makes it pending (it counts, and is never sent again), not sent makes it
+        refused (the next run of the same withdrawal sends it). ``key`` may be the
+        first characters of the key (12 are shown), if they name one record."""
+        matches = [r for r in self.journal.records() if r.key.startswith(key)]
+        if len(matches) != 1 or len(key) < 8:
+            raise KeyError(
+                f"{key!r} names {len(matches)} journaled withdrawals: give at least 8 "
+                "characters of exactly one key (botkit withdrawals --journal shows them)"
+            )
+        record = matches[0]
+        if record.state not in ("sending", "unknown"):
+            raise ValueError(
+                f"withdrawal {record.key[:12]} is {record.state}: only an attempt whose outcome "
+                "is unknown is marked by hand"
+            )
+        reason = f"marked {'sent' if sent else 'not sent'} by hand" + (f": {note}" if note else "")
+        if sent:
+            record = self.journal.update(
+                record.key, "pending", raw_status="marked sent", reason=reason
+            )
+        else:
+            record = self.journal.update(record.key, "refused", reason=reason)
+        log.warning("withdrawal %s: %s", record.key[:12], reason)
+        return record
 
     # ----- 3. follow ----------------------------------------------------------------------
 
@@ -446,6 +512,18 @@ class Treasury:
             if record.final or time.monotonic() >= deadline:
                 return record
             await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
+def _unsettled(record: WithdrawalRecord) -> WithdrawalRefused:
+    return WithdrawalRefused(
+        "outcome_unknown",
+        f"an earlier attempt of this withdrawal (key {record.key[:12]}) may have reached "
+        f"{record.venue}, which keeps no reference of ours to look it up by, and it is not "
+        "in the venue's list",
+        "Check the venue's withdrawal history, then run botkit withdrawals --mark "
+        f"{record.key[:12]} --as sent (it left) or --as not-sent (it did not; the next run "
+        "sends it)",
+    )
 
 
 def _scrub(text: str, request: WithdrawalRequest) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -307,3 +308,37 @@ def test_alphapo_withdrawals_are_listed_from_the_journal(
         [row] = [json.loads(line) for line in captured.out.splitlines()]
         assert row["state"] == "pending" and row["raw_status"] == "processing"
         assert row["venue_id"] == "678388" and row["address"] == "rEb8TK…uaLh"
+
+
+ALPHA5_BOT = """
+instruments: [{{symbol: BTC/USDT, tick_size: "0.01", lot_size: "0.001"}}]
+strategies: [{{use: ema_cross, params: {{symbol: BTC/USDT}}}}]
+treasury:
+  enabled: true
+  accounts:
+    futures: {{venue: alpha5, base_url: {url}}}
+  allowlist:
+    USDT: [{{address: "0x4643bb6b393ac20a6175c713175734a72517c63d6f7", label: cold}}]
+  limits:
+    USDT: {{per_withdrawal: "500", per_day: "1000"}}
+"""
+
+
+def test_an_unknown_outcome_is_settled_by_hand_on_a_venue_without_references(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with served("alpha5") as alpha5:
+        path = tmp_path / "bot.yaml"
+        path.write_text(ALPHA5_BOT.format(url=alpha5.sim.base_url))
+        args = ["withdraw", str(path), "--asset", "USDT", "--amount", "25", "--to", "cold"]
+        alpha5.call(lambda: alpha5.sim.set_faults(fail_next=1, fail_after_probability=0.0))
+        assert main([*args, "--yes"]) == 1
+        hint = capsys.readouterr().err
+        key = re.search(r"--mark (\w{12}) --as", hint).group(1)  # type: ignore[union-attr]
+        assert main([*args, "--yes"]) == 2
+        assert "(outcome_unknown)" in capsys.readouterr().err
+        assert main(["withdrawals", str(path), "--mark", key, "--as", "not-sent"]) == 0
+        assert "refused (marked not sent by hand)" in capsys.readouterr().out
+        assert main([*args, "--yes"]) == 0
+        assert "sent: completed at alpha5" in capsys.readouterr().out
+        assert alpha5.call(lambda: len(alpha5.sim.server._withdrawals)) == 1

@@ -126,9 +126,10 @@ def test_every_treasury_key_is_documented() -> None:
         missing = set(model.model_fields) - documented
         assert not missing, (model.__name__, sorted(missing))
     options = (ROOT / "docs" / "treasury.md").read_text(encoding="utf-8")
+    from botkit.treasury.alpha5 import Alpha5WithdrawalOptions
     from botkit.treasury.alphapo import AlphaPoOptions
     from botkit.treasury.viewer import ViewerOptions
 
-    for model in (AlphaPoOptions, ViewerOptions):
+    for model in (AlphaPoOptions, ViewerOptions, Alpha5WithdrawalOptions):
         for key in model.model_fields:
             assert f"| `{key}` |" in options, (model.__name__, key)

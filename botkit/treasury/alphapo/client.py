@@ -49,7 +49,7 @@ TAG_REQUIRED = frozenset({"XRP"})
 class AlphaPoClient(ClientBase):
     venue: ClassVar[str] = VENUE
     document: ClassVar[str] = "document 002"
-    features: ClassVar[Features] = Features()
+    features: ClassVar[Features] = Features(dedupe=True)  # foreign_id is unique
     options_model = AlphaPoOptions
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 

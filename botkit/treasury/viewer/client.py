@@ -44,7 +44,7 @@ __all__ = ["ViewerClient"]
 class ViewerClient(ClientBase):
     venue: ClassVar[str] = VENUE
     document: ClassVar[str] = "document 003"
-    features: ClassVar[Features] = Features(get=True, list=True, cancel=True)
+    features: ClassVar[Features] = Features(get=True, list=True, cancel=True, dedupe=True)
     options_model = ViewerOptions
     default_base_url: ClassVar[str | None] = None
 
