@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from botkit.treasury.alpha5 import parsing as alpha5
 from botkit.treasury.alphapo import parsing as alphapo
-from botkit.treasury.model import Page, Withdrawal, WithdrawalStatus
+from botkit.treasury.model import DepositAddress, Page, Withdrawal, WithdrawalStatus
 from botkit.treasury.viewer import parsing as viewer
 from botkit.venues.kit.errors import (
     AuthError,
@@ -56,6 +57,15 @@ VIEWER_WITHDRAWAL = {
     "target_address": "0x4643bb6b393ac20a6175c713175734a72517c63d6f7",
 }
 VIEWER_ONE = {"code": 0, "message": "", "data": VIEWER_WITHDRAWAL}
+# Document 000 shows {} for every wallet reply; the simulator's record is the reading.
+ALPHA5_WITHDRAWAL = {
+    "id": "5d1f0b2c-6f4e-4d55-9f1a-1b2c3d4e5f60",
+    "asset": "USDT",
+    "address": "0x4643bb6b393ac20a6175c713175734a72517c63d6f7",
+    "amount": "250",
+    "status": "completed",
+    "timestamp": 1718000000000,
+}
 VIEWER_LIST = {
     "data": [VIEWER_WITHDRAWAL],
     "page_token": "eyJvZmZzZXQiOjEwMCwia2luZCI6IlRSQU5TRkVSIn0=",
@@ -67,6 +77,16 @@ def test_the_alphapo_example_reads_as_documented() -> None:
     assert w.status is WithdrawalStatus.PENDING and w.raw_status == "processing"
     assert (w.id, w.reference, w.asset, w.amount) == ("678388", "user_2317", "EUR", Decimal(25))
     assert ("receiver_amount", "0.000015") in w.details
+
+
+def test_alpha5_replies_are_read_leniently() -> None:
+    w = alpha5.parse_one(ALPHA5_WITHDRAWAL)
+    assert w.status is WithdrawalStatus.COMPLETED and w.amount == Decimal(250)
+    assert w.created_ns == 1_718_000_000_000_000_000
+    taken = alpha5.parse_one({})  # the document's example reply
+    assert taken.status is WithdrawalStatus.PENDING and taken.id is None
+    assert alpha5.parse_list({}) == [] and alpha5.parse_list([ALPHA5_WITHDRAWAL]) == [w]
+    assert alpha5.parse_deposit_address("bc1qaddr", "BTC").address == "bc1qaddr"
 
 
 def test_the_viewer_examples_read_as_documented() -> None:
@@ -173,16 +193,23 @@ PARSERS: list[tuple[str, Callable[[Any], object], object]] = [
     ("alphapo.created", alphapo.parse_created, ALPHAPO_CREATED),
     ("viewer.one", viewer.parse_one, VIEWER_ONE),
     ("viewer.page", viewer.parse_page, VIEWER_LIST),
+    ("alpha5.one", alpha5.parse_one, ALPHA5_WITHDRAWAL),
+    ("alpha5.list", lambda p: Page(tuple(alpha5.parse_list(p))), [ALPHA5_WITHDRAWAL]),
+    ("alpha5.address", lambda p: alpha5.parse_deposit_address(p, "BTC"), {"address": "x"}),
 ]
 
 
 def consistent(result: object) -> None:
+    if isinstance(result, DepositAddress):
+        assert result.address and result.address == result.address.strip()
+        return
     items = result.items if isinstance(result, Page) else (result,)
     for w in items:
         assert isinstance(w, Withdrawal)
         assert isinstance(w.status, WithdrawalStatus) and isinstance(w.raw_status, str)
         assert w.amount is None or (w.amount.is_finite() and w.amount >= 0)
-        assert w.id and w.id == w.id.strip()
+        assert w.id is None or (w.id and w.id == w.id.strip())
+        assert w.venue != "viewer" or w.id  # the viewer API's withdrawals always have one
 
 
 @pytest.mark.parametrize(("name", "parse", "example"), PARSERS, ids=[p[0] for p in PARSERS])
@@ -195,7 +222,7 @@ def test_mutated_replies_never_crash_a_parser(
         try:
             result = parse(payload)
         except ParseError as err:
-            assert err.venue in ("alphapo", "viewer") and err.field
+            assert err.venue in ("alphapo", "viewer", "alpha5") and err.field
             return
         consistent(result)
 
