@@ -88,7 +88,8 @@ class Plan:
 @dataclass(frozen=True)
 class Outcome:
     """What became of a withdrawal. ``state`` is the journal's (``dry_run`` for a dry
-    run); ``sent`` says whether a create request left in this call."""
+    run); ``sent`` says whether a create request went out in this call (whatever the
+    venue made of it: a refusal, a duplicate, a lost reply)."""
 
     plan: Plan
     state: str
@@ -414,7 +415,7 @@ class Treasury:
         if found is not None:
             record = self._adopt(plan, found, "already at the venue")
             return Outcome(
-                plan, record.state, False, "already at the venue: not sent again", record, found
+                plan, record.state, True, "already at the venue: not sent again", record, found
             )
         record = self.journal.update(
             plan.key,
@@ -429,7 +430,7 @@ class Treasury:
             plan.venue,
             plan.venue_ref,
         )
-        return Outcome(plan, "pending", False, "already at the venue: not sent again", record)
+        return Outcome(plan, "pending", True, "already at the venue: not sent again", record)
 
     def mark(self, key: str, *, sent: bool, note: str = "") -> WithdrawalRecord:
         """Settle by hand an attempt whose outcome is unknown, after checking the venue:
@@ -470,7 +471,7 @@ class Treasury:
         client = self.client(record.account)
         if not client.features.get:
             raise NotDocumented(client.venue, "withdrawal lookup", getattr(client, "document", ""))
-        found = await client.get(record.venue_ref, record.venue_id)
+        found = await client.find(record)
         if found is None:
             return record
         state = _STATE_OF[found.status]

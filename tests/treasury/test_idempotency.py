@@ -120,7 +120,8 @@ async def test_a_lost_alphapo_reply_is_settled_by_the_same_foreign_id(
         first.message
     )
     retry = await treasury.withdraw("alphapo", request)
-    assert retry.state == "pending" and not retry.sent
+    # Sent again under the same foreign_id, and refused by AlphaPo as a duplicate.
+    assert retry.state == "pending" and retry.sent
     assert retry.message == "already at the venue: not sent again"
 
     creates = alphapo.server.sent("POST", ALPHAPO_CREATE)
