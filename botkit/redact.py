@@ -170,6 +170,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def shorten(text: str, head: int = 6, tail: int = 4) -> str:
+    """``text`` cut to its first ``head`` and last ``tail`` characters (``bc1qxy…0wlh``).
+
+    For addresses and ids in logs: enough to tell two apart, not enough to use
+    one. Text no longer than ``head + tail`` keeps only its first three
+    characters, so nothing short is shown whole either.
+    """
+    if len(text) > head + tail:
+        return f"{text[:head]}…{text[-tail:]}"
+    return f"{text[:3]}…"
+
+
 def install_redaction(
     logger: logging.Logger | str | None, secrets: Iterable[str | Secret]
 ) -> RedactingFilter:
@@ -193,4 +205,12 @@ def install_redaction(
     return flt
 
 
-__all__ = ["MASK", "RedactingFilter", "Secret", "install_redaction", "redact", "reveal"]
+__all__ = [
+    "MASK",
+    "RedactingFilter",
+    "Secret",
+    "install_redaction",
+    "redact",
+    "reveal",
+    "shorten",
+]

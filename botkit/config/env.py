@@ -2,8 +2,8 @@
 
 Anywhere in bot.yaml, ``${NAME}`` is replaced by the environment variable
 ``NAME``; the substituted text is not parsed as YAML again. Under ``venue:``
-(``venue.options`` included) a value under a secret-named key
-(``botkit.config.secret_keys``) must be exactly one ``${VAR}``: it becomes a
+(``venue.options`` included) and ``treasury.accounts``, a value under a
+secret-named key (``botkit.config.secret_keys``) must be exactly one ``${VAR}``: it becomes a
 :class:`botkit.redact.Secret`, and a literal is an error whose message never
 repeats the value.
 """
@@ -49,7 +49,9 @@ class _Expander:
             out = {}
             for k, v in node.items():
                 child = (*loc, k if isinstance(k, str | int) else str(k))
+                # Credentials live under venue: and treasury.accounts (withdrawal APIs).
                 under_venue = in_venue or (loc == () and k == "venue")
+                under_venue = under_venue or (loc == ("treasury",) and k == "accounts")
                 out[k] = self.walk(v, child, under_venue, secret or (in_venue and is_secret_key(k)))
             return out
         if isinstance(node, list):
@@ -103,7 +105,8 @@ class _Expander:
         m = _REF.fullmatch(value.strip()) if isinstance(value, str) else None
         if m is None:
             key = next((p for p in reversed(loc) if isinstance(p, str)), "secret")
-            var = env_name_for(self.venue_name, key)
+            owner = str(loc[2]) if loc[:2] == ("treasury", "accounts") else self.venue_name
+            var = env_name_for(owner, key)
             mixed = isinstance(value, str) and "${" in value
             # The value is never echoed: it is (or contains) the secret.
             self.issues.append(

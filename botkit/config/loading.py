@@ -39,6 +39,7 @@ from botkit.config.errors import (
 )
 from botkit.config.schema import BotConfig
 from botkit.config.secret_keys import env_name_for
+from botkit.config.treasury import check_treasury
 from botkit.plugins import PluginError, check_hooks, closest, params_model, resolve
 from botkit.venues import registry
 
@@ -582,6 +583,7 @@ def _parse(
         *_check_venue(cfg),
         *_check_instruments(cfg),
         *_check_strategies(cfg, base_dir),
+        *check_treasury(cfg.treasury),
     ]
     if issues:
         raise ConfigError(source, [_with_line(i, text) for i in issues])

@@ -35,6 +35,7 @@ from botkit.config.durations import (
 from botkit.config.errors import show
 from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
+from botkit.config.treasury import TreasuryConfig
 from botkit.config.values import (
     Fee,
     Money,
@@ -130,7 +131,8 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str | None], str | None]:
 
 
 def _known_venue(name: str) -> str:
-    known = registry.names()
+    # A withdrawal-only API (``treasury.accounts``) is not a venue to trade on.
+    known = tuple(n for n in registry.names() if registry.get(n).kind != "withdrawals")
     if name not in known:
         match = closest(name, known)
         raise ValueError(
@@ -464,7 +466,17 @@ class ScheduleConfig(Section):
         return v
 
 
-_SECTIONS = ("venue", "account", "risk", "sim", "data", "output", "live", "schedule")
+_SECTIONS = (
+    "venue",
+    "account",
+    "risk",
+    "sim",
+    "data",
+    "output",
+    "live",
+    "schedule",
+    "treasury",
+)
 
 
 class BotConfig(Section):
@@ -484,6 +496,7 @@ class BotConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    treasury: TreasuryConfig = Field(default_factory=TreasuryConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -568,7 +581,7 @@ class BotConfig(Section):
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
-        return self.venue.secrets()
+        return self.venue.secrets() + self.treasury.secrets()
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""

@@ -1,8 +1,10 @@
 """The venue registry: every venue botkit knows, each declared once, by its own package.
 
-A venue package (``botkit/venues/<name>/__init__.py``) declares one
-:class:`VenueSpec` as ``SPEC``: its name, what it can do, how it authenticates,
-where its adapter, its option schema and its protocol simulator live. Nothing
+A venue package (``botkit/venues/<name>/__init__.py``, or
+``botkit/treasury/<name>/__init__.py`` for an API that only withdraws) declares
+one :class:`VenueSpec` as ``SPEC``: its name, what it can do, how it
+authenticates, where its adapter, its withdrawal client, its option schema and
+its protocol simulator live. Nothing
 outside the package spells its name: config validation, the ``botkit`` CLI
 (``venue-sim --venue``), the simulator server and the live node all read this
 registry. A venue that lives elsewhere (a plugin, or a test's toy venue) is
@@ -72,6 +74,7 @@ class VenueSpec:
     options: str | None = None
     simulator: str | None = None
     document: str = ""  # the seed document it is written from
+    withdrawal_client: str | None = None  # the treasury client (``WithdrawalClient``)
 
     def _load(self, ref: str | None, what: str) -> Any:
         if ref is None:
@@ -87,6 +90,10 @@ class VenueSpec:
     def options_model(self) -> Any:
         """The pydantic model of ``venue.options`` for this venue, or None."""
         return None if self.options is None else self._load(self.options, "options")
+
+    def withdrawal_client_class(self) -> Any:
+        """The treasury client class (``botkit.treasury.client.WithdrawalClient``)."""
+        return self._load(self.withdrawal_client, "withdrawal client")
 
     def simulator_module(self) -> Any:
         """The protocol simulator (``make_exchange`` and ``setup_routes``)."""
@@ -107,21 +114,23 @@ class UnknownVenue(ValueError):
 
 _extra: dict[str, VenueSpec] = {}
 _builtin: dict[str, VenueSpec] | None = None
+# Where venue packages live: the trading venues, and the withdrawal-only APIs.
+_PACKAGES = ("botkit.venues", "botkit.treasury")
 
 
 def _discover() -> dict[str, VenueSpec]:
     global _builtin
     if _builtin is None:
-        import botkit.venues as package
-
         found: dict[str, VenueSpec] = {}
-        for info in pkgutil.iter_modules(package.__path__):
-            if not info.ispkg or info.name == "kit":
-                continue
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            spec = getattr(module, "SPEC", None)
-            if isinstance(spec, VenueSpec):
-                found[spec.name] = spec
+        for name in _PACKAGES:
+            package = importlib.import_module(name)
+            for info in pkgutil.iter_modules(package.__path__):
+                if not info.ispkg or info.name == "kit":
+                    continue
+                module = importlib.import_module(f"{name}.{info.name}")
+                spec = getattr(module, "SPEC", None)
+                if isinstance(spec, VenueSpec):
+                    found[spec.name] = spec
         _builtin = found
     return _builtin
 

@@ -47,6 +47,7 @@ SPEC = VenueSpec(
     options="botkit.venues.alpha5.options:Alpha5Options",
     simulator="botkit.simulator.alpha5",
     document="000",
+    withdrawal_client="botkit.treasury.alpha5.client:Alpha5WithdrawalClient",
 )
 
 __all__ = [
