@@ -205,6 +205,10 @@ class Engine:
             if all("scan_trades" in s.hooks for _, _, s in subs)
         }
         self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
+        # Consulted before the risk module for each new order and edit (cancels always
+        # pass): None lets it through, else (code, reason) refuses it. Remote control
+        # (botkit.ops) sets it while the bot is paused; None costs the hot path nothing.
+        self.gate: Callable[[str, Place | Edit], tuple[str, str] | None] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -575,6 +579,8 @@ class Engine:
         name = slot.name
         cls = intent.__class__
         if cls is Place:
+            if self.gate is not None and self._gated(slot, intent):
+                return
             symbol = intent.symbol
             d = self.risk.check(
                 intent,
@@ -598,6 +604,8 @@ class Engine:
                     intent.client_id,
                     order if order is not None and order.strategy == name else None,
                 )
+                return
+            if self.gate is not None and self._gated(slot, intent):
                 return
             symbol = order.symbol
             others = [o for o in router.open_orders(name, symbol) if o is not order]
@@ -623,6 +631,14 @@ class Engine:
         else:
             self.rejects["invalid_intent"] += 1
             log.error("strategy %s emitted %r, which is not an intent", name, intent)
+
+    def _gated(self, slot: _Slot, intent: Place | Edit) -> bool:
+        """True when the gate refused the intent (and the refusal went out as a reject)."""
+        refused = self.gate(slot.name, intent) if self.gate is not None else None
+        if refused is None:
+            return False
+        self._rejected(slot, intent, *refused)
+        return True
 
     def _edit_refused(self, slot: _Slot, client_id: str, order: Order | None) -> None:
         """An edit of an order that is closed (it raced a fill) or was never this strategy's."""

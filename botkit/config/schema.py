@@ -27,6 +27,7 @@ from pydantic import (
 
 from botkit.config.durations import Duration, PositiveDuration
 from botkit.config.errors import show
+from botkit.config.mqtt import MqttConfig
 from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
 from botkit.config.values import (
@@ -389,6 +390,9 @@ class BotConfig(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
+    # Telemetry and remote control over MQTT (botkit.ops); absent: no broker at all. An
+    # empty `mqtt:` is read as {} and so reports the missing bot_id.
+    mqtt: Annotated[MqttConfig | None, BeforeValidator(empty_if_none)] = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -438,7 +442,7 @@ class BotConfig(Section):
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
-        return self.venue.secrets()
+        return self.venue.secrets() + (self.mqtt.secrets() if self.mqtt is not None else ())
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""

@@ -1,0 +1,246 @@
+"""What the MQTT tests share: a bot.yaml, a bot running as `botkit run`, and MQTT clients
+that watch its topics and send it commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+from jsonschema import Draft202012Validator
+
+from botkit.ops.ctl import command_payload
+from botkit.ops.localbroker import LocalBroker
+from botkit.ops.schemas import load
+from botkit.ops.topics import CONTROL, REPLY, Topics
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def bot_yaml(tmp: Path, broker: LocalBroker, bot_id: str, mqtt: str = "", extra: str = "") -> Path:
+    """A paper run of the stepper on the in-process BlockTrade simulator, with ``mqtt:``."""
+    path = tmp / f"{bot_id}.yaml"
+    path.write_text(f"""
+mode: paper
+log_level: info
+venue:
+  name: blocktrade
+instruments:
+  - symbol: BTC/USDT
+    tick_size: "0.01"
+    lot_size: "0.00001"
+    min_notional: "1"          # the simulated venue says 10: it wins, with a warning
+account:
+  balances: {{USDT: "100000", BTC: "1"}}
+strategies:
+  - name: stepper
+    use: {HERE / "stepper.py"}:Stepper
+    params: {{symbol: BTC/USDT, size: "0.001", max_position: "0.004"}}
+    timers: {{step: 200ms}}
+output:
+  dir: {tmp / f"{bot_id}-report"}
+live:
+  journal: {tmp / f"{bot_id}.sqlite"}
+  simulator: true
+  status_interval: 1s
+{extra}
+mqtt:
+  host: {broker.host}
+  port: {broker.port}
+  bot_id: {bot_id}
+  interval: 500ms
+  keepalive: 2s
+  reconnect_delay: 300ms
+{mqtt}
+""")
+    return path
+
+
+class Bot:
+    """`botkit run` in a subprocess, stopped as an operator stops it (SIGINT)."""
+
+    def __init__(self, config: Path, env: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "botkit.cli", "run", str(config)],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stdout = ""
+        self.stderr = ""
+
+    def stop(self, timeout_s: float = 60) -> dict[str, Any]:
+        """SIGINT, then the run's summary (the last line it prints)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.stdout, self.stderr = self.proc.communicate(timeout=timeout_s)
+        assert self.proc.returncode == 0, self.stderr[-3000:]
+        return json.loads(self.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no goodbye to the broker."""
+        self.proc.kill()
+        self.stdout, self.stderr = self.proc.communicate(timeout=30)
+
+
+@dataclass
+class Seen:
+    """One message a watcher received."""
+
+    kind: str
+    payload: Any
+    retain: bool
+    raw: bytes
+    at: float = field(default_factory=time.monotonic)
+
+
+def validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(load(kind))
+
+
+class Watcher:
+    """Subscribes to every topic of one bot and keeps what arrives, in order.
+
+    Use it as ``async with Watcher(broker, "b1") as w:``; ``wait_for(pred)`` waits
+    for a message that matches, ``send(command)`` sends a command and waits for
+    its reply (signed with ``secret``, as ``botkit ctl`` does).
+    """
+
+    def __init__(
+        self,
+        broker: LocalBroker,
+        bot_id: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        identifier: str | None = None,
+        clean_session: bool | None = None,
+        secret: str | None = None,
+        kinds: tuple[str, ...] | None = None,
+    ) -> None:
+        self.topics = Topics("botkit", bot_id)
+        self.client = aiomqtt.Client(
+            broker.host,
+            broker.port,
+            username=username,
+            password=password,
+            identifier=identifier,
+            clean_session=clean_session,
+        )
+        self.secret = secret
+        self.kinds = kinds
+        self.seen: list[Seen] = []
+        self.errors: list[BaseException] = []
+        self._new = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Watcher:
+        await self.client.__aenter__()
+        if self.kinds is None:
+            await self.client.subscribe(self.topics.everything, qos=1)
+        else:
+            for kind in self.kinds:
+                await self.client.subscribe(self.topics.of(kind), qos=1)
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.__aexit__(None, None, None)
+
+    async def _collect(self) -> None:
+        try:
+            async for m in self.client.messages:
+                kind = self.topics.kind_of(str(m.topic))
+                if kind is None:
+                    continue
+                raw = m.payload
+                data = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
+                self.seen.append(Seen(kind, json.loads(data), bool(m.retain), data))
+                self._new.set()
+        except aiomqtt.MqttError as exc:  # the connection went: keep what came
+            self.errors.append(exc)
+
+    def of(self, kind: str, since: float = 0.0) -> list[Any]:
+        """The payloads on ``kind`` so far (received after the monotonic time ``since``)."""
+        return [s.payload for s in self.seen if s.kind == kind and s.at >= since]
+
+    async def wait_for(
+        self, kind: str, pred: Callable[[Any], bool] = lambda p: True, timeout_s: float = 10.0
+    ) -> Any:
+        """The first payload on ``kind`` (already seen or to come) that satisfies ``pred``."""
+        start = 0
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for s in self.seen[start:]:
+                if s.kind == kind and pred(s.payload):
+                    return s.payload
+            start = len(self.seen)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                last = self.of(kind)[-3:]
+                raise AssertionError(f"nothing on {kind} matched in {timeout_s}s; last: {last}")
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), left)
+
+    async def first_seen(self, timeout_s: float = 10.0) -> Seen:
+        """The first message that arrived (waiting for it if need be)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.seen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing arrived in {timeout_s}s")
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), max(0.0, deadline - time.monotonic()))
+        return self.seen[0]
+
+    async def publish_command(self, payload: bytes) -> None:
+        await self.client.publish(self.topics.of(CONTROL), payload, qos=1)
+
+    async def send(
+        self,
+        command: str,
+        args: dict[str, Any] | None = None,
+        *,
+        ts: float | None = None,
+        timeout_s: float = 10.0,
+    ) -> dict[str, Any]:
+        """Send a command (signed when this watcher has a secret) and return its reply."""
+        rid, payload = command_payload(command, args, secret=self.secret, ts=ts)
+        await self.publish_command(payload)
+        reply: dict[str, Any] = await self.wait_for(
+            REPLY, lambda r: r["id"] == rid, timeout_s=timeout_s
+        )
+        return reply
+
+
+def assert_valid(kind: str, payloads: list[Any]) -> None:
+    """Every payload matches the topic's JSON Schema."""
+    v = validator(kind)
+    for p in payloads:
+        errors = sorted(v.iter_errors(p), key=lambda e: list(e.path))
+        assert not errors, (kind, p, [e.message for e in errors])
+
+
+def decimal_string(text: str) -> bool:
+    """A plain exact decimal (what money looks like on the wire)."""
+    import re
+
+    return re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", text) is not None
