@@ -98,7 +98,9 @@ class ControlReader:
         return command
 
     def _unseal(self, envelope: Any) -> Any:
-        if not isinstance(envelope, dict) or set(envelope) != {"body", "hmac"}:
+        if not isinstance(envelope, dict):
+            raise Refused("malformed", "a command is a JSON object")
+        if set(envelope) != {"body", "hmac"}:
             raise Refused(
                 "bad_signature",
                 'commands to this bot must be signed: {"body": "<command JSON>", '

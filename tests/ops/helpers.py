@@ -172,7 +172,11 @@ class Watcher:
                     continue
                 raw = m.payload
                 data = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
-                self.seen.append(Seen(kind, json.loads(data), bool(m.retain), data))
+                try:
+                    payload = json.loads(data)
+                except ValueError:  # garbage someone sent on the control topic
+                    payload = data
+                self.seen.append(Seen(kind, payload, bool(m.retain), data))
                 self._new.set()
         except aiomqtt.MqttError as exc:  # the connection went: keep what came
             self.errors.append(exc)
@@ -199,6 +203,17 @@ class Watcher:
             self._new.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), left)
+
+    async def wait_count(self, kind: str, n: int, timeout_s: float = 10.0) -> list[Any]:
+        """The first ``n`` payloads on ``kind``, once that many arrived."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.of(kind)) < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.of(kind))} of {n} on {kind} in {timeout_s}s")
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), max(0.0, deadline - time.monotonic()))
+        return self.of(kind)[:n]
 
     async def first_seen(self, timeout_s: float = 10.0) -> Seen:
         """The first message that arrived (waiting for it if need be)."""
