@@ -66,3 +66,14 @@ def test_every_venue_option_is_documented() -> None:
         assert name in tables, f"no `{name}`: table of options"
         missing = sorted(k for k in own if f"| `{k}` |" not in tables[name])
         assert not missing, (name, missing)
+
+
+def test_every_mqtt_option_is_documented() -> None:
+    """docs/bot-yaml.md's `mqtt` table lists each key of the section (and of `tls`)."""
+    from botkit.config.mqtt import MqttConfig, MqttTls
+
+    text = (ROOT / "docs" / "bot-yaml.md").read_text(encoding="utf-8")
+    section = text.split("## `mqtt`", 1)[1].split("\n## ", 1)[0]
+    keys = [*MqttConfig.model_fields, *(f"tls.{k}" for k in MqttTls.model_fields)]
+    missing = [k for k in keys if f"| `{k}` |" not in section]
+    assert not missing, missing
