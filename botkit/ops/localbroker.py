@@ -108,6 +108,7 @@ class LocalBroker:
             f"listener {self.port} {HOST}",
             f"allow_anonymous {'false' if self.users else 'true'}",
             "persistence false",
+            "set_tcp_nodelay true",  # acknowledge QoS 1 at once, not after Nagle's delay
             # Run as root, mosquitto would switch to its own user, who cannot read a
             # private temporary folder: stay who we are.
             f"user {getpass.getuser()}",

@@ -159,10 +159,13 @@ class Watcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # Disconnect first, then keep what had already arrived: the client acknowledged
+        # it to the broker, which will not send it again.
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self.client.__aexit__(None, None, None)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.client.__aexit__(None, None, None)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._task, 5)
 
     async def _collect(self) -> None:
         try:
@@ -259,3 +262,57 @@ def decimal_string(text: str) -> bool:
     import re
 
     return re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", text) is not None
+
+
+class Cable:
+    """A TCP relay on 127.0.0.1 between the bot and the broker, that can be cut.
+
+    ``cut()`` aborts every connection through it at once, as a network failure
+    would: the bot sees its connection die mid-stream, with whatever was on the
+    wire lost either way, and the broker sees a client gone without a goodbye.
+    New connections go through as before.
+    """
+
+    def __init__(self, broker: LocalBroker) -> None:
+        self.target = (broker.host, broker.port)
+        self.port = 0
+        self.cuts = 0
+        self._server: asyncio.Server | None = None
+        self._links: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> Cable:
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        for writer in self._links:
+            writer.transport.abort()
+        self._links.clear()
+        self.cuts += 1
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._links += [writer, up_writer]
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()

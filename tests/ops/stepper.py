@@ -2,7 +2,7 @@
 sees at once whether orders still go out.
 
 Each ``step`` timer it buys ``size`` at market while its position is below
-``max_position``, then sells the whole position at market and starts again; it
+``max_position``, then sells back down to ``size`` at market and starts again; it
 also keeps one buy resting ``rest_bps`` below the last price (for ``cancel_all``
 to take down). With ``junk`` it also sends an order of size 0 each step, which
 the risk module refuses (``invalid_size``); ``shout`` is logged as a warning at
@@ -58,8 +58,8 @@ class Stepper:
         position = ctx.position(self.symbol)
         if position < self.p.max_position:
             out.append(Place(self.symbol, Side.BUY, self.p.size, type=OrderType.MARKET))
-        else:
-            out.append(Place(self.symbol, Side.SELL, position, type=OrderType.MARKET))
+        else:  # back down to one step: once it has bought, it is never flat by itself
+            out.append(Place(self.symbol, Side.SELL, position - self.p.size, type=OrderType.MARKET))
         if self.p.junk:
             out.append(Place(self.symbol, Side.BUY, 0, type=OrderType.MARKET))
         if self.resting is None:
