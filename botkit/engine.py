@@ -579,7 +579,8 @@ class Engine:
         name = slot.name
         cls = intent.__class__
         if cls is Place:
-            if self.gate is not None and self._gated(slot, intent):
+            if self.gate is not None and (refused := self.gate(name, intent)) is not None:
+                self._rejected(slot, intent, *refused)
                 return
             symbol = intent.symbol
             d = self.risk.check(
@@ -605,7 +606,8 @@ class Engine:
                     order if order is not None and order.strategy == name else None,
                 )
                 return
-            if self.gate is not None and self._gated(slot, intent):
+            if self.gate is not None and (refused := self.gate(name, intent)) is not None:
+                self._rejected(slot, intent, *refused)
                 return
             symbol = order.symbol
             others = [o for o in router.open_orders(name, symbol) if o is not order]
@@ -631,14 +633,6 @@ class Engine:
         else:
             self.rejects["invalid_intent"] += 1
             log.error("strategy %s emitted %r, which is not an intent", name, intent)
-
-    def _gated(self, slot: _Slot, intent: Place | Edit) -> bool:
-        """True when the gate refused the intent (and the refusal went out as a reject)."""
-        refused = self.gate(slot.name, intent) if self.gate is not None else None
-        if refused is None:
-            return False
-        self._rejected(slot, intent, *refused)
-        return True
 
     def _edit_refused(self, slot: _Slot, client_id: str, order: Order | None) -> None:
         """An edit of an order that is closed (it raced a fill) or was never this strategy's."""

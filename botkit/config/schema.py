@@ -390,9 +390,8 @@ class BotConfig(Section):
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
-    # Telemetry and remote control over MQTT (botkit.ops); absent: no broker at all. An
-    # empty `mqtt:` is read as {} and so reports the missing bot_id.
-    mqtt: Annotated[MqttConfig | None, BeforeValidator(empty_if_none)] = None
+    # Telemetry and remote control over MQTT (botkit.ops); absent (or null): no broker.
+    mqtt: MqttConfig | None = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)

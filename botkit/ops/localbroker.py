@@ -4,8 +4,8 @@
 PATH and in the sbin folders, where Debian puts it), else the pure-Python
 ``amqtt`` broker (a test extra) in a subprocess. Either way it is a separate
 process on a free port that can be stopped, killed and started again on the
-same port, with optional users (password file, no anonymous access) and topic
-ACLs::
+same port, with optional users (password file, no anonymous access), topic
+ACLs and TLS::
 
     with LocalBroker(tmp, users={"bot": "pw"}, acl={"bot": Access(write=["botkit/#"])}) as b:
         print(b.host, b.port)
@@ -84,6 +84,7 @@ class LocalBroker:
         users: Mapping[str, str] | None = None,
         acl: Mapping[str, Access] | None = None,
         port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.kind = kind or available_kind()
         if self.kind not in ("mosquitto", "amqtt"):
@@ -92,6 +93,7 @@ class LocalBroker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.users = dict(users or {})
         self.acl = dict(acl or {})
+        self.tls = tls  # (certificate, private key): the listener speaks TLS only
         self.host = HOST
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -106,6 +108,7 @@ class LocalBroker:
     def _mosquitto_config(self) -> Path:
         lines = [
             f"listener {self.port} {HOST}",
+            *([f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"] if self.tls else []),
             f"allow_anonymous {'false' if self.users else 'true'}",
             "persistence false",
             "set_tcp_nodelay true",  # acknowledge QoS 1 at once, not after Nagle's delay
@@ -158,10 +161,10 @@ class LocalBroker:
                 # amqtt reads the subscribe ACL from "acl" (its Config has no subscribe_acl).
                 "acl": {u: list(a.read) for u, a in self.acl.items()},
             }
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{HOST}:{self.port}"}},
-            "plugins": plugins,
-        }
+        listener: dict[str, object] = {"type": "tcp", "bind": f"{HOST}:{self.port}"}
+        if self.tls:
+            listener.update(ssl=True, certfile=str(self.tls[0]), keyfile=str(self.tls[1]))
+        config = {"listeners": {"default": listener}, "plugins": plugins}
         path = self.workdir / "amqtt.yaml"
         path.write_text(yaml.safe_dump(config))
         return path

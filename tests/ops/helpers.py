@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -131,6 +132,7 @@ class Watcher:
         clean_session: bool | None = None,
         secret: str | None = None,
         kinds: tuple[str, ...] | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.topics = Topics("botkit", bot_id)
         self.client = aiomqtt.Client(
@@ -140,6 +142,7 @@ class Watcher:
             password=password,
             identifier=identifier,
             clean_session=clean_session,
+            tls_context=tls_context,
         )
         self.secret = secret
         self.kinds = kinds

@@ -46,12 +46,13 @@ def test_the_mqtt_section_reads_with_its_defaults() -> None:
     assert (mqtt.host, mqtt.port, mqtt.qos, mqtt.queue_size) == ("127.0.0.1", 1883, 0, 10_000)
     assert repr(mqtt.password) == "***" and "s3cret" in cfg.secret_values()
     assert parse_config(BASE).mqtt is None  # no section: no broker at all
+    assert parse_config(BASE + "mqtt:\n").mqtt is None  # nor an empty one
 
 
 @pytest.mark.parametrize(
     ("section", "env", "message"),
     [
-        ("mqtt:\n", {}, "mqtt.bot_id: required key 'bot_id' is missing"),
+        ("mqtt: {port: 1883}\n", {}, "mqtt.bot_id: required key 'bot_id' is missing"),
         ("mqtt: {bot_id: a/b}\n", {}, "mqtt.bot_id: 'a/b' is not allowed; a bot_id is one MQTT"),
         ("mqtt: {bot_id: b, topic_prefix: 'x/#'}\n", {}, "mqtt.topic_prefix: 'x/#' is not allowed"),
         (
