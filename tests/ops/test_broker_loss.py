@@ -26,6 +26,7 @@ async def test_the_bot_outlives_a_broker_restart_and_reports_its_queue_loss(
         async with Watcher(broker, "r1") as before:
             await before.wait_for(STATUS, lambda p: p["state"] == "running", timeout_s=30)
             await before.wait_for(FILLS, lambda p: p["seq"] >= 3)
+            await before.wait_for(ORDERS)
             killed_at = time.time_ns()
             broker.kill()
             await asyncio.sleep(2.0)
