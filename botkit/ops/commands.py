@@ -11,7 +11,8 @@ stable code; a refused command has changed nothing.
 ``resume``      trade again: unpause, kill switch back to active
 ``cancel_all``  cancel open orders (``strategy``, ``symbol``: only those)
 ``flatten``     kill switch to reducing, cancel every open order, and send each
-                non-zero position a reduce-only market order that closes it
+                non-zero position a reduce-only market order that closes it; what a
+                thin book leaves is sent again (``follow_up``) until flat
 ``halt``        the kill switch: halted (only cancels pass), every order cancelled
 ``set_param``   change strategy params (``strategy``, ``params``), validated by
                 the strategy's ``Params`` model as bot.yaml is; the strategy
@@ -22,6 +23,7 @@ stable code; a refused command has changed nothing.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,7 +33,7 @@ from pydantic import ValidationError
 from botkit.config.errors import issues_from_validation
 from botkit.config.secret_keys import is_secret_key
 from botkit.intents import CancelAll, Place
-from botkit.model import OrderType, Side
+from botkit.model import Order, OrderStatus, OrderType, Side
 from botkit.ops.gate import TradingGate
 from botkit.ops.payloads import dec
 from botkit.plugins import params_model
@@ -40,6 +42,12 @@ from botkit.redact import MASK
 if TYPE_CHECKING:
     from botkit.engine import Engine
     from botkit.plugins import StrategySpec
+
+log = logging.getLogger("botkit.ops")
+
+FLATTEN_TRIES = 20  # closing orders per position before flatten gives up on it
+# Rejects no retry can change: the rest of the position is too small to trade.
+_UNCLOSABLE = frozenset({"size_below_lot", "below_min_size", "below_min_notional", "off_lot"})
 
 
 class CommandError(Exception):
@@ -77,6 +85,7 @@ class Commands:
         self.gate = gate
         self._status = status
         self._changed = changed  # the state changed: publish the status now
+        self._flattening: dict[tuple[str, str], int] = {}  # position -> closing orders sent
 
     def run(self, command: str, args: Mapping[str, Any]) -> dict[str, Any]:
         """Carry out ``command``; raises :class:`CommandError` when refused."""
@@ -170,25 +179,21 @@ class Commands:
         self.gate.resume()  # the closing orders must get through
         self._set_gate()
         cancelling = self._cancel_all(None, None)
-        router = engine.router
+        self._flattening = {
+            key: 0
+            for key, pos in sorted(engine.router.positions.items())
+            if pos.size and key[0] in engine.slots
+        }
         closing = []
-        for (strategy, symbol), pos in sorted(router.positions.items()):
-            if not pos.size or strategy not in engine.slots:
-                continue
-            side = Side.SELL if pos.size > 0 else Side.BUY
-            first = len(router.orders)
-            engine.submit(
-                strategy,
-                [Place(symbol, side, abs(pos.size), type=OrderType.MARKET, reduce_only=True)],
-            )
-            sent = list(router.orders.values())[first:]
-            order = sent[0] if sent else None
+        for strategy, symbol in list(self._flattening):
+            size = engine.router.position_size(strategy, symbol)
+            order = self._close(strategy, symbol)
             closing.append(
                 {
                     "strategy": strategy,
                     "symbol": symbol,
-                    "position": dec(pos.size),
-                    "side": side.value,
+                    "position": dec(size),
+                    "side": (Side.SELL if size > 0 else Side.BUY).value,
                     "client_id": order.client_id if order is not None else None,
                     "status": order.status.value if order is not None else None,
                     "code": order.code if order is not None else None,
@@ -196,6 +201,53 @@ class Commands:
             )
         self._changed()
         return {"cancelling": cancelling, "closing": closing}
+
+    def _close(self, strategy: str, symbol: str) -> Order | None:
+        """One reduce-only market order for the whole position; the order, or None."""
+        router = self.engine.router
+        size = router.position_size(strategy, symbol)
+        side = Side.SELL if size > 0 else Side.BUY
+        first = len(router.orders)
+        self.engine.submit(
+            strategy, [Place(symbol, side, abs(size), type=OrderType.MARKET, reduce_only=True)]
+        )
+        self._flattening[(strategy, symbol)] += 1
+        sent = list(router.orders.values())[first:]
+        order = sent[0] if sent else None
+        refused = order is not None and order.status is OrderStatus.REJECTED
+        if refused and order is not None and order.code in _UNCLOSABLE:
+            log.warning(
+                "flatten: %s:%s %s cannot be closed (%s); it stays",
+                strategy,
+                symbol,
+                size,
+                order.code,
+            )
+            del self._flattening[(strategy, symbol)]
+        return order
+
+    def follow_up(self) -> None:
+        """After ``flatten``: close again what a closing order left (a thin book), once
+        the last one is done, until the position is zero or ``resume`` ends reducing."""
+        if not self._flattening:
+            return
+        engine = self.engine
+        if engine.risk.kill_switch != "reducing":
+            self._flattening.clear()
+            return
+        engine.tick(time.time_ns())
+        router = engine.router
+        for (strategy, symbol), tries in list(self._flattening.items()):
+            if not router.position_size(strategy, symbol):
+                del self._flattening[(strategy, symbol)]
+                log.info("flatten: %s:%s is flat", strategy, symbol)
+            elif router.open_orders(strategy, symbol):
+                continue  # the last closing order (or a cancel) is still working
+            elif tries >= FLATTEN_TRIES:
+                del self._flattening[(strategy, symbol)]
+                log.warning("flatten: %s:%s still open after %d orders", strategy, symbol, tries)
+            else:
+                self._close(strategy, symbol)
 
     def set_param(self, args: Mapping[str, Any]) -> dict[str, Any]:
         _only(args, ("strategy", "params"), "set_param")

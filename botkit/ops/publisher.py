@@ -244,20 +244,32 @@ class Publisher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            await self._send(client, batch)
+
+    async def _send(self, client: aiomqtt.Client, batch: list[tuple[Lane, Queued]]) -> None:
+        """Publish a batch; whatever is not confirmed (the connection broke, or this task
+        was cancelled because the reader saw it break first) goes back to the head of its
+        lane, in order, to be sent again: at least once, never silently lost."""
+        confirmed: set[int] = set()
+
+        async def one(i: int, lane: Lane, m: Queued) -> None:
+            await client.publish(self._topic(m[0]), m[4], qos=lane.qos)
+            confirmed.add(i)
+
+        try:
             results = await asyncio.gather(
-                *(client.publish(self._topic(m[0]), m[4], qos=lane.qos) for lane, m in batch),
-                return_exceptions=True,
+                *(one(i, lane, m) for i, (lane, m) in enumerate(batch)), return_exceptions=True
             )
-            failed = None
-            for (lane, m), result in zip(reversed(batch), reversed(results)):
-                if result is None:
+        finally:
+            for i in range(len(batch) - 1, -1, -1):
+                lane, m = batch[i]
+                if i in confirmed:
                     self.published[m[0]] += 1
                 else:
-                    # Back to the head of its lane, in order, for the next connection.
                     lane.items.appendleft(m)
-                    failed = result
-            if failed is not None:
-                raise failed
+        for result in results:
+            if result is not None:
+                raise result
 
     def _take(self, n: int) -> list[tuple[Lane, Queued]]:
         """Up to ``n`` messages, encoded, in lane order."""

@@ -161,6 +161,8 @@ class OpsService:
                     snaps.pnl(time.time_ns())
             elif snaps is not None and self.tap.positions_dirty:
                 snaps.positions(time.time_ns())
+            if self.commands is not None:
+                self.commands.follow_up()
             await asyncio.sleep(min(TICK_S, interval))
 
     # ----- control -------------------------------------------------------------------------

@@ -219,3 +219,53 @@ def test_a_full_lane_drops_its_oldest_messages_and_counts_them_by_topic() -> Non
         lane.put((kind, i + 1, 0, None, b""))
     assert [item[1] for item in lane.items] == [3, 4, 5]  # the newest stay
     assert dropped == {"orders": 2}
+
+
+# ----- flatten on a thin book ------------------------------------------------------------
+
+
+class BuyOnce:
+    """Buys 0.5 at market on the first book it sees."""
+
+    def __init__(self) -> None:
+        self.bought = False
+
+    @hookimpl
+    def on_book(self, ctx, book):  # type: ignore[no-untyped-def]
+        if self.bought:
+            return None
+        self.bought = True
+        return [Place("BTC/USDT", Side.BUY, "0.5", type=OrderType.MARKET)]
+
+
+def test_flatten_keeps_closing_what_a_thin_book_left_until_flat(btc: Instrument) -> None:
+    import time
+
+    from botkit.events import BookSnapshot
+    from botkit.ops.commands import Commands
+
+    spec = StrategySpec("s", BuyOnce())
+    engine = build_sim_engine({"BTC/USDT": btc}, [spec], balances={"USDT": Decimal(100_000)})
+    now = time.time_ns()
+    engine.start(now)
+
+    def book(bid_size: float) -> None:
+        engine.dispatch(
+            BookSnapshot(time.time_ns(), "BTC/USDT", [(99.0, bid_size)], [(101.0, 5.0)])
+        )
+
+    book(5.0)
+    assert engine.router.position_size("s", "BTC/USDT") == Decimal("0.5")
+    book(0.2)  # only 0.2 to sell into
+    commands = Commands(engine, [spec], TradingGate(), dict, lambda: None)
+    reply = commands.run("flatten", {})
+    assert reply["closing"][0]["position"] == "0.500" and reply["closing"][0]["side"] == "sell"
+    assert engine.router.position_size("s", "BTC/USDT") == Decimal("0.3")
+    assert engine.risk.kill_switch == "reducing"
+    book(1.0)  # the book refills: the next round closes the rest
+    commands.follow_up()
+    assert engine.router.position_size("s", "BTC/USDT") == 0
+    closing = [o for o in engine.router.orders.values() if o.reduce_only]
+    assert [o.side for o in closing] == [Side.SELL, Side.SELL]
+    commands.follow_up()  # flat: nothing more is sent
+    assert len([o for o in engine.router.orders.values() if o.reduce_only]) == 2
