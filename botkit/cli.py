@@ -1,9 +1,11 @@
 """The `botkit` command.
 
 Exit codes: 0 done; 1 a backtest finished but its strategies raised (see
-``--allow-errors``); 2 a mistake in bot.yaml, the command line or the data;
-130 interrupted by Ctrl-C (a backtest still writes its report, marked
-partial); 141 the reader of the output went away (``botkit ... | head``).
+``--allow-errors``), or the bot refused a ``botkit ctl`` command; 2 a mistake
+in bot.yaml, the command line or the data; 3 ``botkit ctl`` got no reply (the
+broker or the bot could not be reached); 130 interrupted by Ctrl-C (a backtest
+still writes its report, marked partial); 141 the reader of the output went
+away (``botkit ... | head``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 EXIT_STRATEGY_ERRORS = 1
+EXIT_REFUSED = 1
 EXIT_CONFIG = 2
+EXIT_NO_REPLY = 3
 EXIT_INTERRUPTED = 130
 # What a shell reports for a program killed by SIGPIPE: `| head` closing early is
 # not a failure of ours, but it is not a complete output either.
@@ -221,6 +225,102 @@ def cmd_venue_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _param_value(text: str) -> object:
+    """``--param k=v`` of ``botkit ctl``: whole numbers, true/false/null and JSON objects or
+    lists as JSON; anything else (decimals included, so they stay exact) as text."""
+    import json
+    import re
+
+    if re.fullmatch(r"-?\d+|true|false|null", text) or text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _ctl_args(args: argparse.Namespace) -> dict[str, object]:
+    pairs: dict[str, object] = {}
+    for item in args.param or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _UsageError(f"--param takes KEY=VALUE, got {item!r}")
+        pairs[key] = _param_value(value)
+    out: dict[str, object] = {}
+    if args.command_name == "set_param":
+        if not pairs:
+            raise _UsageError("set_param needs at least one --param NAME=VALUE")
+        out["params"] = pairs
+    else:
+        out.update(pairs)
+    if args.strategy is not None:
+        out["strategy"] = args.strategy
+    if args.symbol is not None:
+        out["symbol"] = args.symbol
+    return out
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from botkit.config import parse_duration
+
+    try:
+        command_args = _ctl_args(args)
+        timeout_s = parse_duration(args.timeout) / 1e9
+    except (_UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from botkit.ops.client import BrokerSettings, settings_from
+    from botkit.ops.ctl import CtlError, send
+    from botkit.ops.topics import Topics
+    from botkit.redact import Secret
+
+    secret = password = None
+    prefix = "botkit"
+    if args.config:
+        config = _load(args.config)
+        if config.mqtt is None:
+            print(f"error: {args.config} has no mqtt: section", file=sys.stderr)
+            return EXIT_CONFIG
+        settings = settings_from(config.mqtt, config.resolve_path)
+        prefix = config.mqtt.topic_prefix
+        secret = config.mqtt.signing_secret()
+    else:
+        settings = BrokerSettings()
+    overrides = {"host": args.host, "port": args.port}
+    settings = BrokerSettings(
+        **{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
+    )
+    for option, var in (("--password-env", args.password_env), ("--secret-env", args.secret_env)):
+        if var is not None and not os.environ.get(var):
+            print(f"error: {option}: environment variable {var} is not set", file=sys.stderr)
+            return EXIT_CONFIG
+    if args.password_env:
+        password = Secret(os.environ[args.password_env])
+    if args.secret_env:
+        secret = Secret(os.environ[args.secret_env])
+    try:
+        reply = asyncio.run(
+            send(
+                settings,
+                Topics(args.prefix or prefix, args.bot_id),
+                args.command_name,
+                command_args,
+                secret=secret,
+                username=args.username,
+                password=password,
+                timeout_s=timeout_s,
+            )
+        )
+    except CtlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_REPLY
+    print(json.dumps(reply, indent=2))
+    return 0 if reply.get("ok") else EXIT_REFUSED
+
+
 def cmd_strategies(args: argparse.Namespace) -> int:
     from botkit.plugins import available
 
@@ -310,6 +410,39 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--duplicate-rate", type=float, help="share of account messages repeated")
     faults.add_argument("--reorder-rate", type=float, help="share of account batches reordered")
     vs.set_defaults(func=cmd_venue_sim)
+
+    ctl = sub.add_parser(
+        "ctl",
+        help="send a control command to a running bot over MQTT",
+        description="Publish a command on <prefix>/<bot_id>/control and print the reply "
+        "(docs/operations.md). Exit 0: done; 1: the bot refused it; 3: no reply.",
+    )
+    ctl.add_argument("bot_id", help="the bot's mqtt.bot_id")
+    ctl.add_argument(
+        "command_name",
+        metavar="command",
+        choices=("pause", "resume", "cancel_all", "flatten", "halt", "set_param", "status"),
+        help="pause | resume | cancel_all | flatten | halt | set_param | status",
+    )
+    ctl.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an argument of the command; for set_param a strategy param to set (repeat it)",
+    )
+    ctl.add_argument("--strategy", help="pause/resume/cancel_all/set_param: this strategy only")
+    ctl.add_argument("--symbol", help="cancel_all: this symbol only")
+    ctl.add_argument(
+        "-c", "--config", help="bot.yaml whose mqtt: section gives the broker and signing secret"
+    )
+    ctl.add_argument("--host", help="the broker (default: mqtt.host, else 127.0.0.1)")
+    ctl.add_argument("--port", type=int, help="the broker's port (default: mqtt.port, else 1883)")
+    ctl.add_argument("--prefix", help="topic prefix (default: mqtt.topic_prefix, else botkit)")
+    ctl.add_argument("--username", help="connect as this user (default: mqtt.username)")
+    ctl.add_argument("--password-env", metavar="VAR", help="the password is in this variable")
+    ctl.add_argument("--secret-env", metavar="VAR", help="sign with the secret in this variable")
+    ctl.add_argument("--timeout", default="5s", help="how long to wait for the reply (5s)")
+    ctl.set_defaults(func=cmd_ctl)
 
     st = sub.add_parser("strategies", help="list the installed strategies")
     st.set_defaults(func=cmd_strategies)

@@ -223,6 +223,10 @@ class Engine:
         self._scan_routes: dict[str, tuple[OrderBook, list[list[Any]]]] = {}
         self._build_routes()
         self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
+        # Consulted before the risk module for each new order and edit (cancels always
+        # pass): None lets it through, else (code, reason) refuses it. Remote control
+        # (botkit.ops) sets it while the bot is paused; None costs the hot path nothing.
+        self.gate: Callable[[str, Place | Edit], tuple[str, str] | None] | None = None
 
     def _build_routes(self) -> None:
         """Who hears each market event: the strategies inside their trading window.
@@ -705,6 +709,9 @@ class Engine:
             )
             return
         if cls is Place:
+            if self.gate is not None and (refused := self.gate(name, intent)) is not None:
+                self._rejected(slot, intent, *refused)
+                return
             symbol = intent.symbol
             d = self.risk.check(
                 intent,
@@ -728,6 +735,9 @@ class Engine:
                     intent.client_id,
                     order if order is not None and order.strategy == name else None,
                 )
+                return
+            if self.gate is not None and (refused := self.gate(name, intent)) is not None:
+                self._rejected(slot, intent, *refused)
                 return
             symbol = order.symbol
             others = [o for o in router.open_orders(name, symbol) if o is not order]

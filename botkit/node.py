@@ -39,7 +39,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,7 @@ from botkit.execution.router import ExecutionRouter, VenuePort
 from botkit.execution.updates import Updates
 from botkit.journal import Journal, JournalError
 from botkit.model import Instrument
+from botkit.ops.health import FeedHealth
 from botkit.plugins import LoadedStrategy, StrategySpec, load_strategies, strategy_symbols
 from botkit.redact import Secret, reveal
 from botkit.risk import RiskModule
@@ -64,7 +65,9 @@ if TYPE_CHECKING:
     # Live mode's parts (aiohttp among them) load when a live run starts: a backtest
     # never pays for them.
     from botkit.execution.live import LiveGateway
+    from botkit.execution.recorder import UpdatesTap
     from botkit.jobs import NodeJobs
+    from botkit.ops.service import OpsService
     from botkit.venues.kit.adapter import VenueAdapter
 
 log = logging.getLogger("botkit.node")
@@ -100,12 +103,13 @@ def _updates_for(
     wake: Callable[[], None] | None = None,
     recorder: Recorder | None = None,
     log_rejects: bool = False,
+    tap: UpdatesTap | None = None,
 ) -> Updates:
     wants_orders = [s.name for s in strategies if "on_order" in s.hooks]
     wants_fills = [s.name for s in strategies if "on_fill" in s.hooks]
-    if recorder is None and not log_rejects:
+    if recorder is None and not log_rejects and tap is None:
         return Updates(wants_orders, wants_fills, wake)
-    return RecordingUpdates(wants_orders, wants_fills, wake, recorder)
+    return RecordingUpdates(wants_orders, wants_fills, wake, recorder, tap)
 
 
 def assemble(
@@ -124,6 +128,7 @@ def assemble(
     log_rejects: bool = False,
     leverage: Mapping[str, Decimal] | Decimal | None = None,
     balance_check: bool | None = None,
+    tap: UpdatesTap | None = None,
 ) -> Engine:
     """The one wiring every mode uses.
 
@@ -131,12 +136,13 @@ def assemble(
     matching side when it matches against the engine's market data (the sim
     venue), else the engine runs with none. ``recorder`` journals every order
     change and fill (paper mode, where no gateway does); ``log_rejects`` logs
-    each reject at info level (paper and live, where an operator watches).
+    each reject at info level (paper and live, where an operator watches);
     ``balance_check`` turns the risk module's spot balance check on or off
-    (None: on where a simulated market keeps the account; see ``Engine``).
+    (None: on where a simulated market keeps the account; see ``Engine``);
+    ``tap`` sees every order change and fill too (MQTT telemetry, ``botkit.ops``).
     """
     loaded = load_strategies(strategies)
-    updates = _updates_for(loaded, wake, recorder, log_rejects)
+    updates = _updates_for(loaded, wake, recorder, log_rejects, tap)
     books = {s: OrderBook(s) for s in instruments}
     router = ExecutionRouter(
         instruments,
@@ -345,11 +351,17 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    ops: OpsService | None = None
     try:
         async with AsyncExitStack() as stack:
             try:
+                if config.mqtt is not None:
+                    from botkit.ops.service import OpsService
+
+                    ops = OpsService(config)  # first: the start's warnings go out too
+                    stack.push_async_callback(ops.close)
                 adapter = await stack.enter_async_context(open_venue(config, journal))
-                run = await _start(config, adapter, journal)
+                run = await _start(config, adapter, journal, ops)
             except Exception as exc:
                 log.debug("%s failed to start", what, exc_info=True)
                 raise StartError(f"cannot start {what}: {describe(exc)}") from exc
@@ -370,6 +382,9 @@ class _Started:
     delivery: asyncio.Event
     # Paper mode: its orders and fills on their way to the journal.
     recorder: Recorder | None = None
+    feed: FeedHealth = field(default_factory=FeedHealth)
+    # MQTT telemetry and remote control, when bot.yaml has an mqtt: section.
+    ops: OpsService | None = None
 
 
 def _post_only_policy(config: BotConfig) -> str:
@@ -377,11 +392,15 @@ def _post_only_policy(config: BotConfig) -> str:
     return str(RiskModule(config.risk).limits.post_only)
 
 
-async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> _Started:
+async def _start(
+    config: BotConfig, adapter: VenueAdapter, journal: Journal, ops: OpsService | None = None
+) -> _Started:
     """Everything up to the first strategy hook: instruments, the engine, reconciliation."""
     from botkit.execution.live import LiveGateway
 
     instruments = _instruments(config, await adapter.instruments())
+    strategies = make_strategies(config)
+    tap = ops.tap if ops is not None else None
     live = config.mode == "live"
     run_id = journal.reserve_nonce("run", int(time.time()))
     delivery = asyncio.Event()
@@ -403,7 +422,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
 
         engine = assemble(
             instruments,
-            make_strategies(config),
+            strategies,
             venue,
             risk_limits=config.risk,
             balances=balances,
@@ -413,6 +432,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             cancel_on_stop=config.live.cancel_on_stop,
             log_rejects=True,
             balance_check=config.live.balance_check,
+            tap=tap,
         )
         recorder = None
     else:
@@ -436,7 +456,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
         recorder = Recorder(journal, trade_prefix=f"p{run_id:x}")
         engine = assemble(
             instruments,
-            make_strategies(config),
+            strategies,
             venue,
             risk_limits=config.risk,
             balances=config.account.balances,
@@ -447,12 +467,17 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
             recorder=recorder,
             log_rejects=True,
             leverage=config.account.leverage,
+            tap=tap,
         )
     gateway = gateways[0] if gateways else None
     if gateway is not None:
         report = await gateway.reconcile()
         log.info("reconciled with %s: %s", adapter.name, report)
-    return _Started(engine, gateway, delivery, recorder)
+    run = _Started(engine, gateway, delivery, recorder, ops=ops)
+    if ops is not None:
+        # A fill's id on MQTT is the journal's: paper trade ids carry the run's prefix.
+        ops.bind(engine, strategies, run.feed, gateway, recorder.trade_prefix if recorder else None)
+    return run
 
 
 async def _serve(
@@ -470,8 +495,10 @@ async def _serve(
         gateway.start_fills()
     engine.start(time.time_ns())
     started = time.perf_counter()
+    if run.ops is not None:
+        run.ops.start()
     tasks = [
-        asyncio.create_task(_feed(engine, adapter, list(engine.instruments))),
+        asyncio.create_task(_feed(engine, adapter, list(engine.instruments), run.feed)),
         asyncio.create_task(_clock(engine)),
         asyncio.create_task(_deliver(engine, run.delivery)),
         asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
@@ -499,6 +526,8 @@ async def _serve(
             await gateway.close()
         if recorder is not None:
             _flush(recorder)
+        if run.ops is not None:
+            await run.ops.close()
         log.info("stopped: %s", status_line(engine))
     summary: dict[str, Any] = {
         "mode": config.mode,
@@ -598,21 +627,26 @@ async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
         engine.deliver()
 
 
-async def _feed(engine: Engine, adapter: VenueAdapter, symbols: list[str]) -> None:
+async def _feed(
+    engine: Engine, adapter: VenueAdapter, symbols: list[str], health: FeedHealth
+) -> None:
     books = engine.books
     while True:
         try:
+            health.started()
             async for ev in adapter.market_stream(symbols):
                 engine.dispatch(ev)
+                now = health.last_ns = time.time_ns()
                 if ev.__class__ is not Trade:
                     # When the book last changed, by our clock: the send-time re-check
                     # logs how old the book it decides on is.
                     book = books.get(ev.symbol)
                     if book is not None:
-                        book.received_ns = time.time_ns()
+                        book.received_ns = now
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            health.failed(exc)
             log.exception("market data stream failed; reconnecting")
         await asyncio.sleep(1.0)
 

@@ -94,3 +94,14 @@ def test_every_bot_yaml_key_is_documented() -> None:
         section = text.split(f"\n## `{name}`\n", 1)[1].split("\n## ", 1)[0]
         missing = sorted(k for k in model.model_fields if f"| `{k}` |" not in section)
         assert not missing, (name, missing)
+
+
+def test_every_mqtt_option_is_documented() -> None:
+    """docs/bot-yaml.md's `mqtt` table lists each key of the section (and of `tls`)."""
+    from botkit.config.mqtt import MqttConfig, MqttTls
+
+    text = (ROOT / "docs" / "bot-yaml.md").read_text(encoding="utf-8")
+    section = text.split("## `mqtt`", 1)[1].split("\n## ", 1)[0]
+    keys = [*MqttConfig.model_fields, *(f"tls.{k}" for k in MqttTls.model_fields)]
+    missing = [k for k in keys if f"| `{k}` |" not in section]
+    assert not missing, missing

@@ -2,7 +2,7 @@
 
 Anywhere in bot.yaml, ``${NAME}`` is replaced by the environment variable
 ``NAME``; the substituted text is not parsed as YAML again. Under ``venue:``
-(``venue.options`` included) and ``treasury.accounts``, a value under a
+(``venue.options`` included), ``mqtt:`` and ``treasury.accounts``, a value under a
 secret-named key (``botkit.config.secret_keys``) must be exactly one ``${VAR}``: it becomes a
 :class:`botkit.redact.Secret`, and a literal is an error whose message never
 repeats the value.
@@ -17,6 +17,9 @@ from typing import Any
 from botkit.config.errors import ConfigIssue, show
 from botkit.config.secret_keys import env_name_for, is_secret_key
 from botkit.redact import MASK, Secret
+
+# The sections whose secret-named keys must come from the environment.
+SECRET_SECTIONS = ("venue", "mqtt")
 
 _REF = re.compile(r"\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -49,8 +52,9 @@ class _Expander:
             out = {}
             for k, v in node.items():
                 child = (*loc, k if isinstance(k, str | int) else str(k))
-                # Credentials live under venue: and treasury.accounts (withdrawal APIs).
-                under_venue = in_venue or (loc == () and k == "venue")
+                # Credentials live under venue:, mqtt: and treasury.accounts (withdrawal
+                # APIs).
+                under_venue = in_venue or (loc == () and k in SECRET_SECTIONS)
                 under_venue = under_venue or (loc == ("treasury",) and k == "accounts")
                 out[k] = self.walk(v, child, under_venue, secret or (in_venue and is_secret_key(k)))
             return out
@@ -105,7 +109,10 @@ class _Expander:
         m = _REF.fullmatch(value.strip()) if isinstance(value, str) else None
         if m is None:
             key = next((p for p in reversed(loc) if isinstance(p, str)), "secret")
-            owner = str(loc[2]) if loc[:2] == ("treasury", "accounts") else self.venue_name
+            if loc[:2] == ("treasury", "accounts"):
+                owner = str(loc[2])
+            else:
+                owner = self.venue_name if loc[0] == "venue" else str(loc[0])
             var = env_name_for(owner, key)
             mixed = isinstance(value, str) and "${" in value
             # The value is never echoed: it is (or contains) the secret.

@@ -9,8 +9,9 @@ stage reports every problem it finds, and stops the load if there is one:
 3. the schema (``botkit.config.schema``, with "did you mean" for keys);
 4. what needs the whole file or outside code: each strategy is resolved and its
    params validated with its ``Params`` model, strategy names are unique,
-   ``params.symbol`` is a configured instrument, the venue suits the mode and
-   ``venue.options`` passes the venue's own options model.
+   ``params.symbol`` is a configured instrument, the venue suits the mode,
+   ``venue.options`` passes the venue's own options model and the environment
+   variable ``mqtt.signing_secret_env`` names is set.
 
 Every issue gets the line of the key it is about.
 """
@@ -41,6 +42,7 @@ from botkit.config.schema import BotConfig
 from botkit.config.secret_keys import env_name_for
 from botkit.config.treasury import check_treasury
 from botkit.plugins import PluginError, check_hooks, closest, params_model, resolve
+from botkit.redact import Secret
 from botkit.venues import registry
 
 # --------------------------------------------------------------------------- YAML
@@ -494,6 +496,29 @@ def _check_venue(cfg: BotConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _check_mqtt(cfg: BotConfig, env: Mapping[str, str]) -> list[ConfigIssue]:
+    """The command-signing secret is read from the environment variable ``mqtt:`` names."""
+    mqtt = cfg.mqtt
+    if mqtt is None or mqtt.signing_secret_env is None:
+        return []
+    name = mqtt.signing_secret_env
+    value = env.get(name)
+    if not value:
+        return [
+            ConfigIssue(
+                ("mqtt", "signing_secret_env"),
+                f"environment variable {name} is "
+                + ("set but empty" if value == "" else "not set")
+                + "; it holds the secret that control commands are signed with",
+                fix=f"Set {name} to a long random string (the same for the bot and botkit ctl), "
+                "or remove signing_secret_env",
+                value=name,
+            )
+        ]
+    mqtt._signing_secret = Secret(value)
+    return []
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -584,6 +609,7 @@ def _parse(
         *_check_instruments(cfg),
         *_check_strategies(cfg, base_dir),
         *check_treasury(cfg.treasury),
+        *_check_mqtt(cfg, os.environ if env is None else env),
     ]
     if issues:
         raise ConfigError(source, [_with_line(i, text) for i in issues])

@@ -33,6 +33,7 @@ from botkit.config.durations import (
     parse_duration,
 )
 from botkit.config.errors import show
+from botkit.config.mqtt import MqttConfig
 from botkit.config.risk_limits import RiskLimits
 from botkit.config.secret_keys import collect_secrets, mask_secret_keys
 from botkit.config.treasury import TreasuryConfig
@@ -497,6 +498,8 @@ class BotConfig(Section):
     live: LiveConfig = Field(default_factory=LiveConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     treasury: TreasuryConfig = Field(default_factory=TreasuryConfig)
+    # Telemetry and remote control over MQTT (botkit.ops); absent (or null): no broker.
+    mqtt: MqttConfig | None = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -581,7 +584,8 @@ class BotConfig(Section):
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
-        return self.venue.secrets() + self.treasury.secrets()
+        mqtt = self.mqtt.secrets() if self.mqtt is not None else ()
+        return self.venue.secrets() + self.treasury.secrets() + mqtt
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from typing import Protocol
 
 from botkit.execution.updates import Updates
 from botkit.journal import Journal
@@ -61,11 +62,23 @@ class Recorder:
         self._orders, self._fills = {}, []
 
 
+class UpdatesTap(Protocol):
+    """Anything else that wants every order change and fill as it happens (MQTT
+    telemetry, ``botkit.ops.telemetry``). Called on the trading path: it must only
+    take note, never wait."""
+
+    def order(
+        self, order: Order, ts_ns: int, code: str | None = None, reason: str | None = None
+    ) -> None: ...
+
+    def fill(self, strategy: str, fill: Fill) -> None: ...
+
+
 class RecordingUpdates(Updates):
     """``Updates`` that also log every reject at info level with its code, and hand
-    every order change and fill to a ``Recorder`` when there is one."""
+    every order change and fill to a ``Recorder`` and a ``tap`` when there are ones."""
 
-    __slots__ = ("_recorder",)
+    __slots__ = ("_recorder", "_tap")
 
     def __init__(
         self,
@@ -73,9 +86,11 @@ class RecordingUpdates(Updates):
         wants_fills: Collection[str] = (),
         wake: Callable[[], None] | None = None,
         recorder: Recorder | None = None,
+        tap: UpdatesTap | None = None,
     ) -> None:
         super().__init__(wants_orders, wants_fills, wake)
         self._recorder = recorder
+        self._tap = tap
 
     def order(
         self, order: Order, ts_ns: int, code: str | None = None, reason: str | None = None
@@ -94,12 +109,16 @@ class RecordingUpdates(Updates):
             )
         if self._recorder is not None:
             self._recorder.order(order)
+        if self._tap is not None:
+            self._tap.order(order, ts_ns, code, reason)
         super().order(order, ts_ns, code, reason)
 
     def fill(self, strategy: str, fill: Fill) -> None:
         if self._recorder is not None:
             self._recorder.fill(fill)
+        if self._tap is not None:
+            self._tap.fill(strategy, fill)
         super().fill(strategy, fill)
 
 
-__all__ = ["Recorder", "RecordingUpdates"]
+__all__ = ["Recorder", "RecordingUpdates", "UpdatesTap"]
