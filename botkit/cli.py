@@ -316,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from botkit import journal_cli
     from botkit.backtest import data_cli
+    from botkit.recording import cli as recording_cli
 
+    recording_cli.register(sub)
     data_cli.register(sub)
     journal_cli.register(sub)
     return ap

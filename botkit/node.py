@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     # Live mode's parts (aiohttp among them) load when a live run starts: a backtest
     # never pays for them.
     from botkit.execution.live import LiveGateway
+    from botkit.recording import MarketRecorder
     from botkit.venues.kit.adapter import VenueAdapter
 
 log = logging.getLogger("botkit.node")
@@ -235,8 +236,12 @@ def _plain(value: Any) -> Any:
 
 
 @asynccontextmanager
-async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[VenueAdapter]:
-    """The configured venue's adapter; with ``live.simulator`` against an in-process simulator."""
+async def open_venue(config: BotConfig, journal: Journal | None) -> AsyncIterator[VenueAdapter]:
+    """The configured venue's adapter; with ``live.simulator`` against an in-process simulator.
+
+    Without a journal the session is public (market data only, as ``botkit record``
+    uses it): no credentials are sent and no nonce is used.
+    """
     from botkit.venues.kit.adapter import Connection
 
     venue = config.venue
@@ -246,7 +251,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
         credentials = {
             key: reveal(value)
             for key in (*spec.credentials, *spec.optional_credentials, "api_key", "api_secret")
-            if (value := getattr(venue, key, None)) is not None
+            if journal is not None and (value := getattr(venue, key, None)) is not None
         }
         if config.live.simulator:
             from botkit.simulator.server import running_simulator
@@ -255,7 +260,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
                 running_simulator(venue.name, seed=config.live.simulator_seed)
             )
             base_url, ws_url = sim.base_url, sim.ws_url
-            if not credentials:  # the simulator's own test credentials
+            if not credentials and journal is not None:  # the simulator's own test credentials
                 credentials = dict(sim.credentials)
             log.info("trading against the local %s simulator at %s", venue.name, base_url)
         if base_url is None:
@@ -265,7 +270,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
             ws_url,
             credentials=credentials,
             options={k: _plain(v) for k, v in venue.options.items()},
-            nonce=journal.nonce_source(f"{venue.name}:nonce"),
+            nonce=None if journal is None else journal.nonce_source(f"{venue.name}:nonce"),
         )
         adapter = spec.adapter_class().from_connection(connection)
         stack.push_async_callback(adapter.close)
@@ -360,6 +365,8 @@ class _Started:
     delivery: asyncio.Event
     # Paper mode: its orders and fills on their way to the journal.
     recorder: Recorder | None = None
+    # live.record: the market data the feed receives, on its way to a catalog.
+    tape: MarketRecorder | None = None
 
 
 def _post_only_policy(config: BotConfig) -> str:
@@ -441,7 +448,7 @@ async def _start(config: BotConfig, adapter: VenueAdapter, journal: Journal) -> 
     if gateway is not None:
         report = await gateway.reconcile()
         log.info("reconciled with %s: %s", adapter.name, report)
-    return _Started(engine, gateway, delivery, recorder)
+    return _Started(engine, gateway, delivery, recorder, _market_recorder(config, instruments))
 
 
 async def _serve(
@@ -457,16 +464,19 @@ async def _serve(
     initial_balances = dict(router.balances)
     if gateway is not None:
         gateway.start_fills()
+    tape = run.tape
     engine.start(time.time_ns())
     started = time.perf_counter()
     tasks = [
-        asyncio.create_task(_feed(engine, adapter, list(engine.instruments))),
+        asyncio.create_task(_feed(engine, adapter, list(engine.instruments), tape)),
         asyncio.create_task(_clock(engine)),
         asyncio.create_task(_deliver(engine, run.delivery)),
         asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
     ]
     if gateway is not None:
         tasks.append(asyncio.create_task(_reconcile_every(gateway, config.live.reconcile_interval)))
+    if tape is not None:
+        tasks.append(asyncio.create_task(tape.flush_every()))
     try:
         if duration_s is not None:
             with contextlib.suppress(TimeoutError):
@@ -487,6 +497,8 @@ async def _serve(
             await gateway.close()
         if recorder is not None:
             _flush(recorder)
+        if tape is not None:
+            _close_tape(tape)
         log.info("stopped: %s", status_line(engine))
     summary: dict[str, Any] = {
         "mode": config.mode,
@@ -586,11 +598,40 @@ async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
         engine.deliver()
 
 
-async def _feed(engine: Engine, adapter: VenueAdapter, symbols: list[str]) -> None:
+def _market_recorder(
+    config: BotConfig, instruments: Mapping[str, Instrument]
+) -> MarketRecorder | None:
+    """``live.record``: the recorder of the run's market data (None when not configured)."""
+    if config.live.record is None:
+        return None
+    from botkit.recording import MarketRecorder
+
+    rec = config.live.record
+    return MarketRecorder(
+        config.resolve_path(rec.dir), config.venue.name, flush_ns=rec.flush, instruments=instruments
+    ).open()
+
+
+def _close_tape(tape: MarketRecorder) -> None:
+    try:
+        tape.close()
+    except OSError as exc:
+        # What was flushed stays in its segments; the next recorder compacts them.
+        log.error("could not finish the recording: %s", exc)
+
+
+async def _feed(
+    engine: Engine,
+    adapter: VenueAdapter,
+    symbols: list[str],
+    tape: MarketRecorder | None = None,
+) -> None:
     books = engine.books
     while True:
         try:
             async for ev in adapter.market_stream(symbols):
+                if tape is not None:
+                    tape.record(ev)  # before the strategies see it: what they saw is recorded
                 engine.dispatch(ev)
                 if ev.__class__ is not Trade:
                     # When the book last changed, by our clock: the send-time re-check
@@ -602,6 +643,8 @@ async def _feed(engine: Engine, adapter: VenueAdapter, symbols: list[str]) -> No
             raise
         except Exception:
             log.exception("market data stream failed; reconnecting")
+        if tape is not None:
+            tape.outage("the market data stream failed and was opened again")
         await asyncio.sleep(1.0)
 
 
