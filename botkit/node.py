@@ -630,15 +630,18 @@ async def _feed(
     while True:
         try:
             async for ev in adapter.market_stream(symbols):
-                if tape is not None:
-                    tape.record(ev)  # before the strategies see it: what they saw is recorded
+                # The engine's clock at an event is when it arrived (what a recording
+                # stores as its receive time), not the last 100 ms tick: a strategy that
+                # compares times decides at the same events as in a backtest of them.
+                now = tape.record(ev) if tape is not None else time.time_ns()
+                engine.tick(now)
                 engine.dispatch(ev)
                 if ev.__class__ is not Trade:
                     # When the book last changed, by our clock: the send-time re-check
                     # logs how old the book it decides on is.
                     book = books.get(ev.symbol)
                     if book is not None:
-                        book.received_ns = time.time_ns()
+                        book.received_ns = now
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -23,6 +23,7 @@ from botkit.events import BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Instrument, Side
 from botkit.recording import MarketRecorder, compact, read_gaps
 from botkit.recording.recorder import RECONNECTED
+from botkit.recording.replay import received as replayed
 from botkit.recording.segments import read_segment
 
 SYM = "BTC/USDT"
@@ -72,6 +73,10 @@ def test_a_recording_replays_in_the_order_it_was_received(tmp_path: Path) -> Non
     assert stamps == [T0 + 10 * MS + i * MS for i in range(5)]  # strictly increasing
     # On the receive clock: the events as received, each stamped when it was received.
     assert events(cat, "receive") == [ev._replace(ts_ns=t) for ev, t in zip(received, stamps)]
+    # What a backtest of the recording runs on: each event as received, as the venue
+    # stamped it, with its receive time (the engine's clock when the run got it).
+    arrived = [pair for batch in replayed(cat, "bt", [SYM], batch_rows=2) for pair in batch]
+    assert arrived == list(zip(stamps, received))
     # On the exchange clock: the venue's times, which put the trades first.
     assert [type(e).__name__ for e in events(cat)] == [
         "Trade",

@@ -929,7 +929,7 @@ def _column_chunks(
             prev_ts = check_columns(path, kind, cols, row, prev_ts, ts_lo, ts_hi)
             row += batch.num_rows
             if receive:
-                cols, floor = _on_receive_clock(cols, floor)
+                cols, floor = _on_receive_clock(path, row - batch.num_rows, cols, floor)
             ts = cols["ts_ns"]
             lo = 0 if start_ns is None else int(np.searchsorted(ts, start_ns, "left"))
             hi = len(ts) if end_ns is None else int(np.searchsorted(ts, end_ns, "left"))
@@ -965,22 +965,33 @@ def _column_chunks(
             yield carry
 
 
-def _on_receive_clock(cols: _Columns, floor: int | None) -> tuple[_Columns, int | None]:
+def _on_receive_clock(
+    path: Path, first_row: int, cols: _Columns, floor: int | None
+) -> tuple[_Columns, int | None]:
     """The batch in the order it was received, stamped with its receive times.
 
     Rows are sorted by ``recv_ns`` (stable: the rows of one event keep their order).
     A row received before the stream's previous batch (a venue that sent its own
     times out of order) is kept at that batch's time, so the stream stays in order.
+    The rows' own ``ts_ns`` are kept as ``event_ts`` (``botkit.recording.replay``
+    replays events with them).
     """
     recv = cols.pop(RECV_NS).astype(np.int64, copy=False)
     if len(recv) == 0:
         return cols, floor
+    bad = (recv < TS_MIN_NS) | (recv >= TS_MAX_NS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CatalogError(
+            path, f"recv_ns {recv[i]} is not a time between 2000 and 2100", row=first_row + i
+        )
     if len(recv) > 1 and bool((recv[1:] < recv[:-1]).any()):
         order = np.argsort(recv, kind="stable")
         cols = {k: v[order] for k, v in cols.items()}
         recv = recv[order]
     if floor is not None and recv[0] < floor:
         recv = np.maximum(recv, floor)
+    cols["event_ts"] = cols["ts_ns"]
     cols["ts_ns"] = recv
     return cols, int(recv[-1])
 
@@ -1080,7 +1091,10 @@ def _event_chunks(
     end_ns: int | None,
     batch_rows: int,
     clock: str = EXCHANGE_CLOCK,
+    venue_times: bool = False,
 ) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
+    """(times, events) chunks of one stream. On the receive clock the times are the
+    receive times; the events carry them too, or with ``venue_times`` their own."""
     if clock == RECEIVE_CLOCK:
         # A day file is the exchange's day: an event received just after midnight may
         # be in the file before.
@@ -1093,7 +1107,9 @@ def _event_chunks(
     interval = bar_interval_ns(kind) if is_bars_kind(kind) else 0
     chunks = _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows, clock)
     for cols in chunks:
-        if kind == TRADES:
+        if venue_times and "event_ts" in cols:
+            yield _own_times(kind, symbol, interval, cols)
+        elif kind == TRADES:
             yield _trade_events(symbol, cols)
         elif kind == BOOK_SNAPSHOTS:
             yield _book_events(BookSnapshot, symbol, cols)
@@ -1103,6 +1119,26 @@ def _event_chunks(
             yield _quote_events(symbol, cols)
         else:
             yield _bar_events(symbol, interval, cols)
+
+
+def _own_times(
+    kind: str, symbol: str, interval: int, cols: _Columns
+) -> tuple[np.ndarray, list[Any]]:
+    """A receive-clock chunk's events stamped with their own times, keyed by receive time."""
+    recv, own = cols["ts_ns"], cols["event_ts"]
+    if kind in (BOOK_SNAPSHOTS, BOOK_DELTAS):
+        # One event is the rows of one receipt, which share their own time too.
+        cls = BookSnapshot if kind == BOOK_SNAPSHOTS else BookDelta
+        ev_recv, events = _book_events(cls, symbol, cols)
+        own_at = dict(zip(recv.tolist(), own.tolist(), strict=True))
+        stamped = [e._replace(ts_ns=own_at[t]) for e, t in zip(events, ev_recv.tolist())]
+        return ev_recv, stamped
+    mine = {**cols, "ts_ns": own}
+    if kind == TRADES:
+        return recv, _trade_events(symbol, mine)[1].events()
+    if kind == QUOTES:
+        return recv, _quote_events(symbol, mine)[1]
+    return recv, _bar_events(symbol, interval, mine)[1]
 
 
 def _expand_kinds(catalog: Catalog, venue: str, symbol: str, kinds: Iterable[str]) -> list[str]:

@@ -100,16 +100,15 @@ def run_backtest(
     t0 = time.perf_counter()
     with _Interrupt() as interrupt:
         try:
-            events = replay(
-                catalog,
-                venue,
-                symbols,
-                kinds=kinds,
-                start_ns=start,
-                end_ns=end,
-                clock=config.data.clock,
-            )
-            engine.run_backtest(interrupt.batches(events), on_batch=bar.update)
+            if config.data.clock == "receive":
+                # A recording, replayed as the run that received it (botkit.recording.replay).
+                from botkit.recording.replay import received, run_received
+
+                arrived = received(catalog, venue, symbols, kinds=kinds, start_ns=start, end_ns=end)
+                run_received(engine, interrupt.batches(arrived), on_batch=bar.update)
+            else:
+                events = replay(catalog, venue, symbols, kinds=kinds, start_ns=start, end_ns=end)
+                engine.run_backtest(interrupt.batches(events), on_batch=bar.update)
         finally:
             bar.close()
         if engine.events == 0 and not interrupt.requested:
