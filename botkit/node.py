@@ -510,6 +510,8 @@ async def _serve(
     }
     if gateway is not None:
         summary["health"] = gateway.health.snapshot()
+    if tape is not None:
+        summary["recorded"] = tape.status()
     if config.mode == "paper":
         try:
             out = _write_paper_report(

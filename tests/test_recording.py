@@ -240,3 +240,32 @@ def test_a_file_without_receive_times_cannot_replay_on_the_receive_clock(
     with pytest.raises(CatalogError, match=r"has no receive times \(recv_ns\)"):
         next(iter(replay(cat, "sim", ["BTC/USDT"], kinds=["trades"], clock="receive")))
     assert next(iter(replay(cat, "sim", ["BTC/USDT"], kinds=["trades"])))  # exchange: fine
+
+
+async def test_a_dropped_websocket_is_a_gap_and_the_book_is_whole_again_after_it(
+    tmp_path: Path,
+) -> None:
+    # `botkit record` against the BlockTrade simulator, which drops every websocket
+    # every 0.6 s: the adapter reconnects and the venue sends the whole book again.
+    from botkit.recording.cli import record
+    from botkit.simulator.server import running_simulator
+
+    async with running_simulator("blocktrade", seed=2) as sim:
+        sim.set_faults(drop_ws_every_s=0.6)
+        config = parse_config(f"""
+venue: {{name: blocktrade, base_url: "{sim.base_url}", ws_url: "{sim.ws_url}"}}
+instruments: [{{symbol: BTC/USDT, tick_size: "0.01", lot_size: "0.00001"}}]
+strategies: [{{use: ema_cross, params: {{symbol: BTC/USDT}}}}]
+""")
+        summary = await record(config, [SYM], tmp_path, flush_ns=300 * MS, duration_s=2.5)
+
+    cat = Catalog(tmp_path)
+    gaps = read_gaps(cat, "blocktrade", SYM)
+    assert len(gaps) == summary["gaps"] >= 2
+    assert {g.reason for g in gaps} == {RECONNECTED}
+    received = [pair for batch in replayed(cat, "blocktrade", [SYM]) for pair in batch]
+    for gap in gaps:
+        # Nothing was received inside the gap; the first event after it is the book.
+        assert not [t for t, _ in received if gap.start_ns < t < gap.end_ns]
+        after = next(e for t, e in received if t == gap.end_ns)
+        assert isinstance(after, BookSnapshot) and after.bids and after.asks

@@ -138,7 +138,8 @@ output: {{dir: {tmp_path / "backtest"}}}
 
     # The recording holds every event the paper run's strategies saw, and nothing else.
     received = [e for b in replay(recorded, "blocktrade", ["BTC/USDT"], clock="receive") for e in b]
-    assert len(received) == summary["events"] > 100
+    assert len(received) == summary["events"] == summary["recorded"]["events"] > 100
+    assert summary["recorded"]["gaps"] == 0 and not summary["recorded"]["skipped"]
 
     # Every order update and fill, strategy by strategy, in the order it came.
     told_paper, told_backtest = probe_lines(paper.stderr), probe_lines(backtest.stderr)

@@ -39,6 +39,7 @@ that holds earlier recordings of the symbol (the time nothing was recording).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import logging
@@ -400,29 +401,30 @@ class MarketRecorder:
     # ----- writing ------------------------------------------------------------------
 
     def flush(self) -> int:
-        """Append every buffered row to its segment, durably; returns the rows written."""
+        """Append every buffered row to its segment, durably; returns the rows written.
+
+        When a write fails (a full disk), the rows not written stay buffered for the
+        next flush, and the segment that failed is not appended to again (its tail
+        may be torn): the next flush starts a new one.
+        """
         if self.run_dir is None:
             raise RuntimeError("the recorder is not open")
         written = 0
-        buffers, self._buffers = self._buffers, {}
-        for (sym, kind, day), rows in buffers.items():
-            if not rows.n:
-                continue
-            w = self._writers.get((sym, kind, day))
-            if w is None:
-                path = (
-                    self.run_dir
-                    / symbol_dir(sym)
-                    / kind
-                    / f"{day_of(day * NS_PER_DAY).isoformat()}{SUFFIX}"
-                )
-                w = self._writers[(sym, kind, day)] = SegmentWriter(
-                    path, kind, sym, fsync=self.fsync
-                )
-                self._note_symbol(sym)
-            w.append(rows.cols)
-            self.rows[kind] += rows.n
-            written += rows.n
+        for key, rows in list(self._buffers.items()):
+            if rows.n:
+                w = self._writers.get(key)
+                if w is None:
+                    w = self._writers[key] = self._new_segment(*key)
+                try:
+                    w.append(rows.cols)
+                except OSError:
+                    del self._writers[key]
+                    with contextlib.suppress(OSError):
+                        w.close()
+                    raise
+                self.rows[key[1]] += rows.n
+                written += rows.n
+            del self._buffers[key]
         if self._new_gaps:
             path = self.run_dir / "gaps.jsonl"
             with open(path, "a", encoding="utf-8") as f:
@@ -435,6 +437,18 @@ class MarketRecorder:
         self.flushes += 1
         log.debug("flush %d: %d rows", self.flushes, written)
         return written
+
+    def _new_segment(self, sym: str, kind: str, day: int) -> SegmentWriter:
+        assert self.run_dir is not None
+        folder = self.run_dir / symbol_dir(sym) / kind
+        stem = day_of(day * NS_PER_DAY).isoformat()
+        path = folder / f"{stem}{SUFFIX}"
+        n = 0
+        while path.exists():  # a segment whose write failed: never appended to again
+            n += 1
+            path = folder / f"{stem}.{n}{SUFFIX}"
+        self._note_symbol(sym)
+        return SegmentWriter(path, kind, sym, fsync=self.fsync)
 
     def _note_symbol(self, sym: str) -> None:
         assert self.run_dir is not None
