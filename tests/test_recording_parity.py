@@ -42,6 +42,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import ROOT
@@ -160,7 +161,27 @@ output: {{dir: {tmp_path / "backtest"}}}
     assert sorted(map(key, paper_orders)) == sorted(map(key, backtest_orders))
     assert len(paper_orders) == summary["orders"]
 
+    # The reports list fills in the order they happened, none before its order was placed.
+    happened = [_fill_key(line) for line in told_paper if "fill" in line]
+    assert [_fill_key(r) for r in paper_fills] == happened
+    placed = {
+        r["client_id"]: int(r["created_ns"]) for r in rows(tmp_path / "paper" / "orders.csv", set())
+    }
+    listed = rows(tmp_path / "paper" / "fills.csv", set())
+    assert all(int(f["ts_ns"]) >= placed[f["client_id"]] for f in listed)
+
     # On the exchange clock the same recording replays in another order: why the
     # backtest above runs on the receive clock.
     by_venue_time = [e for b in replay(recorded, "blocktrade", ["BTC/USDT"]) for e in b]
     assert [type(e) for e in by_venue_time] != [type(e) for e in received]
+
+
+def _fill_key(fill: dict[str, object]) -> tuple[str, ...]:
+    """Who, which side, price and size, with the numbers as decimals print them
+    (the probe says 0.01000 where the report says 0.01)."""
+    return (
+        str(fill["strategy"]),
+        str(fill["side"]),
+        str(Decimal(str(fill["price"])).normalize()),
+        str(Decimal(str(fill["size"])).normalize()),
+    )
