@@ -152,6 +152,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     ls.add_argument("--venue", default=None, help="only this venue")
     ls.add_argument("--files", action="store_true", help="one line per day file")
     ls.set_defaults(func=_list)
+
+    from botkit.recording.cli import register_data_commands
+
+    register_data_commands(sub)  # compact, gaps
     return data
 
 
