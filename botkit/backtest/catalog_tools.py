@@ -262,6 +262,7 @@ class BarsResult:
 
     kind: str
     source: str
+    empty: str
     bars: int = 0
     filled: int = 0
     replaced: int = 0
@@ -275,9 +276,11 @@ class BarsResult:
             return f"{self.kind}: no bars ({self.source} holds no rows)"
         span = f"{iso(self.first_ns or 0)} to {iso(self.last_ns or 0)}"
         parts = [f"{self.kind}: {self.bars:,} bars from {self.source}, closing {span}"]
-        parts.append(f"{self.filled:,} flat (intervals without a trade)")
+        parts.append(f"{self.filled:,} flat (empty intervals)")
         if self.gaps_left:
-            parts.append(f"{self.gaps_left:,} gaps left empty")
+            what = "gap" if self.gaps_left == 1 else "gaps"
+            why = "--empty skip" if self.empty == "skip" else "no source file that day"
+            parts.append(f"{self.gaps_left:,} {what} left empty ({why})")
         parts.append(f"{self.replaced:,} existing bars replaced")
         return "; ".join(parts)
 
@@ -443,7 +446,7 @@ def build_bars(
         raise ValueError(f"{venue} {symbol} has no {source} (it holds {held})")
     existing = _existing_ts(catalog, venue, symbol, kind)
     builder = _BarBuilder(interval_ns, empty == "flat", set(catalog.days(venue, symbol, source)))
-    result = BarsResult(kind, source)
+    result = BarsResult(kind, source, empty)
 
     def write(table: pa.Table | None) -> None:
         if table is None or table.num_rows == 0:
@@ -611,8 +614,8 @@ def check_catalog(
 
 @dataclass(frozen=True, slots=True)
 class _Grid:
-    tick: float | None
-    lot: float | None
+    tick: Decimal | None
+    lot: Decimal | None
 
 
 def _grid(catalog: Catalog, venue: str, symbol: str, report: CheckReport) -> _Grid:
@@ -629,12 +632,12 @@ def _grid(catalog: Catalog, venue: str, symbol: str, report: CheckReport) -> _Gr
             )
         return _Grid(None, None)
 
-    def step(key: str) -> float | None:
+    def step(key: str) -> Decimal | None:
         try:
             d = Decimal(str(inst.get(key)))
         except (InvalidOperation, ValueError):
             return None
-        return float(d) if d.is_finite() and d > 0 else None
+        return d if d.is_finite() and d > 0 else None
 
     return _Grid(step("tick_size"), step("lot_size"))
 
@@ -646,7 +649,9 @@ _PRICE_COLUMNS = {
     QUOTES: ("bid", "ask"),
     "bars": ("open", "high", "low", "close"),
 }
-_SIZE_COLUMNS = {TRADES: ("size",), BOOK_SNAPSHOTS: ("size",), BOOK_DELTAS: ("size",)}
+# Trade sizes only: a book level adds up orders, some placed under an older, finer lot
+# size (Binance's BTCUSDT book holds levels of 6 decimals on a 5-decimal lot).
+_SIZE_COLUMNS = {TRADES: ("size",)}
 _COLUMNS = {
     TRADES: ["ts_ns", "price", "size", "side", "trade_id"],
     BOOK_SNAPSHOTS: ["ts_ns", "side", "level", "price", "size"],
@@ -827,7 +832,7 @@ def _check_batch(
             path,
             row,
             bad,
-            lambda i, v=v, name=name, want=want: f"'{name}' is {v[i].item()!r}, must be {want}",
+            lambda i, v=v, name=name, want=want: f"'{name}' is {_num(v[i])}, must be {want}",
         )
     family = _family(stream.kind)
     if family == "bars":
@@ -840,7 +845,10 @@ def _check_batch(
             path,
             row,
             bad,
-            lambda i: f"high/low {h[i]!r}/{lw[i]!r} do not contain open/close {o[i]!r}/{c[i]!r}",
+            lambda i: (
+                f"high/low {_num(h[i])}/{_num(lw[i])} do not contain open/close "
+                f"{_num(o[i])}/{_num(c[i])}"
+            ),
         )
         step = stream.bar_ns or 1
         if step <= NS_PER_DAY and NS_PER_DAY % step == 0:
@@ -862,8 +870,8 @@ def _check_batch(
             row,
             missing > 0,
             lambda i: (
-                f"{int(missing[i]):,} bars missing after {iso(int(before[i]))} "
-                f"(the next closes at {iso(int(ts[i]))})"
+                f"{_bars(int(missing[i]))} missing: none closes between "
+                f"{iso(int(before[i]))} and {iso(int(ts[i]))}"
             ),
         )
     elif stream.gap_ns is not None:
@@ -889,7 +897,7 @@ def _check_batch(
             path,
             row,
             bid >= ask,
-            lambda i: f"the quote is crossed: bid {bid[i]!r} >= ask {ask[i]!r}",
+            lambda i: f"the quote is crossed: bid {_num(bid[i])} >= ask {_num(ask[i])}",
         )
     if family == BOOK_SNAPSHOTS:
         _check_snapshots(path, row, cols, report)
@@ -902,17 +910,26 @@ def _check_batch(
     stream.prev_ts = int(ts[-1])
 
 
+def _bars(n: int) -> str:
+    return f"{n:,} bar" if n == 1 else f"{n:,} bars"
+
+
+def _num(x: Any) -> str:
+    """A number as Python prints it (numpy scalars print their type)."""
+    return repr(x.item() if hasattr(x, "item") else x)
+
+
 def _off_grid(
     report: CheckReport,
     code: str,
     path: Path,
     row: int,
     v: np.ndarray,
-    step: float,
+    step: Decimal,
     name: str,
     key: str,
 ) -> None:
-    q = v / step
+    q = v / float(step)
     bad = np.abs(q - np.round(q)) > 1e-9 * np.abs(q) + 1e-9
     bad &= v != 0  # a removed book level (size 0) is on every grid
     _rows(
@@ -922,7 +939,7 @@ def _off_grid(
         path,
         row,
         bad,
-        lambda i: f"{name} {v[i]!r} is not a multiple of {key} {step!r} (instrument.json)",
+        lambda i: f"{name} {_num(v[i])} is not a multiple of {key} {step} (instrument.json)",
     )
 
 
@@ -942,7 +959,7 @@ def _check_snapshots(
             path,
             row + r,
             f"the book snapshot at {iso(int(ts[r]))} is crossed: best bid "
-            f"{best_bid[k]!r} >= best ask {best_ask[k]!r}",
+            f"{_num(best_bid[k])} >= best ask {_num(best_ask[k])}",
         )
 
 
