@@ -198,6 +198,18 @@ def test_bars_from_real_trades_match_a_pandas_resample(real: Catalog) -> None:
     assert np.allclose([g[5] for g in got], want["volume"].values, rtol=1e-12)
 
 
+def test_bars_are_the_same_however_the_trades_are_read(real: Catalog, tmp_path: Path) -> None:
+    whole = build_bars(real, "binance", "BTC/USDT", "1s")
+    expected = bars(real, "binance", "BTC/USDT", "bars_1s")
+    # Chunks of 7 rows: bars go on across chunks, and so do the quiet intervals.
+    cut = build_bars(real, "binance", "BTC/USDT", "1s", batch_rows=7)
+    assert (cut.bars, cut.filled, cut.replaced) == (whole.bars, whole.filled, whole.bars)
+    got = bars(real, "binance", "BTC/USDT", "bars_1s")
+    assert [b[:5] for b in got] == [b[:5] for b in expected]
+    assert np.allclose([b[5] for b in got], [b[5] for b in expected], rtol=1e-12)  # sum order
+    assert whole.filled > 0 and whole.bars == 347
+
+
 def test_hourly_bars_from_real_5m_klines_match_binances_own_1h(real: Catalog) -> None:
     result = build_bars(real, "klines5m", "ETH/USDT", "1h", source="bars_5m")
     assert result.gaps_left == 6 and result.filled == 0  # missing bars stay missing

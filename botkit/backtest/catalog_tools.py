@@ -413,6 +413,7 @@ def build_bars(
     interval: str | int,
     source: str = TRADES,
     empty: str | None = None,
+    batch_rows: int = 1 << 20,
 ) -> BarsResult:
     """Build ``bars_<interval>`` of ``symbol`` from its ``source`` kind and write them.
 
@@ -424,7 +425,8 @@ def build_bars(
     close with zero volume, the default from trades: a quiet market, as Binance's
     klines show it) or ``skip`` (no bar, a gap: the default from bars, where a
     missing bar is missing data). A day without a source file is never filled.
-    Bars already in the catalog at the same times are replaced.
+    Bars already in the catalog at the same times are replaced. The source is read
+    ``batch_rows`` at a time: memory stays flat however long it is.
     """
     interval_ns = parse_interval(interval) if isinstance(interval, str) else int(interval)
     kind = bars_kind(interval_ns)
@@ -459,7 +461,7 @@ def build_bars(
         result.paths += catalog.write(venue, symbol, kind, table)
 
     pending = 0
-    for cols in read_columns(catalog, venue, symbol, source, batch_rows=1 << 20):
+    for cols in read_columns(catalog, venue, symbol, source, batch_rows=batch_rows):
         ts = cols["ts_ns"]
         if len(ts) == 0:
             continue
@@ -481,7 +483,7 @@ def build_bars(
             np.add.reduceat(v, starts).astype(np.float64),
         )
         pending += len(starts)
-        if pending >= 1 << 20:
+        if pending >= batch_rows:
             write(builder.take())
             pending = 0
     write(builder.finish())
@@ -609,6 +611,9 @@ def check_catalog(
                 _check_stream(catalog, v, s, k, grid, gap_ns, report)
             if book and (kind is None or kind in (BOOK_SNAPSHOTS, BOOK_DELTAS)):
                 _check_book_replay(catalog, v, s, report)
+    # File by file in the order read, row by row within a file.
+    order = {path: i for i, path in enumerate(dict.fromkeys(f.path for f in report.findings))}
+    report.findings.sort(key=lambda f: (order[f.path], -1 if f.row is None else f.row))
     return report
 
 

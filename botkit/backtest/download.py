@@ -303,13 +303,20 @@ class Report:
     def lines(self) -> list[str]:
         """The summary: one line per archive, then the totals."""
         out = []
+        said: set[tuple[str, str]] = set()  # what an import inferred, once per symbol
         for o in self.outcomes:
             sym = catalog_symbol(o.archive.symbol).catalog
             if o.status == "imported":
                 assert o.result is not None
                 where = "cached" if o.cached else f"{_mb(o.fetched)} fetched"
                 out.append(f"imported {o.archive.name} ({where}) -> {sym}: {o.result.summary()}")
-                out += [f"  {line}" for line in o.result.report(limit=5)]
+                lines = o.result.report(limit=5)
+                n_said = len(o.result.said)
+                for line in lines[:n_said]:
+                    if (sym, line) not in said:
+                        said.add((sym, line))
+                        out.append(f"  {line}")
+                out += [f"  {line}" for line in lines[n_said:]]
             elif o.status == "already imported":
                 out.append(f"already imported {o.archive.name} -> {sym}")
             elif o.status == "missing":
