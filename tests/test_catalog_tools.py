@@ -376,6 +376,23 @@ def test_check_reports_every_problem_with_its_file_and_row(
     assert only.findings == [] and only.files == 1
 
 
+def test_check_lists_a_few_findings_of_a_kind_per_file_and_counts_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat = Catalog(tmp_path / "catalog")
+    cat.write("demo", "ABC/USD", "trades", trades_table(list(range(25)), [100.001] * 25))
+    cat.write_instrument("demo", "ABC/USD", {"tick_size": "0.01", "lot_size": "1"})
+    argv = ["data", "check", "--catalog", str(cat.root), "--max-listed", "3"]
+    assert data_main(argv) == 1
+    path = cat.files("demo", "ABC/USD", "trades")[0]
+    wrong = "price 100.001 is not a multiple of tick_size 0.01 (instrument.json)"
+    assert capsys.readouterr().out.splitlines() == [
+        *(f"error: {path}, row {row}: {wrong}" for row in range(3)),
+        f"  ... and 22 more off_tick in {path}",
+        "checked 1 file, 25 rows: 25 errors (off_tick 25); 0 warnings",
+    ]
+
+
 def test_check_names_an_unreadable_file_and_an_empty_filter(
     gappy: Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:

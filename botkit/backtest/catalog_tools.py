@@ -550,6 +550,12 @@ class CheckReport:
         if self._listed[key] <= self.max_listed:
             self.findings.append(Finding(level, code, path, row, msg))
 
+    def more(self, level: str, code: str, path: Path | None, n: int) -> None:
+        """Count ``n`` findings beyond those listed (past ``max_listed``), unbuilt."""
+        if n > 0:
+            self.counts[(level, code)] += n
+            self._listed[(path, code)] += n
+
     def count(self, level: str) -> int:
         return sum(n for (lv, _), n in self.counts.items() if lv == level)
 
@@ -574,7 +580,8 @@ class CheckReport:
             codes = sorted((c, n) for (lv, c), n in self.counts.items() if lv == level)
             return ", ".join(f"{c} {n:,}" for c, n in codes)
 
-        parts = [f"checked {self.files:,} files, {self.rows:,} rows"]
+        files = "file" if self.files == 1 else "files"
+        parts = [f"checked {self.files:,} {files}, {self.rows:,} rows"]
         for level, n in (("error", self.errors), ("warning", self.warnings)):
             plural = "" if n == 1 else "s"
             parts.append(f"{n:,} {level}{plural}" + (f" ({by(level)})" if n else ""))
@@ -776,12 +783,9 @@ def _rows(
     message: Any,
 ) -> None:
     """Report every row where ``mask`` holds; ``message(i)`` says what is wrong at index i."""
-    for i in np.flatnonzero(mask)[: report.max_listed + 1].tolist():
+    for i in np.flatnonzero(mask)[: report.max_listed].tolist():
         report.add(level, code, path, first_row + i, message(i))
-    extra = int(np.count_nonzero(mask)) - (report.max_listed + 1)
-    if extra > 0:  # counted, not listed
-        report.counts[(level, code)] += extra
-        report._listed[(path, code)] += extra
+    report.more(level, code, path, int(np.count_nonzero(mask)) - report.max_listed)
 
 
 def _check_batch(
@@ -955,8 +959,10 @@ def _check_snapshots(
     starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
     best_bid = np.maximum.reduceat(np.where(side == BID, price, -np.inf), starts)
     best_ask = np.minimum.reduceat(np.where(side == BID, np.inf, price), starts)
-    crossed = best_bid >= best_ask
-    for k in np.flatnonzero(crossed)[: report.max_listed].tolist():
+    # A snapshot cut by a batch boundary is judged by its parts: a part's best bid is no
+    # better than the whole's, its best ask no lower, so a crossed part is a crossed book.
+    crossed = np.flatnonzero(best_bid >= best_ask)
+    for k in crossed[: report.max_listed].tolist():
         r = int(starts[k])
         report.add(
             "error",
@@ -966,6 +972,7 @@ def _check_snapshots(
             f"the book snapshot at {iso(int(ts[r]))} is crossed: best bid "
             f"{_num(best_bid[k])} >= best ask {_num(best_ask[k])}",
         )
+    report.more("error", "crossed_book", path, len(crossed) - report.max_listed)
 
 
 def _check_trade_ids(path: Path, ids: np.ndarray, stream: _Stream, report: CheckReport) -> None:
@@ -984,15 +991,12 @@ def _check_trade_ids(path: Path, ids: np.ndarray, stream: _Stream, report: Check
     order = np.argsort(values, kind="stable")
     sv = values[order]
     dup = np.flatnonzero(sv[1:] == sv[:-1]) + 1
-    for j in dup[: report.max_listed + 1].tolist():
+    for j in dup[: report.max_listed].tolist():
         first, again = int(rows[order[j - 1]]), int(rows[order[j]])
         report.add(
             "error", "duplicate_trade_id", path, again, f"trade id {sv[j]} repeats row {first}"
         )
-    if len(dup) > report.max_listed + 1:
-        extra = len(dup) - report.max_listed - 1
-        report.counts[("error", "duplicate_trade_id")] += extra
-        report._listed[(path, "duplicate_trade_id")] += extra
+    report.more("error", "duplicate_trade_id", path, len(dup) - report.max_listed)
     if ints and len(values):
         _cross_file_ids(path, int(sv[0]), int(sv[-1]), stream, report)
 

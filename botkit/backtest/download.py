@@ -261,6 +261,7 @@ class Outcome:
     status: str
     fetched: int = 0
     size: int = 0
+    sha256: str = ""
     cached: bool = False
     error: str | None = None
     result: ImportResult | None = None
@@ -499,7 +500,8 @@ class _Run:
         if dest.is_file() and sums.is_file():
             expected = parse_checksum(sums.read_text(encoding="utf-8"), archive.name)
             if await asyncio.to_thread(sha256_of, dest) == expected:
-                return Outcome(archive, "verified", size=dest.stat().st_size, cached=True)
+                size = dest.stat().st_size
+                return Outcome(archive, "verified", size=size, sha256=expected, cached=True)
             dest.unlink()  # damaged since, or replaced: fetch it again
         text = await self.fetcher.text(archive.path + ".CHECKSUM")
         expected = parse_checksum(text, archive.name)
@@ -521,7 +523,8 @@ class _Run:
             )
         os.replace(part, dest)
         sums.write_text(text, encoding="utf-8")
-        return Outcome(archive, "verified", fetched=fetched, size=dest.stat().st_size)
+        size = dest.stat().st_size
+        return Outcome(archive, "verified", fetched=fetched, size=size, sha256=expected)
 
     def _import(self, outcome: Outcome) -> None:
         archive = outcome.archive
@@ -529,9 +532,7 @@ class _Run:
         sym = catalog_symbol(archive.symbol)
         symbol = sym.catalog
         marker = dest.with_name(dest.name + ".imported")
-        digest = parse_checksum(
-            dest.with_name(dest.name + ".CHECKSUM").read_text(encoding="utf-8"), archive.name
-        )
+        digest = outcome.sha256
         if not self.request.reimport and self._imported_before(marker, symbol, digest):
             outcome.status = "already imported"
             return
@@ -561,7 +562,8 @@ class _Run:
             "paths": sorted({str(p.relative_to(root)) for p in result.paths}),
             "rows": result.rows,
         }
-        marker.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        with contextlib.suppress(OSError):  # without it, the next run imports it again
+            marker.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
     def _imported_before(self, marker: Path, symbol: str, digest: str) -> bool:
         try:
