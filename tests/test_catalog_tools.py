@@ -20,7 +20,8 @@ import pytest
 from conftest import SHARED
 
 from botkit.backtest.catalog import Catalog, replay, to_ns
-from botkit.backtest.catalog_tools import build_bars, check_catalog, summarize
+from botkit.backtest.catalog_check import check_catalog
+from botkit.backtest.catalog_tools import build_bars, summarize
 from botkit.backtest.data_cli import main as data_main
 from botkit.backtest.importers import import_file
 

@@ -1,5 +1,5 @@
-"""``botkit data ...``: make the sample, import recorded data; ``list``, ``bars`` and ``check``
-are in ``catalog_tools.py``, ``download`` in ``download.py``.
+"""``botkit data ...``: make the sample, import recorded data; ``list`` and ``bars`` are in
+``catalog_tools.py``, ``check`` in ``catalog_check.py``, ``download`` in ``download.py``.
 
 ``register(subparsers)`` adds the ``data`` command to the main ``botkit`` parser;
 every subcommand sets ``func(args) -> int`` (the exit code). ``main(argv)`` runs
