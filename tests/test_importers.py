@@ -144,13 +144,15 @@ def test_import_and_list_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     assert data_main(["data", "list", "--catalog", catalog]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["venue", "symbol", "kind", "from", "to", "days", "rows", "MB"]
+    assert out[0].split() == [
+        *("venue", "symbol", "kind", "from", "to", "days", "rows", "gaps", "longest", "MB")
+    ]
     assert out[1].split()[:7] == [
         "binance",
         "XRP/ETH",
         "trades",
-        "2019-10-11",
-        "2019-10-13",
+        "2019-10-11T00:00:11Z",
+        "2019-10-13T11:19:28Z",
         "3",
         "12,477",
     ]

@@ -249,7 +249,10 @@ class Entry(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class _FileInfo:
+class FileInfo:
+    """A day file's rows, events and ``ts_ns`` range (None without statistics), from
+    its footer: :func:`file_info`."""
+
     path: Path
     rows: int
     events: int
@@ -713,7 +716,7 @@ def _kind_sort_key(kind: str) -> tuple[int, int]:
 # ---- file metadata (cheap: footers only) ----------------------------------------
 
 
-def _file_info(path: Path) -> _FileInfo:
+def _file_info(path: Path) -> FileInfo:
     md = open_parquet(path).metadata
     kv = md.metadata or {}
     rows = md.num_rows
@@ -730,10 +733,15 @@ def _file_info(path: Path) -> _FileInfo:
     for i in range(md.num_row_groups):
         st = md.row_group(i).column(ts_idx).statistics
         if st is None or not st.has_min_max:
-            return _FileInfo(path, rows, events, None, None)
+            return FileInfo(path, rows, events, None, None)
         lo = st.min if lo is None else min(lo, st.min)
         hi = st.max if hi is None else max(hi, st.max)
-    return _FileInfo(path, rows, events, lo, hi)
+    return FileInfo(path, rows, events, lo, hi)
+
+
+def file_info(path: str | os.PathLike[str]) -> FileInfo:
+    """What a day file holds, from its footer alone (no data is read)."""
+    return _file_info(Path(path))
 
 
 def _row_groups_in(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None) -> list[int]:
@@ -1143,6 +1151,22 @@ def _own_times(
     return recv, _bar_events(symbol, interval, mine)[1]
 
 
+def read_columns(
+    catalog: Catalog,
+    venue: str,
+    symbol: str,
+    kind: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    batch_rows: int = 65536,
+) -> Iterator[dict[str, np.ndarray]]:
+    """One kind's columns in time order, chunk by chunk (numpy arrays by column name),
+    checked as replay checks them: a bad file is a :class:`CatalogError`."""
+    files = catalog.files(venue, symbol, kind, start_ns, end_ns)
+    columns = _COLUMN_NAMES["bars" if is_bars_kind(kind) else kind]
+    yield from _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows)
+
+
 def _expand_kinds(catalog: Catalog, venue: str, symbol: str, kinds: Iterable[str]) -> list[str]:
     present = catalog.kinds(venue, symbol)
     out: list[str] = []
@@ -1358,7 +1382,7 @@ def replay_count(
     return round(total)
 
 
-def _overlap(info: _FileInfo, start_ns: int | None, end_ns: int | None) -> float:
+def _overlap(info: FileInfo, start_ns: int | None, end_ns: int | None) -> float:
     if info.min_ts is None or info.max_ts is None:
         return 1.0
     lo = info.min_ts if start_ns is None else max(info.min_ts, start_ns)
@@ -1385,14 +1409,17 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Entry",
+    "FileInfo",
     "bar_interval_ns",
     "bars_kind",
     "book_at",
     "check_kind",
     "day_of",
+    "file_info",
     "funding_rates",
     "is_bars_kind",
     "iter_trade_batches",
+    "read_columns",
     "replay",
     "replay_count",
     "symbol_dir",
