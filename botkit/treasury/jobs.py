@@ -484,6 +484,11 @@ def schedule_jobs(
     """Put bot.yaml's treasury jobs on the node's scheduler (live and paper runs)."""
     jobs = build_jobs(config.treasury, config.schedule.timezone)
     opener = open_treasury or (lambda: Treasury.from_config(config))
+    if jobs and not config.treasury.enabled:
+        log.warning(
+            "treasury jobs are scheduled while treasury.enabled is false: each run is "
+            "refused (disabled) and sends nothing"
+        )
     for job in jobs:
         name = f"treasury:{job.name}"
         if isinstance(job.schedule, Cron):

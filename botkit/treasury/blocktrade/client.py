@@ -65,7 +65,7 @@ from botkit.treasury.wire import PreparedRequest
 from botkit.venues.blocktrade.auth import sign_headers
 from botkit.venues.blocktrade.parsing import VENUE
 from botkit.venues.blocktrade.rest import BlockTradeRest
-from botkit.venues.kit.errors import NotFound
+from botkit.venues.kit.errors import AuthError, NotFound
 from botkit.venues.kit.parsing import json_body
 from botkit.venues.kit.rest import Reply, path
 
@@ -221,6 +221,8 @@ class BlockTradeWithdrawalClient(ClientBase):
 
     def prepare(self, request: WithdrawalRequest, key: str) -> PreparedRequest:
         self.check(request)
+        if not self.rest.has_credentials:
+            raise AuthError(VENUE, "no api_key/api_secret configured for this account")
         route, body = self.body(request, key)
         key_value = self.connection.api_key
         headers = (
