@@ -121,10 +121,10 @@ class JobRun:
     it), ``dry_run``, ``nothing_to_do``, ``already_ran`` (this fire time was run
     before: nothing new), ``settled`` (an earlier attempt of this fire time was
     looked up or sent again under its key), ``waiting`` (an earlier run is
-    unsettled, or the rebalance cools down), ``refused`` (a guard rail or the
-    venue said no: nothing left; ``code`` is the guard rail's), ``unknown`` (the
-    outcome of what was sent is not known yet) or ``failed`` (the venue could not
-    be read).
+    unsettled, ``code`` ``unsettled``; or the rebalance cools down), ``refused``
+    (a guard rail or the venue said no: nothing left; ``code`` is the guard
+    rail's), ``unknown`` (the outcome of what was sent is not known yet) or
+    ``failed`` (the venue could not be read).
     """
 
     job: str
@@ -171,9 +171,8 @@ class TreasuryJob(ABC):
         for what the venue or the guard rails say, and logs what it did."""
         dry = (self.dry_run or treasury.config.dry_run) if dry_run is None else dry_run
         result = await self._run(treasury, fire_ns, dry)
-        level = (
-            logging.WARNING if result.action in ("refused", "unknown", "failed") else logging.INFO
-        )
+        told = result.action in ("refused", "unknown", "failed") or result.code == "unsettled"
+        level = logging.WARNING if told else logging.INFO
         log.log(
             level,
             "treasury job %s (%s): %s: %s",
@@ -202,6 +201,7 @@ class TreasuryJob(ABC):
                 "waiting",
                 f"the run of {r.reference.partition('@')[2]} is unsettled (withdrawal "
                 f"{r.key[:12]}, {r.state}); this run waits until it is",
+                code="unsettled",
             )
         try:
             return await self.plan_and_send(treasury, fire_ns, reference, dry)

@@ -275,11 +275,13 @@ async def test_a_rebalance_tops_up_below_the_band_and_returns_the_excess_above_i
     await treasury.close()
 
 
-async def test_a_run_cut_off_while_sending_is_settled_by_its_fire_time_never_paid_twice(
-    venues: Venues, tmp_path: Path
+@pytest.mark.parametrize("rerun", ["the same fire time", "the next fire time"])
+async def test_a_run_cut_off_while_sending_is_settled_never_paid_twice(
+    venues: Venues, tmp_path: Path, rerun: str
 ) -> None:
     """The bot stops (the scheduler cancels the running job) after the create left and
-    before its reply: the fire time run again looks the withdrawal up by its guid."""
+    before its reply. Run again, the same fire time looks the withdrawal up by its guid;
+    the next fire time settles the earlier run the same way before it does anything."""
     async with running_simulator("viewer", run_market=False, settle_s=0.1) as viewer:
         hot = {"venue": "viewer", "base_url": viewer.base_url, **viewer.credentials}
         cfg = config(
@@ -291,7 +293,7 @@ async def test_a_run_cut_off_while_sending_is_settled_by_its_fire_time_never_pai
         treasury = make_treasury(cfg, tmp_path / "j.sqlite")
         job = job_named(cfg, "rebalance-USDT-hot-desk")
         server: Any = viewer.server
-        server.delay_next_replies, server.reply_delay_s = 1, 1.0
+        server.delay_next_replies, server.reply_delay_s = 1, 0.3
         running = asyncio.create_task(job.run(treasury, FIRE))
         while not server.ledger.items:  # the create has acted at the venue
             await asyncio.sleep(0.01)
@@ -301,12 +303,16 @@ async def test_a_run_cut_off_while_sending_is_settled_by_its_fire_time_never_pai
         [record] = treasury.journal.records()
         assert record.state == "sending"
 
-        again = await job.run(treasury, FIRE)
-        assert again.action == "settled" and "found at the venue: not sent again" in again.message
+        if rerun == "the same fire time":
+            again = await job.run(treasury, FIRE)
+            assert again.action == "settled"
+            assert "found at the venue: not sent again" in again.message
+        else:
+            # Settled first, then the transfer it finds is recent: the cooldown holds.
+            later = await job.run(treasury, FIRE + HOUR_NS // 4)
+            assert later.action == "waiting" and "cooldown" in later.message
         assert treasury.journal.records()[0].state in ("pending", "completed")
         assert (await job.run(treasury, FIRE)).action == "already_ran"
-        # The next fire time: the transfer is made (cooldown), nothing more is sent.
-        assert (await job.run(treasury, FIRE + HOUR_NS // 4)).action == "waiting"
         assert len(server.sent("POST", "/viewer/withdrawals")) == 1
         assert len(server.ledger.items) == 1
         await treasury.close()
@@ -428,3 +434,28 @@ def test_run_job_by_hand_dry_run_then_once_per_fire_time(
         assert "no treasury job named 'nope' (jobs: sweep-BTC-desk)" in capsys.readouterr().err
         assert main([*base, "--at", "yesterday"]) == 2
         assert sent() == 1
+
+
+async def test_a_lost_reply_on_a_venue_without_lookup_holds_the_job_until_settled_by_hand(
+    venues: Venues, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """BlockTrade keeps no reference of ours and lists no crypto withdrawals: a sweep
+    whose reply was not understood is never sent again, and the job waits, loudly,
+    until someone checks the venue and marks it."""
+    cfg = config(venues)
+    treasury = make_treasury(cfg, tmp_path / "j.sqlite")
+    sweep = job_named(cfg, "sweep-BTC-desk")
+    venues.bt.set_faults(garble_next=1, garble_what="withdraw")  # acts, answers nonsense
+    first = await sweep.run(treasury, FIRE)
+    assert first.action == "unknown" and venues.bt.exchange.balances["BTC"] == Decimal("1.5")
+    venues.bt.exchange.balances["BTC"] += Decimal("0.3")
+    with caplog.at_level(logging.WARNING, logger="botkit"):
+        held = await sweep.run(treasury, FIRE + HOUR_NS)
+    assert (held.action, held.code) == ("waiting", "unsettled")
+    assert "waiting: the run of 2024-06-01T13:00:00Z is unsettled" in caplog.text
+    assert withdraw_calls(venues.bt) == 1
+    treasury.mark(first.outcome.key, sent=True)  # type: ignore[union-attr]
+    after = await sweep.run(treasury, FIRE + 2 * HOUR_NS)
+    assert (after.action, after.amount) == ("sent", Decimal("0.3"))
+    assert withdraw_calls(venues.bt) == 2
+    await treasury.close()

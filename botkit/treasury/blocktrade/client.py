@@ -21,7 +21,8 @@ classification. What the document says, and how each rule is kept:
   ``GET /trading_assets`` (``load``, before the first check): an amount below
   the minimum is refused here.
 * Both calls answer the portfolios, not the withdrawal: a withdrawal taken has
-  no id and is PENDING. Fiat withdrawals are listed (``GET
+  no id and is PENDING (a 200 that is not the portfolios is a reply not
+  understood: the outcome is unknown). Fiat withdrawals are listed (``GET
   /portfolios/{id}/fiat_withdrawals``, no paging documented) and fetched by id,
   so one is followed to its final status, found by its fields (asset, bank
   account, amount, made after the attempt was journaled) since the venue keeps
@@ -246,7 +247,9 @@ class BlockTradeWithdrawalClient(ClientBase):
                 prepared.method, prepared.route, data=prepared.body, headers=headers, sent=sent
             )
 
-        await self.rest.signed.call(attempt)
+        # The answer is the portfolios: one of another shape is a reply not understood
+        # (the withdrawal may have been taken), never a withdrawal taken for sure.
+        (await self.rest.signed.call(attempt)).read(parse_portfolios)
         fields = prepared.json()
         fiat = "bank_account_id" in fields
         address = fields["bank_account_id"] if fiat else fields["destination_address"]
