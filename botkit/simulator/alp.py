@@ -110,8 +110,8 @@ the ones a client must cope with either way):
   ``withdraw_fail_addresses``, or 50 (Canceled, refunded) once
   ``cancel_withdraw`` was asked while it waited. ``currency_id`` filters by the
   currency's short name (v1 currencies have no ids, and the wallets list reads
-  its filter of that name so), ``status`` by the status value; another value
-  of either is 400.
+  its filter of that name so: an unknown one lists nothing), ``status`` by the
+  status value (one outside the table is 400).
 * v1 order details: ``amount`` is the unfilled amount, ``amount_original`` the
   size, ``amount_filled`` a string, ``status`` a string (the example's shapes);
   ``/orders/own/`` lists ``amount`` as the size and ``status`` as an integer.
