@@ -47,11 +47,17 @@ class NodeJobs:
         )
         self.runs: Counter[str] = Counter()
 
-    def every(self, name: str, interval_ns: int, job: Job) -> None:
-        """Run ``job`` every ``interval_ns`` (the first run one interval from now)."""
+    def every(self, name: str, interval_ns: int, job: Job, *, aligned: bool = False) -> None:
+        """Run ``job`` every ``interval_ns`` (the first run one interval from now; with
+        ``aligned``, at the multiples of the interval from the Unix epoch, as strategy
+        timers fire: ``1h`` on the hour)."""
         from apscheduler.triggers.interval import IntervalTrigger
 
-        trigger = IntervalTrigger(seconds=interval_ns / 1e9, timezone=timezone_of(self.timezone))
+        trigger = IntervalTrigger(
+            seconds=interval_ns / 1e9,
+            timezone=timezone_of(self.timezone),
+            start_date=datetime(1970, 1, 1, tzinfo=UTC) if aligned else None,
+        )
         self.scheduler.add_job(self._counted(name, job), trigger, id=name, name=name)
 
     def on_cron(self, name: str, cron: Cron, job: Job) -> None:

@@ -707,7 +707,8 @@ async def _clock(engine: Engine) -> None:
 
 
 def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -> NodeJobs:
-    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report."""
+    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report,
+    the treasury's sweeps and rebalancing."""
     from botkit.jobs import DailyReport, NodeJobs
     from botkit.schedule import Cron
 
@@ -718,6 +719,10 @@ def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -
     if config.schedule.daily_report is not None:
         daily = DailyReport(engine, config.resolve_path(config.output.dir), tz or "UTC")
         jobs.on_cron("daily_report", Cron(config.schedule.daily_report, tz or "UTC"), daily.job)
+    if config.treasury.jobs:
+        from botkit.treasury.jobs import schedule_jobs
+
+        schedule_jobs(jobs, config)
     return jobs
 
 

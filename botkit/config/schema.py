@@ -570,6 +570,12 @@ class BotConfig(Section):
                 "schedule.daily_report is a cron schedule, and schedule.timezone is not set; "
                 "add e.g. `timezone: UTC` under schedule:"
             )
+        crons = [e.job.name for e in self.treasury.jobs if e.job.cron is not None]
+        if crons:
+            raise ValueError(
+                f"treasury job {crons[0]} runs on a cron schedule, and schedule.timezone is "
+                "not set; add e.g. `schedule: {timezone: UTC}`"
+            )
         return self
 
     def schedules(self, sc: StrategyConfig) -> tuple[dict[str, Schedule], Window | None]:
