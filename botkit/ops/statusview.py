@@ -105,10 +105,8 @@ def journal_view(
     fills = journal.fills()
     orders = journal.orders(open_only=True)
     date, start, end = day_of(now, tz)
-    last = max(
-        [f.ts_ns for f in fills[-1:]] + [o.updated_ns for o in journal.orders()[-50:]],
-        default=None,
-    )
+    # The last fill, or the last change of an open order (closed ones: their fills say it).
+    last = max([f.ts_ns for f in fills[-1:]] + [o.updated_ns for o in orders], default=None)
     positions = []
     for (strategy, symbol), p in sorted(journal.positions().items()):
         if p.size:
@@ -192,7 +190,7 @@ def _span(seconds: float) -> str:
     s = max(0, int(seconds))
     if s < 120:
         return f"{s}s"
-    if s < 7200:
+    if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
