@@ -337,6 +337,14 @@ async def run_feed(config: BotConfig, duration_s: float | None = None) -> dict[s
             f"{what}: bot.yaml has no mqtt: section; the feed publishes on the broker it names "
             "(add mqtt: {host: ..., bot_id: ...})"
         )
+    if venue == "sim":
+        from botkit.venues import registry
+
+        live = ", ".join(n for n in registry.names("trading") if n != "sim")
+        raise FeedError(
+            f"{what}: sim is the backtests' simulated venue, with no market of its own; set "
+            f"venue.name to a live venue ({live}), with live.simulator: true to try it locally"
+        )
     symbols = [i.symbol for i in config.instruments]
     try:
         feed = MarketFeed(config, symbols)

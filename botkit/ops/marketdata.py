@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("botkit.ops.marketdata")
 
 RESNAPSHOT_AFTER_S = 2.0  # ask for a book snapshot again when none came in this long
+UNANSWERED_WARNING = 3  # requests without a snapshot before the log says so (once)
 MIN_BACKOFF_S = 0.1
 
 
@@ -187,6 +188,7 @@ class MqttMarketData:
         self.connects = 0
         self._asked: dict[str, float] = {}  # symbol -> when a snapshot was last asked for
         self._why: dict[str, str] = {}  # symbol -> why the next request is made
+        self._unanswered: Counter[str] = Counter()  # requests since the book was last whole
         self._wake = asyncio.Event()
 
     @classmethod
@@ -234,7 +236,7 @@ class MqttMarketData:
                                 yield ev
                     finally:
                         asker.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
+                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                             await asker
             except aiomqtt.MqttError as exc:
                 if self.health.open:  # told once per loss, not once per attempt
@@ -256,11 +258,27 @@ class MqttMarketData:
             now = time.monotonic()
             for symbol in symbols:
                 if self.sequencer.in_sync(symbol):
+                    self._unanswered.pop(symbol, None)
                     continue
                 asked = self._asked.get(symbol)
                 if asked is None or now - asked >= self.resnapshot_after_s:
                     reason = self._why.pop(symbol, "start" if asked is None else "retry")
-                    await self._ask(client, symbol, reason)
+                    try:
+                        await self._ask(client, symbol, reason)
+                    except aiomqtt.MqttError:
+                        return  # the connection is going: the reader sees it and reconnects
+                    self._unanswered[symbol] += 1
+                    if self._unanswered[symbol] == UNANSWERED_WARNING:
+                        log.warning(
+                            "market data: %d requests for a book snapshot of %s and none came: "
+                            "is `botkit feed` running for %s with %s, on this broker, under "
+                            "topic prefix %r?",
+                            UNANSWERED_WARNING,
+                            symbol,
+                            self.topics.venue,
+                            symbol,
+                            self.topics.prefix,
+                        )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(0.25, self.resnapshot_after_s / 4))
 

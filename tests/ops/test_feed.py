@@ -192,7 +192,10 @@ async def _run(broker: LocalBroker, tmp: Path) -> FeedRun:
             for name, proc in procs.items():
                 if proc.proc.poll() is None:
                     proc.kill()
-                logs += f"\n{name}: {proc.stderr[-1500:]}"
+                elif not proc.stderr:  # it ended by itself: what did it say?
+                    with contextlib.suppress(ValueError, subprocess.SubprocessError):
+                        proc.stdout, proc.stderr = proc.proc.communicate(timeout=10)
+                logs += f"\n{name} (exit {proc.proc.returncode}): {proc.stderr[-1500:]}"
             raise AssertionError(f"{exc!r}{logs}\nbroker: {broker.log_tail()}") from exc
     injected = next(i for i, m in enumerate(tap.messages) if m.stream == BOOK and m.payload == fake)
     received = {b: lines(tmp / f"{b}.jsonl") for b in BOTS}

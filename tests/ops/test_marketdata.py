@@ -18,6 +18,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from botkit.cli import main
 from botkit.config import ConfigError, parse_config
 from botkit.events import Bar, BookDelta, BookSnapshot, Ticker, Trade
 from botkit.model import Side
@@ -180,6 +181,32 @@ def test_the_data_source_takes_the_feed_of_data_venue() -> None:
         parse_config(odd + "data: {source: mqtt}\nmqtt: {bot_id: desk}\n")
 
 
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        (
+            "live: {journal: j.sqlite}\n",
+            "error: cannot start the feed of blocktrade: bot.yaml has no mqtt: section; the "
+            "feed publishes on the broker it names",
+        ),
+        (
+            "live: {journal: j.sqlite}\nmqtt: {bot_id: f}\n",
+            "error: cannot start the feed of sim: sim is the backtests' simulated venue",
+        ),
+    ],
+)
+def test_a_feed_that_cannot_start_says_why_in_one_line(
+    yaml: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = BASE + yaml
+    if "sim" in message:
+        text = text.replace("mode: paper", "mode: backtest").replace("blocktrade", "sim")
+    (tmp_path / "feed.yaml").write_text(text)
+    assert main(["feed", str(tmp_path / "feed.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
 def test_the_status_line_tells_the_feeds_health(btc: Any) -> None:
     engine = build_sim_engine({SYMBOL: btc}, [])
     health = FeedHealth("mqtt")
@@ -338,3 +365,28 @@ async def test_the_mqtt_source_asks_for_a_snapshot_and_outlives_a_broker_restart
     assert [type(e).__name__ for e in got[3:]] == ["Trade", "BookSnapshot"]
     assert (health.errors, health.gaps, health.resyncs) == (1, 1, 1)
     assert health.snapshot()["reconnects"] == 1 and health.snapshot()["source"] == "mqtt"
+
+
+async def test_a_bot_with_no_feed_keeps_asking_and_says_what_to_check(
+    broker: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = MqttMarketData(
+        BrokerSettings(broker.host, broker.port), TOPICS, "desk", resnapshot_after_s=0.1
+    )
+
+    async def consume() -> None:
+        async for _ in source.market_stream([SYMBOL]):
+            pass
+
+    async with listening(broker, TOPICS.request(SYMBOL)) as (_, asked):
+        task = asyncio.create_task(consume())
+        try:
+            await _wait("three requests", lambda: len(asked) >= 3)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert [p["reason"] for _, p in asked[:3]] == ["start", "retry", "retry"]
+    assert "3 requests for a book snapshot of BTC/USDT and none came: is `botkit feed` " in (
+        caplog.text
+    )
