@@ -503,8 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from botkit import journal_cli
     from botkit.backtest import data_cli
+    from botkit.recording import cli as recording_cli
     from botkit.treasury import cli as treasury_cli
 
+    recording_cli.register(sub)
     data_cli.register(sub)
     journal_cli.register(sub)
     treasury_cli.register(sub)

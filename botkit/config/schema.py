@@ -401,6 +401,9 @@ class DataConfig(Section):
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
     kinds: tuple[DataKind, ...] = Field(default=("book", "quotes", "trades", "bars"), min_length=1)
+    # Replay in the exchange's times (ts_ns), or in the order a recorder received the
+    # events (recv_ns, as `botkit record` and `live.record` write it).
+    clock: Literal["exchange", "receive"] = "exchange"
 
     @field_validator("end")
     @classmethod
@@ -433,6 +436,14 @@ class OutputConfig(Section):
     equity_interval: PositiveDuration = 60 * 1_000_000_000
 
 
+class RecordConfig(Section):
+    """Recording a run's market data into a catalog (``live.record``, ``botkit record``)."""
+
+    dir: Path = Path("recordings")
+    # How often the buffered events are written out: a killed recorder loses at most this.
+    flush: PositiveDuration = 2 * 1_000_000_000
+
+
 class LiveConfig(Section):
     """Paper and live runs: the journal, what happens on stop, and the local simulator."""
 
@@ -451,6 +462,8 @@ class LiveConfig(Section):
     # How often the one-line status (PnL, positions, open orders, fills, rejects)
     # is logged at info level.
     status_interval: PositiveDuration = 5 * 1_000_000_000
+    # Record the market data the run receives into a catalog (null: no recording).
+    record: RecordConfig | None = None
 
 
 class ScheduleConfig(Section):
