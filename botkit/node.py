@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from botkit.execution.live import LiveGateway
     from botkit.execution.recorder import UpdatesTap
     from botkit.jobs import NodeJobs
+    from botkit.ops.marketdata import MarketSource
     from botkit.ops.service import OpsService
     from botkit.recording import MarketRecorder
     from botkit.venues.kit.adapter import VenueAdapter
@@ -507,15 +508,20 @@ async def _serve(
     started = time.perf_counter()
     if run.ops is not None:
         run.ops.start()
+    source: MarketSource = adapter
+    if config.data.source == "mqtt":  # what `botkit feed` publishes, instead of the venue's
+        from botkit.ops.marketdata import MqttMarketData
+
+        source = MqttMarketData.from_config(config, run.feed)
     tasks = [
-        asyncio.create_task(_feed(engine, adapter, list(engine.instruments), run.feed, tape)),
+        asyncio.create_task(_feed(engine, source, list(engine.instruments), run.feed, tape)),
         asyncio.create_task(_clock(engine)),
         asyncio.create_task(_deliver(engine, run.delivery)),
-        asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
+        asyncio.create_task(_status_every(engine, recorder, config.live.status_interval, run.feed)),
     ]
     if tape is not None:
         tasks.append(asyncio.create_task(tape.flush_every()))
-    jobs = _node_jobs(config, engine, gateway)
+    jobs = _node_jobs(config, engine, gateway, run.ops)
     jobs.start()
     try:
         if duration_s is not None:
@@ -542,7 +548,7 @@ async def _serve(
             _close_tape(tape)
         if run.ops is not None:
             await run.ops.close()
-        log.info("stopped: %s", status_line(engine))
+        log.info("stopped: %s", status_line(engine, run.feed))
     summary: dict[str, Any] = {
         "mode": config.mode,
         "events": engine.events,
@@ -596,8 +602,9 @@ def strategy_pnl(engine: Engine) -> Decimal:
     return total - sum((f.fee for f in router.fills if f.fee_asset == quote), Decimal(0))
 
 
-def status_line(engine: Engine) -> str:
-    """PnL, positions, open orders, fills and rejects by code, in one line."""
+def status_line(engine: Engine, feed: FeedHealth | None = None) -> str:
+    """PnL, positions, open orders, fills, rejects by code and the market data feed's
+    health (``feed``), in one line."""
     router = engine.router
     equity = (
         engine.equity_now() - engine.initial_equity
@@ -610,20 +617,23 @@ def status_line(engine: Engine) -> str:
     )
     rejects = ", ".join(f"{code} {n}" for code, n in engine.rejects.most_common()) or "0"
     quote = engine.quote_asset
-    return (
+    line = (
         f"pnl {strategy_pnl(engine):+.2f} {quote} (equity {equity:+.2f}) | "
         f"positions {positions} | open orders {router.open_count} | "
         f"fills {len(router.fills)} | rejects {rejects}"
     )
+    return line if feed is None else f"{line} | {feed.line()}"
 
 
-async def _status_every(engine: Engine, recorder: Recorder | None, interval_ns: int) -> None:
+async def _status_every(
+    engine: Engine, recorder: Recorder | None, interval_ns: int, feed: FeedHealth | None = None
+) -> None:
     """The status line every ``interval_ns``; a paper run's journal catches up with it."""
     while True:
         await asyncio.sleep(interval_ns / 1e9)
         if recorder is not None:
             _flush(recorder)
-        log.info("status: %s", status_line(engine))
+        log.info("status: %s", status_line(engine, feed))
 
 
 def _flush(recorder: Recorder) -> None:
@@ -667,7 +677,7 @@ def _close_tape(tape: MarketRecorder) -> None:
 
 async def _feed(
     engine: Engine,
-    adapter: VenueAdapter,
+    adapter: MarketSource,
     symbols: list[str],
     health: FeedHealth,
     tape: MarketRecorder | None = None,
@@ -706,9 +716,14 @@ async def _clock(engine: Engine) -> None:
         await asyncio.sleep(TICK_S)
 
 
-def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -> NodeJobs:
-    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report,
-    the treasury's sweeps and rebalancing."""
+def _node_jobs(
+    config: BotConfig,
+    engine: Engine,
+    gateway: LiveGateway | None,
+    ops: OpsService | None = None,
+) -> NodeJobs:
+    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report
+    (also published on MQTT with ``ops``), the treasury's sweeps and rebalancing."""
     from botkit.jobs import DailyReport, NodeJobs
     from botkit.schedule import Cron
 
@@ -717,7 +732,12 @@ def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -
     if gateway is not None:
         jobs.every("reconcile", config.live.reconcile_interval, lambda: _reconcile(gateway))
     if config.schedule.daily_report is not None:
-        daily = DailyReport(engine, config.resolve_path(config.output.dir), tz or "UTC")
+        daily = DailyReport(
+            engine,
+            config.resolve_path(config.output.dir),
+            tz or "UTC",
+            publish=ops.publish_report if ops is not None else None,
+        )
         jobs.on_cron("daily_report", Cron(config.schedule.daily_report, tz or "UTC"), daily.job)
     if config.treasury.jobs:
         from botkit.treasury.jobs import schedule_jobs

@@ -392,10 +392,12 @@ DataKind = Annotated[str, AfterValidator(_data_kind)]
 
 
 class DataConfig(Section):
-    """What a backtest replays from the data catalog."""
+    """What a backtest replays from the data catalog; where a paper or live run's market
+    data comes from (``source``: the venue's stream, or ``botkit feed`` over MQTT)."""
 
     catalog: Path = Path("backtest_data")
     venue: str | None = None
+    source: Literal["venue", "mqtt"] = "venue"
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
     kinds: tuple[DataKind, ...] = Field(default=("book", "quotes", "trades", "bars"), min_length=1)
