@@ -26,13 +26,13 @@ from pydantic import (
     model_validator,
 )
 
+from botkit.config.dashboard import DashboardConfig
 from botkit.config.durations import (
     Duration,
     PositiveDuration,
     format_duration,
     parse_duration,
 )
-from botkit.config.dashboard import DashboardConfig
 from botkit.config.errors import show
 from botkit.config.mqtt import MqttConfig
 from botkit.config.risk_limits import RiskLimits

@@ -39,7 +39,7 @@ FILLS = "fills.csv"
 RESULTS = "results.csv"
 MAX_DEPTH = 3
 MAX_ENTRIES = 2000
-MAX_POINTS = 4000  # per chart line; longer series are reduced to each bucket's min and max
+MAX_POINTS = 4000  # per chart line; longer series keep each bucket's ends, min and max
 MAX_TRADES = 20_000
 
 # Column names that say "a param" outright (the rest is guessed from metric words).
@@ -92,10 +92,10 @@ def _float(text: Any) -> float | None:
 
 
 def reduce(points: Sequence[Sequence[Any]], limit: int = MAX_POINTS) -> list[list[Any]]:
-    """At most about ``limit`` points of ``[x, y]``: each bucket's first, min and max kept."""
+    """At most ``limit`` points of ``[x, y]``: each bucket's first, last, min and max kept."""
     if len(points) <= limit:
         return [list(p) for p in points]
-    per = math.ceil(len(points) / (limit / 3))
+    per = math.ceil(len(points) / (limit // 4))
     out: list[list[Any]] = []
     for i in range(0, len(points), per):
         bucket = points[i : i + per]

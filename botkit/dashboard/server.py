@@ -169,8 +169,7 @@ class Dashboard:
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Sessions, login and CSRF: the only gate, in front of every handler."""
-        session = self.sessions.get(request.cookies.get(COOKIE))
-        request["session"] = session
+        session = self._session(request)
         if request.path.startswith(_OPEN_PATHS):
             if request.method not in _SAFE_METHODS:
                 await self._check_csrf(request, session)
@@ -182,6 +181,17 @@ class Dashboard:
         if request.method not in _SAFE_METHODS:
             await self._check_csrf(request, session)
         return await handler(request)
+
+    def _session(self, request: web.Request) -> Session | None:
+        """The request's live session, or None."""
+        return self.sessions.get(request.cookies.get(COOKIE))
+
+    def _user(self, request: web.Request) -> Session:
+        """The logged-in session of a request the guard let through."""
+        session = self._session(request)
+        if session is None or not session.authenticated:
+            raise _json_error(401, "not logged in: log in at /login")
+        return session
 
     async def _check_csrf(self, request: web.Request, session: Session | None) -> None:
         origin = request.headers.get("Origin")
@@ -216,7 +226,7 @@ class Dashboard:
         return text
 
     async def page(self, request: web.Request) -> web.Response:
-        session: Session = request["session"]
+        session = self._user(request)
         body = self._template("app.html", csrf=session.csrf, user=session.user or "")
         return web.Response(text=body, content_type="text/html")
 
@@ -227,13 +237,15 @@ class Dashboard:
         return response
 
     async def login_page(self, request: web.Request) -> web.Response:
-        session = request["session"]
+        session = self._session(request)
         if session is not None and session.authenticated:
             raise web.HTTPSeeOther("/")
         return self._login_form(session or self.sessions.new())
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        session = request["session"]
+        session = self._session(request)
+        if session is None:  # the guard checked its token: it had one a moment ago
+            raise _json_error(403, "the session ended: reload the login page")
         form = await request.post()
         user = str(form.get("username") or "")[:200]
         password = str(form.get("password") or "")[:1000]
@@ -266,7 +278,7 @@ class Dashboard:
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        self.sessions.end(request["session"])
+        self.sessions.end(self._session(request))
         response = _redirect("/login")
         response.del_cookie(COOKIE, path="/")
         return response
@@ -300,7 +312,7 @@ class Dashboard:
             raise _json_error(404, f"no bot {bot_id!r}")
         if self.bridge is None or not bot.controllable:
             raise _json_error(409, f"{bot_id} is read from a journal: no broker to send commands")
-        user = request["session"].user
+        user = self._user(request).user
         log.info("dashboard: %s sends %s to %s", user, command, bot_id)
         try:
             reply = await self.bridge.command(bot_id, command, args or None)
@@ -317,7 +329,7 @@ class Dashboard:
         return web.json_response({"reply": reply}, dumps=_dumps)
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        session: Session = request["session"]
+        session = self._user(request)
         origin = request.headers.get("Origin")
         if origin is not None and _host_of(origin) != request.host:
             raise _json_error(403, "cross-origin websocket refused")
