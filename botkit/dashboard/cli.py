@@ -194,10 +194,11 @@ def plan(args: argparse.Namespace) -> Plan:
         out.reports = Path(args.reports)
     elif dashboard.reports is not None:
         out.reports = resolve(dashboard.reports)
-    elif config is not None:
-        out.reports = config.resolve_path(config.output.dir).parent
+    elif config is not None:  # the folder above output.dir, once a backtest made it
+        default = config.resolve_path(config.output.dir).parent
+        out.reports = default if default.is_dir() else None
     if out.reports is not None and not out.reports.is_dir():
-        raise UsageError(f"--reports {out.reports}: no such folder")
+        raise UsageError(f"reports folder {out.reports}: no such folder")
     return out
 
 

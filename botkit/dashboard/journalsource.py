@@ -56,7 +56,7 @@ class JournalSource:
     """Polls one journal file and publishes what changed as bot ``bot_id``."""
 
     def __init__(
-        self, hub: Hub, path: Path, bot_id: str | None = None, interval_s: float = 0.5
+        self, hub: Hub, path: str | Path, bot_id: str | None = None, interval_s: float = 0.5
     ) -> None:
         self.hub = hub
         self.path = Path(path)

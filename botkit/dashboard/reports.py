@@ -167,7 +167,8 @@ class Reports:
 
     def listing(self) -> dict[str, Any]:
         """Every run (newest first) and every sweep under the root."""
-        runs, sweeps = [], []
+        runs: list[dict[str, Any]] = []
+        sweeps: list[dict[str, Any]] = []
         for folder in self._walk():
             if (folder / SUMMARY).is_file():
                 runs.append(self._run_line(folder))

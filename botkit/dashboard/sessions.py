@@ -22,6 +22,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 COOKIE = "botkit_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -112,9 +113,9 @@ class Sessions:
         return now - s.created > self.ttl_s or now - s.seen > self.idle_s
 
 
-def cookie_options(secure: bool, max_age_s: float | None = None) -> dict[str, object]:
+def cookie_options(secure: bool, max_age_s: float | None = None) -> dict[str, Any]:
     """The attributes of the session cookie."""
-    out: dict[str, object] = {
+    out: dict[str, Any] = {
         "httponly": True,
         "samesite": "Strict",
         "path": "/",
