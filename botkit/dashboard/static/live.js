@@ -163,7 +163,9 @@
 
   function drawFills(v) {
     const fills = v.fills.slice(-MAX_FILL_ROWS).reverse();
-    $("fills-count").textContent = `${BK.num((v.status || {}).fills ?? v.fills.length)} in all; the last ${fills.length} shown, newest first`;
+    // The status counts every fill of the run, but comes every mqtt.interval: never less than seen.
+    const total = Math.max((v.status || {}).fills || 0, v.fills.length);
+    $("fills-count").textContent = `${BK.num(total)} in all; the last ${fills.length} shown, newest first`;
     BK.fillTable($("fills"), ["time", "strategy", "symbol", "side", "price", "size", "fee", "liquidity", "fill id"],
       fills.map((f) => ({attrs: {"data-fill-id": f.fill_id, "data-event-ts": f.event_ts}, cells: [
         BK.time(f.event_ts), f.strategy, f.symbol, {text: f.side, class: f.side}, {text: f.price, class: "num"},
