@@ -152,6 +152,8 @@ class Dashboard:
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
+        if response.prepared:  # a websocket: its headers went with the handshake
+            return response
         h = response.headers
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
