@@ -118,10 +118,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     progress = False if args.no_progress else None
     try:
-        _, summary = run_backtest(config, out, progress=progress)
+        result, summary = run_backtest(config, out, progress=progress)
     except (BacktestDataError, CatalogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from botkit.dashboard.runfiles import write_run_files
+
+    # The series `botkit dashboard` charts (equity.csv, prices.csv, run.json).
+    write_run_files(result, config, out)
     print(format_table(summary))
     print(f"report: {out}")
     if summary["partial"]:
@@ -503,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from botkit import journal_cli
     from botkit.backtest import data_cli
+    from botkit.dashboard import cli as dashboard_cli
     from botkit.recording import cli as recording_cli
     from botkit.treasury import cli as treasury_cli
 
@@ -510,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cli.register(sub)
     journal_cli.register(sub)
     treasury_cli.register(sub)
+    dashboard_cli.register(sub)
     return ap
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from botkit.config.dashboard import DashboardConfig
 from botkit.config.durations import (
     Duration,
     PositiveDuration,
@@ -515,6 +516,8 @@ class BotConfig(Section):
     treasury: TreasuryConfig = Field(default_factory=TreasuryConfig)
     # Telemetry and remote control over MQTT (botkit.ops); absent (or null): no broker.
     mqtt: MqttConfig | None = None
+    # `botkit dashboard`'s login, address and folders (botkit.dashboard); absent: no dashboard.
+    dashboard: DashboardConfig | None = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -606,7 +609,8 @@ class BotConfig(Section):
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
         mqtt = self.mqtt.secrets() if self.mqtt is not None else ()
-        return self.venue.secrets() + self.treasury.secrets() + mqtt
+        dashboard = self.dashboard.secrets() if self.dashboard is not None else ()
+        return self.venue.secrets() + self.treasury.secrets() + mqtt + dashboard
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""
