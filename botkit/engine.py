@@ -360,23 +360,7 @@ class Engine:
                 self._wake(ts)
             self.now_ns = ts
             cls = ev.__class__
-            if cls is BookDelta:  # dispatch_other and _fan_out inlined: once per book update
-                sym = ev.symbol
-                book = books.get(sym)
-                if book is None:
-                    continue
-                book.apply_delta(ev)
-                if venue.resting_count:
-                    venue.on_book(sym)
-                for fn, ctx, slot in by_symbol["on_book"][sym]:
-                    try:
-                        out = fn(ctx, ev)
-                    except Exception:
-                        self._hook_failed(slot, "on_book")
-                        continue
-                    if out:
-                        self._emit(slot, out)
-            elif cls is Trade:  # _deliver inlined: this runs once per trade
+            if cls is Trade:  # _deliver inlined: this runs once per trade
                 route = routes.get(ev.symbol)
                 if route is None:
                     continue
@@ -390,6 +374,22 @@ class Engine:
                         out = fn(ctx, ev)
                     except Exception:
                         self._hook_failed(slot, "on_trade")
+                        continue
+                    if out:
+                        self._emit(slot, out)
+            elif cls is BookDelta:  # dispatch_other and _fan_out inlined: once per book update
+                sym = ev.symbol
+                book = books.get(sym)
+                if book is None:
+                    continue
+                book.apply_delta(ev)
+                if venue.resting_count:
+                    venue.on_book(sym)
+                for fn, ctx, slot in by_symbol["on_book"][sym]:
+                    try:
+                        out = fn(ctx, ev)
+                    except Exception:
+                        self._hook_failed(slot, "on_book")
                         continue
                     if out:
                         self._emit(slot, out)
