@@ -4,6 +4,9 @@ Strategies read it through ``ctx.book(symbol)``; the risk module and the
 simulated venue read ``best_bid``, ``best_ask`` and ``last_price`` from it.
 Prices and sizes are floats (market data); levels live in dicts keyed by price
 and the touch is cached, because deltas mostly land away from the best price.
+When a delta removes the touch, the next best comes from a heap of the side's
+prices (stale entries, of levels gone since, are dropped as they surface), not
+from a scan of every level.
 
 A ticker (best bid/ask quote) is fresher than a throttled depth stream: it sets
 the top of the book until the next depth update. A quoted bid above the depth
@@ -15,13 +18,17 @@ them up to date), and ``best_bid``, ``best_ask``, the level lists and
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
+
 from botkit.events import Bar, BookDelta, BookSnapshot, Level, Ticker, Trade
 
 
 class OrderBook:
     __slots__ = (
+        "_ask_heap",
         "_ask_size",
         "_bar_close",
+        "_bid_heap",
         "_bid_size",
         "_depth_ask",
         "_depth_bid",
@@ -43,6 +50,10 @@ class OrderBook:
         self.asks: dict[float, float] = {}
         self.best_bid: float | None = None
         self.best_ask: float | None = None
+        # Every price of a side (bids negated) and maybe some gone since: the next best
+        # when the touch is removed, in O(log n) (see _next_bid / _next_ask).
+        self._bid_heap: list[float] = []
+        self._ask_heap: list[float] = []
         # The engine stores the last trade print whole: one store per trade event.
         self.last_trade: Trade | None = None
         self._ticker_last: float | None = None
@@ -135,33 +146,73 @@ class OrderBook:
         self._quoted = False
         self.bids = {p: s for p, s in snap.bids if s > 0}
         self.asks = {p: s for p, s in snap.asks if s > 0}
+        self._bid_heap = heap = [-p for p in self.bids]
+        heapify(heap)
+        self._ask_heap = heap = list(self.asks)
+        heapify(heap)
         self.best_bid = max(self.bids) if self.bids else None
         self.best_ask = min(self.asks) if self.asks else None
         self.ts_ns = snap.ts_ns
 
+    def _next_bid(self) -> float | None:
+        """The best bid after the touch was removed: the heap's top still in the book."""
+        bids = self.bids
+        heap = self._bid_heap
+        if len(heap) > 2 * len(bids) + 64:  # mostly levels gone since: start afresh
+            heap[:] = [-p for p in bids]
+            heapify(heap)
+        while heap:
+            p = -heap[0]
+            if p in bids:
+                return p
+            heappop(heap)
+        return None
+
+    def _next_ask(self) -> float | None:
+        asks = self.asks
+        heap = self._ask_heap
+        if len(heap) > 2 * len(asks) + 64:
+            heap[:] = list(asks)
+            heapify(heap)
+        while heap:
+            p = heap[0]
+            if p in asks:
+                return p
+            heappop(heap)
+        return None
+
     def apply_delta(self, delta: BookDelta) -> None:
         if self._quoted:
             self._unquote()
-        bids = self.bids
-        best = self.best_bid
-        for p, s in delta.bids:
-            if s > 0:
-                bids[p] = s
-                if best is None or p > best:
-                    best = p
-            elif bids.pop(p, None) is not None and p == best:
-                best = max(bids) if bids else None
-        self.best_bid = best
-        asks = self.asks
-        best = self.best_ask
-        for p, s in delta.asks:
-            if s > 0:
-                asks[p] = s
-                if best is None or p < best:
-                    best = p
-            elif asks.pop(p, None) is not None and p == best:
-                best = min(asks) if asks else None
-        self.best_ask = best
+        # A side the delta does not touch costs one test (most deltas change one side).
+        levels = delta.bids
+        if levels:
+            bids = self.bids
+            best = self.best_bid
+            for p, s in levels:
+                if s > 0:
+                    if p not in bids:
+                        heappush(self._bid_heap, -p)
+                        if best is None or p > best:
+                            best = p
+                    bids[p] = s
+                elif bids.pop(p, None) is not None and p == best:
+                    best = self._next_bid()
+            self.best_bid = best
+        levels = delta.asks
+        if levels:
+            asks = self.asks
+            best = self.best_ask
+            for p, s in levels:
+                if s > 0:
+                    if p not in asks:
+                        heappush(self._ask_heap, p)
+                        if best is None or p < best:
+                            best = p
+                    asks[p] = s
+                elif asks.pop(p, None) is not None and p == best:
+                    best = self._next_ask()
+            self.best_ask = best
         self.ts_ns = delta.ts_ns
 
     def apply_ticker(self, ticker: Ticker) -> None:

@@ -352,12 +352,15 @@ class Engine:
     def _replay_events(self, batch: Iterable[Any]) -> None:
         venue = self.market
         routes = self._trade_routes
+        books = self.books
+        by_symbol = self._by_symbol  # updated in place when a trading window opens or closes
         for ev in batch:
             ts = ev.ts_ns
             if ts >= self._next_wakeup:
                 self._wake(ts)
             self.now_ns = ts
-            if ev.__class__ is Trade:  # _deliver inlined: this runs once per trade
+            cls = ev.__class__
+            if cls is Trade:  # _deliver inlined: this runs once per trade
                 route = routes.get(ev.symbol)
                 if route is None:
                     continue
@@ -371,6 +374,22 @@ class Engine:
                         out = fn(ctx, ev)
                     except Exception:
                         self._hook_failed(slot, "on_trade")
+                        continue
+                    if out:
+                        self._emit(slot, out)
+            elif cls is BookDelta:  # dispatch_other and _fan_out inlined: once per book update
+                sym = ev.symbol
+                book = books.get(sym)
+                if book is None:
+                    continue
+                book.apply_delta(ev)
+                if venue.resting_count:
+                    venue.on_book(sym)
+                for fn, ctx, slot in by_symbol["on_book"][sym]:
+                    try:
+                        out = fn(ctx, ev)
+                    except Exception:
+                        self._hook_failed(slot, "on_book")
                         continue
                     if out:
                         self._emit(slot, out)

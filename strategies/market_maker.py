@@ -379,8 +379,18 @@ class MarketMaker:
             thr = self._thr = max(1, int(half * inv * AUTO_REQUOTE_SHARE))
         if force:
             thr = 1
-        a = self._side(ctx, self.bid, bid_t, thr, force)
-        b = self._side(ctx, self.ask, ask_t, thr, force)
+        # _side's first two tests inlined: on most book events both sides are busy or
+        # steady, and the two calls cost more than the rest of the re-quote.
+        q = self.bid
+        if q.busy or (q.cid is not None and q.full and q.on and -thr < bid_t - q.ticks < thr):
+            a = None
+        else:
+            a = self._side(ctx, q, bid_t, thr, force)
+        q = self.ask
+        if q.busy or (q.cid is not None and q.full and q.on and -thr < ask_t - q.ticks < thr):
+            b = None
+        else:
+            b = self._side(ctx, q, ask_t, thr, force)
         if a is None:
             return None if b is None else [b]
         return [a] if b is None else [a, b]
