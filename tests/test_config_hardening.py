@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,11 +30,12 @@ def refused(text: str) -> tuple[str, float, float]:
     """The error text, the seconds and the peak megabytes it took to refuse ``text``.
 
     Timed and measured in two runs: tracing allocations slows Python several times
-    over, which is not what a user waits for."""
-    t0 = time.perf_counter()
+    over, which is not what a user waits for. The time is the process's CPU time: what
+    a hang burns, and what a loaded test machine does not inflate."""
+    t0 = time.process_time()
     with pytest.raises(ConfigError) as caught:
         parse(text)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     tracemalloc.start()
     try:
         with pytest.raises(ConfigError):
@@ -270,22 +270,24 @@ def mutated(draw: st.DrawFn) -> str:
 
 @settings(
     max_examples=300,
-    deadline=timedelta(seconds=1),
+    deadline=None,  # timed below in CPU time, which machine load does not inflate
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(mutated())
 def test_a_mutated_config_loads_or_is_one_config_error(text: str) -> None:
+    t0 = time.process_time()
     try:
         parse(text)
     except ConfigError as exc:
         assert "\n" not in str(exc)
+    assert time.process_time() - t0 < 1.0
 
 
 def test_a_huge_file_is_refused_without_reading_it_all() -> None:
     from botkit.config import load_config
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(ConfigError) as caught:
         load_config("/dev/zero")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert "is over 1,000,000 characters long" in str(caught.value)
