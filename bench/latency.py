@@ -42,6 +42,7 @@ from botkit import OrderType, Place, Side, TimeInForce, hookimpl, latency
 from botkit.aio import event_loop_name, new_event_loop
 from botkit.config import parse_config
 from botkit.events import Trade
+from botkit.model import Order
 from botkit.node import run_live
 from botkit.simulator.server import free_port
 from botkit.venues.kit import parsing
@@ -51,14 +52,32 @@ HERE = Path(__file__).resolve()
 
 
 class Answerer:
-    """Answers every trade with a limit IOC 10% away from its price, buy and sell in turn."""
+    """Answers every trade with a limit IOC 10% away from its price, buy and sell in turn.
+
+    Closed loop (``closed_loop``, the default): a trade that arrives while the
+    previous answer is still at the venue is counted (the probe's ``skipped``) and not
+    answered, so no order waits behind another one's reply (private calls go one
+    at a time) and each sample is the path itself, not a queue.
+    """
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.size = str(params.get("size", "0.001"))
+        self.closed_loop = bool(params.get("closed_loop", True))
         self.n = 0
+        self.busy = False
 
     @hookimpl
-    def on_trade(self, ctx: Any, trade: Trade) -> list[Place]:
+    def on_order(self, ctx: Any, order: Order) -> None:
+        if order.status.is_closed:
+            self.busy = False
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Trade) -> list[Place] | None:
+        if self.busy and self.closed_loop:
+            if latency.probe is not None:
+                latency.probe.skipped += 1
+            return None
+        self.busy = True
         self.n += 1
         buy = self.n % 2 == 1
         price = round(trade.price * (0.9 if buy else 1.1), 2)
@@ -107,7 +126,7 @@ def start_simulator(port: int, step_ms: float, seed: int) -> tuple[subprocess.Po
     return proc, creds
 
 
-def bot_yaml(port: int, journal: Path, sync: str) -> str:
+def bot_yaml(port: int, journal: Path, sync: str, closed_loop: bool) -> str:
     return f"""
 mode: live
 log_level: warning
@@ -124,7 +143,7 @@ instruments:
 strategies:
   - name: answer
     use: {HERE}:Answerer
-    params: {{size: "0.001"}}
+    params: {{size: "0.001", closed_loop: {str(closed_loop).lower()}}}
 live:
   journal: {journal}
   journal_sync: {sync}
@@ -151,12 +170,17 @@ def summary(samples_ns: list[int]) -> dict[str, float]:
 
 
 async def measure(
-    port: int, creds: dict[str, str], want: int, timeout_s: float, sync: str
+    port: int,
+    creds: dict[str, str],
+    want: int,
+    timeout_s: float,
+    sync: str,
+    closed_loop: bool = True,
 ) -> latency.LatencyProbe:
     probe = latency.install(latency.LatencyProbe(limit=want))
     with tempfile.TemporaryDirectory() as tmp:
         config = parse_config(
-            bot_yaml(port, Path(tmp) / "journal.sqlite", sync),
+            bot_yaml(port, Path(tmp) / "journal.sqlite", sync, closed_loop),
             env={"BENCH_KEY": creds["api_key"], "BENCH_SECRET": creds["api_secret"]},
         )
 
@@ -178,10 +202,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=10_000)
     ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--step-ms", type=float, default=4.0, help="one trade every STEP_MS ms")
+    ap.add_argument("--step-ms", type=float, default=5.0, help="one trade every STEP_MS ms")
     ap.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
     ap.add_argument("--json", choices=("auto", "stdlib"), default="auto", dest="json_lib")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--open-loop",
+        action="store_true",
+        help="answer every trade even while the previous order is at the venue",
+    )
     ap.add_argument(
         "--journal-sync",
         choices=("full", "normal"),
@@ -195,11 +224,14 @@ def main() -> int:
     port = free_port()
     sim, creds = start_simulator(port, a.step_ms, a.seed)
     want = a.samples + a.warmup
-    timeout_s = want * a.step_ms / 1000 * 3 + 60
+    timeout_s = want * max(a.step_ms, 10.0) / 1000 * 5 + 120
     try:
         loop = new_event_loop(a.loop)
         try:
-            probe = loop.run_until_complete(measure(port, creds, want, timeout_s, a.journal_sync))
+            closed = not a.open_loop
+            probe = loop.run_until_complete(
+                measure(port, creds, want, timeout_s, a.journal_sync, closed)
+            )
         finally:
             loop.close()
     finally:
@@ -219,6 +251,7 @@ def main() -> int:
         "json": parsing.json_decoder_name(),
         "step_ms": a.step_ms,
         "journal_sync": a.journal_sync,
+        "trades_skipped": probe.skipped,
         "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     print(json.dumps(rec), flush=True)

@@ -10,8 +10,9 @@ context variable of the task
 that reads the stream. Whatever that task starts while it handles the frame (the
 live gateway's request task for an order a strategy placed on it) inherits the
 stamp; when that request's headers are handed to the transport, the REST
-client's trace hook takes ``perf_counter_ns()`` again and records the difference
-once (a retry of the same request is not counted twice). A request started by
+client's trace hook takes ``perf_counter_ns()`` again and records the difference,
+once per frame: the first request it led to (a retry, or a read-back the same
+task sends after the order's reply, is not counted again). A request started by
 anything else (the fill poll, reconciliation) carries no stamp and is ignored.
 """
 
@@ -36,15 +37,20 @@ class LatencyProbe:
         self.samples: list[int] = []
         self.cpu_samples: list[int] = []
         self.limit = limit  # stop recording past this many (None: no limit)
+        self.skipped = 0  # for a bench: the events it chose not to answer
+        self._last_origin = 0
 
     def received(self, now_ns: int, cpu_ns: int) -> None:
         RECEIVED.set((now_ns, cpu_ns))
 
     def written(self, now_ns: int, cpu_ns: int) -> None:
         origin, cpu_origin = RECEIVED.get()
-        if not origin:
+        if not origin or origin == self._last_origin:
             return
-        RECEIVED.set((0, 0))  # once per request: a retry is not a new sample
+        # Once per frame: the first request it led to. A retry, or a later request of
+        # the same task (a read-back after the order's reply), is not a new sample.
+        self._last_origin = origin
+        RECEIVED.set((0, 0))
         if self.limit is None or len(self.samples) < self.limit:
             self.samples.append(now_ns - origin)
             self.cpu_samples.append(cpu_ns - cpu_origin)

@@ -53,6 +53,9 @@ async def test_a_frame_stamps_the_tasks_started_while_handling_it() -> None:
     assert probe.samples == []
     latency.received()
     await asyncio.create_task(request(times=3))  # a retry of the same request: one sample
+    await asyncio.create_task(request())  # a later request from the same frame: none
+    assert len(probe.samples) == 1
+    latency.received()
     await asyncio.create_task(request())
     assert len(probe.samples) == 2
     assert len(probe.cpu_samples) == 2

@@ -202,6 +202,21 @@ def _check_tree(value: object, venue: str, kind: str) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+def _check_depth(value: object, venue: str, kind: str) -> None:
+    """``_check_tree`` for a value orjson made: its strings are valid UTF-8 by
+    construction, so only the containers' depth is walked (the same refusal)."""
+    if value.__class__ is not dict and value.__class__ is not list:
+        return
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_JSON_DEPTH:
+            _fail(venue, kind, "<root>", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        for child in node.values() if node.__class__ is dict else node:  # type: ignore[attr-defined]
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, depth + 1))
+
+
 def decode_json(
     raw: bytes | str,
     venue: str,
@@ -228,7 +243,7 @@ def decode_json(
         except Exception:
             pass  # the standard path below says why, in its own words
         else:
-            _check_tree(fast, venue, kind)
+            _check_depth(fast, venue, kind)
             return fast
     if isinstance(raw, bytes | bytearray):
         try:
