@@ -7,7 +7,11 @@ every ``--step-ms``; then runs the bot live against it in this process
 (``botkit.node.run_live``: the real adapter, gateway, router, risk module and
 engine) with a strategy that answers every trade with an order: a limit IOC
 far from the market, alternating buy and sell, which the venue expires at once
-(no fills, no open orders piling up, no own trades printed back).
+(no fills, no open orders piling up, no own trades printed back). Closed loop
+by default: a trade that arrives while the previous answer is still at the
+venue (private calls go one at a time, each until its reply) is not answered,
+and counted in ``trades_skipped``, so a sample never includes waiting behind
+another order; ``--open-loop`` answers every trade regardless.
 
 The latency probe (``botkit.latency``) takes ``time.perf_counter_ns()`` when the
 websocket client gets a frame and when the order's HTTP request headers are
@@ -18,7 +22,8 @@ is in-process time only. The first ``--warmup`` samples are dropped.
     python bench/latency.py --loop asyncio       # force the stdlib event loop
     python bench/latency.py --json stdlib        # force the stdlib JSON decoder
 
-Prints one JSON line: p50, p99, p99.9, max and mean in microseconds, the number
+Prints one JSON line: p50, p99, p99.9, max and mean in microseconds of wall-clock
+time and (``cpu``) of this thread's CPU time over the same intervals, the number
 of samples, the event loop and the JSON decoder used.
 """
 
