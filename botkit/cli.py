@@ -144,7 +144,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import asyncio
     import json
 
     from botkit.config import parse_duration
@@ -158,11 +157,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    from botkit.aio import run as run_async
     from botkit.node import StartError, run_live
 
     duration = parse_duration(args.duration) / 1e9 if args.duration else None
     try:
-        summary = asyncio.run(run_live(config, duration))
+        summary = run_async(run_live(config, duration))
     except (StartError, ValueError) as exc:
         # One line, no traceback: the run never started (``--log-level debug`` shows why).
         print(f"error: {exc}", file=sys.stderr)

@@ -349,7 +349,11 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
 
     what = f"the {config.mode} run on {config.venue.name}"
     try:
-        journal = Journal(config.resolve_path(config.live.journal), venue=config.venue.name)
+        journal = Journal(
+            config.resolve_path(config.live.journal),
+            venue=config.venue.name,
+            synchronous="FULL" if config.live.journal_sync == "full" else "NORMAL",
+        )
     except (JournalError, OSError) as exc:
         raise StartError(f"cannot start {what}: {describe(exc)}") from exc
     stop = asyncio.Event()

@@ -449,6 +449,10 @@ class LiveConfig(Section):
     """Paper and live runs: the journal, what happens on stop, and the local simulator."""
 
     journal: Path = Path("state/journal.sqlite")
+    # SQLite's synchronous setting of the journal: "full" (every commit fsynced,
+    # survives a power loss; an fsync or two, milliseconds, before each order is
+    # sent) or "normal" (survives the process being killed, not the machine).
+    journal_sync: Annotated[Literal["full", "normal"], BeforeValidator(lower)] = "full"
     cancel_on_stop: bool = True
     # Run the venue's protocol simulator in-process and trade against it: a live
     # run with no credentials and no network beyond 127.0.0.1.

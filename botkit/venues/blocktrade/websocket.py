@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from botkit import latency
 from botkit.venues.blocktrade.options import DEFAULT_WS_PATH
 from botkit.venues.blocktrade.parsing import VENUE, classify_error
 from botkit.venues.blocktrade.rest import BlockTradeRest
@@ -144,6 +145,8 @@ class BlockTradeWebsocket:
                     await ws.send_str(json.dumps(sub))
                 yield Connected(self.connections)
                 async for msg in ws:
+                    if latency.probe is not None:
+                        latency.received()  # the earliest point botkit sees the frame
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         try:
                             data = decode_json(msg.data, VENUE, "ws_message")

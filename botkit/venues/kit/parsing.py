@@ -55,6 +55,7 @@ __all__ = [
     "hmac_sha256_hex",
     "iso_to_ns",
     "json_body",
+    "json_decoder_name",
     "list_of",
     "lookup",
     "parse_decimal",
@@ -64,6 +65,7 @@ __all__ = [
     "side_of",
     "synthetic_id",
     "unwrap",
+    "use_fast_json",
 ]
 
 # Bounds on accepted numbers. Money never needs more, and keeping exponents small
@@ -83,6 +85,34 @@ Skip = Callable[[ParseError], None]
 MAX_JSON_DEPTH = 32
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+# The fast decoder (orjson, the optional ``fast`` extra) when installed. It only
+# ever answers a document the standard decoder would read to the same value; for
+# anything it refuses, or anything it might read otherwise (other charsets, exact
+# decimals), the standard path runs, so results and error messages are the same.
+try:
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson_loads = None
+
+_fast_loads: Callable[[bytes | str], object] | None = _orjson_loads
+_UTF8 = frozenset({"utf-8", "utf8", "UTF-8", "UTF8"})
+# orjson reads an integer beyond 64 bits as a float, the standard decoder as an int:
+# a document with 19 digits in a row (anywhere) goes the standard way.
+_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_S = re.compile(r"[0-9]{19}")
+
+
+def use_fast_json(on: bool = True) -> bool:
+    """Use the fast JSON decoder when installed (the default) or not; True if in use."""
+    global _fast_loads
+    _fast_loads = _orjson_loads if on else None
+    return _fast_loads is not None
+
+
+def json_decoder_name() -> str:
+    """``orjson`` or ``json`` (the standard library): what ``decode_json`` reads with."""
+    return "json" if _fast_loads is None else "orjson"
 
 
 # --- signing ----------------------------------------------------------------------
@@ -172,6 +202,21 @@ def _check_tree(value: object, venue: str, kind: str) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+def _check_depth(value: object, venue: str, kind: str) -> None:
+    """``_check_tree`` for a value orjson made: its strings are valid UTF-8 by
+    construction, so only the containers' depth is walked (the same refusal)."""
+    if value.__class__ is not dict and value.__class__ is not list:
+        return
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_JSON_DEPTH:
+            _fail(venue, kind, "<root>", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        for child in node.values() if node.__class__ is dict else node:  # type: ignore[attr-defined]
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, depth + 1))
+
+
 def decode_json(
     raw: bytes | str,
     venue: str,
@@ -187,6 +232,19 @@ def decode_json(
     otherwise as floats, which ``parse_decimal`` turns back into the decimal
     they print as. An empty body is ``None``.
     """
+    if (
+        _fast_loads is not None
+        and not exact
+        and (charset is None or charset in _UTF8)
+        and (_LONG_DIGITS_S if isinstance(raw, str) else _LONG_DIGITS_B).search(raw) is None
+    ):
+        try:
+            fast = _fast_loads(raw)
+        except Exception:
+            pass  # the standard path below says why, in its own words
+        else:
+            _check_depth(fast, venue, kind)
+            return fast
     if isinstance(raw, bytes | bytearray):
         try:
             text = bytes(raw).decode(codecs.lookup(charset or "utf-8").name)

@@ -68,6 +68,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aiohttp
 from yarl import URL
 
+from botkit import latency
 from botkit.redact import Secret
 from botkit.venues.kit.errors import (
     AuthError,
@@ -188,6 +189,8 @@ async def _headers_sent(
     session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
 ) -> None:
     """aiohttp trace hook: the request is on the wire (its headers; the body follows)."""
+    if latency.probe is not None:
+        latency.written()
     event = ctx.trace_request_ctx
     if isinstance(event, asyncio.Event):
         event.set()
