@@ -449,10 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from botkit import journal_cli
     from botkit.backtest import data_cli
+    from botkit.sweep import cli as sweep_cli
     from botkit.treasury import cli as treasury_cli
 
     data_cli.register(sub)
     journal_cli.register(sub)
+    sweep_cli.register(sub)
     treasury_cli.register(sub)
     return ap
 
