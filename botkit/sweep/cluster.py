@@ -151,6 +151,9 @@ def connect(scheduler: str | None = None, workers: int | None = None) -> Iterato
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        # No dashboard; the health/metrics server on a free port (not 8787, which
+        # another cluster on this machine may hold).
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

@@ -263,11 +263,46 @@ def _table(header: Sequence[str], body: Sequence[Sequence[str]], left: int = 0) 
     )
     trs = []
     for row in body:
-        cls = ' class="failed"' if "failed" in row[:5] else ""
         tds = "".join(
             f'<td class="{"l" if i < left else ""}">{_e(c)}</td>' for i, c in enumerate(row)
         )
-        trs.append(f"<tr{cls}>{tds}</tr>")
+        trs.append(f"<tr>{tds}</tr>")
+    return f"<table><tr>{ths}</tr>{''.join(trs)}</table>"
+
+
+# Left out of the page's table (results.csv has them): caveats become tooltips.
+_HIDDEN = ("start", "end", "seed", "botkit_version", "worker", "volume [", "max_drawdown_abs [")
+
+
+def runs_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """The runs as an HTML table: a null metric reads ``null``, its caveat on hover."""
+    caveat_of = {
+        header.index(h.split(" [")[0].replace("_caveat", "") + " [daily, annualised]"): i
+        for i, h in enumerate(header)
+        if h.endswith("_caveat")
+    }
+    shown = [
+        i for i, h in enumerate(header) if not h.endswith("_caveat") and not h.startswith(_HIDDEN)
+    ]
+    first_metric = next((i for i, h in enumerate(header) if h.startswith("strategy_pnl [")), 0)
+    status = header.index("status")
+    after_metrics = header.index("start")
+    ths = "".join(f"<th>{_e(header[i])}</th>" for i in shown)
+    trs = []
+    for row in body:
+        ok = row[status] == "ok"
+        tds = []
+        for i in shown:
+            cell = row[i]
+            if ok and not cell and first_metric <= i < after_metrics:
+                tip = row[caveat_of[i]] if i in caveat_of else "null"
+                tds.append(f'<td class="null" title="{_e(tip)}">null</td>')
+            elif header[i] == "error":
+                tds.append(f'<td class="l">{_e(cell)}</td>')
+            else:
+                tds.append(f"<td>{_e(cell)}</td>")
+        cls = "" if ok else ' class="failed"'
+        trs.append(f"<tr{cls}>{''.join(tds)}</tr>")
     return f"<table><tr>{ths}</tr>{''.join(trs)}</table>"
 
 
@@ -308,14 +343,15 @@ def render_html(
     shown = body[:max_rows]
     parts += [
         f"<h2>Runs ({len(body):,})</h2>",
-        "<p>Money is exact (as in summary.json); an empty metric is null, its caveat beside it."
+        "<p>Money is exact (as in summary.json); a null metric shows its caveat on hover. "
+        "results.csv has every column (caveats, times, seed, version, worker)."
         + (
             f" The first {max_rows:,} rows are shown; results.csv has all."
             if len(body) > max_rows
             else ""
         )
         + "</p>",
-        _table(header, shown, left=0),
+        runs_table(header, shown),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -324,7 +360,18 @@ def render_html(
 def walk_forward_html(walk: Any, labels: Sequence[str], png: bytes | None) -> str:
     from botkit.backtest.report import iso_utc
 
-    head = ["window", "train", "test", *labels, "train value", "test strategy pnl", "test error"]
+    def day(ts: int) -> str:
+        return iso_utc(ts)[:19].replace("T", " ")
+
+    head = [
+        "window",
+        "train (UTC)",
+        "test (UTC)",
+        *labels,
+        "train value",
+        "test strategy pnl",
+        "test error",
+    ]
     body = []
     for r in walk.windows:
         w = r.window
@@ -332,8 +379,8 @@ def walk_forward_html(walk: Any, labels: Sequence[str], png: bytes | None) -> st
         body.append(
             [
                 str(w.index),
-                f"{iso_utc(w.train_start)} → {iso_utc(w.train_end)}",
-                f"{iso_utc(w.test_start)} → {iso_utc(w.test_end)}",
+                f"{day(w.train_start)} → {day(w.train_end)}",
+                f"{day(w.test_start)} → {day(w.test_end)}",
                 *(format_value(r.chosen[lbl]) if r.chosen else "" for lbl in labels),
                 _cell(r.train_value),
                 test.summary["strategy_pnl"]["total"] if test and test.summary else "",
@@ -407,6 +454,7 @@ __all__ = [
     "ranking_metric",
     "render_html",
     "rows",
+    "runs_table",
     "walk_forward_html",
     "write_csv",
     "write_json",

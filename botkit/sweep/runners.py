@@ -25,7 +25,6 @@ an SQLite file through Optuna's RDB storage, so a stopped search resumes:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -163,6 +162,10 @@ class StudyRun:
     requeued: list[int] = field(default_factory=list)  # interrupted trials queued again
 
 
+# The user attribute each trial keeps its run in (params, summary, error, wall time, ...).
+RUN_ATTR = "botkit_run"
+
+
 def storage_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
@@ -231,21 +234,24 @@ def _requeue_interrupted(study: optuna.Study) -> list[int]:
 
 def outcome_from_trial(trial: optuna.trial.FrozenTrial, space: Space) -> RunOutcome:
     """A stored trial as an outcome (what results.csv lists after a resume)."""
-    attrs = trial.user_attrs
-    params = attrs.get("params")
+    record = trial.user_attrs.get(RUN_ATTR) or {}
+    params = record.get("params")
     decoded: dict[str, Value] = (
         {k: parse_value(k, v) for k, v in params.items()} if params else space.decode(trial.params)
     )
+    error = record.get("error")
+    if not record:
+        error = "no record of this trial (not run by botkit sweep)"
     return RunOutcome(
         run_id=trial.number,
         params=decoded,
-        summary=json.loads(attrs["summary"]) if attrs.get("summary") else None,
-        error=attrs.get("error"),
-        wall_s=float(attrs.get("wall_s", 0.0)),
-        version=str(attrs.get("version", "")),
-        worker=str(attrs.get("worker", "")),
-        seed=attrs.get("seed"),
-        tag=dict(attrs.get("tag") or {}),
+        summary=record.get("summary"),
+        error=error,
+        wall_s=float(record.get("wall_s", 0.0)),
+        version=str(record.get("version", "")),
+        worker=str(record.get("worker", "")),
+        seed=record.get("seed"),
+        tag=dict(record.get("tag") or {}),
     )
 
 
@@ -307,41 +313,41 @@ def optimize(
         null_caveats: list[str | None] = []
         for trial in asked:
             params = space.decode(trial.params)
-            trial.set_user_attr("params", {k: format_value(v) for k, v in params.items()})
-            trial.set_user_attr("seed", setup.seed)
-            trial.set_user_attr("tag", dict(tag or {}))
+            # One user attribute per trial (one write): what results.csv shows after a resume.
+            record: dict[str, Any] = {
+                "params": {k: format_value(v) for k, v in params.items()},
+                "seed": setup.seed,
+                "tag": dict(tag or {}),
+            }
             if trial.number in refused:
-                error = f"refused by the strategy's Params: {refused[trial.number]}"
-                trial.set_user_attr("error", error)
-                trial.set_user_attr("version", botkit_version())
+                record["error"] = f"refused by the strategy's Params: {refused[trial.number]}"
+                record["version"] = botkit_version()
+                trial.set_user_attr(RUN_ATTR, record)
                 study.tell(trial, state=TrialState.FAIL)
                 if progress is not None:
-                    progress.update(failed(setup.spec(trial.number, space, params), error))
+                    spec = setup.spec(trial.number, space, params)
+                    progress.update(failed(spec, record["error"]))
                 continue
             outcome = outcomes[trial.number]
-            trial.set_user_attr("wall_s", outcome.wall_s)
-            trial.set_user_attr("version", outcome.version)
-            trial.set_user_attr("worker", outcome.worker)
-            if outcome.summary is not None:
-                trial.set_user_attr("summary", json.dumps(outcome.summary, allow_nan=False))
+            record.update(
+                wall_s=outcome.wall_s,
+                version=outcome.version,
+                worker=outcome.worker,
+                error=outcome.error,
+                summary=outcome.summary,
+            )
             value = metric.read(outcome.summary) if outcome.summary is not None else None
+            if outcome.ok and value is None:
+                caveat = metric.caveat(outcome.summary or {})
+                null_caveats.append(caveat)
+                record["objective"] = f"{metric.name} is null" + (f": {caveat}" if caveat else "")
+            if value is not None:
+                record["value"] = repr(value) if isinstance(value, float) else format_value(value)
+            trial.set_user_attr(RUN_ATTR, record)
             if not outcome.ok or value is None:
-                error = outcome.error
-                if outcome.ok:
-                    caveat = metric.caveat(outcome.summary or {})
-                    null_caveats.append(caveat)
-                    error = None
-                    trial.set_user_attr(
-                        "objective",
-                        f"{metric.name} is null" + (f": {caveat}" if caveat else ""),
-                    )
-                if error is not None:
-                    trial.set_user_attr("error", error)
                 study.tell(trial, state=TrialState.FAIL)
-                continue
-            exact = repr(value) if isinstance(value, float) else format_value(value)
-            trial.set_user_attr("value", exact)
-            study.tell(trial, float(value))
+            else:
+                study.tell(trial, float(value))
         done += len(asked)
         ran += len(asked) - len(refused)
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -14,7 +14,7 @@ range has a step, and each value put back on the exact decimal grid), a list a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,8 @@ class Space:
             except ValidationError as exc:
                 prefix: tuple[str | int, ...] = (sc.name,) if self._named else ()
                 issues = issues_from_validation(exc, model, prefix)
+                # An error of the whole model (a combination) names no field: no prefix.
+                issues = [replace(i, loc=()) if i.loc == prefix else i for i in issues]
                 return "; ".join(i.describe().rstrip(".") for i in issues)
             except Exception as exc:  # a bug in the strategy's own validator
                 return f"strategy {sc.name}'s Params raised {type(exc).__name__}: {exc}"
