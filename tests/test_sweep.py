@@ -3,7 +3,7 @@
 One cluster serves the whole module (starting one takes seconds); each test hands
 its ``DaskPool`` to ``sweep()``, or its scheduler address to ``botkit sweep
 --scheduler``. The data sets are generated into tmp folders: a random walk of
-400,000 trades for the grid (enough work per run for the cluster to pay), the toy
+300,000 trades for the grid (enough work per run for the cluster to pay), the toy
 price path whose best params are known for Optuna, six days of trades for
 walk-forward.
 """
@@ -27,7 +27,7 @@ from sweep_support import DAY_NS, EMA, TOY, bot_yaml, random_walk, toy_prices, w
 from botkit.backtest.runner import run_backtest
 from botkit.cli import main
 from botkit.config import load_config
-from botkit.sweep import SweepOptions, sweep
+from botkit.sweep import MetricUnavailable, SweepOptions, sweep
 from botkit.sweep.cluster import DaskPool, connect
 from botkit.sweep.grid import parse_grid
 from botkit.sweep.runners import Setup
@@ -52,9 +52,9 @@ def pool(client: Client) -> DaskPool:
 
 @pytest.fixture(scope="module")
 def walk_bot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ema_cross on 400,000 random-walk trades, one every 100 ms (11 hours), fees 5 bp."""
+    """ema_cross on 300,000 random-walk trades, one every 100 ms (8.3 hours), fees 5 bp."""
     root = tmp_path_factory.mktemp("walk")
-    write_trades(root / "data", random_walk(400_000), 100_000_000)
+    write_trades(root / "data", random_walk(300_000), 100_000_000)
     return bot_yaml(root, EMA, fee="0.0005")
 
 
@@ -134,7 +134,7 @@ def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
         assert row["fees [USDT]"] == o.summary["fees"]  # type: ignore[index]
         assert (row["fast"], row["slow"]) == (str(o.params["fast"]), str(o.params["slow"]))
         assert row["seed"] == "0" and row["botkit_version"] and row["error"] == ""
-        # Eleven hours are not 30 days: Sharpe is null, with the caveat, and not ranked on.
+        # Eight hours are not 30 days: Sharpe is null, with the caveat, and not ranked on.
         assert row["sharpe [daily, annualised]"] == ""
         assert "Sharpe needs >= 30 daily returns" in row["sharpe_caveat"]
     page = (tmp_path / "sweep" / "results.html").read_text()
@@ -395,3 +395,25 @@ def test_every_run_failing_exits_1(toy_bot: Path, client: Client, tmp_path: Path
         ]
     )
     assert code == 1
+
+
+def test_optimising_a_metric_this_data_cannot_give_stops_with_the_reason(
+    toy_bot: Path, pool: DaskPool, tmp_path: Path
+) -> None:
+    with pytest.raises(MetricUnavailable) as err:
+        sweep(
+            SweepOptions(
+                toy_bot,
+                grid=["enter=0..60:5,exit=90..150:5"],
+                optimize=True,
+                trials=6,
+                batch=2,
+                metric="sharpe",
+                study=tmp_path / "s.sqlite",
+                out=tmp_path,
+            ),
+            pool=pool,
+        )
+    assert str(err.value).startswith(
+        "--metric sharpe is null in every run so far (not shown: run covers 3.3 h"
+    )

@@ -3,6 +3,7 @@ ranking, walk-forward windows and the join, and the command's early errors."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from sweep_support import DAY_NS, EMA, START_NS, TOY, bot_yaml, toy_prices, writ
 
 from botkit.cli import main
 from botkit.config import load_config
+from botkit.sweep.cluster import SweepProgress, failed
 from botkit.sweep.grid import MAX_RUNS, GridError, format_value, parse_grid
 from botkit.sweep.metrics import METRICS, get_metric, rank
 from botkit.sweep.runners import SweepError
@@ -376,6 +378,29 @@ def test_the_test_windows_join_exactly_and_their_curves_chain() -> None:
 
 
 # ----------------------------------------------------------- the command
+
+
+def test_the_progress_line_counts_runs_failures_and_the_best_so_far() -> None:
+    out = io.StringIO()
+    bar = SweepProgress(0, enabled=True, stream=out)
+    bar.add(4)
+    ok = _test_run(0, "5", "5", [])
+    bar.update(ok, "strategy_pnl 5 USDT")
+    bar.update(failed(_spec(), "boom"))
+    line = bar.render()
+    assert line.startswith("sweep [############............] 2/4 runs  1 failed  ")
+    assert "best strategy_pnl 5 USDT  ETA 0:0" in line
+    bar.close()
+    assert out.getvalue().endswith("\n") and "\r" in out.getvalue()
+    quiet = io.StringIO()
+    SweepProgress(3, stream=quiet).update(ok)  # not a terminal: silent
+    assert quiet.getvalue() == ""
+
+
+def _spec() -> Any:
+    from botkit.sweep.tasks import RunSpec
+
+    return RunSpec(1, "", "bot.yaml", ".", {"fast": 5}, {0: {"fast": 5}})
 
 
 def test_mistakes_stop_the_command_before_anything_runs(

@@ -25,15 +25,16 @@ an SQLite file through Optuna's RDB storage, so a stopped search resumes:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botkit.sweep.cluster import Pool, SweepProgress, failed
 from botkit.sweep.grid import Value, format_value, parse_value
-from botkit.sweep.metrics import Direction, Metric, rank
+from botkit.sweep.metrics import Direction, Metric, better
 from botkit.sweep.space import Space
 from botkit.sweep.tasks import RunOutcome, RunSpec, botkit_version
 
@@ -96,37 +97,56 @@ class Setup:
         return hashlib.sha256(self.config_text.encode("utf-8")).hexdigest()[:16]
 
 
-def best_text(outcomes: Sequence[RunOutcome], metric: Metric, direction: Direction) -> str | None:
-    """``strategy_pnl 12.5 (fast=8, slow=40)`` for the progress line."""
-    ranking = rank({o.run_id: o.summary if o.ok else None for o in outcomes}, metric, direction)
-    ranked = [r for r in ranking.order if ranking.ranks[r]]
-    if not ranked:
-        return None
-    top = next(o for o in outcomes if o.run_id == ranked[0])
-    assert top.summary is not None
-    from botkit.sweep.report import metric_text
+class Best:
+    """The best run so far by ``metric`` (for the progress line), kept as runs arrive."""
 
-    used = metric if ranking.metric == metric.name else None
-    value = metric_text(top.summary, used) if used else metric_text(top.summary, None)
-    return f"{ranking.metric} {value}"
+    def __init__(self, metric: Metric, direction: Direction) -> None:
+        self.metric = metric
+        self.direction = direction
+        self.value: Any = None
+        self.outcome: RunOutcome | None = None
+
+    def update(self, outcome: RunOutcome) -> str | None:
+        """Take ``outcome`` into account; the text to show (None: nothing to show yet)."""
+        if outcome.ok and outcome.summary is not None:
+            v = self.metric.read(outcome.summary)
+            if v is not None and (self.value is None or better(v, self.value, self.direction)):
+                self.value, self.outcome = v, outcome
+        if self.outcome is None or self.outcome.summary is None:
+            return None
+        from botkit.sweep.report import metric_text
+
+        return f"{self.metric.name} {metric_text(self.outcome.summary, self.metric)}"
 
 
 def collect(
     pool: Pool,
     progress: SweepProgress | None,
     outcomes: list[RunOutcome],
-    metric: Metric,
-    direction: Direction,
+    best: Best,
     on_outcome: Callable[[RunOutcome], None] | None = None,
+    feed: Iterator[RunSpec] | None = None,
 ) -> None:
-    """Drain ``pool``: append each outcome as it arrives, update the progress line."""
+    """Drain ``pool``: append each outcome as it arrives and update the progress line.
+
+    ``feed`` holds runs still to submit: a few per slot are kept in flight and the
+    rest submitted as runs complete, so a large grid never sits whole on the
+    scheduler.
+    """
+    if feed is not None:
+        for spec in itertools.islice(feed, max(8, 4 * pool.slots)):
+            pool.submit(spec)
     for outcome in pool.results():
         outcomes.append(outcome)
+        if feed is not None:
+            spec = next(feed, None)
+            if spec is not None:
+                pool.submit(spec)
         if on_outcome is not None:
             on_outcome(outcome)
+        text = best.update(outcome)
         if progress is not None:
-            best = best_text(outcomes, metric, direction) if outcome.ok else None
-            progress.update(outcome, best)
+            progress.update(outcome, text)
 
 
 def run_grid(
@@ -140,10 +160,9 @@ def run_grid(
     first_id: int = 1,
 ) -> list[RunOutcome]:
     """Run every param set (run ids from ``first_id``, in the grid's order)."""
-    for i, params in enumerate(param_sets):
-        pool.submit(setup.spec(first_id + i, space, params))
+    feed = (setup.spec(first_id + i, space, p) for i, p in enumerate(param_sets))
     outcomes: list[RunOutcome] = []
-    collect(pool, progress, outcomes, metric, direction)
+    collect(pool, progress, outcomes, Best(metric, direction), feed=feed)
     return sorted(outcomes, key=lambda o: o.run_id)
 
 
@@ -291,7 +310,7 @@ def optimize(
     if progress is not None:
         progress.add(todo)
     ran = 0
-    seen: list[RunOutcome] = []
+    best = Best(metric, direction)
     while done < trials:
         asked = [study.ask(distributions) for _ in range(min(size, trials - done))]
         refused: dict[int, str] = {}
@@ -307,9 +326,9 @@ def optimize(
         outcomes: dict[int, RunOutcome] = {}
         for outcome in pool.results():
             outcomes[outcome.run_id] = outcome
-            seen.append(outcome)
+            text = best.update(outcome)
             if progress is not None:
-                progress.update(outcome, best_text(seen, metric, direction) if outcome.ok else None)
+                progress.update(outcome, text)
         null_caveats: list[str | None] = []
         for trial in asked:
             params = space.decode(trial.params)
@@ -373,11 +392,11 @@ def optimize(
 
 
 __all__ = [
+    "Best",
     "MetricUnavailable",
     "Setup",
     "StudyRun",
     "SweepError",
-    "best_text",
     "collect",
     "optimize",
     "outcome_from_trial",

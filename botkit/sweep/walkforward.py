@@ -41,7 +41,7 @@ from botkit.config.durations import format_duration, parse_duration
 from botkit.sweep.cluster import Pool, SweepProgress
 from botkit.sweep.grid import Value
 from botkit.sweep.metrics import Direction, Metric, rank
-from botkit.sweep.runners import Setup, SweepError, collect, optimize
+from botkit.sweep.runners import Best, Setup, SweepError, collect, optimize
 from botkit.sweep.space import Space
 from botkit.sweep.tasks import RunOutcome
 
@@ -205,11 +205,9 @@ def run_walk_forward(
     outcomes: list[RunOutcome] = []
     results: dict[int, WindowResult] = {}
     studies: list[str] = []
-    next_id = [1]
-
-    def new_id() -> int:
-        next_id[0] += 1
-        return next_id[0] - 1
+    best = Best(metric, direction)
+    # Run ids: the train runs window by window, then one test run per window.
+    test_base = [0]
 
     def submit_test(w: Window, train: Sequence[RunOutcome]) -> None:
         top, value, ranked_by, note = _choose(train, metric, direction)
@@ -223,7 +221,7 @@ def run_walk_forward(
         )
         pool.submit(
             setup.spec(
-                new_id(),
+                test_base[0] + w.index,
                 space,
                 dict(top.params),
                 start_ns=w.test_start,
@@ -236,23 +234,24 @@ def run_walk_forward(
             progress.add(1)
 
     if param_sets is not None:
-        pending: dict[int, int] = {}
+        n = len(param_sets)
+        test_base[0] = 1 + n * len(the_plan.windows)
+        pending = {w.index: n for w in the_plan.windows}
         train: dict[int, list[RunOutcome]] = defaultdict(list)
-        for w in the_plan.windows:
-            pending[w.index] = len(param_sets)
-            for params in param_sets:
-                pool.submit(
-                    setup.spec(
-                        new_id(),
-                        space,
-                        params,
-                        start_ns=w.train_start,
-                        end_ns=w.train_end,
-                        tag={"window": w.index, "phase": "train"},
-                    )
-                )
+        feed = (
+            setup.spec(
+                1 + w.index * n + i,
+                space,
+                params,
+                start_ns=w.train_start,
+                end_ns=w.train_end,
+                tag={"window": w.index, "phase": "train"},
+            )
+            for w in the_plan.windows
+            for i, params in enumerate(param_sets)
+        )
         if progress is not None:
-            progress.add(len(param_sets) * len(the_plan.windows))
+            progress.add(n * len(the_plan.windows))
 
         def on_outcome(o: RunOutcome) -> None:
             if o.tag.get("phase") != "train":
@@ -263,12 +262,13 @@ def run_walk_forward(
             if pending[k] == 0:
                 submit_test(the_plan.windows[k], train[k])
 
-        collect(pool, progress, outcomes, metric, direction, on_outcome)
+        collect(pool, progress, outcomes, best, on_outcome, feed=feed)
     else:
         assert optuna is not None
         options = dict(optuna)
         base_name = options.pop("study_name")
         trained: list[tuple[Window, list[RunOutcome]]] = []
+        run_id = 1
         for w in the_plan.windows:
             name = f"{base_name}-w{w.index}"
             studies.append(name)
@@ -284,14 +284,15 @@ def run_walk_forward(
                 tag={"window": w.index, "phase": "train"},
             )
             for o in study.outcomes:
-                trial, o.run_id = o.run_id, new_id()
-                o.tag = {"window": w.index, "phase": "train", "trial": trial}
+                o.tag = {"window": w.index, "phase": "train", "trial": o.run_id}
+                o.run_id, run_id = run_id, run_id + 1
             outcomes.extend(study.outcomes)
             trained.append((w, study.outcomes))
+        test_base[0] = run_id
         # Only now: a test run in flight would come back inside the next study's batch.
         for w, runs in trained:
             submit_test(w, runs)
-        collect(pool, progress, outcomes, metric, direction)
+        collect(pool, progress, outcomes, best)
     for o in outcomes:
         if o.tag.get("phase") == "test":
             results[int(o.tag["window"])].test = o
