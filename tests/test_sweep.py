@@ -247,12 +247,19 @@ def test_an_interrupted_trial_is_run_again_on_resume(
     assert {"enter": left.params["enter"], "exit": left.params["exit"]} in runs
 
 
+@pytest.fixture(scope="module")
+def six_days(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ema_cross on six days of trades, one a minute."""
+    root = tmp_path_factory.mktemp("days")
+    write_trades(root / "data", random_walk(6 * 1440 + 1, seed=11), 60 * 10**9)
+    return bot_yaml(root, EMA, fee="0.0005")
+
+
 def test_walk_forward_chooses_on_train_windows_only_and_joins_the_test_windows(
-    pool: DaskPool, tmp_path: Path
+    six_days: Path, pool: DaskPool, tmp_path: Path
 ) -> None:
-    # Six days of trades, one a minute: train 2 days, test 1 day -> 4 windows.
-    write_trades(tmp_path / "data", random_walk(6 * 1440 + 1, seed=11), 60 * 10**9)
-    bot = bot_yaml(tmp_path, EMA, fee="0.0005")
+    # Train 2 days, test 1 day: 4 windows in six days.
+    bot = six_days
     grid = "fast=5|10|20,slow=30|60"
     out = sweep(
         SweepOptions(bot, grid=[grid], walk_forward="train=2d,test=1d", out=tmp_path / "wf"),
@@ -417,3 +424,37 @@ def test_optimising_a_metric_this_data_cannot_give_stops_with_the_reason(
     assert str(err.value).startswith(
         "--metric sharpe is null in every run so far (not shown: run covers 3.3 h"
     )
+
+
+def test_walk_forward_with_optuna_keeps_one_study_per_window(
+    six_days: Path, pool: DaskPool, tmp_path: Path
+) -> None:
+    import optuna
+
+    study = tmp_path / "wf.sqlite"
+    out = sweep(
+        SweepOptions(
+            six_days,
+            grid=["fast=3..20,slow=25..80:5"],
+            optimize=True,
+            trials=4,
+            batch=2,
+            study=study,
+            study_name="wf",
+            walk_forward="train=2d,test=1d",
+            out=tmp_path / "out",
+        ),
+        pool=pool,
+    )
+    walk = out.walk
+    assert walk is not None and walk.studies == ["wf-w0", "wf-w1", "wf-w2", "wf-w3"]
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{study}"))
+    assert names == walk.studies
+    for r in walk.windows:
+        train = [o for o in out.outcomes if o.tag.get("window") == r.window.index]
+        trials = [o for o in train if o.tag["phase"] == "train"]
+        assert [o.tag["trial"] for o in trials] == [0, 1, 2, 3]
+        best = max(trials, key=lambda o: Decimal(o.summary["strategy_pnl"]["total"]))  # type: ignore[index]
+        assert r.chosen == best.params
+        assert r.test is not None and r.test.ok and r.test.params == best.params
+        assert r.test.summary is not None and r.test.summary["start_ns"] >= r.window.test_start

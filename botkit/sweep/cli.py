@@ -20,7 +20,7 @@ EXIT_INTERRUPTED = 130
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sweep`` to an argparse subparsers object."""
-    sp = subparsers.add_parser(
+    sp: argparse.ArgumentParser = subparsers.add_parser(
         "sweep",
         help="run many backtests (a grid, an Optuna search, walk-forward) on Dask",
         description=(

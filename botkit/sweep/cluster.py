@@ -89,8 +89,8 @@ class DaskPool:
 
         self.client = client
         self._done = as_completed()
-        self._specs: dict[str, RunSpec] = {}
-        self._futures: dict[str, Any] = {}
+        self._specs: dict[Any, RunSpec] = {}
+        self._futures: dict[Any, Any] = {}
         self._token = uuid.uuid4().hex[:8]
         info = client.scheduler_info()
         workers = info.get("workers", {})
@@ -203,6 +203,9 @@ class SweepProgress:
         self._last_len = 0
 
     def add(self, n: int) -> None:
+        """``n`` more runs to do (the clock starts with the first: not at cluster start-up)."""
+        if self.total == 0 and self.done == 0:
+            self._start = time.monotonic()
         self.total += n
         self._draw()
 

@@ -187,8 +187,8 @@ def _axis(piece: str, whole: str) -> Axis:
         raise GridError(f"{name}= has no values; e.g. {name}=5..20, {name}=1|2|3 or {name}=5")
     strategy_name = strategy.strip() if dot else None
     if ".." in spec and "|" not in spec:
-        lo, hi, step, values = _range(name, spec)
-        return Axis(name, strategy_name, param, spec, values, lo, hi, step)
+        lo, hi, step, expanded = _range(name, spec)
+        return Axis(name, strategy_name, param, spec, expanded, lo, hi, step)
     tokens = [t.strip() for t in spec.split("|")]
     values: list[Value] = []
     for token in tokens:

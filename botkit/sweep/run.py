@@ -16,6 +16,7 @@ row with its error.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -172,7 +173,10 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
     }
     walk: WalkForward | None = None
     study_info: dict[str, Any] | None = None
-    with _pool(pool, options) as p:
+    opened = (
+        nullcontext(pool) if pool is not None else open_pool(options.scheduler, options.workers)
+    )
+    with opened as p:
         where = p.where
         try:
             if the_plan is not None:
@@ -223,7 +227,7 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
             for w in walk.plan.windows
         }
         first = next(iter(ranking.values()))
-        ranking_meta = {
+        ranking_meta: dict[str, Any] = {
             "metric": first.metric,
             "direction": first.direction,
             "requested": metric.name,
@@ -296,25 +300,6 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
     )
     write_json(out_dir / "sweep.json", meta)
     return output
-
-
-class _pool:
-    """The given pool, or one opened (and closed) for this sweep."""
-
-    def __init__(self, pool: Pool | None, options: SweepOptions) -> None:
-        self.pool = pool
-        self.options = options
-        self._cm: Any = None
-
-    def __enter__(self) -> Pool:
-        if self.pool is not None:
-            return self.pool
-        self._cm = open_pool(self.options.scheduler, self.options.workers)
-        return self._cm.__enter__()  # type: ignore[no-any-return]
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(*exc)
 
 
 def _json_value(v: Any) -> Any:

@@ -139,9 +139,9 @@ def collect(
     for outcome in pool.results():
         outcomes.append(outcome)
         if feed is not None:
-            spec = next(feed, None)
-            if spec is not None:
-                pool.submit(spec)
+            following = next(feed, None)
+            if following is not None:
+                pool.submit(following)
         if on_outcome is not None:
             on_outcome(outcome)
         text = best.update(outcome)
