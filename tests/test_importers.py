@@ -27,7 +27,6 @@ XRP_TRADES = REAL / "freqtrade" / "XRP_ETH-trades.json.gz"
 MS = 1_000_000
 
 
-
 def test_the_real_data_is_beside_the_project() -> None:
     # These tests read the shared recordings in place; CI runs with them beside the repo.
     assert REAL.is_dir(), f"{REAL} is missing: the tests need ../shared/data/real"

@@ -417,9 +417,12 @@ def test_mistakes_stop_the_command_before_anything_runs(
         (["--grid", "fast=5", "--walk-forward", "train=1d,test=1d"], "shorter than one train"),
         (["--grid", "fast=5", "--study", "x.sqlite"], "--study and --batch belong to --optimize"),
         (["--grid", "fast=5", "--start", "yesterday"], "--start:"),
+        (["--grid", "fast=5,slow=60", "--optimize"], "needs a param with more than one value"),
+        (["--grid", "fast=5", "--out", str(bot)], "is a file, not a folder"),
     ]
     for args, says in cases:
-        code = main(["sweep", str(bot), *args, "--workers", "2", "--out", str(out)])
+        where = [] if "--out" in args else ["--out", str(out)]
+        code = main(["sweep", str(bot), *args, "--workers", "2", *where])
         err = capsys.readouterr().err
         assert code == 2, (args, err)
         assert err.startswith("error: ") and says in err, (args, err)

@@ -138,6 +138,8 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
     refused_sets: list[tuple[dict[str, Any], str]] = []
     if options.optimize:
         space.check_axes()
+        if not space.distributions():
+            raise SweepError("--optimize needs a param with more than one value to search")
     else:
         all_sets = grid.param_sets()
         kept, refused = space.validate(all_sets, skip_invalid=options.skip_invalid)
@@ -149,6 +151,11 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
         lo, hi = data_range(config, options.catalog)
         the_plan = plan(lo, hi, train, test)
     out_dir = Path(options.out) if options.out else config.resolve_path("reports/sweep")
+    for part in (out_dir, *out_dir.parents):
+        if part.exists() and not part.is_dir():
+            raise SweepError(f"--out {out_dir}: {part} is a file, not a folder")
+        if part.exists():
+            break
     out_dir.mkdir(parents=True, exist_ok=True)
     study_path = Path(options.study) if options.study else out_dir / "study.sqlite"
     setup = Setup(
