@@ -470,3 +470,18 @@ def test_walk_forward_with_optuna_keeps_one_study_per_window(
         assert r.chosen == best.params
         assert r.test is not None and r.test.ok and r.test.params == best.params
         assert r.test.summary is not None and r.test.summary["start_ns"] >= r.window.test_start
+
+
+def test_the_same_run_submitted_twice_runs_twice(toy_bot: Path, pool: DaskPool) -> None:
+    # Dask answers a task key it knows from memory: each submission needs its own key.
+    space = bind(parse_grid("enter=30,exit=120"), load_config(toy_bot))
+    setup = Setup(toy_bot.read_text(), str(toy_bot), str(toy_bot.parent))
+    spec = setup.spec(7, space, {"enter": 30, "exit": 120})
+    pool.submit(spec)
+    first = list(pool.results())
+    pool.submit(spec)
+    pool.submit(spec)
+    later = list(pool.results())
+    walls = {o.wall_s for o in first + later}
+    assert len(first + later) == 3 and len(walls) == 3
+    assert {o.summary["strategy_pnl"]["total"] for o in first + later} == {"60"}  # type: ignore[index]
