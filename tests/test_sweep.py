@@ -54,7 +54,7 @@ def pool(client: Client) -> DaskPool:
 
 
 @pytest.fixture(scope="module")
-def walk_bot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def random_walk_bot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ema_cross on 300,000 random-walk trades, one every 100 ms (8.3 hours), fees 5 bp."""
     root = tmp_path_factory.mktemp("walk")
     write_trades(root / "data", random_walk(300_000), 100_000_000)
@@ -73,11 +73,11 @@ def _market(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
-    walk_bot: Path, pool: DaskPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    random_walk_bot: Path, pool: DaskPool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     grid = "fast=5..20:5,slow=30..60:10"
     t0 = time.perf_counter()
-    out = sweep(SweepOptions(walk_bot, grid=[grid], out=tmp_path / "sweep"), pool=pool)
+    out = sweep(SweepOptions(random_walk_bot, grid=[grid], out=tmp_path / "sweep"), pool=pool)
     sweep_s = time.perf_counter() - t0
     assert [o.run_id for o in out.outcomes] == list(range(1, 17))
     assert all(o.ok for o in out.outcomes), [o.error for o in out.outcomes]
@@ -87,9 +87,9 @@ def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
     # One by one in this process, two runs at a time interleaved with the same two on the
     # cluster: the machine is shared, and a burst of someone else's load then falls on
     # both sides of the comparison instead of one.
-    config = load_config(walk_bot)
+    config = load_config(random_walk_bot)
     space = bind(parse_grid(grid), config)
-    setup = Setup(walk_bot.read_text(), str(walk_bot), str(walk_bot.parent))
+    setup = Setup(random_walk_bot.read_text(), str(random_walk_bot), str(random_walk_bot.parent))
     load_before = os.getloadavg()[0]
     pairs: list[tuple[float, float]] = []  # (one by one, on the cluster) per pair of runs
     for i in range(0, 16, 2):
