@@ -439,37 +439,62 @@ def test_optimising_a_metric_this_data_cannot_give_stops_with_the_reason(
 
 
 def test_walk_forward_with_optuna_keeps_one_study_per_window(
-    six_days: Path, pool: DaskPool, tmp_path: Path
+    six_days: Path, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import optuna
 
     study = tmp_path / "wf.sqlite"
-    out = sweep(
-        SweepOptions(
-            six_days,
-            grid=["fast=3..20,slow=25..80:5"],
-            optimize=True,
-            trials=4,
-            batch=2,
-            study=study,
-            study_name="wf",
-            walk_forward="train=2d,test=1d",
-            out=tmp_path / "out",
-        ),
-        pool=pool,
+    code = main(
+        [
+            "sweep",
+            str(six_days),
+            "--grid",
+            "fast=3..20,slow=25..80:5",
+            "--optimize",
+            "--trials",
+            "4",
+            "--batch",
+            "2",
+            "--study",
+            str(study),
+            "--study-name",
+            "wf",
+            "--walk-forward",
+            "train=2d,test=1d",
+            "--scheduler",
+            client.scheduler.address,
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
     )
-    walk = out.walk
-    assert walk is not None and walk.studies == ["wf-w0", "wf-w1", "wf-w2", "wf-w3"]
-    names = sorted(s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{study}"))
-    assert names == walk.studies
-    for r in walk.windows:
-        train = [o for o in out.outcomes if o.tag.get("window") == r.window.index]
-        trials = [o for o in train if o.tag["phase"] == "train"]
-        assert [o.tag["trial"] for o in trials] == [0, 1, 2, 3]
-        best = max(trials, key=lambda o: Decimal(o.summary["strategy_pnl"]["total"]))  # type: ignore[index]
-        assert r.chosen == best.params
-        assert r.test is not None and r.test.ok and r.test.params == best.params
-        assert r.test.summary is not None and r.test.summary["start_ns"] >= r.window.test_start
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert f"studies: wf-w0, wf-w1, wf-w2, wf-w3 in {study}" in printed
+    assert "out of sample: 4 test window(s), strategy PnL " in printed
+    summaries = optuna.get_all_study_summaries(f"sqlite:///{study}")
+    assert sorted((s.study_name, s.n_trials) for s in summaries) == [
+        ("wf-w0", 4),
+        ("wf-w1", 4),
+        ("wf-w2", 4),
+        ("wf-w3", 4),
+    ]
+    with (tmp_path / "out" / "results.csv").open() as f:
+        runs = list(csv.DictReader(f))
+    with (tmp_path / "out" / "walkforward.csv").open() as f:
+        windows = list(csv.DictReader(f))
+    assert len(runs) == 4 * 4 + 4
+    for w in windows:
+        mine = [r for r in runs if r["window"] == w["window"]]
+        top = next(r for r in mine if r["rank"] == "1")
+        test = next(r for r in mine if r["phase"] == "test")
+        # The choice is the best train trial of this window; the test run uses it.
+        assert (w["fast"], w["slow"], w["chosen_run"]) == (top["fast"], top["slow"], top["run"])
+        assert (test["fast"], test["slow"]) == (top["fast"], top["slow"])
+        assert (
+            test["start"] >= w["test_start"]
+            and test["strategy_pnl [USDT]"] == w["test_strategy_pnl"]
+        )
 
 
 def test_the_same_run_submitted_twice_runs_twice(toy_bot: Path, pool: DaskPool) -> None:

@@ -182,8 +182,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"out of sample: {j['windows']} test window(s), strategy PnL {j['strategy_pnl']} "
             f"{j['quote_asset']} (summed), equity change {j['equity_change']} {j['quote_asset']}"
         )
-    if meta.get("study"):
-        st = meta["study"]
+    st = meta.get("study")
+    if st and "names" in st:
+        print(f"studies: {', '.join(st['names'])} in {st['file']}")
+    elif st:
         print(
             f"study: {st['name']} in {st['file']} ({st['trials']} trials, {st['ran_now']} run now)"
         )

@@ -292,6 +292,8 @@ def sweep(options: SweepOptions, pool: Pool | None = None) -> SweepOutput:
             "strategy_pnl": best.summary["strategy_pnl"]["total"],
         }
     walk_html = ""
+    if walk is not None and options.optimize:
+        meta["study"] = {"file": str(study_path), "names": walk.studies}
     if walk is not None:
         meta["walk_forward"] = _walk_meta(walk, labels)
         png = _joined_png(walk)
