@@ -84,30 +84,31 @@ def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
     # Both workers took part, each in its own process.
     assert len({o.worker for o in out.outcomes}) == 2
 
-    # One by one in this process, two runs at a time interleaved with the same two on the
-    # cluster: the machine is shared, and a burst of someone else's load then falls on
-    # both sides of the comparison instead of one.
+    # One by one in this process, four runs at a time interleaved with the same four on
+    # the cluster: the machine is shared, and a burst of someone else's load then falls
+    # on both sides of the comparison instead of one.
     config = load_config(random_walk_bot)
     space = bind(parse_grid(grid), config)
     setup = Setup(random_walk_bot.read_text(), str(random_walk_bot), str(random_walk_bot.parent))
     load_before = os.getloadavg()[0]
-    pairs: list[tuple[float, float]] = []  # (one by one, on the cluster) per pair of runs
-    for i in range(0, 16, 2):
-        pair = out.outcomes[i : i + 2]
+    # (one by one, on the cluster) per group of four runs: two for each worker.
+    groups: list[tuple[float, float]] = []
+    for i in range(0, 16, 4):
+        group = out.outcomes[i : i + 4]
         t = time.perf_counter()
-        for o in pair:
+        for o in group:
             pool.submit(setup.spec(o.run_id, space, o.params))
         again = {a.run_id: a for a in pool.results()}
         on_cluster = time.perf_counter() - t
         t = time.perf_counter()
-        for o in pair:
+        for o in group:
             _, summary = run_backtest(
                 apply(config, space.overrides(o.params)), None, progress=False, report=False
             )
             assert o.summary is not None
             assert _market(o.summary) == _market(summary), o.params
             assert _market(again[o.run_id].summary or {}) == _market(summary), o.params
-        pairs.append((time.perf_counter() - t, on_cluster))
+        groups.append((time.perf_counter() - t, on_cluster))
     busy = max(load_before, os.getloadavg()[0]) > CORES + 1
     # And as `botkit backtest` writes it: the summary.json of the best run.
     best = out.best
@@ -116,21 +117,21 @@ def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
     written = json.loads((tmp_path / "one" / "summary.json").read_text())
     assert _market(written) == _market(best.summary or {})
 
-    sequential_s = sum(a for a, _ in pairs)
-    cluster_s = sum(b for _, b in pairs)
-    speedup = statistics.median(a / b for a, b in pairs)
+    sequential_s = sum(a for a, _ in groups)
+    cluster_s = sum(b for _, b in groups)
+    speedup = statistics.median(a / b for a, b in groups)
     with capsys.disabled():
         print(
             f"\n16 runs: one by one in-process {sequential_s:.2f} s, on the 2-worker "
-            f"LocalCluster {cluster_s:.2f} s, interleaved two runs at a time: speed-up "
-            f"{speedup:.2f}x (median of the pairs); the whole sweep with its reports "
+            f"LocalCluster {cluster_s:.2f} s, interleaved four runs at a time: speed-up "
+            f"{speedup:.2f}x (median of the groups); the whole sweep with its reports "
             f"{sweep_s:.2f} s; load average {os.getloadavg()[0]:.1f} on {CORES} cores"
         )
     # With the cores free the cluster must be faster (2x is the ceiling). When other
     # sessions keep them busy, the kernel shares the CPU between sessions (autogroup) and
     # the workers split this session's part: the speed-up tends to 1 and only a cluster
     # much slower than one process would be a fault.
-    assert speedup > (0.6 if busy else 1.0), (speedup, pairs)
+    assert speedup > (0.6 if busy else 1.0), (speedup, groups)
 
     # results.csv: one row per run, ranked by strategy PnL, exact decimals, units in the header.
     with (tmp_path / "sweep" / "results.csv").open() as f:
