@@ -2,10 +2,11 @@
 
 Exit codes: 0 done; 1 a backtest finished but its strategies raised (see
 ``--allow-errors``), or the bot refused a ``botkit ctl`` command; 2 a mistake
-in bot.yaml, the command line or the data; 3 ``botkit ctl`` got no reply (the
-broker or the bot could not be reached); 130 interrupted by Ctrl-C (a backtest
-still writes its report, marked partial); 141 the reader of the output went
-away (``botkit ... | head``).
+in bot.yaml, the command line or the data (``botkit status``: no journal); 3
+``botkit ctl`` got no reply (the broker or the bot could not be reached), or
+``botkit status`` read no status from the broker; 130 interrupted by Ctrl-C (a
+backtest still writes its report, marked partial); 141 the reader of the
+output went away (``botkit ... | head``).
 """
 
 from __future__ import annotations
@@ -117,10 +118,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     progress = False if args.no_progress else None
     try:
-        _, summary = run_backtest(config, out, progress=progress)
+        result, summary = run_backtest(config, out, progress=progress)
     except (BacktestDataError, CatalogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from botkit.dashboard.runfiles import write_run_files
+
+    # The series `botkit dashboard` charts (equity.csv, prices.csv, run.json).
+    write_run_files(result, config, out)
     print(format_table(summary))
     print(f"report: {out}")
     if summary["partial"]:
@@ -164,6 +169,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(json.dumps(summary))
     return 0
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from botkit.config import parse_duration
+
+    config = _load(args.config)
+    _setup_logging(args.log_level or config.log_level, config.secret_values())
+    from botkit.ops.feed import FeedError, run_feed
+
+    duration = parse_duration(args.duration) / 1e9 if args.duration else None
+    try:
+        summary = asyncio.run(run_feed(config, duration))
+    except FeedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from botkit.config import parse_duration
+    from botkit.ops.statusview import show
+
+    config = _load(args.config)
+    code, text = show(config, as_json=args.json, timeout_s=parse_duration(args.timeout) / 1e9)
+    print(text, file=sys.stderr if text.startswith("error: ") else sys.stdout)
+    return code
 
 
 def _option_value(text: str) -> object:
@@ -364,6 +399,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", help="override log_level of bot.yaml")
     run.set_defaults(func=cmd_run)
 
+    fd = sub.add_parser(
+        "feed",
+        help="publish a venue's market data on MQTT for bots with data.source: mqtt",
+        description="Connect to bot.yaml's venue (live.simulator too) and publish the market "
+        "data of its instruments on <prefix>/feed/<venue>/<symbol>/<stream> of the broker in "
+        "its mqtt: section (docs/operations.md).",
+    )
+    fd.add_argument("config", help="path to bot.yaml (venue, instruments, live, mqtt)")
+    fd.add_argument("--duration", help="stop by itself after this long, e.g. 30s")
+    fd.add_argument("--log-level", help="override log_level of bot.yaml")
+    fd.set_defaults(func=cmd_feed)
+
+    stat = sub.add_parser(
+        "status",
+        help="a bot's positions, open orders, today's PnL and health",
+        description="Read the bot's journal (live.journal) and, with an mqtt: section, its "
+        "retained status on the broker. Exit 2: no journal; 3: no status from the broker.",
+    )
+    stat.add_argument("config", help="path to bot.yaml")
+    stat.add_argument("--json", action="store_true", help="print JSON")
+    stat.add_argument("--timeout", default="2s", help="how long to wait for the status (2s)")
+    stat.set_defaults(func=cmd_status)
+
     vs = sub.add_parser(
         "venue-sim",
         help="run a local venue simulator",
@@ -449,13 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     from botkit import journal_cli
     from botkit.backtest import data_cli
+    from botkit.dashboard import cli as dashboard_cli
+    from botkit.recording import cli as recording_cli
     from botkit.sweep import cli as sweep_cli
     from botkit.treasury import cli as treasury_cli
 
+    recording_cli.register(sub)
     data_cli.register(sub)
     journal_cli.register(sub)
     sweep_cli.register(sub)
     treasury_cli.register(sub)
+    dashboard_cli.register(sub)
     return ap
 
 

@@ -480,7 +480,9 @@ class Engine:
                 return
             book.last_trade = ev
             if self.market.resting_count:
-                self.market.on_trade(ev, ts)
+                # Fills are stamped on the engine's clock: a live trade's own time is the
+                # venue's, which may be earlier than orders placed since it was printed.
+                self.market.on_trade(ev, self.now_ns)
                 self._drain()
             self._fan_out("on_trade", ev.symbol, ev)
         else:

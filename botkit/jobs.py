@@ -47,11 +47,17 @@ class NodeJobs:
         )
         self.runs: Counter[str] = Counter()
 
-    def every(self, name: str, interval_ns: int, job: Job) -> None:
-        """Run ``job`` every ``interval_ns`` (the first run one interval from now)."""
+    def every(self, name: str, interval_ns: int, job: Job, *, aligned: bool = False) -> None:
+        """Run ``job`` every ``interval_ns`` (the first run one interval from now; with
+        ``aligned``, at the multiples of the interval from the Unix epoch, as strategy
+        timers fire: ``1h`` on the hour)."""
         from apscheduler.triggers.interval import IntervalTrigger
 
-        trigger = IntervalTrigger(seconds=interval_ns / 1e9, timezone=timezone_of(self.timezone))
+        trigger = IntervalTrigger(
+            seconds=interval_ns / 1e9,
+            timezone=timezone_of(self.timezone),
+            start_date=datetime(1970, 1, 1, tzinfo=UTC) if aligned else None,
+        )
         self.scheduler.add_job(self._counted(name, job), trigger, id=name, name=name)
 
     def on_cron(self, name: str, cron: Cron, job: Job) -> None:
@@ -88,12 +94,16 @@ class DailyReport:
     fees by asset, rejects by code and the change in strategy PnL; positions and
     balances as they stand. ``strategy_pnl`` is realised PnL net of fees plus the
     unrealised PnL of the strategies' positions at the last price, in the quote
-    asset (``botkit.node.strategy_pnl``).
+    asset (``botkit.node.strategy_pnl``). Amounts are exact decimal strings in
+    plain notation. ``publish``, when given, gets each report as written (with
+    ``mqtt:``, the node hands ``OpsService.publish_report``: the report goes out
+    on ``<prefix>/<bot_id>/report/daily`` at QoS 1 too).
     """
 
     engine: Engine
     out_dir: Path
     timezone: str = "UTC"
+    publish: Callable[[dict[str, Any]], None] | None = None
     _fills_seen: int = 0
     _rejects_seen: Counter[str] = field(default_factory=Counter)
     _pnl_seen: Decimal = Decimal(0)
@@ -122,14 +132,14 @@ class DailyReport:
             "from": _iso(self._since_ns),
             "to": _iso(now),
             "quote_asset": engine.quote_asset,
-            "strategy_pnl": {"since_start": str(pnl), "change": str(pnl - self._pnl_seen)},
+            "strategy_pnl": {"since_start": _plain(pnl), "change": _plain(pnl - self._pnl_seen)},
             "fills": len(fills),
-            "fees_by_asset": {a: str(v) for a, v in sorted(fees.items())},
+            "fees_by_asset": {a: _plain(v) for a, v in sorted(fees.items())},
             "rejects": dict(sorted(rejects.items())),
             "positions": {
-                f"{s}:{sym}": str(p.size) for (s, sym), p in sorted(router.positions.items())
+                f"{s}:{sym}": _plain(p.size) for (s, sym), p in sorted(router.positions.items())
             },
-            "balances": {a: str(v) for a, v in sorted(router.balances.items())},
+            "balances": {a: _plain(v) for a, v in sorted(router.balances.items())},
             "includes": (
                 "fills, fees and rejects since the previous report; strategy PnL is realised "
                 "net of fees plus unrealised at the last price, in the quote asset"
@@ -152,10 +162,17 @@ class DailyReport:
         self._pnl_seen = pnl
         self._since_ns = now
         self.written.append(path)
+        if self.publish is not None:
+            self.publish(report)
         return path
 
     async def job(self) -> None:
         self.write()
+
+
+def _plain(value: Decimal) -> str:
+    """An exact decimal in plain notation (``"0.00000000"``, never ``"0E-8"``)."""
+    return format(value, "f")
 
 
 def _iso(ns: int) -> str:

@@ -67,7 +67,9 @@ if TYPE_CHECKING:
     from botkit.execution.live import LiveGateway
     from botkit.execution.recorder import UpdatesTap
     from botkit.jobs import NodeJobs
+    from botkit.ops.marketdata import MarketSource
     from botkit.ops.service import OpsService
+    from botkit.recording import MarketRecorder
     from botkit.venues.kit.adapter import VenueAdapter
 
 log = logging.getLogger("botkit.node")
@@ -251,8 +253,12 @@ def _plain(value: Any) -> Any:
 
 
 @asynccontextmanager
-async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[VenueAdapter]:
-    """The configured venue's adapter; with ``live.simulator`` against an in-process simulator."""
+async def open_venue(config: BotConfig, journal: Journal | None) -> AsyncIterator[VenueAdapter]:
+    """The configured venue's adapter; with ``live.simulator`` against an in-process simulator.
+
+    Without a journal the session is public (market data only, as ``botkit record``
+    uses it): no credentials are sent and no nonce is used.
+    """
     from botkit.venues.kit.adapter import Connection
 
     venue = config.venue
@@ -262,7 +268,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
         credentials = {
             key: reveal(value)
             for key in (*spec.credentials, *spec.optional_credentials, "api_key", "api_secret")
-            if (value := getattr(venue, key, None)) is not None
+            if journal is not None and (value := getattr(venue, key, None)) is not None
         }
         if config.live.simulator:
             from botkit.simulator.server import running_simulator
@@ -271,7 +277,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
                 running_simulator(venue.name, seed=config.live.simulator_seed)
             )
             base_url, ws_url = sim.base_url, sim.ws_url
-            if not credentials:  # the simulator's own test credentials
+            if not credentials and journal is not None:  # the simulator's own test credentials
                 credentials = dict(sim.credentials)
             log.info("trading against the local %s simulator at %s", venue.name, base_url)
         if base_url is None:
@@ -281,7 +287,7 @@ async def open_venue(config: BotConfig, journal: Journal) -> AsyncIterator[Venue
             ws_url,
             credentials=credentials,
             options={k: _plain(v) for k, v in venue.options.items()},
-            nonce=journal.nonce_source(f"{venue.name}:nonce"),
+            nonce=None if journal is None else journal.nonce_source(f"{venue.name}:nonce"),
         )
         adapter = spec.adapter_class().from_connection(connection)
         stack.push_async_callback(adapter.close)
@@ -385,6 +391,8 @@ class _Started:
     feed: FeedHealth = field(default_factory=FeedHealth)
     # MQTT telemetry and remote control, when bot.yaml has an mqtt: section.
     ops: OpsService | None = None
+    # live.record: the market data the feed receives, on its way to a catalog.
+    tape: MarketRecorder | None = None
 
 
 def _post_only_policy(config: BotConfig) -> str:
@@ -473,7 +481,9 @@ async def _start(
     if gateway is not None:
         report = await gateway.reconcile()
         log.info("reconciled with %s: %s", adapter.name, report)
-    run = _Started(engine, gateway, delivery, recorder, ops=ops)
+    run = _Started(
+        engine, gateway, delivery, recorder, ops=ops, tape=_market_recorder(config, instruments)
+    )
     if ops is not None:
         # A fill's id on MQTT is the journal's: paper trade ids carry the run's prefix.
         ops.bind(engine, strategies, run.feed, gateway, recorder.trade_prefix if recorder else None)
@@ -493,17 +503,25 @@ async def _serve(
     initial_balances = dict(router.balances)
     if gateway is not None:
         gateway.start_fills()
+    tape = run.tape
     engine.start(time.time_ns())
     started = time.perf_counter()
     if run.ops is not None:
         run.ops.start()
+    source: MarketSource = adapter
+    if config.data.source == "mqtt":  # what `botkit feed` publishes, instead of the venue's
+        from botkit.ops.marketdata import MqttMarketData
+
+        source = MqttMarketData.from_config(config, run.feed)
     tasks = [
-        asyncio.create_task(_feed(engine, adapter, list(engine.instruments), run.feed)),
+        asyncio.create_task(_feed(engine, source, list(engine.instruments), run.feed, tape)),
         asyncio.create_task(_clock(engine)),
         asyncio.create_task(_deliver(engine, run.delivery)),
-        asyncio.create_task(_status_every(engine, recorder, config.live.status_interval)),
+        asyncio.create_task(_status_every(engine, recorder, config.live.status_interval, run.feed)),
     ]
-    jobs = _node_jobs(config, engine, gateway)
+    if tape is not None:
+        tasks.append(asyncio.create_task(tape.flush_every()))
+    jobs = _node_jobs(config, engine, gateway, run.ops)
     jobs.start()
     try:
         if duration_s is not None:
@@ -526,9 +544,11 @@ async def _serve(
             await gateway.close()
         if recorder is not None:
             _flush(recorder)
+        if tape is not None:
+            _close_tape(tape)
         if run.ops is not None:
             await run.ops.close()
-        log.info("stopped: %s", status_line(engine))
+        log.info("stopped: %s", status_line(engine, run.feed))
     summary: dict[str, Any] = {
         "mode": config.mode,
         "events": engine.events,
@@ -539,6 +559,8 @@ async def _serve(
     }
     if gateway is not None:
         summary["health"] = gateway.health.snapshot()
+    if tape is not None:
+        summary["recorded"] = tape.status()
     if config.mode == "paper":
         try:
             out = _write_paper_report(
@@ -580,8 +602,9 @@ def strategy_pnl(engine: Engine) -> Decimal:
     return total - sum((f.fee for f in router.fills if f.fee_asset == quote), Decimal(0))
 
 
-def status_line(engine: Engine) -> str:
-    """PnL, positions, open orders, fills and rejects by code, in one line."""
+def status_line(engine: Engine, feed: FeedHealth | None = None) -> str:
+    """PnL, positions, open orders, fills, rejects by code and the market data feed's
+    health (``feed``), in one line."""
     router = engine.router
     equity = (
         engine.equity_now() - engine.initial_equity
@@ -594,20 +617,23 @@ def status_line(engine: Engine) -> str:
     )
     rejects = ", ".join(f"{code} {n}" for code, n in engine.rejects.most_common()) or "0"
     quote = engine.quote_asset
-    return (
+    line = (
         f"pnl {strategy_pnl(engine):+.2f} {quote} (equity {equity:+.2f}) | "
         f"positions {positions} | open orders {router.open_count} | "
         f"fills {len(router.fills)} | rejects {rejects}"
     )
+    return line if feed is None else f"{line} | {feed.line()}"
 
 
-async def _status_every(engine: Engine, recorder: Recorder | None, interval_ns: int) -> None:
+async def _status_every(
+    engine: Engine, recorder: Recorder | None, interval_ns: int, feed: FeedHealth | None = None
+) -> None:
     """The status line every ``interval_ns``; a paper run's journal catches up with it."""
     while True:
         await asyncio.sleep(interval_ns / 1e9)
         if recorder is not None:
             _flush(recorder)
-        log.info("status: %s", status_line(engine))
+        log.info("status: %s", status_line(engine, feed))
 
 
 def _flush(recorder: Recorder) -> None:
@@ -627,16 +653,47 @@ async def _deliver(engine: Engine, posted: asyncio.Event) -> None:
         engine.deliver()
 
 
+def _market_recorder(
+    config: BotConfig, instruments: Mapping[str, Instrument]
+) -> MarketRecorder | None:
+    """``live.record``: the recorder of the run's market data (None when not configured)."""
+    if config.live.record is None:
+        return None
+    from botkit.recording import MarketRecorder
+
+    rec = config.live.record
+    return MarketRecorder(
+        config.resolve_path(rec.dir), config.venue.name, flush_ns=rec.flush, instruments=instruments
+    ).open()
+
+
+def _close_tape(tape: MarketRecorder) -> None:
+    try:
+        tape.close()
+    except OSError as exc:
+        # What was flushed stays in its segments; the next recorder compacts them.
+        log.error("could not finish the recording: %s", exc)
+
+
 async def _feed(
-    engine: Engine, adapter: VenueAdapter, symbols: list[str], health: FeedHealth
+    engine: Engine,
+    adapter: MarketSource,
+    symbols: list[str],
+    health: FeedHealth,
+    tape: MarketRecorder | None = None,
 ) -> None:
     books = engine.books
     while True:
         try:
             health.started()
             async for ev in adapter.market_stream(symbols):
+                # The engine's clock at an event is when it arrived (what a recording
+                # stores as its receive time), not the last 100 ms tick: a strategy that
+                # compares times decides at the same events as in a backtest of them.
+                now = tape.record(ev) if tape is not None else time.time_ns()
+                engine.tick(now)
                 engine.dispatch(ev)
-                now = health.last_ns = time.time_ns()
+                health.last_ns = now
                 if ev.__class__ is not Trade:
                     # When the book last changed, by our clock: the send-time re-check
                     # logs how old the book it decides on is.
@@ -648,6 +705,8 @@ async def _feed(
         except Exception as exc:
             health.failed(exc)
             log.exception("market data stream failed; reconnecting")
+        if tape is not None:
+            tape.outage("the market data stream failed and was opened again")
         await asyncio.sleep(1.0)
 
 
@@ -657,8 +716,14 @@ async def _clock(engine: Engine) -> None:
         await asyncio.sleep(TICK_S)
 
 
-def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -> NodeJobs:
-    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report."""
+def _node_jobs(
+    config: BotConfig,
+    engine: Engine,
+    gateway: LiveGateway | None,
+    ops: OpsService | None = None,
+) -> NodeJobs:
+    """The scheduled jobs of a live or paper run: reconciliation (live), the daily report
+    (also published on MQTT with ``ops``), the treasury's sweeps and rebalancing."""
     from botkit.jobs import DailyReport, NodeJobs
     from botkit.schedule import Cron
 
@@ -667,8 +732,17 @@ def _node_jobs(config: BotConfig, engine: Engine, gateway: LiveGateway | None) -
     if gateway is not None:
         jobs.every("reconcile", config.live.reconcile_interval, lambda: _reconcile(gateway))
     if config.schedule.daily_report is not None:
-        daily = DailyReport(engine, config.resolve_path(config.output.dir), tz or "UTC")
+        daily = DailyReport(
+            engine,
+            config.resolve_path(config.output.dir),
+            tz or "UTC",
+            publish=ops.publish_report if ops is not None else None,
+        )
         jobs.on_cron("daily_report", Cron(config.schedule.daily_report, tz or "UTC"), daily.job)
+    if config.treasury.jobs:
+        from botkit.treasury.jobs import schedule_jobs
+
+        schedule_jobs(jobs, config)
     return jobs
 
 

@@ -58,9 +58,9 @@ def size(i: int) -> str:
 # ---- data.binance.vision -------------------------------------------------------------
 
 
-def binance_trades(n: int, market: str = "spot", t0_s: int = T0) -> list[str]:
+def binance_trades(n: int, market: str = "spot", t0_s: int = T0, first_id: int = 1000) -> list[str]:
     """``trades``: spot id,price,qty,quoteQty,time,isBuyerMaker,isBestMatch (µs from 2025);
-    usdm id,price,qty,quote_qty,time,is_buyer_maker with a header."""
+    usdm id,price,qty,quote_qty,time,is_buyer_maker with a header. Ids from ``first_id``."""
     micro = market == "spot" and t0_s >= T2025
     rows = [] if market == "spot" else [BINANCE_TRADES_USDM_HEADER]
     for i in range(n):
@@ -68,9 +68,9 @@ def binance_trades(n: int, market: str = "spot", t0_s: int = T0) -> list[str]:
         p, q = price(i), size(i)
         quote = f"{float(p) * float(q):.8f}"
         if market == "spot":
-            rows.append(f"{1000 + i},{p},{q},{quote},{t},{'True' if i % 3 else 'False'},True")
+            rows.append(f"{first_id + i},{p},{q},{quote},{t},{'True' if i % 3 else 'False'},True")
         else:
-            rows.append(f"{1000 + i},{p},{q},{quote},{t},{'true' if i % 3 else 'false'}")
+            rows.append(f"{first_id + i},{p},{q},{quote},{t},{'true' if i % 3 else 'false'}")
     return rows
 
 

@@ -9,21 +9,26 @@ Kinds and their columns (timestamps are int64 nanoseconds since the Unix epoch, 
 
 - ``trades``: ts_ns, price, size, side (int8: 1 buyer was the aggressor, 2 seller,
   0 unknown), trade_id (int64 or string, may be null).
-- Trades and book rows may also hold ``recv_ns`` (int64, may be null): the local
-  receive time, where the recording has one apart from the exchange's ``ts_ns``.
 - ``book_snapshots``: ts_ns, side (int8: 0 bid, 1 ask), level (int16, 0 = best),
   price, size. The rows sharing a ts_ns are one snapshot.
 - ``book_deltas``: ts_ns, side, price, size (the level's new absolute size; 0 removes
   it). The rows sharing a ts_ns are one delta event, applied in row order.
 - ``quotes``: ts_ns (the exchange's time), bid, bid_size, ask, ask_size (the best bid
-  and ask, e.g. Binance ``bookTicker``), recv_ns (when the recorder received it).
-  Replayed as :class:`~botkit.events.Ticker` events: they keep the top of the book
-  current between depth updates.
+  and ask, e.g. Binance ``bookTicker``), recv_ns (when the recorder received it), and
+  optionally last (the last trade price a ticker carried). bid, ask, their sizes and
+  last may be null: the quote did not give them. Replayed as
+  :class:`~botkit.events.Ticker` events: they keep the top of the book current between
+  depth updates.
 - ``bars_<interval>`` (``bars_1m``, ``bars_1h``, ...): ts_ns (the bar's *close* time),
   open, high, low, close, volume.
 - ``funding``: ts_ns (a funding time), rate (the perpetual's funding rate paid then;
   positive: longs pay shorts). Not replayed as events: the simulated venue pays
   funding at these times (``botkit.margin``).
+
+Every kind may also hold ``recv_ns`` (int64, when the recorder received the event;
+``botkit record`` writes it): files without it stay valid. ``replay(...,
+clock="receive")`` replays such data in the order it was received, each event stamped
+with its ``recv_ns``: the order a live bot saw it in.
 
 Every file records the original symbol in its Parquet key-value metadata (the
 directory name loses the "/"), and the number of events it holds, so a progress
@@ -53,6 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from botkit.backtest.checks import (
+    NULLABLE_COLUMNS,
     TS_MAX_NS,
     TS_MIN_NS,
     CatalogError,
@@ -101,18 +107,12 @@ _DAY_FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
 # comes after the depth update of its instant: it is the fresher top of book.
 _PRIORITY = {BOOK_SNAPSHOTS: 0, BOOK_DELTAS: 1, QUOTES: 2, TRADES: 3}
 
-# When the recording also has the local receive time, trades and book rows may carry
-# it as an optional int64 ``recv_ns`` column (null where unknown); replay ignores it.
-# In ``quotes`` it is required.
-RECV_NS = "recv_ns"
-_OPTIONAL_RECV = frozenset({TRADES, BOOK_SNAPSHOTS, BOOK_DELTAS})
-
-
-def _optional_recv(kind: str, name: str) -> bool:
-    return name == RECV_NS and kind in _OPTIONAL_RECV
-
 
 _BAR_PRIORITY = 4
+
+# The clocks a replay can run on: the exchange's times (ts_ns) or the recorder's
+# receive times (recv_ns).
+EXCHANGE_CLOCK, RECEIVE_CLOCK = "exchange", "receive"
 
 _FLOAT = pa.float64()
 _SCHEMAS: dict[str, pa.Schema] = {
@@ -145,6 +145,7 @@ _SCHEMAS: dict[str, pa.Schema] = {
             ("ask", _FLOAT),
             ("ask_size", _FLOAT),
             ("recv_ns", pa.int64()),
+            ("last", _FLOAT),
         ]
     ),
     FUNDING: pa.schema([("ts_ns", pa.int64()), ("rate", _FLOAT)]),
@@ -159,6 +160,11 @@ _SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+# Columns a kind may leave out (files without them stay valid): when the receiver got
+# the event, and the last price a ticker carried.
+RECV_NS = "recv_ns"
+_OMITTABLE = {RECV_NS, "last"}
 
 # Row groups bound what a reader decodes at once; zstd 6 is within 1 % of the
 # size of zstd 9 on market data at two thirds of the write time.
@@ -243,7 +249,10 @@ class Entry(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class _FileInfo:
+class FileInfo:
+    """A day file's rows, events and ``ts_ns`` range (None without statistics), from
+    its footer: :func:`file_info`."""
+
     path: Path
     rows: int
     events: int
@@ -440,18 +449,25 @@ def _normalize(kind: str, data: Any) -> pa.Table:
     schema = _schema_for(kind)
     names = set(table.column_names)
     optional = {"side", "trade_id"} if kind == TRADES else set()
-    missing = [f.name for f in schema if f.name not in names and f.name not in optional]
+    # Quotes always had a receive time; the other kinds may carry one.
+    omittable = _OMITTABLE - {RECV_NS} if kind == QUOTES else _OMITTABLE
+    missing = [
+        f.name
+        for f in schema
+        if f.name not in names and f.name not in optional and f.name not in omittable
+    ]
     if missing:
         raise ValueError(f"{kind}: missing columns {missing}; got {table.column_names}")
-    if RECV_NS in names and kind in _OPTIONAL_RECV:
-        schema = schema.append(pa.field(RECV_NS, pa.int64()))
-    extra = sorted(names - {f.name for f in schema})
+    allowed = {f.name for f in schema} | ({RECV_NS} if kind != QUOTES else set())
+    extra = sorted(names - allowed)
     if extra:
         raise ValueError(f"{kind}: unexpected columns {extra}")
     n = table.num_rows
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
-    for field in schema:
+    for field in [*schema, *([pa.field(RECV_NS, pa.int64())] if kind != QUOTES else [])]:
+        if field.name in omittable and field.name not in names:
+            continue
         if field.name not in names:
             col: pa.ChunkedArray | pa.Array = (
                 pa.array(np.zeros(n, dtype=np.int8))
@@ -470,7 +486,8 @@ def _normalize(kind: str, data: Any) -> pa.Table:
             col = _book_sides(col)
         else:
             col = col.cast(field.type)
-        if field.name != "trade_id" and col.null_count and not _optional_recv(kind, field.name):
+        nullable = field.name == "trade_id" or (kind == QUOTES and field.name in NULLABLE_COLUMNS)
+        if not nullable and col.null_count:
             raise ValueError(f"{kind}: column {field.name} has {col.null_count} nulls")
         arrays.append(col)
         fields.append(pa.field(field.name, col.type))
@@ -551,11 +568,7 @@ def _sort_by_ts(table: pa.Table) -> pa.Table:
 
 def _merge(kind: str, old: pa.Table, new: pa.Table) -> pa.Table:
     """Old rows that the new rows replace are dropped; the rest are kept, old first."""
-    # A receive time on one side only: the other side's rows have none (null).
-    if RECV_NS in old.column_names and RECV_NS not in new.column_names:
-        new = new.append_column(RECV_NS, pa.nulls(new.num_rows, type=pa.int64()))
-    elif RECV_NS in new.column_names and RECV_NS not in old.column_names:
-        old = old.append_column(RECV_NS, pa.nulls(old.num_rows, type=pa.int64()))
+    old, new = _unify_columns(old, new)
     if kind == TRADES:
         old, new = _unify_trade_ids(old, new)
         new_ids = new.column("trade_id")
@@ -563,13 +576,47 @@ def _merge(kind: str, old: pa.Table, new: pa.Table) -> pa.Table:
         if len(keyed):
             replaced = pc.is_in(old.column("trade_id"), value_set=keyed.combine_chunks())
             old = old.filter(pc.invert(pc.fill_null(replaced, False)))
+        if RECV_NS in new.column_names and new_ids.null_count:
+            # A recorded trade without an id is one receipt: (ts_ns, recv_ns).
+            unkeyed = pc.is_null(old.column("trade_id")).to_numpy(zero_copy_only=False)
+            old = old.filter(pa.array(~(_same_receipt(old, new) & unkeyed)))
     else:
-        # Bars are keyed by their close time; a book event is all rows of one ts_ns.
+        # Bars are keyed by their close time; a book event is all rows of one ts_ns,
+        # and a recorded one (with recv_ns) all rows of one (ts_ns, recv_ns).
         new_ts = np.unique(new.column("ts_ns").to_numpy())
-        keep = ~np.isin(old.column("ts_ns").to_numpy(), new_ts)
-        if not keep.all():
-            old = old.filter(pa.array(keep))
+        hit = np.isin(old.column("ts_ns").to_numpy(), new_ts)
+        if hit.any() and kind != QUOTES and RECV_NS in new.column_names:
+            hit &= _same_receipt(old, new)
+        if hit.any():
+            old = old.filter(pa.array(~hit))
     return pa.concat_tables([old.select(new.column_names).cast(new.schema), new])
+
+
+def _unify_columns(old: pa.Table, new: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Give both tables the omittable columns either has (null where not recorded)."""
+    for name in _OMITTABLE:
+        if name in new.column_names and name not in old.column_names:
+            field = new.schema.field(name)
+            old = old.append_column(field, pa.nulls(old.num_rows, field.type))
+        elif name in old.column_names and name not in new.column_names:
+            field = old.schema.field(name)
+            new = new.append_column(field, pa.nulls(new.num_rows, field.type))
+    return old, new
+
+
+def _same_receipt(old: pa.Table, new: pa.Table) -> np.ndarray:
+    """Which old rows share (ts_ns, recv_ns) with a new row; a row recorded without a
+    receive time matches on ts_ns alone."""
+    pairs = set(zip(new.column("ts_ns").to_pylist(), new.column(RECV_NS).to_pylist(), strict=True))
+    new_ts = {t for t, _ in pairs}
+    ts = old.column("ts_ns").to_numpy()
+    out = np.zeros(len(ts), dtype=bool)
+    idx = np.flatnonzero(np.isin(ts, np.fromiter(new_ts, dtype=np.int64, count=len(new_ts))))
+    if len(idx):
+        recv = old.column(RECV_NS).take(pa.array(idx)).to_pylist()
+        ts_at = ts[idx].tolist()
+        out[idx] = [r is None or (t, r) in pairs for t, r in zip(ts_at, recv, strict=True)]
+    return out
 
 
 def _unify_trade_ids(old: pa.Table, new: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -669,7 +716,7 @@ def _kind_sort_key(kind: str) -> tuple[int, int]:
 # ---- file metadata (cheap: footers only) ----------------------------------------
 
 
-def _file_info(path: Path) -> _FileInfo:
+def _file_info(path: Path) -> FileInfo:
     md = open_parquet(path).metadata
     kv = md.metadata or {}
     rows = md.num_rows
@@ -686,10 +733,15 @@ def _file_info(path: Path) -> _FileInfo:
     for i in range(md.num_row_groups):
         st = md.row_group(i).column(ts_idx).statistics
         if st is None or not st.has_min_max:
-            return _FileInfo(path, rows, events, None, None)
+            return FileInfo(path, rows, events, None, None)
         lo = st.min if lo is None else min(lo, st.min)
         hi = st.max if hi is None else max(hi, st.max)
-    return _FileInfo(path, rows, events, lo, hi)
+    return FileInfo(path, rows, events, lo, hi)
+
+
+def file_info(path: str | os.PathLike[str]) -> FileInfo:
+    """What a day file holds, from its footer alone (no data is read)."""
+    return _file_info(Path(path))
 
 
 def _row_groups_in(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None) -> list[int]:
@@ -804,6 +856,8 @@ _COLUMN_NAMES: dict[str, list[str]] = {
     QUOTES: ["ts_ns", "bid", "bid_size", "ask", "ask_size"],
     "bars": ["ts_ns", "open", "high", "low", "close", "volume"],
 }
+# Read when a file has them.
+_OPTIONAL_READ: dict[str, tuple[str, ...]] = {QUOTES: ("last",)}
 
 
 def _to_numpy(col: pa.Array) -> np.ndarray:
@@ -814,7 +868,7 @@ def _to_numpy(col: pa.Array) -> np.ndarray:
 
 _VALUE_COLUMNS = frozenset(
     {"price", "size", "open", "high", "low", "close", "volume"}
-    | {"bid", "bid_size", "ask", "ask_size"}
+    | {"bid", "bid_size", "ask", "ask_size", "last"}
 )
 
 
@@ -840,18 +894,37 @@ def _column_chunks(
     start_ns: int | None,
     end_ns: int | None,
     batch_rows: int,
+    clock: str = EXCHANGE_CLOCK,
 ) -> Iterator[_Columns]:
     """Column chunks of one stream in time order. A timestamp never spans two chunks,
     so the merge can treat a chunk's last timestamp as a safe watermark.
 
     Every batch is checked as it is read (``botkit.backtest.checks``): a bad
     file stops the replay with a :class:`CatalogError` naming the file and row.
+    On the receive clock ``ts_ns`` is the row's ``recv_ns`` (see :func:`replay`).
     """
     snapshots = kind == BOOK_SNAPSHOTS
+    receive = clock == RECEIVE_CLOCK
+    floor: int | None = None  # receive clock: the stream's last time so far
     for path in files:
         pf = _open_streaming(path)
         check_schema(path, kind, pf.schema_arrow, columns)
-        groups = _row_groups_in(pf, start_ns, end_ns)
+        names = pf.schema_arrow.names
+        read = columns + [c for c in _OPTIONAL_READ.get(kind, ()) if c in names]
+        if receive:
+            if RECV_NS not in names:
+                raise CatalogError(
+                    path,
+                    "has no receive times (recv_ns), so it cannot be replayed on the receive clock",
+                    fix="Replay it on the exchange clock (data.clock: exchange), or record "
+                    "the feed with `botkit record`",
+                )
+            read.append(RECV_NS)
+        groups = (
+            list(range(pf.metadata.num_row_groups))
+            if receive
+            else _row_groups_in(pf, start_ns, end_ns)
+        )
         if not groups:
             continue
         md = pf.metadata
@@ -859,12 +932,14 @@ def _column_chunks(
         ts_lo, ts_hi = _file_bounds(path)
         prev_ts: int | None = None
         carry: _Columns | None = None
-        batches = iter_batches(pf, path, batch_size=batch_rows, row_groups=groups, columns=columns)
+        batches = iter_batches(pf, path, batch_size=batch_rows, row_groups=groups, columns=read)
         for batch in batches:
-            check_nulls(path, batch, columns, row)
-            cols = _batch_columns(batch, columns)
+            check_nulls(path, batch, read, row)
+            cols = _batch_columns(batch, read)
             prev_ts = check_columns(path, kind, cols, row, prev_ts, ts_lo, ts_hi)
             row += batch.num_rows
+            if receive:
+                cols, floor = _on_receive_clock(path, row - batch.num_rows, cols, floor)
             ts = cols["ts_ns"]
             lo = 0 if start_ns is None else int(np.searchsorted(ts, start_ns, "left"))
             hi = len(ts) if end_ns is None else int(np.searchsorted(ts, end_ns, "left"))
@@ -898,6 +973,37 @@ def _column_chunks(
             if snapshots:
                 check_snapshots_uncrossed(path, carry, BID)
             yield carry
+
+
+def _on_receive_clock(
+    path: Path, first_row: int, cols: _Columns, floor: int | None
+) -> tuple[_Columns, int | None]:
+    """The batch in the order it was received, stamped with its receive times.
+
+    Rows are sorted by ``recv_ns`` (stable: the rows of one event keep their order).
+    A row received before the stream's previous batch (a venue that sent its own
+    times out of order) is kept at that batch's time, so the stream stays in order.
+    The rows' own ``ts_ns`` are kept as ``event_ts`` (``botkit.recording.replay``
+    replays events with them).
+    """
+    recv = cols.pop(RECV_NS).astype(np.int64, copy=False)
+    if len(recv) == 0:
+        return cols, floor
+    bad = (recv < TS_MIN_NS) | (recv >= TS_MAX_NS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CatalogError(
+            path, f"recv_ns {recv[i]} is not a time between 2000 and 2100", row=first_row + i
+        )
+    if len(recv) > 1 and bool((recv[1:] < recv[:-1]).any()):
+        order = np.argsort(recv, kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        recv = recv[order]
+    if floor is not None and recv[0] < floor:
+        recv = np.maximum(recv, floor)
+    cols["event_ts"] = cols["ts_ns"]
+    cols["ts_ns"] = recv
+    return cols, int(recv[-1])
 
 
 def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -964,17 +1070,26 @@ def _bar_events(symbol: str, interval_ns: int, cols: _Columns) -> tuple[np.ndarr
 
 def _quote_events(symbol: str, cols: _Columns) -> tuple[np.ndarray, list[Any]]:
     ts = cols["ts_ns"]
+    last = cols.get("last")
     events = build_events(
         Ticker,
         ts.tolist(),
         repeat(symbol),
-        cols["bid"].tolist(),
-        cols["ask"].tolist(),
-        cols["bid_size"].tolist(),
-        cols["ask_size"].tolist(),
-        repeat(None),  # last: a quote carries no trade price
+        _given(cols["bid"]),
+        _given(cols["ask"]),
+        _given(cols["bid_size"]),
+        _given(cols["ask_size"]),
+        repeat(None) if last is None else _given(last),  # the ticker's last trade price
     )
     return ts, events
+
+
+def _given(values: np.ndarray) -> list[float | None]:
+    """A nullable quote column as Python values: None where the quote gave none (NaN)."""
+    out: list[float | None] = values.tolist()
+    if np.isnan(values).any():
+        out = [None if v != v else v for v in out]
+    return out
 
 
 def _event_chunks(
@@ -985,12 +1100,26 @@ def _event_chunks(
     start_ns: int | None,
     end_ns: int | None,
     batch_rows: int,
+    clock: str = EXCHANGE_CLOCK,
+    venue_times: bool = False,
 ) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
-    files = catalog.files(venue, symbol, kind, start_ns, end_ns)
+    """(times, events) chunks of one stream. On the receive clock the times are the
+    receive times; the events carry them too, or with ``venue_times`` their own."""
+    if clock == RECEIVE_CLOCK:
+        # A day file is the exchange's day: an event received just after midnight may
+        # be in the file before.
+        lo = None if start_ns is None else start_ns - NS_PER_DAY
+        hi = None if end_ns is None else end_ns + NS_PER_DAY
+        files = catalog.files(venue, symbol, kind, lo, hi)
+    else:
+        files = catalog.files(venue, symbol, kind, start_ns, end_ns)
     columns = _COLUMN_NAMES["bars" if is_bars_kind(kind) else kind]
     interval = bar_interval_ns(kind) if is_bars_kind(kind) else 0
-    for cols in _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows):
-        if kind == TRADES:
+    chunks = _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows, clock)
+    for cols in chunks:
+        if venue_times and "event_ts" in cols:
+            yield _own_times(kind, symbol, interval, cols)
+        elif kind == TRADES:
             yield _trade_events(symbol, cols)
         elif kind == BOOK_SNAPSHOTS:
             yield _book_events(BookSnapshot, symbol, cols)
@@ -1000,6 +1129,42 @@ def _event_chunks(
             yield _quote_events(symbol, cols)
         else:
             yield _bar_events(symbol, interval, cols)
+
+
+def _own_times(
+    kind: str, symbol: str, interval: int, cols: _Columns
+) -> tuple[np.ndarray, list[Any]]:
+    """A receive-clock chunk's events stamped with their own times, keyed by receive time."""
+    recv, own = cols["ts_ns"], cols["event_ts"]
+    if kind in (BOOK_SNAPSHOTS, BOOK_DELTAS):
+        # One event is the rows of one receipt, which share their own time too.
+        cls = BookSnapshot if kind == BOOK_SNAPSHOTS else BookDelta
+        ev_recv, events = _book_events(cls, symbol, cols)
+        own_at = dict(zip(recv.tolist(), own.tolist(), strict=True))
+        stamped = [e._replace(ts_ns=own_at[t]) for e, t in zip(events, ev_recv.tolist())]
+        return ev_recv, stamped
+    mine = {**cols, "ts_ns": own}
+    if kind == TRADES:
+        return recv, _trade_events(symbol, mine)[1].events()
+    if kind == QUOTES:
+        return recv, _quote_events(symbol, mine)[1]
+    return recv, _bar_events(symbol, interval, mine)[1]
+
+
+def read_columns(
+    catalog: Catalog,
+    venue: str,
+    symbol: str,
+    kind: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    batch_rows: int = 65536,
+) -> Iterator[dict[str, np.ndarray]]:
+    """One kind's columns in time order, chunk by chunk (numpy arrays by column name),
+    checked as replay checks them: a bad file is a :class:`CatalogError`."""
+    files = catalog.files(venue, symbol, kind, start_ns, end_ns)
+    columns = _COLUMN_NAMES["bars" if is_bars_kind(kind) else kind]
+    yield from _column_chunks(files, kind, columns, start_ns, end_ns, batch_rows)
 
 
 def _expand_kinds(catalog: Catalog, venue: str, symbol: str, kinds: Iterable[str]) -> list[str]:
@@ -1093,6 +1258,7 @@ def replay(
     end_ns: int | None = None,
     batch_rows: int = 65536,
     book_at_start: bool = True,
+    clock: str = EXCHANGE_CLOCK,
 ) -> Iterator[Sequence[Any]]:
     """Stream recorded events as batches in global time order.
 
@@ -1108,10 +1274,19 @@ def replay(
     starts after a book snapshot, the replay opens with a snapshot of the book as
     it stood at start_ns (``book_at_start``), so deltas never apply to an empty book.
 
+    ``clock="receive"`` replays data recorded with receive times (``recv_ns``, as
+    ``botkit record`` writes) in the order the recorder received it, each event
+    stamped with its receive time: what a live bot saw, in the order it saw it, which
+    the exchange's own times (``"exchange"``, the default) may not give when a venue
+    stamps some streams and not others. A file without ``recv_ns`` is then a
+    :class:`CatalogError`.
+
     Memory stays flat: every stream holds at most about one ``batch_rows`` chunk.
     """
     if batch_rows <= 0:
         raise ValueError("batch_rows must be > 0")
+    if clock not in (EXCHANGE_CLOCK, RECEIVE_CLOCK):
+        raise ValueError(f"clock must be {EXCHANGE_CLOCK!r} or {RECEIVE_CLOCK!r}, not {clock!r}")
     spec = _streams_spec(catalog, venue, symbols, kinds)
     streams: list[_Stream] = []
     if start_ns is not None and book_at_start:
@@ -1121,7 +1296,7 @@ def replay(
                 first = iter([(np.array([start_ns], dtype=np.int64), [snap])])
                 streams.append(_Stream(first))
     for sym, kind in spec:
-        chunks = _event_chunks(catalog, venue, sym, kind, start_ns, end_ns, batch_rows)
+        chunks = _event_chunks(catalog, venue, sym, kind, start_ns, end_ns, batch_rows, clock)
         streams.append(_Stream(chunks))
     yield from _merge_streams(streams)
 
@@ -1207,7 +1382,7 @@ def replay_count(
     return round(total)
 
 
-def _overlap(info: _FileInfo, start_ns: int | None, end_ns: int | None) -> float:
+def _overlap(info: FileInfo, start_ns: int | None, end_ns: int | None) -> float:
     if info.min_ts is None or info.max_ts is None:
         return 1.0
     lo = info.min_ts if start_ns is None else max(info.min_ts, start_ns)
@@ -1221,9 +1396,11 @@ __all__ = [
     "BID",
     "BOOK_DELTAS",
     "BOOK_SNAPSHOTS",
+    "EXCHANGE_CLOCK",
     "FUNDING",
     "NS_PER_DAY",
     "QUOTES",
+    "RECEIVE_CLOCK",
     "RECV_NS",
     "SIDE_BUY",
     "SIDE_SELL",
@@ -1232,14 +1409,17 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Entry",
+    "FileInfo",
     "bar_interval_ns",
     "bars_kind",
     "book_at",
     "check_kind",
     "day_of",
+    "file_info",
     "funding_rates",
     "is_bars_kind",
     "iter_trade_batches",
+    "read_columns",
     "replay",
     "replay_count",
     "symbol_dir",

@@ -49,6 +49,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "ask": "positive",
         "bid_size": "non_negative",
         "ask_size": "non_negative",
+        "last": "positive",
     },
     "funding": {"rate": "rate"},
     "bars": {
@@ -59,6 +60,10 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "volume": "non_negative",
     },
 }
+# Columns that may be null: a trade without an id, a quote value the venue did not give
+# (a one-sided book, a ticker without sizes, or without a last price). Their rules
+# apply to the values that are there.
+NULLABLE_COLUMNS = frozenset({"trade_id", "bid", "ask", "bid_size", "ask_size", "last"})
 _RULE_TEXT = {
     "positive": "a finite number > 0",
     "non_negative": "a finite number >= 0",
@@ -150,7 +155,7 @@ def check_schema(path: Path, kind: str, schema: pa.Schema, columns: Sequence[str
 def check_nulls(path: Path, batch: pa.RecordBatch, columns: Sequence[str], first_row: int) -> None:
     for i, name in enumerate(columns):
         col = batch.column(i)
-        if col.null_count and name != "trade_id":
+        if col.null_count and name not in NULLABLE_COLUMNS:
             row = first_row + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
             raise CatalogError(path, f"'{name}' is empty (null)", row=row)
 
@@ -186,6 +191,9 @@ def check_columns(
         v = cols.get(name)
         if v is None:
             continue
+        if name in NULLABLE_COLUMNS and v.dtype.kind == "f":
+            # A null (read as NaN) is a value the venue did not give: no rule applies.
+            v = np.where(np.isnan(v), 1.0, v)
         if isinstance(rule, tuple):
             lo, hi = rule
             if v.min() < lo or v.max() > hi:
@@ -293,6 +301,7 @@ def _out_of_range(path: Path, row: int, ts: int, lo: int, hi: int) -> CatalogErr
 
 __all__ = [
     "FIX_REIMPORT",
+    "NULLABLE_COLUMNS",
     "TS_MAX_NS",
     "TS_MIN_NS",
     "CatalogError",

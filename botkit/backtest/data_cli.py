@@ -1,4 +1,5 @@
-"""``botkit data ...``: make the sample, import recorded data, list the catalog.
+"""``botkit data ...``: make the sample, import recorded data; ``list`` and ``bars`` are in
+``catalog_tools.py``, ``check`` in ``catalog_check.py``, ``download`` in ``download.py``.
 
 ``register(subparsers)`` adds the ``data`` command to the main ``botkit`` parser;
 every subcommand sets ``func(args) -> int`` (the exit code). ``main(argv)`` runs
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.catalog import Catalog, CatalogError, Entry
+from botkit.backtest import catalog_tools, download
+from botkit.backtest.catalog import Catalog, CatalogError
 from botkit.backtest.importers import FORMAT_HELP, FORMATS, ImportRefused, import_file
 from botkit.backtest.importers.binance import MARKETS
 from botkit.backtest.importers.instrument import KINDS
@@ -44,7 +46,8 @@ Each format, its columns and what is inferred: docs/data.md."""
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``data`` (with make-sample, import, list) to an argparse subparsers object."""
+    """Add ``data`` (make-sample, import, list, bars, check, download) to an argparse
+    subparsers object."""
     data = subparsers.add_parser(
         "data",
         help="market data catalog: make the sample, import recordings, list contents",
@@ -147,11 +150,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     im.add_argument("files", nargs="+", type=Path, metavar="FILE", help="the files to import")
     im.set_defaults(func=_import)
 
-    ls = sub.add_parser("list", help="list the catalog's contents", description="List the catalog.")
-    ls.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog directory (%(default)s)")
-    ls.add_argument("--venue", default=None, help="only this venue")
-    ls.add_argument("--files", action="store_true", help="one line per day file")
-    ls.set_defaults(func=_list)
+    catalog_tools.register(sub, DEFAULT_CATALOG)  # list, bars, check
+    download.register(sub, DEFAULT_CATALOG)
+
+    from botkit.recording.cli import register_data_commands
+
+    register_data_commands(sub)  # compact, gaps
     return data
 
 
@@ -245,45 +249,6 @@ def _import(args: argparse.Namespace) -> int:
         print(f"imported {file.name} -> {args.venue} {args.symbol}: {result.summary()}")
         for line in result.report():
             print(f"  {line}")
-    return 0
-
-
-def _list(args: argparse.Namespace) -> int:
-    catalog = Catalog(args.catalog)
-    try:
-        entries = catalog.entries(venue=args.venue)
-    except CatalogError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if not entries:
-        print(f"{args.catalog}: empty")
-        return 0
-    if args.files:
-        for e in entries:
-            print(f"{e.venue}\t{e.symbol}\t{e.kind}\t{e.date}\t{e.rows}\t{e.path}")
-        return 0
-    groups: dict[tuple[str, str, str], list[Entry]] = {}
-    for e in entries:
-        groups.setdefault((e.venue, e.symbol, e.kind), []).append(e)
-    header = ("venue", "symbol", "kind", "from", "to", "days", "rows", "MB")
-    rows = [header]
-    for (venue, symbol, kind), es in groups.items():
-        size = sum(e.path.stat().st_size for e in es)
-        rows.append(
-            (
-                venue,
-                symbol,
-                kind,
-                str(es[0].date),
-                str(es[-1].date),
-                str(len(es)),
-                f"{sum(e.rows for e in es):,}",
-                f"{size / 1e6:.2f}",
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 
 

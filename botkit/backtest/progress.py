@@ -46,7 +46,9 @@ class Progress:
     ``total`` is the expected number of events (None when unknown: no bar or
     ETA, only count and rate). ``enabled=None`` means "only when the stream is
     a terminal". ``stream`` defaults to the ``sys.stderr`` of the moment the
-    bar is made, so redirected/captured stderr is honoured.
+    bar is made, so redirected/captured stderr is honoured. ``unit`` names what
+    is counted (``ev`` events, ``B`` bytes); ``total`` and ``label`` may be
+    changed between updates (a download learns its sizes as it goes).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Progress:
         stream: TextIO | None = None,
         label: str = "backtest",
         *,
+        unit: str = "ev",
         min_interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -63,6 +66,7 @@ class Progress:
         self.stream: TextIO = stream if stream is not None else sys.stderr
         self.enabled = _is_tty(self.stream) if enabled is None else enabled
         self.label = label
+        self.unit = unit
         self.min_interval = min_interval
         self._clock = clock
         self._start = clock()
@@ -104,10 +108,10 @@ class Progress:
             filled = int(frac * _BAR_WIDTH)
             parts.append("[" + "#" * filled + "." * (_BAR_WIDTH - filled) + "]")
             parts.append(f"{frac * 100:5.1f}%")
-            parts.append(f"{_fmt_count(self._done)}/{_fmt_count(self.total)} ev")
+            parts.append(f"{_fmt_count(self._done)}/{_fmt_count(self.total)} {self.unit}")
         else:
-            parts.append(f"{_fmt_count(self._done)} ev")
-        parts.append(f"{_fmt_count(rate)} ev/s")
+            parts.append(f"{_fmt_count(self._done)} {self.unit}")
+        parts.append(f"{_fmt_count(rate)} {self.unit}/s")
         if self._closed:
             parts.append(f"in {_fmt_duration(elapsed)}")
         elif self.total is not None and rate > 0:

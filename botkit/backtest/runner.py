@@ -82,6 +82,7 @@ def run_backtest(
 
     catalog = Catalog(config.resolve_path(config.data.catalog))
     venue = config.data.venue or config.venue.name
+    _compact_recordings(catalog, venue)
     start = None if config.data.start is None else to_ns(config.data.start)
     end = None if config.data.end is None else to_ns(config.data.end)
     # Recorded funding of the perpetuals, paid at its own times (else sim.funding_rate).
@@ -106,8 +107,15 @@ def run_backtest(
     t0 = time.perf_counter()
     with _Interrupt() as interrupt:
         try:
-            events = replay(catalog, venue, symbols, kinds=kinds, start_ns=start, end_ns=end)
-            engine.run_backtest(interrupt.batches(events), on_batch=bar.update)
+            if config.data.clock == "receive":
+                # A recording, replayed as the run that received it (botkit.recording.replay).
+                from botkit.recording.replay import received, run_received
+
+                arrived = received(catalog, venue, symbols, kinds=kinds, start_ns=start, end_ns=end)
+                run_received(engine, interrupt.batches(arrived), on_batch=bar.update)
+            else:
+                events = replay(catalog, venue, symbols, kinds=kinds, start_ns=start, end_ns=end)
+                engine.run_backtest(interrupt.batches(events), on_batch=bar.update)
         finally:
             bar.close()
         if engine.events == 0 and not interrupt.requested:
@@ -126,6 +134,24 @@ def run_backtest(
     out = out_dir or config.resolve_path(config.output.dir)
     summary = write_report(result, Path(out))
     return result, summary
+
+
+def _compact_recordings(catalog: Catalog, venue: str) -> None:
+    """Recordings of ``venue`` (``botkit record``, ``live.record``) are replayed from the
+    day files: compact what finished recorders left first. A recorder still running
+    keeps its segments until it stops."""
+    from botkit.recording.compaction import compact
+
+    report = compact(catalog.root, venue)
+    if report.runs:
+        log.info("compacted recordings of %s: %s", venue, report.summary())
+    if report.live:
+        log.warning(
+            "%d recording(s) of %s are still running: what they recorded is replayed once "
+            "they stop (or `botkit data compact` after they did)",
+            len(report.live),
+            venue,
+        )
 
 
 # ---- what the catalog holds ------------------------------------------------------

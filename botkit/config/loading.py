@@ -496,6 +496,50 @@ def _check_venue(cfg: BotConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _check_data_source(cfg: BotConfig) -> list[ConfigIssue]:
+    """``data.source: mqtt`` reads ``botkit feed`` from the broker of ``mqtt:``, live or paper."""
+    if cfg.data.source != "mqtt":
+        return []
+    loc = ("data", "source")
+    if cfg.mode == "backtest":
+        return [
+            ConfigIssue(
+                loc,
+                "'mqtt' cannot be used with mode: backtest, which replays data.catalog",
+                fix="Set mode: paper or mode: live, or remove data.source",
+                value="mqtt",
+            )
+        ]
+    if cfg.mqtt is None:
+        return [
+            ConfigIssue(
+                loc,
+                "'mqtt' needs an mqtt: section: the market data comes from `botkit feed` over "
+                "the broker that section names",
+                fix="Add mqtt: {host: <broker>, bot_id: <this bot's name>}, or set "
+                "data.source: venue",
+                value="mqtt",
+            )
+        ]
+    from botkit.ops.topics import symbol_level
+
+    issues = []
+    for i, inst in enumerate(cfg.instruments):
+        try:
+            symbol_level(inst.symbol)
+        except ValueError:
+            issues.append(
+                ConfigIssue(
+                    ("instruments", i, "symbol"),
+                    f"'{inst.symbol}' cannot be part of an MQTT topic, as data.source: mqtt "
+                    "needs ('+' and '#' are wildcards)",
+                    fix="Use the venue's symbol without '+' or '#', or data.source: venue",
+                    value=inst.symbol,
+                )
+            )
+    return issues
+
+
 def _check_mqtt(cfg: BotConfig, env: Mapping[str, str]) -> list[ConfigIssue]:
     """The command-signing secret is read from the environment variable ``mqtt:`` names."""
     mqtt = cfg.mqtt
@@ -610,6 +654,7 @@ def _parse(
         *_check_strategies(cfg, base_dir),
         *check_treasury(cfg.treasury),
         *_check_mqtt(cfg, os.environ if env is None else env),
+        *_check_data_source(cfg),
     ]
     if issues:
         raise ConfigError(source, [_with_line(i, text) for i in issues])

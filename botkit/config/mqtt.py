@@ -40,6 +40,12 @@ def _topic_level(field: str) -> Any:
                 f"a {field} is one MQTT topic level: {_LEVEL_HELP}",
                 "No '/', '+' or '#'",
             )
+        if v == "feed":
+            raise NotAllowed(
+                "'feed' is not allowed",
+                "<topic_prefix>/feed/ is where `botkit feed` publishes market data",
+                "Choose another name",
+            )
         return v
 
     return check

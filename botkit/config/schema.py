@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from botkit.config.dashboard import DashboardConfig
 from botkit.config.durations import (
     Duration,
     PositiveDuration,
@@ -392,13 +393,18 @@ DataKind = Annotated[str, AfterValidator(_data_kind)]
 
 
 class DataConfig(Section):
-    """What a backtest replays from the data catalog."""
+    """What a backtest replays from the data catalog; where a paper or live run's market
+    data comes from (``source``: the venue's stream, or ``botkit feed`` over MQTT)."""
 
     catalog: Path = Path("backtest_data")
     venue: str | None = None
+    source: Literal["venue", "mqtt"] = "venue"
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
     kinds: tuple[DataKind, ...] = Field(default=("book", "quotes", "trades", "bars"), min_length=1)
+    # Replay in the exchange's times (ts_ns), or in the order a recorder received the
+    # events (recv_ns, as `botkit record` and `live.record` write it).
+    clock: Literal["exchange", "receive"] = "exchange"
 
     @field_validator("end")
     @classmethod
@@ -431,6 +437,14 @@ class OutputConfig(Section):
     equity_interval: PositiveDuration = 60 * 1_000_000_000
 
 
+class RecordConfig(Section):
+    """Recording a run's market data into a catalog (``live.record``, ``botkit record``)."""
+
+    dir: Path = Path("recordings")
+    # How often the buffered events are written out: a killed recorder loses at most this.
+    flush: PositiveDuration = 2 * 1_000_000_000
+
+
 class LiveConfig(Section):
     """Paper and live runs: the journal, what happens on stop, and the local simulator."""
 
@@ -449,6 +463,8 @@ class LiveConfig(Section):
     # How often the one-line status (PnL, positions, open orders, fills, rejects)
     # is logged at info level.
     status_interval: PositiveDuration = 5 * 1_000_000_000
+    # Record the market data the run receives into a catalog (null: no recording).
+    record: RecordConfig | None = None
 
 
 class ScheduleConfig(Section):
@@ -500,6 +516,8 @@ class BotConfig(Section):
     treasury: TreasuryConfig = Field(default_factory=TreasuryConfig)
     # Telemetry and remote control over MQTT (botkit.ops); absent (or null): no broker.
     mqtt: MqttConfig | None = None
+    # `botkit dashboard`'s login, address and folders (botkit.dashboard); absent: no dashboard.
+    dashboard: DashboardConfig | None = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -557,6 +575,12 @@ class BotConfig(Section):
                 "schedule.daily_report is a cron schedule, and schedule.timezone is not set; "
                 "add e.g. `timezone: UTC` under schedule:"
             )
+        crons = [e.job.name for e in self.treasury.jobs if e.job.cron is not None]
+        if crons:
+            raise ValueError(
+                f"treasury job {crons[0]} runs on a cron schedule, and schedule.timezone is "
+                "not set; add e.g. `schedule: {timezone: UTC}`"
+            )
         return self
 
     def schedules(self, sc: StrategyConfig) -> tuple[dict[str, Schedule], Window | None]:
@@ -585,7 +609,8 @@ class BotConfig(Section):
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret value in the config, for :func:`botkit.redact.install_redaction`."""
         mqtt = self.mqtt.secrets() if self.mqtt is not None else ()
-        return self.venue.secrets() + self.treasury.secrets() + mqtt
+        dashboard = self.dashboard.secrets() if self.dashboard is not None else ()
+        return self.venue.secrets() + self.treasury.secrets() + mqtt + dashboard
 
     def secret_values(self) -> tuple[str, ...]:
         """The plain secret values, for redaction filters only; never print them."""

@@ -10,8 +10,10 @@ more useful one), and the status reports the counts. The lanes, emptied in
 this order:
 
 1. ``reply``: answers to control commands;
-2. ``fills``: at QoS 1 at least (a fill is never dropped for an order update);
-3. ``events``: orders, rejects, positions, PnL and log lines, at ``mqtt.qos``.
+2. ``fills``: at QoS 1 at least (a fill is never dropped for an order update),
+   and the daily report;
+3. ``events``: orders, rejects, positions, PnL and log lines, at ``mqtt.qos``
+   (the market data feed's messages too).
 
 The retained ``status`` is no queued message but a slot: whatever is current
 is published (retained, QoS 1) when asked to and after every (re)connect,
@@ -33,19 +35,29 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import aiomqtt
 
 from botkit.ops import payloads
-from botkit.ops.topics import FILLS, REPLY, STATUS, Topics
+from botkit.ops.topics import AT_LEAST_ONCE, REPLY, STATUS, Topics
 
 log = logging.getLogger("botkit.ops.publisher")
 
 # (kind, seq, ts_ns, build, arg): build(arg) is the topic's body; build None: arg is the
 # payload already encoded (a message sent again after a failed publish).
 Queued = tuple[str, int, int, Any, Any]
+
+# (seq, ts_ns, body) -> the payload object: the fields every message starts with, then body.
+Envelope = Callable[[int, int, Mapping[str, Any]], dict[str, Any]]
+
+
+class TopicNames(Protocol):
+    """Full topic names by kind (a bot's :class:`Topics`, a feed's ``FeedTopics``)."""
+
+    def of(self, kind: str) -> str: ...
+
 
 BATCH = 32  # messages encoded and sent together; encoding them holds the loop ~0.3 ms
 MIN_BACKOFF_S = 0.1
@@ -75,11 +87,13 @@ class Publisher:
     ``connect()`` makes a fresh, unconnected client (with the offline last
     will); ``status()`` builds the current status body; ``subscriptions`` are
     (re)subscribed on every connect and their messages go to ``on_message``.
+    ``envelope`` makes each payload from its seq, time and body (default: a
+    bot's ``bot_id``, ``seq`` and ``ts`` first, :func:`payloads.envelope`).
     """
 
     def __init__(
         self,
-        topics: Topics,
+        topics: TopicNames,
         connect: Callable[[], aiomqtt.Client],
         status: Callable[[], dict[str, Any]],
         *,
@@ -88,8 +102,18 @@ class Publisher:
         reconnect_delay_s: float = 2.0,
         subscriptions: tuple[str, ...] = (),
         on_message: Callable[[aiomqtt.Message], Awaitable[None]] | None = None,
+        envelope: Envelope | None = None,
     ) -> None:
         self.topics = topics
+        if envelope is None:
+            if not isinstance(topics, Topics):
+                raise TypeError("a Publisher of other topics than a bot's needs an envelope")
+            bot_id = topics.bot_id
+
+            def envelope(seq: int, ts_ns: int, body: Mapping[str, Any]) -> dict[str, Any]:
+                return payloads.envelope(bot_id, seq, ts_ns, body)
+
+        self._envelope: Envelope = envelope
         self._connect = connect
         self._status = status
         self._subscriptions = subscriptions
@@ -116,11 +140,23 @@ class Publisher:
 
     # ----- the trading loop's side: never waits --------------------------------------
 
-    def put(self, kind: str, ts_ns: int, build: Callable[[Any], dict[str, Any]], arg: Any) -> None:
-        """Queue one message for ``kind``'s topic; ``build(arg)`` makes its body later."""
-        seq = self._seq[kind] + 1
-        self._seq[kind] = seq
-        lane = self.fills_lane if kind == FILLS else self.events_lane
+    def put(
+        self,
+        kind: str,
+        ts_ns: int,
+        build: Callable[[Any], dict[str, Any]],
+        arg: Any,
+        seq: int | None = None,
+    ) -> None:
+        """Queue one message for ``kind``'s topic; ``build(arg)`` makes its body later.
+
+        ``seq`` None counts up by one per message of ``kind``; a caller that keeps its
+        own numbering (the feed: a requested book snapshot repeats the book's) gives it.
+        """
+        if seq is None:
+            seq = self._seq[kind] + 1
+            self._seq[kind] = seq
+        lane = self.fills_lane if kind in AT_LEAST_ONCE else self.events_lane
         lane.put((kind, seq, ts_ns, build, arg))
         if not self._wakeup.is_set():
             self._wakeup.set()
@@ -288,7 +324,7 @@ class Publisher:
     async def _send_status(self, client: aiomqtt.Client, body: dict[str, Any]) -> None:
         seq = self._seq[STATUS] + 1
         self._seq[STATUS] = seq
-        data = payloads.dumps(payloads.envelope(self.topics.bot_id, seq, time.time_ns(), body))
+        data = payloads.dumps(self._envelope(seq, time.time_ns(), body))
         await client.publish(self._topic(STATUS), data, qos=1, retain=True)
         self.published[STATUS] += 1
 
@@ -296,7 +332,7 @@ class Publisher:
         self, kind: str, seq: int, ts_ns: int, build: Callable[[Any], dict[str, Any]], arg: Any
     ) -> bytes | None:
         try:
-            return payloads.dumps(payloads.envelope(self.topics.bot_id, seq, ts_ns, build(arg)))
+            return payloads.dumps(self._envelope(seq, ts_ns, build(arg)))
         except Exception:
             # A payload bug must not stop telemetry: the message is counted and skipped.
             self.encode_errors += 1
@@ -327,4 +363,4 @@ def _same(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-__all__ = ["Lane", "Publisher"]
+__all__ = ["Envelope", "Lane", "Publisher", "TopicNames"]

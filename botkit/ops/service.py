@@ -30,7 +30,7 @@ from botkit.ops.health import FeedHealth
 from botkit.ops.publisher import Publisher
 from botkit.ops.status import StatusBuilder, state_of
 from botkit.ops.telemetry import Snapshots, TelemetryTap
-from botkit.ops.topics import CONTROL, STATUS, Topics
+from botkit.ops.topics import CONTROL, REPORT, STATUS, Topics
 
 if TYPE_CHECKING:
     from botkit.config import BotConfig
@@ -165,6 +165,10 @@ class OpsService:
                 self.commands.follow_up()
             await asyncio.sleep(min(TICK_S, interval))
 
+    def publish_report(self, report: dict[str, Any]) -> None:
+        """Queue the daily report (``botkit.jobs.DailyReport``) on ``report/daily``, QoS 1."""
+        self.publisher.put(REPORT, time.time_ns(), _same, dict(report))
+
     # ----- control -------------------------------------------------------------------------
 
     def state(self) -> str:
@@ -205,6 +209,10 @@ class OpsService:
                 body = reply(cmd.id, cmd.command, self.state(), result=result)
         self.publisher.reply(body)
         return body
+
+
+def _same(body: dict[str, Any]) -> dict[str, Any]:
+    return body
 
 
 __all__ = ["OpsService"]

@@ -100,6 +100,18 @@ the ones a client must cope with either way):
   orders are not merged in). Public trades are the exchange's tape: the
   background market's prints plus the account's taker fills; ``type`` is the
   aggressor's side.
+* Withdraws (v1 ``GET /api/v1/withdraws/``): the document has no call that
+  creates one, so the backend is given them by ``AlpServer.add_withdraw``
+  (tests, or a desk's history to list); each debits the balance. A row is the
+  example's ``{id, timestamp (unix seconds, a fraction), currency, amount (a
+  number), status}``, newest first, no paging (none is documented). Status 10
+  (New) when made, 20 (Verified) after half of ``withdraw_settle_s``, then 30
+  (Approved), or 40 (Refused, refunded) for an address in
+  ``withdraw_fail_addresses``, or 50 (Canceled, refunded) once
+  ``cancel_withdraw`` was asked while it waited. ``currency_id`` filters by the
+  currency's short name (v1 currencies have no ids, and the wallets list reads
+  its filter of that name so: an unknown one lists nothing), ``status`` by the
+  status value (one outside the table is 400).
 * v1 order details: ``amount`` is the unfilled amount, ``amount_original`` the
   size, ``amount_filled`` a string, ``status`` a string (the example's shapes);
   ``/orders/own/`` lists ``amount`` as the size and ``status`` as an integer.
@@ -139,6 +151,7 @@ from botkit.simulator.kit import (
     split_options,
     unauthorized,
 )
+from botkit.simulator.withdrawals import SimWithdrawal, WithdrawalLedger
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -231,6 +244,12 @@ class AlpOptions:
     max_window_days: int = 30
     jwt_ttl_s: float = 3600  # a fraction gives a fractional exp (a NumericDate may have one)
     strict_fields: bool = True
+    withdraw_settle_s: float = 2.0  # from New (10) to Approved (30)
+    withdraw_fail_addresses: tuple[str, ...] = ()  # withdraws to these are Refused (40)
+
+
+# v1 withdraw statuses (the document's table) by the ledger's states.
+WITHDRAW_STATUS = {"completed": 30, "failed": 40, "cancelled": 50}
 
 
 def _instruments() -> dict[str, Instrument]:
@@ -391,6 +410,12 @@ class AlpServer(VenueServer):
         names = sorted({c for i in backend.instruments.values() for c in (i.base, i.quote)})
         self.currency_ids = {c: n for n, c in enumerate(names, 1)}
         self.pair_ids = {s: n for n, s in enumerate(sorted(backend.instruments), 1)}
+        self.withdraws = WithdrawalLedger(
+            backend.balances,
+            settle_s=self.options.withdraw_settle_s,
+            fail_addresses=self.options.withdraw_fail_addresses,
+            first_id=403,
+        )
 
     # ----- the venue's parts for the kit ------------------------------------------------------
 
@@ -412,7 +437,7 @@ class AlpServer(VenueServer):
             Route("POST", f"{v1}/order-cancel/", self.order_cancel_v1, "cancel", private=True),
             Route("GET", f"{v1}/exchanges/own/", self.exchanges_own, "trades", private=True),
             Route("GET", f"{v1}/deposits/", self.empty_list, "deposits", private=True),
-            Route("GET", f"{v1}/withdraws/", self.empty_list, "withdraws", private=True),
+            Route("GET", f"{v1}/withdraws/", self.withdraws_v1, "withdraws", private=True),
             # v3, the seed's paths
             Route("GET", f"{v3}/feeinfo", self.feeinfo_seed, "feeinfo", private=True),
             Route("GET", f"{v3}/accounts", self.accounts_seed, "accounts", private=True),
@@ -991,6 +1016,51 @@ class AlpServer(VenueServer):
                 for f in page
             ]
         )
+
+    # ----- v1: withdraws (listed; the document has no call that makes one) ------------------
+
+    def add_withdraw(
+        self, currency: str, amount: Decimal | str, address: str = "", *, reference: str = ""
+    ) -> SimWithdrawal:
+        """Put a withdrawal in the account's books (the API cannot create one): it debits
+        the balance and moves New -> Verified -> Approved (or Refused) on the wall clock."""
+        value = Decimal(amount)
+        if value <= 0 or value > self.backend.balances.get(currency, ZERO):
+            raise ValueError(f"cannot withdraw {value} {currency}: the balance is lower")
+        ref = reference or f"alp-withdraw-{len(self.withdraws.items) + 1}"
+        return self.withdraws.create(ref, currency, value, address)
+
+    def cancel_withdraw(self, withdraw_id: int) -> None:
+        """The user cancels a withdrawal that is still waiting (status 50, refunded)."""
+        self.withdraws.cancel(next(w for w in self.withdraws.items if w.id == withdraw_id))
+
+    def withdraw_status(self, w: SimWithdrawal) -> int:
+        if w.state in WITHDRAW_STATUS:
+            return WITHDRAW_STATUS[w.state]
+        halfway = w.settle_at - self.withdraws.settle_s / 2
+        return 20 if self.withdraws.clock() >= halfway else 10
+
+    def withdraws_v1(self, req: SimRequest) -> web.Response:
+        p = self.query(req)
+        currency = p.text("currency_id", max_len=16)
+        status = p.integer("status", low=10, high=50)
+        p.finish()
+        if status is not None and status not in (10, 20, 30, 40, 50):
+            raise p.bad("status", "must be one of 10, 20, 30, 40, 50")
+        rows = []
+        for w in self.withdraws.newest_first():
+            code = self.withdraw_status(w)
+            if (currency is None or w.asset == currency) and (status is None or code == status):
+                rows.append(
+                    {
+                        "id": w.id,
+                        "timestamp": _epoch_s(w.created_ns),
+                        "currency": w.asset,
+                        "amount": w.amount,
+                        "status": code,
+                    }
+                )
+        return self.reply(rows)
 
     def empty_list(self, req: SimRequest) -> web.Response:
         p = self.query(req)

@@ -11,7 +11,9 @@ Public: ``GET trading_assets``, ``trading_pairs``, ``order_book/{id}``,
 ``user_trades``, ``orders``, ``orders/{id}``, ``customer_orders/{id}``; ``POST
 orders``, ``customer_orders``, ``orders/{id}/cancel``,
 ``customer_orders/{id}/cancel``, ``orders/cancel``, ``orders/cancel_active``,
-``portfolios/{id}/withdraw``. Websocket channels: order_book, trades, ticker,
+``portfolios/{id}/withdraw``, ``portfolios/{id}/fiat_withdrawals``; ``GET
+portfolios/{id}/fiat_withdrawals``, ``portfolios/{id}/fiat_withdrawals/{withdrawal_id}``,
+``user/bank_accounts``. Websocket channels: order_book, trades, ticker,
 portfolio, user_orders, user_trades. The authentication check is written here
 from the document's example code, not taken from the adapter.
 
@@ -61,9 +63,33 @@ switches the ones a client must cope with either way):
   ``percent_value`` is that rate in percent of the trade value ("0.2" is 0.2 %),
   ``min_fee`` "0".
 * Portfolios: one portfolio (id 916). ``available_amount`` is what new orders
-  may use, ``reserved_amount`` what open orders hold, ``locked_amount`` 0. A
-  withdrawal (``POST /portfolios/{id}/withdraw``) leaves at once and answers
-  the portfolios, as its example does.
+  may use, ``reserved_amount`` what open orders hold, ``locked_amount`` 0;
+  ``wallet_address`` is the asset's deposit address (a fixed UUID per asset, as
+  the example shows one).
+* Crypto withdrawals (``POST /portfolios/{id}/withdraw``): ``amount`` a string
+  (at least the asset's ``minimal_withdrawal_amount``, at most the available
+  amount), ``trading_asset_id`` a crypto asset (a fiat one is refused: it has
+  its own call), ``message`` optional text, ``destination_address`` in the
+  document's format: for XRP ``the_address?dt=<digits>``, for KAYA
+  ``the_address?msg=<text without white space, ?, &, #, =>``, for XLM
+  ``the_address?memoId=<digits>`` (``tagged_assets=True`` lists those three
+  assets; the tag is part of the format, so an address
+  without it is refused: 400), and for any other asset the address alone (a
+  ``?`` part is refused). The amount leaves the portfolio at once and the call
+  answers the portfolios, as its example does; ``settle_s`` later the
+  withdrawal is done, or failed and refunded for an address in
+  ``fail_addresses`` (the REST API shows a crypto withdrawal nowhere but in the
+  balance).
+* Fiat withdrawals (``POST /portfolios/{id}/fiat_withdrawals``):
+  ``bank_account_id`` one of the user's bank accounts (``bank_accounts``; an
+  unknown one is 404 "Bank account not found", one that is not VERIFIED 400),
+  ``trading_asset_id`` a FIAT asset, ``amount`` a string as above, ``type``
+  optional and SEPA (the only value). It answers the portfolios; the withdrawal
+  is listed (``GET .../fiat_withdrawals``, newest first, no paging: none is
+  documented) and fetched by id as ``FiatWithdrawalDetails``: ``status``
+  PENDING, then ``settle_s`` later CHECKED (done), or FAILED (refunded) for a
+  bank account id in ``fail_addresses``. ``GET /user/bank_accounts`` lists the
+  accounts.
 * ``maximum_order_value`` is a string, as the TradingAsset schema types it (the
   example shows a number; ``max_order_value_as="number"`` sends that instead);
   min/max order value are the *quote* asset's.
@@ -120,6 +146,7 @@ from botkit.simulator.kit import (
     split_options,
     unauthorized,
 )
+from botkit.simulator.withdrawals import SimWithdrawal, WithdrawalLedger
 
 __all__ = [
     "API",
@@ -128,6 +155,7 @@ __all__ = [
     "DEFAULT_API_SECRET",
     "DEFAULT_WS_TOKEN",
     "PAIRS",
+    "TAGGED_ASSETS",
     "WS_PATH",
     "BlockTradeOptions",
     "BlockTradeServer",
@@ -183,6 +211,55 @@ ASSETS: tuple[AssetSpec, ...] = (
     AssetSpec(3, "BTC", "Bitcoin", "CRYPTOCURRENCY", 8, "0.00000001", "0.0001", "100", "0.0005"),
     AssetSpec(4, "ETH", "Ethereum", "CRYPTOCURRENCY", 8, "0.00000001", "0.001", "2000", "0.005"),
     AssetSpec(5, "USDT", "Tether", "CRYPTOCURRENCY", 2, "0.01", "10", "1000000", "10"),
+)
+# The assets whose withdrawal address carries a tag (``tagged_assets=True`` lists them).
+TAGGED_ASSETS: tuple[AssetSpec, ...] = (
+    AssetSpec(6, "XRP", "Ripple", "CRYPTOCURRENCY", 6, "0.000001", "1", "1000000", "20"),
+    AssetSpec(7, "XLM", "Stellar", "CRYPTOCURRENCY", 7, "0.0000001", "1", "1000000", "1"),
+    AssetSpec(8, "KAYA", "Kaya", "CRYPTOCURRENCY", 8, "0.00000001", "1", "1000000", "1"),
+)
+
+# "the proper format of the destination address": the parameter after "?" per asset,
+# and whether its value is a number.
+ADDRESS_FORMATS: Mapping[str, tuple[str, bool]] = {
+    "XRP": ("dt", True),
+    "KAYA": ("msg", False),
+    "XLM": ("memoId", True),
+}
+FIAT_TYPES = ("SEPA",)
+FIAT_STATUS: Mapping[str, str] = {
+    "pending": "PENDING",
+    "completed": "CHECKED",
+    "failed": "FAILED",
+    "cancelled": "FAILED",
+}
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    """One of the user's bank accounts (``BankAccountData``)."""
+
+    id: str
+    iban: str
+    bic: str
+    display_name: str
+    status: str = "VERIFIED"
+
+
+BANK_ACCOUNTS: tuple[BankAccount, ...] = (
+    BankAccount(
+        "3f2b8a4e-1c6d-4e8f-9a0b-5c7d2e1f4a6b",
+        "DE89370400440532013000",
+        "COBADEFFXXX",
+        "Desk EUR account",
+    ),
+    BankAccount(
+        "8d1e7c2a-4b3f-4a9e-8c6d-0f5e2b7a9c1d",
+        "FR1420041010050500013M02606",
+        "PSSTFRPPXXX",
+        "Not verified yet",
+        "NEW",
+    ),
 )
 
 PAIRS: tuple[PairSpec, ...] = (
@@ -247,6 +324,10 @@ class BlockTradeOptions:
     restricted_directions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     assets: tuple[AssetSpec, ...] = ASSETS
     pairs: tuple[PairSpec, ...] = PAIRS
+    tagged_assets: bool = False  # also list XRP, XLM and KAYA (TAGGED_ASSETS)
+    settle_s: float = 2.0  # a withdrawal's time from taken to done (or failed)
+    fail_addresses: tuple[str, ...] = ()  # withdrawals to these fail (and are refunded)
+    bank_accounts: tuple[BankAccount, ...] = BANK_ACCOUNTS
 
 
 def make_server(seed: int = 1, **options: Any) -> BlockTradeServer:
@@ -257,6 +338,11 @@ def make_server(seed: int = 1, **options: Any) -> BlockTradeServer:
         s: tuple(d.upper() for d in v) for s, v in (opts.restricted_directions or {}).items()
     }
     opts = replace(opts, restricted_directions=restricted)
+    if opts.tagged_assets:
+        listed = {a.id for a in opts.assets}
+        opts = replace(
+            opts, assets=opts.assets + tuple(a for a in TAGGED_ASSETS if a.id not in listed)
+        )
     assets = {a.iso: a for a in opts.assets}
     instruments: dict[str, Instrument] = {}
     for p in opts.pairs:
@@ -368,6 +454,13 @@ class BlockTradeServer(VenueServer):
         self.rng = random.Random(seed)
         self._trade_ids: dict[str, int] = {}
         self.order_fills: dict[str, list[tuple[int, Fill]]] = {}  # venue id -> (id, fill)
+        # Crypto and fiat withdrawals (``extra["kind"]``), settled on the wall clock.
+        self.withdrawals = WithdrawalLedger(
+            backend.balances,
+            settle_s=self.options.settle_s,
+            fail_addresses=self.options.fail_addresses,
+            first_id=4100,
+        )
 
     # ----- the venue's parts for the kit ------------------------------------------------------
 
@@ -394,6 +487,18 @@ class BlockTradeServer(VenueServer):
             Route("GET", a + "/customer_orders/{id}", self.customer_order, "order", True),
             Route("POST", a + "/customer_orders/{id}/cancel", self.cancel_customer, "cancel", True),
             Route("POST", a + "/portfolios/{id}/withdraw", self.withdraw, "withdraw", True),
+            Route("GET", a + "/portfolios/{id}/fiat_withdrawals", self.fiat_list, "fiat", True),
+            Route(
+                "POST", a + "/portfolios/{id}/fiat_withdrawals", self.fiat_create, "withdraw", True
+            ),
+            Route(
+                "GET",
+                a + "/portfolios/{id}/fiat_withdrawals/{withdrawal_id}",
+                self.fiat_one,
+                "fiat",
+                True,
+            ),
+            Route("GET", f"{a}/user/bank_accounts", self.bank_accounts, "user", private=True),
             Route("GET", WS_PATH, self.websocket, "websocket"),
         )
 
@@ -516,6 +621,7 @@ class BlockTradeServer(VenueServer):
         }
 
     def portfolios_json(self) -> list[dict[str, Any]]:
+        self.withdrawals.settle()  # a failed withdrawal is refunded
         be = self.backend
         assets = []
         for a in self.options.assets:
@@ -527,10 +633,17 @@ class BlockTradeServer(VenueServer):
                     "available_amount": _s(available),
                     "reserved_amount": _s(total - available),
                     "locked_amount": "0",
-                    "wallet_address": str(uuid.UUID(int=a.id * 7919 + self.options.portfolio_id)),
+                    "wallet_address": self.wallet_address(a),
                 }
             )
         return [{"id": self.options.portfolio_id, "assets": assets}]
+
+    def wallet_address(self, a: AssetSpec) -> str:
+        """The asset's deposit address: a fixed UUID (as the example), with the tag in the
+        withdrawal format for the assets that need one (deposits to the portfolio)."""
+        address = str(uuid.UUID(int=a.id * 7919 + self.options.portfolio_id))
+        fmt = ADDRESS_FORMATS.get(a.iso)
+        return f"{address}?{fmt[0]}={self.options.portfolio_id}" if fmt else address
 
     def levels(self, pair: PairSpec) -> tuple[Levels, Levels]:
         book = self.backend.books[pair.symbol]
@@ -741,20 +854,14 @@ class BlockTradeServer(VenueServer):
             raise p.bad(name, f"{item[:20]!r} is not an id")
         return n
 
-    def withdraw(self, req: SimRequest) -> web.Response:
-        pid = _path_int(req.match["id"])
-        if pid != self.options.portfolio_id:
+    def _portfolio(self, req: SimRequest) -> None:
+        if _path_int(req.match["id"]) != self.options.portfolio_id:
             raise Refusal(404, "Portfolio not found", "not_found")
-        p = self.body(req)
-        amount = p.decimal("amount", required=True, number=False)
-        asset_id = p.integer("trading_asset_id", required=True)
-        p.text("message", max_len=1024)
-        p.text("destination_address", required=True, max_len=256)
-        p.finish()
-        asset = self.asset_by_id.get(asset_id or 0)
-        if asset is None:
-            raise Refusal(400, "Trading asset not found", "invalid_params")
-        assert amount is not None
+
+    def _withdrawal_amount(self, p: Params, asset: AssetSpec, amount: Decimal) -> None:
+        exponent = amount.normalize().as_tuple().exponent
+        if amount <= 0 or not isinstance(exponent, int) or -exponent > asset.decimal_precision:
+            raise p.bad("amount", f"must be > 0 with at most {asset.decimal_precision} decimals")
         if amount < Decimal(asset.minimal_withdrawal_amount):
             raise Refusal(
                 400,
@@ -763,8 +870,141 @@ class BlockTradeServer(VenueServer):
             )
         if amount > self.backend.available(asset.iso):
             raise Refusal(400, f"Insufficient funds: {asset.iso}", "insufficient_funds")
-        self.backend.balances[asset.iso] = self.backend.balances.get(asset.iso, ZERO) - amount
+
+    @staticmethod
+    def destination_problem(iso: str, text: str) -> str | None:
+        """Why ``destination_address`` is not in the document's format for ``iso``."""
+        address, sep, rest = text.partition("?")
+        if not address or any(c.isspace() for c in text):
+            return "destination_address is not an address"
+        fmt = ADDRESS_FORMATS.get(iso)
+        if fmt is None:
+            return f"a {iso} destination address has no '?' part" if sep else None
+        name, numeric = fmt
+        shown = f"the_address?{name}=the_{'number' if numeric else 'message'}"
+        if not sep or not rest.startswith(name + "="):
+            return f"the {iso} destination address must be written {shown}"
+        value = rest[len(name) + 1 :]
+        if not value or any(c in value for c in "?&#="):
+            return f"the {iso} destination address must be written {shown}"
+        if numeric and not (value.isascii() and value.isdigit()):
+            return f"the {iso} destination {name} must be a number"
+        return None
+
+    def withdraw(self, req: SimRequest) -> web.Response:
+        self._portfolio(req)
+        p = self.body(req)
+        amount = p.decimal("amount", required=True, number=False)
+        asset_id = p.integer("trading_asset_id", required=True)
+        message = p.text("message", max_len=1024)
+        target = p.text("destination_address", required=True, max_len=256)
+        p.finish()
+        asset = self.asset_by_id.get(asset_id or 0)
+        if asset is None:
+            raise Refusal(400, "Trading asset not found", "invalid_params")
+        if asset.currency_type == "FIAT":
+            raise p.bad("trading_asset_id", f"{asset.iso} is fiat: use fiat_withdrawals")
+        assert amount is not None and target is not None
+        problem = self.destination_problem(asset.iso, target)
+        if problem is not None:
+            raise p.bad("destination_address", problem)
+        self._withdrawal_amount(p, asset, amount)
+        address, _, rest = target.partition("?")
+        tag = rest.partition("=")[2]
+        self.withdrawals.create(
+            str(uuid.uuid4()),
+            asset.iso,
+            amount,
+            address,
+            tag=tag or None,
+            kind="crypto",
+            message=message,
+        )
         return self.reply(self.portfolios_json())
+
+    # ----- private REST: fiat withdrawals and bank accounts ------------------------------------
+
+    def bank_account_json(self, b: BankAccount) -> dict[str, Any]:
+        return {
+            "id": b.id,
+            "iban": b.iban,
+            "bic": b.bic,
+            "display_name": b.display_name,
+            "status": b.status,
+        }
+
+    def fiat_json(self, w: SimWithdrawal) -> dict[str, Any]:
+        bank = next(b for b in self.options.bank_accounts if b.id == w.address)
+        changed = w.completed_ns or w.extra.get("settled_ns") or w.created_ns
+        return {
+            "id": w.id,
+            "customer_id": 952,
+            "status": FIAT_STATUS[w.state],
+            "type": w.extra["type"],
+            "bank_account": self.bank_account_json(bank),
+            "iso_code": w.asset,
+            "amount": _s(w.amount),
+            "fee": "0",
+            "created_at": _ms(w.created_ns),
+            "modified_at": _ms(changed),
+        }
+
+    def _fiat(self) -> list[SimWithdrawal]:
+        return [w for w in self.withdrawals.newest_first() if w.extra["kind"] == "fiat"]
+
+    def fiat_list(self, req: SimRequest) -> web.Response:
+        self._portfolio(req)
+        self.params(req.query, "query").finish()
+        return self.reply([self.fiat_json(w) for w in self._fiat()])
+
+    def fiat_one(self, req: SimRequest) -> web.Response:
+        self._portfolio(req)
+        self.params(req.query, "query").finish()
+        wid = _path_int(req.match["withdrawal_id"])
+        found = next((w for w in self._fiat() if w.id == wid), None)
+        if found is None:
+            raise Refusal(404, "Withdrawal not found", "not_found")
+        return self.reply(self.fiat_json(found))
+
+    def fiat_create(self, req: SimRequest) -> web.Response:
+        self._portfolio(req)
+        p = self.body(req)
+        bank_id = p.text("bank_account_id", required=True, max_len=64)
+        asset_id = p.integer("trading_asset_id", required=True)
+        amount = p.decimal("amount", required=True, number=False)
+        kind = p.choice("type", FIAT_TYPES) or FIAT_TYPES[0]
+        p.finish()
+        assert amount is not None
+        asset = self.asset_by_id.get(asset_id or 0)
+        if asset is None:
+            raise Refusal(400, "Trading asset not found", "invalid_params")
+        if asset.currency_type != "FIAT":
+            raise p.bad("trading_asset_id", f"{asset.iso} is not a fiat currency")
+        bank = next((b for b in self.options.bank_accounts if b.id == bank_id), None)
+        if bank is None:
+            raise Refusal(404, "Bank account not found", "not_found")
+        if bank.status != "VERIFIED":
+            raise p.bad("bank_account_id", f"the bank account is {bank.status}, not VERIFIED")
+        self._withdrawal_amount(p, asset, amount)
+        self.withdrawals.create(
+            str(uuid.uuid4()), asset.iso, amount, bank.id, kind="fiat", type=kind
+        )
+        return self.reply(self.portfolios_json())
+
+    def bank_accounts(self, req: SimRequest) -> web.Response:
+        self.params(req.query, "query").finish()
+        return self.reply(
+            {
+                "bank_accounts": [self.bank_account_json(b) for b in self.options.bank_accounts],
+                "ref_number": f"BT{self.options.portfolio_id}",
+                "send_to_data": {
+                    "account_holder": "ETR AG",
+                    "payment_provider": "Simulated Payments",
+                    "iban": "CH9300762011623852957",
+                    "bic": "SIMUCHZZXXX",
+                },
+            }
+        )
 
     # ----- private REST: orders -----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ errors use the venue's own error shape, like everything else the server says.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -322,8 +323,16 @@ def serve(
     if faults:
         app[EXCHANGE_KEY].faults.update(**faults)
 
-    async def announce(app: web.Application) -> None:
-        print(banner(venue, host, port, app), flush=True)
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            # Only once the port is open: whoever reads the banner can connect at once.
+            print(banner(venue, host, port, app), flush=True)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
 
-    app.on_startup.append(announce)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

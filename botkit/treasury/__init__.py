@@ -3,7 +3,9 @@
 One interface for every withdrawal API (``client.WithdrawalClient``: create,
 get one, list with paging, cancel, deposit address and balance where the
 venue documents them), one package per API split by concern like the venue
-adapters (``alphapo/``, ``viewer/``: auth, rest, parsing, client), and the
+adapters (``alphapo/``, ``viewer/``: auth, rest, parsing, client; ``alpha5/``,
+``blocktrade/`` and ``alp/`` are thin clients over the trading adapters' own
+auth and REST), and the
 path every withdrawal takes (``service.Treasury``): the guard rails
 (``guards``), an idempotency key journaled before sending (``keys``,
 ``journal``), a lookup instead of a blind resend after a lost reply, and the
@@ -21,7 +23,10 @@ module         what it holds
 ``guards``     the guard rails, one small function each
 ``journal``    ``TreasuryJournal``: attempts written before they are sent
 ``service``    ``Treasury``: plan, execute, follow
-``cli``        ``botkit withdraw`` and ``botkit withdrawals``
+``jobs``       profit sweeps and rebalancing, on the node's scheduler, once per
+               fire time
+``cli``        ``botkit withdraw``, ``botkit withdrawals``, ``botkit treasury
+               run-job``
 =============  ================================================================
 
 The configuration is bot.yaml's ``treasury:`` section

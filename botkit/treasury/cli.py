@@ -17,10 +17,16 @@ status of the journal's unfinished ones. ``--mark KEY --as sent|not-sent``
 settles by hand an attempt whose reply was lost on a venue that keeps no
 reference of ours (Alpha5), after checking the venue's history.
 
-Exit status: 0 sent, already sent, or shown (dry run, listings); 1 the
-outcome is not known yet (run the same command again), or the withdrawal
-failed or was cancelled; 2 refused (a guard rail, the venue, bot.yaml or the
-command line) or not confirmed: nothing was sent.
+``botkit treasury run-job bot.yaml NAME`` runs one of ``treasury.jobs`` once,
+for its latest scheduled fire time (``--at`` names another): a fire time the
+bot already ran sends nothing new. ``--dry-run`` prints the request it would
+send.
+
+Exit status: 0 sent, already sent, or shown (dry run, listings, a job with
+nothing to do); 1 the outcome is not known yet (run the same command again),
+the withdrawal failed or was cancelled, or a job waits for an earlier run; 2
+refused (a guard rail, the venue, bot.yaml or the command line) or not
+confirmed: nothing was sent.
 """
 
 from __future__ import annotations
@@ -100,6 +106,23 @@ def register(sub: Any) -> None:
     ws.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     ws.add_argument("--log-level", help="override log_level of bot.yaml")
     ws.set_defaults(func=cmd_withdrawals)
+
+    tr = sub.add_parser("treasury", help="the treasury's scheduled jobs (sweeps, rebalancing)")
+    jobs = tr.add_subparsers(dest="treasury_command", required=True)
+    rj = jobs.add_parser(
+        "run-job",
+        help="run one of treasury.jobs once, by hand",
+        description=__doc__.split("\n\n")[3].replace("``", ""),
+    )
+    rj.add_argument("config", help="path to bot.yaml")
+    rj.add_argument("name", help="the job's name (treasury.jobs[].<kind>.name)")
+    rj.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
+    rj.add_argument(
+        "--at",
+        help="the fire time to run, UTC ISO 8601 (default: the job's latest scheduled one)",
+    )
+    rj.add_argument("--log-level", help="override log_level of bot.yaml")
+    rj.set_defaults(func=cmd_run_job)
 
 
 # ----- shared -------------------------------------------------------------------------------
@@ -393,5 +416,65 @@ def cmd_withdrawals(args: argparse.Namespace) -> int:
                 return EXIT_REFUSED
         finally:
             await treasury.close()
+
+    return _run(main)
+
+
+# ----- botkit treasury run-job ------------------------------------------------------------
+
+_JOB_EXIT = {
+    "sent": 0,
+    "settled": 0,
+    "dry_run": 0,
+    "nothing_to_do": 0,
+    "already_ran": 0,
+    "refused": EXIT_REFUSED,
+    "unknown": EXIT_UNKNOWN,
+    "failed": EXIT_UNKNOWN,
+    "waiting": EXIT_UNKNOWN,
+}
+
+
+def _fire_ns(text: str) -> int:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _Usage(f"--at {text!r} is not a time: write e.g. 2024-06-01T00:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    import time
+
+    from botkit.treasury.jobs import build_jobs
+    from botkit.treasury.service import Treasury
+
+    config = _load(args)
+
+    async def main() -> int:
+        jobs = {j.name: j for j in build_jobs(config.treasury, config.schedule.timezone)}
+        job = jobs.get(args.name)
+        if job is None:
+            names = ", ".join(jobs) or "bot.yaml has none"
+            raise _Usage(f"no treasury job named {args.name!r} (jobs: {names})")
+        fire = _fire_ns(args.at) if args.at else job.fire_time(time.time_ns())
+        treasury = Treasury.from_config(config)
+        try:
+            result = await job.run(treasury, fire, dry_run=True if args.dry_run else None)
+        finally:
+            await treasury.close()
+        print(f"{job.name} ({result.fire_time}): {result.action}: {result.message}")
+        prepared = result.outcome.prepared if result.outcome is not None else None
+        if result.action == "dry_run" and prepared is not None:
+            print("dry run: this request would be sent (nothing was sent):")
+            print(prepared.shown())
+        code = _JOB_EXIT[result.action]
+        record = result.outcome.record if result.outcome is not None else None
+        if code == 0 and record is not None and record.state in ("failed", "cancelled"):
+            return EXIT_UNKNOWN
+        return code
 
     return _run(main)

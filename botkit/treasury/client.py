@@ -4,6 +4,8 @@ A client is built from a :class:`Connection` (the account's base URL, keys,
 timeout and options from bot.yaml's ``treasury.accounts``) and offers
 :class:`WithdrawalClient`:
 
+* ``load()`` — fetch once what ``check`` and ``prepare`` need from the venue
+  (BlockTrade's trading asset ids); most clients need nothing;
 * ``check(request)`` — refuse (``WithdrawalRefused``) what the venue's document
   forbids, before anything is built (a tag for XRP, ``amount`` or ``amount_to``);
 * ``reference(key)`` — the reference the venue keeps our idempotency key under;
@@ -57,6 +59,8 @@ class WithdrawalClient(Protocol):
 
     venue: str
     features: Features
+
+    async def load(self) -> None: ...
 
     def check(self, request: WithdrawalRequest) -> None: ...
 
@@ -129,6 +133,9 @@ class ClientBase:
                 for e in err.errors(include_input=False, include_url=False)
             ]
             raise ValueError("; ".join(parts)) from None
+
+    async def load(self) -> None:
+        return None
 
     def _undocumented(self, call: str) -> NotDocumented:
         return NotDocumented(self.venue, call, self.document)

@@ -203,6 +203,7 @@ class Treasury:
         context = guards.Context(self.config, account, request)
         guards.run(context, guards.FIRST)
         client = self.clients[account]
+        await self._load(client)
         client.check(request)
         key = idempotency_key(account, client.venue, request)
         existing = self.journal.get(key)
@@ -244,6 +245,17 @@ class Treasury:
         return Plan(
             account, client.venue, request, key, client.reference(key), prepared, existing, label
         )
+
+    async def _load(self, client: WithdrawalClient) -> None:
+        """What the client needs from the venue before it can check a request."""
+        try:
+            await client.load()
+        except (VenueError, *AMBIGUOUS) as err:
+            raise WithdrawalRefused(
+                "venue_unavailable",
+                f"{client.venue} could not be asked what a withdrawal needs ({err})",
+                "Try again later",
+            ) from err
 
     def _label(self, account: str, request: WithdrawalRequest) -> str | None:
         entry = guards.allowlist_entry(self.config, account, request)
@@ -376,6 +388,8 @@ class Treasury:
         """The withdrawal at the venue by its reference; None if absent or not knowable."""
         try:
             return await client.find(record)
+        except NotDocumented:
+            return None  # the venue has no lookup for this kind of withdrawal
         except (VenueError, *AMBIGUOUS) as err:
             log.warning("withdrawal %s: lookup failed: %s", record.key[:12], err)
             return None

@@ -69,12 +69,15 @@ mqtt:
 
 
 class Bot:
-    """`botkit run` in a subprocess, stopped as an operator stops it (SIGINT)."""
+    """`botkit run` (or another long-running command: `feed`) in a subprocess, stopped as an
+    operator stops it (SIGINT)."""
 
-    def __init__(self, config: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, env: Mapping[str, str] | None = None, command: str = "run"
+    ) -> None:
         self.config = config
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "botkit.cli", "run", str(config)],
+            [sys.executable, "-m", "botkit.cli", command, str(config)],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,

@@ -46,6 +46,7 @@ SPEC = VenueSpec(
     options="botkit.venues.alp.options:AlpOptions",
     simulator="botkit.simulator.alp",
     document="001",
+    withdrawal_client="botkit.treasury.alp.client:AlpWithdrawalClient",
 )
 
 __all__ = [

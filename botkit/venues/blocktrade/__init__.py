@@ -42,6 +42,7 @@ SPEC = VenueSpec(
     options="botkit.venues.blocktrade.options:BlockTradeOptions",
     simulator="botkit.simulator.blocktrade",
     document="004",
+    withdrawal_client="botkit.treasury.blocktrade.client:BlockTradeWithdrawalClient",
 )
 
 __all__ = [
