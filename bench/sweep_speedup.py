@@ -11,8 +11,9 @@ task function the workers run, no report written) and then as one sweep on the
 cluster (started once, before the rounds); the rounds alternate so that a burst
 of other load on the machine falls on both sides. Round 0 is reported apart:
 its workers are cold (their first task imports botkit, pandas and the strategy).
-It prints each round, the median speed-up of the warm rounds and the load
-average, and checks both sides give the same summaries. The ceiling is the
+It prints each round with how many cores other processes kept busy meanwhile,
+the median speed-up of the warm rounds (and of those where the cores were
+free), and checks both sides give the same summaries. The ceiling is the
 number of cores; on a machine other sessions keep busy it falls towards 1
 (docs/sweeps.md, "How fast").
 """
@@ -41,7 +42,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
 
-    from sweep_support import EMA, bot_yaml, random_walk, write_trades
+    from sweep_support import EMA, OtherLoad, bot_yaml, random_walk, write_trades
 
     from botkit.sweep import SweepOptions, sweep
     from botkit.sweep.cluster import DaskPool, InProcessPool, connect
@@ -56,12 +57,13 @@ def main() -> None:
             ratios = []
             cold = 0.0
             for r in range(a.rounds + 1):
-                t = time.perf_counter()
-                seq = sweep(SweepOptions(bot, grid=[GRID], out=root / "seq"), InProcessPool())
-                seq_s = time.perf_counter() - t
-                t = time.perf_counter()
-                par = sweep(SweepOptions(bot, grid=[GRID], out=root / "par"), DaskPool(client))
-                par_s = time.perf_counter() - t
+                with OtherLoad() as other:
+                    t = time.perf_counter()
+                    seq = sweep(SweepOptions(bot, grid=[GRID], out=root / "seq"), InProcessPool())
+                    seq_s = time.perf_counter() - t
+                    t = time.perf_counter()
+                    par = sweep(SweepOptions(bot, grid=[GRID], out=root / "par"), DaskPool(client))
+                    par_s = time.perf_counter() - t
                 same = [
                     {
                         k: v
@@ -80,11 +82,12 @@ def main() -> None:
                 if r == 0:
                     cold = seq_s / par_s
                 else:
-                    ratios.append(seq_s / par_s)
+                    ratios.append((seq_s / par_s, other.cores))
                 label = f"round {r}" + (" (cold workers)" if r == 0 else "")
                 print(
                     f"{label}: in-process {seq_s:.2f} s, {a.workers}-worker LocalCluster "
-                    f"{par_s:.2f} s, speed-up {seq_s / par_s:.2f}x, same results: {same}"
+                    f"{par_s:.2f} s, speed-up {seq_s / par_s:.2f}x, same results: {same}; "
+                    f"other processes kept {other.cores:.2f} cores busy"
                 )
         print(
             json.dumps(
@@ -93,9 +96,14 @@ def main() -> None:
                     "ticks_per_run": a.ticks,
                     "workers": a.workers,
                     "cluster_startup_s": round(startup, 2),
-                    "speedup_median": round(statistics.median(ratios), 2),
+                    "speedup_median": round(statistics.median(x for x, _ in ratios), 2),
+                    # Rounds where other processes kept under a quarter of a core busy.
+                    "speedup_median_free_cores": round(statistics.median(free), 2)
+                    if (free := [x for x, o in ratios if o < 0.25])
+                    else None,
                     "speedup_cold_round": round(cold, 2),
-                    "speedups": [round(x, 2) for x in ratios],
+                    "speedups": [round(x, 2) for x, _ in ratios],
+                    "other_cores_busy": [round(o, 2) for _, o in ratios],
                     "cores": os.cpu_count(),
                     "load_average_1m": round(os.getloadavg()[0], 2),
                 }

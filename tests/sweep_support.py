@@ -141,3 +141,35 @@ TOY = f"""  - name: toy
     use: {HERE / "sweep_support.py"}:Toy
     params: {{symbol: BTC/USDT, enter: 0, exit: 100}}
 """
+
+
+class OtherLoad:
+    """How many cores processes other than this one and its children (the Dask workers)
+    kept busy meanwhile: ``with OtherLoad() as other: ...; other.cores``."""
+
+    def __enter__(self) -> OtherLoad:
+        self._start = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        total, ours, t = self._sample()
+        total0, ours0, t0 = self._start
+        self.cores = max(0.0, (total - total0) - (ours - ours0)) / max(t - t0, 1e-9)
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float]:
+        import time
+
+        import psutil
+
+        c = psutil.cpu_times()
+        total = c.user + c.system + c.nice + c.irq + c.softirq + getattr(c, "steal", 0.0)
+        me = psutil.Process()
+        ours = 0.0
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            ours += t.user + t.system
+        return total, ours, time.monotonic()
