@@ -155,7 +155,10 @@ def test_16_param_sets_on_the_cluster_equal_the_same_runs_one_by_one(
         row = by_run[o.run_id]
         assert row["strategy_pnl [USDT]"] == o.summary["strategy_pnl"]["total"]  # type: ignore[index]
         assert row["fees [USDT]"] == o.summary["fees"]  # type: ignore[index]
-        assert (row["fast"], row["slow"]) == (str(o.params["fast"]), str(o.params["slow"]))
+        assert (row["param.fast"], row["param.slow"]) == (
+            str(o.params["fast"]),
+            str(o.params["slow"]),
+        )
         assert row["seed"] == "0" and row["botkit_version"] and row["error"] == ""
         # Eight hours are not 30 days: Sharpe is null, with the caveat, and not ranked on.
         assert row["sharpe [daily, annualised]"] == ""
@@ -176,6 +179,15 @@ def test_sharpe_is_null_on_short_runs_so_the_ranking_says_what_it_used(
     assert meta["ranking"]["note"].startswith("ranked by strategy_pnl: sharpe is null in every run")
     assert out.best is not None and out.best.params == {"enter": 30, "exit": 120}
     assert meta["best"]["strategy_pnl"] == "60"
+    # The dashboard's sweep page reads the table: the params are the swept ones.
+    from botkit.dashboard.reports import Reports
+
+    page = Reports(tmp_path.parent).sweep(tmp_path.name)
+    assert page["params"] == ["param.enter", "param.exit"]
+    assert (
+        "strategy_pnl [USDT]" in page["metrics"]
+        and "sharpe [daily, annualised]" not in page["metrics"]
+    )  # null in every run: no number to show
 
 
 def test_optuna_with_a_fixed_seed_finds_the_toy_optimum_and_resumes_from_sqlite(
@@ -500,8 +512,9 @@ def test_walk_forward_with_optuna_keeps_one_study_per_window(
         top = next(r for r in mine if r["rank"] == "1")
         test = next(r for r in mine if r["phase"] == "test")
         # The choice is the best train trial of this window; the test run uses it.
-        assert (w["fast"], w["slow"], w["chosen_run"]) == (top["fast"], top["slow"], top["run"])
-        assert (test["fast"], test["slow"]) == (top["fast"], top["slow"])
+        chosen = (w["param.fast"], w["param.slow"])
+        assert (*chosen, w["chosen_run"]) == (top["param.fast"], top["param.slow"], top["run"])
+        assert (test["param.fast"], test["param.slow"]) == chosen
         assert (
             test["start"] >= w["test_start"]
             and test["strategy_pnl [USDT]"] == w["test_strategy_pnl"]

@@ -3,7 +3,7 @@ walk-forward, walkforward.csv and oos_equity.csv).
 
 - ``results.csv``: one row per run in ranked order (ranked runs first, then runs
   whose metric is null, then failed runs). Columns: ``rank`` (empty when not
-  ranked), ``run``, ``status`` (``ok``/``failed``), one column per swept param,
+  ranked), ``run``, ``status`` (``ok``/``failed``), ``param.<name>`` per swept param,
   then the metrics with their units in the header (``strategy_pnl [USDT]``,
   ``return [fraction]``, ``sharpe [daily, annualised]`` with ``sharpe_caveat``
   beside it, counts bare), the run's ``start``/``end`` (UTC), ``seed``,
@@ -47,6 +47,11 @@ tr.failed td{color:#a00}
 p.note{background:#fff8dc;padding:.5em;border-left:4px solid #e0c000}
 small{color:#666}
 """
+
+
+# A param's column in results.csv is param.<name>: no reader has to guess which columns
+# are params (the dashboard's sweep page takes this prefix as the mark of one).
+PARAM_PREFIX = "param."
 
 
 def _cell(value: Any) -> str:
@@ -110,7 +115,8 @@ def rows(
     """The header and rows of results.csv (``ranking`` per window for a walk-forward)."""
     walk = isinstance(ranking, Mapping)
     cols = metric_columns(outcomes)
-    header = [*(["window", "phase"] if walk else []), "rank", "run", "status", *labels]
+    header = [*(["window", "phase"] if walk else []), "rank", "run", "status"]
+    header += [PARAM_PREFIX + lbl for lbl in labels]
     header += [h for h, _, _ in cols]
     header += ["start", "end", "seed", "botkit_version", "wall_s [s]", "worker", "error"]
     by_id = {o.run_id: o for o in outcomes}
@@ -287,7 +293,7 @@ def runs_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     first_metric = next((i for i, h in enumerate(header) if h.startswith("strategy_pnl [")), 0)
     status = header.index("status")
     after_metrics = header.index("start")
-    ths = "".join(f"<th>{_e(header[i])}</th>" for i in shown)
+    ths = "".join(f"<th>{_e(header[i].removeprefix(PARAM_PREFIX))}</th>" for i in shown)
     trs = []
     for row in body:
         ok = row[status] == "ok"
@@ -421,7 +427,7 @@ def format_top(
         "phase",
         "rank",
         "run",
-        *labels,
+        *(PARAM_PREFIX + lbl for lbl in labels),
         *(h for h in header if h.startswith(("strategy_pnl [", "sharpe [", "max_drawdown ["))),
         "fills",
         "error",
@@ -432,7 +438,10 @@ def format_top(
         for j, i in enumerate(idx)
         if header[i].startswith(("sharpe [", "max_drawdown [", "return ["))
     }
-    table = [[header[i] for i in idx], *([row[i] for i in idx] for row in body[:n])]
+    table = [
+        [header[i].removeprefix(PARAM_PREFIX) for i in idx],
+        *([row[i] for i in idx] for row in body[:n]),
+    ]
     for row in table[1:]:
         row[-1] = row[-1][:60]
         for j in floats:
@@ -446,6 +455,7 @@ def ranking_metric(name: str, outcomes: Sequence[RunOutcome]) -> Metric:
 
 
 __all__ = [
+    "PARAM_PREFIX",
     "format_top",
     "heatmap",
     "metric_columns",

@@ -26,6 +26,7 @@ from botkit.sweep.cluster import Pool, SweepProgress, open_pool
 from botkit.sweep.grid import format_value, parse_grid
 from botkit.sweep.metrics import DEFAULT_METRIC, Direction, Ranking, get_metric, rank
 from botkit.sweep.report import (
+    PARAM_PREFIX,
     heatmap,
     ranking_metric,
     render_html,
@@ -373,7 +374,7 @@ def _write_walk_files(out_dir: Path, walk: WalkForward, labels: list[str]) -> No
         "train_end",
         "test_start",
         "test_end",
-        *labels,
+        *(PARAM_PREFIX + lbl for lbl in labels),
         "chosen_run",
         "ranked_by",
         "train_value",
