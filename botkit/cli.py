@@ -509,11 +509,13 @@ def build_parser() -> argparse.ArgumentParser:
     from botkit.backtest import data_cli
     from botkit.dashboard import cli as dashboard_cli
     from botkit.recording import cli as recording_cli
+    from botkit.sweep import cli as sweep_cli
     from botkit.treasury import cli as treasury_cli
 
     recording_cli.register(sub)
     data_cli.register(sub)
     journal_cli.register(sub)
+    sweep_cli.register(sub)
     treasury_cli.register(sub)
     dashboard_cli.register(sub)
     return ap

@@ -132,6 +132,7 @@ def test_the_input_intent_is_returned_untouched_on_reject() -> None:
 
 def test_numpy_and_int_numbers_are_accepted() -> None:
     import numpy as np
+
     d = accepted(check(Place("BTC/USDT", Side.BUY, np.float64(0.1), np.int64(100))))
     assert d.intent.size == Decimal("0.100")
     assert d.intent.price == Decimal("100.00")

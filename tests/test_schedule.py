@@ -268,7 +268,7 @@ instruments: [{{symbol: BTC/USDT, tick_size: "0.01", lot_size: "0.00001"}}]
 strategies: [{{use: market_maker, params: {{symbol: BTC/USDT, size: "0.01"}}}}]
 risk: {{post_only: slide}}
 schedule: {{timezone: UTC, daily_report: "0 0 * * *"}}
-output: {{dir: "{tmp_path / 'out'}"}}
+output: {{dir: "{tmp_path / "out"}"}}
 live:
   journal: {tmp_path / "journal.sqlite"}
   simulator: true

@@ -61,9 +61,16 @@ class _Interrupt:
 
 
 def run_backtest(
-    config: BotConfig, out_dir: Path | None = None, progress: bool | None = None
+    config: BotConfig,
+    out_dir: Path | None = None,
+    progress: bool | None = None,
+    *,
+    report: bool = True,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     """Replay the catalog per ``config.data`` and write the report.
+
+    With ``report=False`` nothing is written: the summary is computed as for
+    ``summary.json`` and returned (``botkit sweep`` runs many backtests so).
 
     Raises :class:`BacktestDataError` when a configured instrument has no data
     in the range, and ``CatalogError`` for a bad data file. Ctrl-C ends the
@@ -71,7 +78,7 @@ def run_backtest(
     """
     from botkit.backtest.catalog import Catalog, funding_rates, replay, replay_count
     from botkit.backtest.progress import Progress
-    from botkit.backtest.report import write_report
+    from botkit.backtest.report import summarize, write_report
 
     catalog = Catalog(config.resolve_path(config.data.catalog))
     venue = config.data.venue or config.venue.name
@@ -122,6 +129,8 @@ def run_backtest(
     result = collect(engine, wall, initial_balances)
     result.partial = interrupt.requested
     result.warnings = warnings
+    if not report:
+        return result, summarize(result)
     out = out_dir or config.resolve_path(config.output.dir)
     summary = write_report(result, Path(out))
     return result, summary
