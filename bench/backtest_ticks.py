@@ -9,7 +9,10 @@ slippage and no fees the result must equal the reference exactly:
     python bench/backtest_ticks.py                 # 1M ticks
     python bench/backtest_ticks.py --n 10000000    # 10M ticks (memory check)
     python bench/backtest_ticks.py --profile       # pyinstrument profile
+    python bench/backtest_ticks.py --path scan     # scan_trades (Python lists), no columns
     python bench/backtest_ticks.py --per-event     # on_trade for every tick, no scan_trades
+
+The default path is ``on_trade_columns``: ema_cross decides on numpy columns.
 
 The generated data is cached in bench/.data/ (not committed). Events are
 streamed from Parquet in batches, never loaded whole; the timing includes
@@ -48,10 +51,14 @@ def ensure_data(n: int, seed: int, data_dir: Path) -> Path:
     return ticks
 
 
-def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, object]:
-    # pyarrow imports pandas on its first conversion: a one-off 0.3 s that is not
-    # per-event work, so it happens before the clock starts.
+def run(
+    ticks: Path, batch_rows: int, per_event: bool = False, path: str = "auto"
+) -> dict[str, object]:
+    # pyarrow imports pandas on its first conversion, and ema_cross's columnar path
+    # scipy.signal: one-off imports (0.3 s and 0.8 s) that are not per-event work,
+    # so they happen before the clock starts.
     import pandas  # noqa: F401
+    import scipy.signal  # noqa: F401
     from botkit_strategies.ema_cross import EmaCross
 
     from botkit.backtest.catalog import iter_trade_batches
@@ -66,6 +73,7 @@ def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, obje
         {SYMBOL: inst},
         [StrategySpec("ema_cross", strategy, symbols=frozenset({SYMBOL}))],
         balances={"USDT": start_cash},
+        trade_path=path,
     )
     batches = iter_trade_batches(ticks, SYMBOL, batch_rows=batch_rows)
     t0 = time.perf_counter()
@@ -81,7 +89,7 @@ def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, obje
     pnl = cash + pos * last
     return {
         "engine": "botkit",
-        "path": "per-event" if per_event else "scan",
+        "path": "per-event" if per_event else {"auto": "columns"}.get(path, path),
         "events": engine.events,
         "wall_s": round(wall, 3),
         "events_per_s": round(engine.events / wall),
@@ -102,6 +110,12 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=65_536)
     ap.add_argument("--profile", action="store_true", help="profile with pyinstrument")
     ap.add_argument("--per-event", action="store_true", help="on_trade per tick, no scan_trades")
+    ap.add_argument(
+        "--path",
+        choices=("auto", "scan", "events"),
+        default="auto",
+        help="the engine's trade_path for the batches (auto: on_trade_columns)",
+    )
     a = ap.parse_args()
     ticks = ensure_data(a.n, a.seed, a.data_dir)
     if a.profile:
@@ -109,11 +123,11 @@ def main() -> None:
 
         prof = Profiler()
         prof.start()
-        rec = run(ticks, a.batch_rows, a.per_event)
+        rec = run(ticks, a.batch_rows, a.per_event, a.path)
         prof.stop()
         print(prof.output_text(unicode=True, color=False))
     else:
-        rec = run(ticks, a.batch_rows, a.per_event)
+        rec = run(ticks, a.batch_rows, a.per_event, a.path)
     print(json.dumps(rec))
     ref = REFERENCE.get(a.n) if a.seed == 42 else None
     if ref is not None:

@@ -14,8 +14,9 @@ table of medians.
     python bench/compare_peers.py --only bars1m       # by label substring
     python bench/compare_peers.py --data DIR          # a gen_data.py output folder
 
-Configurations: ``ticks/botkit_scan`` (ema_cross's ``scan_trades`` over columns),
-``ticks/botkit_per_event`` (``on_trade`` for every tick), ``bars1m/botkit``
+Configurations: ``ticks/botkit_columns`` (ema_cross's ``on_trade_columns``: numpy
+columns, EMAs by ``lfilter``), ``ticks/botkit_scan`` (its ``scan_trades`` over
+Python lists), ``ticks/botkit_per_event`` (``on_trade`` for every tick), ``bars1m/botkit``
 (``on_bar``, market orders filled at the signal bar's close: ``sim.bar_fill:
 close``). ``wall_s`` is the replay through engine, risk module, router and
 simulated venue, Parquet reading included; ``load_s`` is what precedes it.
@@ -44,6 +45,7 @@ from backtest_ticks import ROOT, ensure_data  # noqa: E402
 
 SYMBOL = "BTC/USDT"
 CONFIGS: dict[str, str] = {
+    "ticks/botkit_columns": "ticks",
     "ticks/botkit_scan": "ticks",
     "ticks/botkit_per_event": "ticks",
     "bars1m/botkit": "bars",
@@ -51,7 +53,7 @@ CONFIGS: dict[str, str] = {
 REFERENCE = {"ticks": (28_804, -0.3027), "bars": (20, 0.6367)}
 
 
-def _engine(source: str, bar_fill: str = "next_open") -> Any:
+def _engine(source: str, bar_fill: str = "next_open", trade_path: str = "auto") -> Any:
     from botkit_strategies.ema_cross import EmaCross
 
     from botkit.model import Instrument
@@ -67,6 +69,7 @@ def _engine(source: str, bar_fill: str = "next_open") -> Any:
         [StrategySpec("ema_cross", strategy, symbols=frozenset({SYMBOL}))],
         balances={"USDT": Decimal(1_000_000)},
         bar_fill=bar_fill,
+        trade_path=trade_path,
     )
 
 
@@ -78,20 +81,22 @@ def _pnl(engine: Any) -> float:
     return round(float(cash + pos * last), 4)
 
 
-def run_ticks(data: Path, per_event: bool) -> dict[str, Any]:
-    import pandas  # noqa: F401  (pyarrow's lazy import of it stays out of the timing)
+def run_ticks(data: Path, path: str) -> dict[str, Any]:
+    # One-off imports stay out of the timing: pyarrow's lazy import of pandas, and
+    # scipy.signal, which the columnar path imports on first use.
+    import pandas  # noqa: F401
+    import scipy.signal  # noqa: F401
 
     from botkit.backtest.catalog import iter_trade_batches
 
     t_load = time.perf_counter()
-    engine = _engine("trades")
+    engine = _engine("trades", trade_path="scan" if path == "scan" else "auto")
     batches = iter_trade_batches(data / "ticks.parquet", SYMBOL, batch_rows=65_536)
     load_s = time.perf_counter() - t_load
     t0 = time.perf_counter()
-    engine.run_backtest((b.events() for b in batches) if per_event else batches)
+    engine.run_backtest((b.events() for b in batches) if path == "per-event" else batches)
     engine.stop()
     wall = time.perf_counter() - t0
-    path = "per-event" if per_event else "scan"
     return _record(engine, wall, load_s, path=path)
 
 
@@ -144,10 +149,8 @@ def _record(engine: Any, wall: float, load_s: float, **extra: Any) -> dict[str, 
 
 
 def one(label: str, data: Path) -> dict[str, Any]:
-    if label == "ticks/botkit_scan":
-        return run_ticks(data, per_event=False)
-    if label == "ticks/botkit_per_event":
-        return run_ticks(data, per_event=True)
+    if label.startswith("ticks/botkit_"):
+        return run_ticks(data, label.removeprefix("ticks/botkit_").replace("_", "-"))
     if label == "bars1m/botkit":
         return run_bars(data)
     raise SystemExit(f"unknown configuration {label!r}; one of {', '.join(CONFIGS)}")

@@ -39,7 +39,7 @@ from botkit.events import (
 )
 from botkit.execution.router import ExecutionRouter
 from botkit.execution.updates import ON_ORDER, Updates, snapshot
-from botkit.intents import INTENT_TYPES, Cancel, CancelAll, Edit, Intent, Place
+from botkit.intents import INTENT_TYPES, At, Cancel, CancelAll, Edit, Intent, Place
 from botkit.model import ZERO, Instrument, Order, OrderStatus, OrderType, Side
 from botkit.plugins import LoadedStrategy
 from botkit.risk import RiskModule
@@ -153,6 +153,7 @@ class Engine:
         cancel_on_stop: bool = False,
         books: dict[str, OrderBook] | None = None,
         balance_check: bool | None = None,
+        trade_path: str = "auto",
     ) -> None:
         """Run ``strategies`` (registered through ``botkit.plugins``) over ``instruments``.
 
@@ -163,7 +164,14 @@ class Engine:
         ``balance_check`` gives the risk module the router's free balances for
         its spot check (``insufficient_balance``); None means "where a
         simulated market keeps the account" (live, the node decides).
+        ``trade_path`` picks how a backtest replays TradeBatches: "auto" (a
+        symbol's only strategy's ``on_trade_columns``, else every strategy's
+        ``scan_trades``, else ``on_trade``), "scan" (never columns) or
+        "events" (``on_trade`` for every trade); all give the same run.
         """
+        if trade_path not in ("auto", "scan", "events"):
+            raise ValueError(f"trade_path is {trade_path!r}: use auto, scan or events")
+        self.trade_path = trade_path
         self.instruments = instruments
         self.books = books if books is not None else {s: OrderBook(s) for s in instruments}
         self.risk = risk
@@ -221,6 +229,7 @@ class Engine:
         self._by_symbol = {}
         self._trade_routes: dict[str, tuple[OrderBook, Any]] = {}
         self._scan_routes: dict[str, tuple[OrderBook, list[list[Any]]]] = {}
+        self._column_routes: dict[str, tuple[OrderBook, Callable[..., Any], Context, _Slot]] = {}
         self._build_routes()
         self._wants_orders = {n for n, s in self.slots.items() if "on_order" in s.hooks}
         # Consulted before the risk module for each new order and edit (cancels always
@@ -262,9 +271,24 @@ class Engine:
                     [[s.hooks["scan_trades"], fn, ctx, s] for fn, ctx, s in subs],
                 )
                 for sym, subs in self._by_symbol["on_trade"].items()
-                if all("scan_trades" in s.hooks for _, _, s in subs)
+                if all("scan_trades" in s.hooks for _, _, s in subs) and self.trade_path != "events"
             }
         )
+        # A symbol whose only trade subscriber decides in bulk on numpy columns.
+        self._column_routes.clear()
+        if self.trade_path == "auto":
+            self._column_routes.update(
+                {
+                    sym: (
+                        self.books[sym],
+                        subs[0][2].hooks["on_trade_columns"],
+                        subs[0][1],
+                        subs[0][2],
+                    )
+                    for sym, subs in self._by_symbol["on_trade"].items()
+                    if len(subs) == 1 and "on_trade_columns" in subs[0][2].hooks
+                }
+            )
         self._routes_changed = True
 
     def _schedule(self, due: int | None, slot: str, name: str, when: Schedule, what: int) -> None:
@@ -399,7 +423,91 @@ class Engine:
     def _replay_trade_batch(self, batch: TradeBatch) -> None:
         rest: TradeBatch | None = batch
         while rest is not None:
-            rest = self._replay_trade_run(rest)
+            if rest.symbol in self._column_routes:
+                rest = self._replay_trade_columns(rest)
+            else:
+                rest = self._replay_trade_run(rest)
+
+    def _replay_trade_columns(self, batch: TradeBatch) -> TradeBatch | None:
+        """The same outcome as replaying ``batch`` trade by trade, decided on columns.
+
+        The one strategy taking these trades is asked for the range up to the
+        next wake-up (timer, order arrival, equity sample) or the next trade that
+        reaches a resting order; it answers with the first trade it did not
+        consume, or with intents and the trade that triggered them. That trade
+        then goes through the one-by-one path (book, venue, clock), carrying the
+        intents instead of an ``on_trade`` call.
+        """
+        book, hook, ctx, slot = self._column_routes[batch.symbol]
+        on_trade = slot.hooks["on_trade"]
+        venue = self.market
+        cols = batch.columns()
+        ts = cols.ts_ns
+        prices = cols.price
+        n = len(ts)
+        if not n:
+            return None
+        last_ts = int(ts[-1])
+        i = 0
+        seen_wake, wake_at = -1, n
+        while i < n:
+            wake = self._next_wakeup
+            if wake != seen_wake:
+                seen_wake = wake
+                wake_at = int(ts.searchsorted(wake)) if wake <= last_ts else n
+            cap = wake_at if wake_at > i else i
+            if venue.resting_count and cap > i:
+                cap = venue.first_touch(batch.symbol, prices, i, cap)
+            k, intents, acted = i, None, False
+            if i < cap:
+                try:
+                    out = hook(ctx, cols, i, cap)
+                    if out.__class__ is At:
+                        k, intents = out
+                        acted = True
+                        if k.__class__ is not int or not i <= k < cap:
+                            raise ValueError(
+                                f"on_trade_columns returned At({k!r}), not in [{i}, {cap})"
+                            )
+                    elif out.__class__ is int and i <= out <= cap:
+                        k = out
+                    else:
+                        raise ValueError(
+                            f"on_trade_columns returned {out!r}, not an index in [{i}, {cap}]"
+                        )
+                except Exception:
+                    self._hook_failed(slot, "on_trade_columns")
+                    # From here on: its scan_trades, or on_trade for every trade.
+                    del slot.hooks["on_trade_columns"]
+                    self._build_routes()
+                    self._routes_changed = False
+                    return batch[i:]  # type: ignore[return-value]
+            if k >= n:
+                break
+            t = int(ts[k])
+            if not acted and t >= self._next_wakeup:
+                if k:
+                    book.last_trade = batch[k - 1]  # what wake-ups (equity) see as the last price
+                self._wake(t)
+                if self._routes_changed:
+                    self._routes_changed = False
+                    return batch[k:]  # type: ignore[return-value]
+            self.now_ns = t
+            ev = batch[k]
+            book.last_trade = ev
+            if venue.resting_count:
+                venue.on_trade(ev, t)
+                if self._pending:
+                    self._drain()
+            if not acted:
+                self._deliver(on_trade, ctx, slot, "on_trade", ev)
+            elif intents:
+                self._emit(slot, intents)
+            i = k + 1
+        if i < n:  # the batch ended inside a consumed range
+            book.last_trade = batch[n - 1]
+        self.now_ns = last_ts
+        return None
 
     def _replay_trade_run(self, batch: TradeBatch) -> TradeBatch | None:
         """The same outcome as replaying ``batch`` trade by trade, with quiet trades skipped.

@@ -12,9 +12,12 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
 from typing import Any, NamedTuple, overload
+
+import numpy as np
 
 from botkit.model import OrderStatus, OrderType, Side
 
@@ -161,28 +164,57 @@ def _reader(column: Any) -> Callable[[int], Any]:
     return item if item is not None else column.__getitem__  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True, slots=True)
+class TradeColumns:
+    """One symbol's consecutive trades as numpy columns, for ``on_trade_columns``.
+
+    ``ts_ns`` int64 nanoseconds, ``price`` and ``size`` float64, ``side`` int8:
+    +1 buyer aggressor, -1 seller, 0 unknown. Arrays may be read-only views of
+    the data as read; a strategy must not write to them.
+    """
+
+    symbol: str
+    ts_ns: np.ndarray
+    price: np.ndarray
+    size: np.ndarray
+    side: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts_ns)
+
+
+_SIDE_CODE = {Side.BUY: 1, Side.SELL: -1}
+
+
 class TradeBatch(Sequence[Trade]):
     """Consecutive trades of one symbol as columns: what a backtest replays fastest.
 
     It is a sequence of :class:`Trade` (``batch[i]`` builds one), and it hands
-    its columns to strategies that implement ``scan_trades``: ``ts_ns`` and
-    ``price`` are Python lists, read at list speed. Sizes, sides and trade ids
-    (numpy arrays or sequences) become Python values the first time a trade is
-    built. ``side_map`` turns raw side values into a Side (unmapped values give
-    None); without it the values are already Side or None.
+    its columns to strategies that implement ``scan_trades`` (``ts_ns`` and
+    ``price`` as Python lists, read at list speed) or ``on_trade_columns``
+    (:meth:`columns`, numpy arrays). Each view is made the first time it is
+    asked for, so a path that reads only one pays only for it. Sizes, sides
+    and trade ids become Python values where a trade is built. ``side_map``
+    turns raw side values into a Side (unmapped values give None); without it
+    the values are already Side or None.
     """
 
     __slots__ = (
+        "_columns",
         "_id_at",
         "_ids",
+        "_price",
+        "_price_at",
+        "_price_list",
         "_side_at",
         "_side_map",
         "_sides",
         "_size_at",
         "_sizes",
-        "price",
+        "_ts",
+        "_ts_at",
+        "_ts_list",
         "symbol",
-        "ts_ns",
     )
 
     def __init__(
@@ -196,19 +228,24 @@ class TradeBatch(Sequence[Trade]):
         side_map: Mapping[Any, Side | None] | None = None,
     ) -> None:
         self.symbol = symbol
-        self.ts_ns: list[int] = _values(ts_ns)
-        self.price: list[float] = _values(price)
-        n = len(self.ts_ns)
-        columns = (("price", self.price), ("size", size), ("side", side), ("trade_id", trade_id))
+        n = len(ts_ns)
+        columns = (("price", price), ("size", size), ("side", side), ("trade_id", trade_id))
         for name, col in columns:
             if col is not None and len(col) != n:
                 raise ValueError(f"TradeBatch: {name} has {len(col)} rows, ts_ns has {n}")
+        self._ts = ts_ns
+        self._price = price
+        self._ts_list: list[int] | None = None
+        self._price_list: list[float] | None = None
+        self._columns: TradeColumns | None = None
         self._sizes = size
         self._sides = side
         self._ids = trade_id
         self._side_map = side_map
         # Readers of one row as a Python value: a strategy that scans builds a
         # trade only where it stops, so converting whole columns would be waste.
+        self._ts_at = _reader(ts_ns)
+        self._price_at = _reader(price)
         self._size_at = _reader(size)
         self._id_at = _reader(trade_id)
         raw_side_at = _reader(side)
@@ -217,8 +254,49 @@ class TradeBatch(Sequence[Trade]):
         else:
             self._side_at = raw_side_at
 
+    @property
+    def ts_ns(self) -> list[int]:
+        """Exchange times as a Python list (made on first use)."""
+        if self._ts_list is None:
+            self._ts_list = _values(self._ts)
+        return self._ts_list
+
+    @property
+    def price(self) -> list[float]:
+        """Prices as a Python list (made on first use)."""
+        if self._price_list is None:
+            self._price_list = _values(self._price)
+        return self._price_list
+
+    def columns(self) -> TradeColumns:
+        """The trades as numpy columns (made on first use; views where the data allows)."""
+        if self._columns is None:
+            self._columns = TradeColumns(
+                self.symbol,
+                np.asarray(self._ts, dtype=np.int64),
+                np.asarray(self._price, dtype=np.float64),
+                np.asarray(self._sizes, dtype=np.float64),
+                self._side_codes(),
+            )
+        return self._columns
+
+    def _side_codes(self) -> np.ndarray:
+        n = len(self)
+        if self._sides is None:
+            return np.zeros(n, dtype=np.int8)
+        raw = np.asarray(self._sides)
+        if self._side_map is None:
+            return np.fromiter((_SIDE_CODE.get(v, 0) for v in raw.tolist()), np.int8, n)
+        codes = np.zeros(n, dtype=np.int8)
+        # One comparison per distinct raw value, not one dict lookup per row.
+        for value, side in self._side_map.items():
+            code = _SIDE_CODE.get(side, 0) if side is not None else 0
+            if code:
+                codes[raw == value] = code
+        return codes
+
     def __len__(self) -> int:
-        return len(self.ts_ns)
+        return len(self._ts)
 
     @overload
     def __getitem__(self, i: int) -> Trade: ...
@@ -230,8 +308,8 @@ class TradeBatch(Sequence[Trade]):
         if isinstance(i, slice):
             return TradeBatch(
                 self.symbol,
-                self.ts_ns[i],
-                self.price[i],
+                self._ts[i],
+                self._price[i],
                 self._sizes[i],
                 None if self._sides is None else self._sides[i],
                 None if self._ids is None else self._ids[i],
@@ -240,9 +318,9 @@ class TradeBatch(Sequence[Trade]):
         return _TUPLE_NEW(
             Trade,
             (
-                self.ts_ns[i],
+                self._ts_at(i),
                 self.symbol,
-                self.price[i],
+                self._price_at(i),
                 self._size_at(i),
                 self._side_at(i),
                 self._id_at(i),

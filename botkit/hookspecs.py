@@ -10,7 +10,7 @@ hook, is refused when the bot is loaded (exit status 2, naming the method).
 
 Hooks are plain synchronous functions: the engine owns the asyncio loop and
 calls them one at a time, in event-time order. Every hook except
-``scan_trades`` may return intents (``Place``, ``Edit``, ``Cancel``,
+``scan_trades`` and ``on_trade_columns`` may return intents (``Place``, ``Edit``, ``Cancel``,
 ``CancelAll``): an iterable of them, a single one, or None. Intents go through
 the risk module, then the execution router; refusals come back through
 ``on_order``. A hook that raises is logged and counted, and the run goes on.
@@ -41,17 +41,19 @@ if TYPE_CHECKING:
         Timer,
         Trade,
         TradeBatch,
+        TradeColumns,
     )
-    from botkit.intents import Intent
+    from botkit.intents import At, Intent
     from botkit.model import Fill
 
     # What a hook returns: intents (any iterable), one intent, or None.
     Intents: TypeAlias = Iterable[Intent] | Intent | None
 
 PROJECT = "botkit"
-INTERFACE_VERSION = (1, 2)
+INTERFACE_VERSION = (1, 3)
 """(major, minor): 1.0 the nine event hooks; 1.1 added ``scan_trades``; 1.2 added
-``ctx.free``, ``ctx.locked``, ``ctx.free_balances`` and ``ctx.locked_balances``."""
+``ctx.free``, ``ctx.locked``, ``ctx.free_balances`` and ``ctx.locked_balances``;
+1.3 added ``on_trade_columns``."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -111,6 +113,48 @@ def scan_trades(ctx: Context, batch: TradeBatch, start: int, stop: int) -> int:
     :param start: the first index to look at.
     :param stop: one past the last index the strategy may consume.
     :returns: the first index not consumed, in ``[start, stop]``.
+    """
+
+
+@hookspec
+def on_trade_columns(ctx: Context, cols: TradeColumns, start: int, stop: int) -> int | At:
+    """Optional, backtest only: decide on trades in bulk, from numpy columns.
+
+    The columnar form of ``scan_trades``, for a strategy that computes its
+    signals with numpy over a whole batch (an EMA is one ``lfilter`` call). It
+    gets ``cols.ts_ns``, ``cols.price``, ``cols.size`` and ``cols.side``
+    (+1 buy, -1 sell, 0 unknown) and looks at the trades from ``start`` on.
+    It returns either:
+
+    * an ``int`` k in ``[start, stop]``: trades ``start .. k-1`` consumed
+      without acting, exactly as ``scan_trades`` (trade k, if there is one,
+      reaches ``on_trade`` as usual; returning ``start`` is always correct);
+    * ``At(k, intents)`` with k in ``[start, stop)``: trades ``start .. k``
+      consumed, its state now as after trade k, and ``intents`` what
+      ``on_trade`` would have returned for trade k. The engine cuts the batch
+      there: trade k moves the book and the venue, then the intents go through
+      the risk module, the router and the sim venue at trade k's time, exactly
+      as on the per-event path, and the next call starts at k + 1.
+
+    The promise it makes: for every trade it consumed, ``on_trade`` would have
+    done the same (nothing, or these intents at k) from the same state. Inside
+    ``[start, stop)`` nothing changes the strategy's view: the engine stops the
+    range before timers, order arrivals, equity samples and trades that reach a
+    resting order or a liquidation price. The clock (``ctx.now_ns``) is not
+    advanced during the call: read ``cols.ts_ns[k]``. The engine uses this hook
+    where it is the only strategy taking a symbol's trades (one strategy's
+    intents could change what another decides, and a batch decision could not
+    see them); with several it uses ``scan_trades``, or ``on_trade``. Live and
+    paper runs call ``on_trade`` only. A hook that raises or answers out of
+    range is counted like any hook error, and that strategy gets ``scan_trades``
+    (if it has it) or ``on_trade`` from then on. A strategy that implements
+    this hook must implement ``on_trade`` too.
+
+    :param ctx: the strategy's view of the world (not advanced during the call).
+    :param cols: one symbol's trades as numpy columns (``botkit.events.TradeColumns``).
+    :param start: the first index to look at.
+    :param stop: one past the last index the strategy may consume.
+    :returns: the first index not consumed, or ``At(index, intents)``.
     """
 
 

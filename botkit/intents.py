@@ -81,3 +81,14 @@ class CancelAll(NamedTuple):
 
 Intent = Place | Edit | Cancel | CancelAll
 INTENT_TYPES = (Place, Edit, Cancel, CancelAll)
+
+
+class At(NamedTuple):
+    """Intents and the index of the trade that triggered them (``on_trade_columns``).
+
+    ``intents`` is what ``on_trade`` would have returned for trade ``index``:
+    an iterable of intents, a single one, or None.
+    """
+
+    index: int
+    intents: Any

@@ -131,6 +131,7 @@ def assemble(
     leverage: Mapping[str, Decimal] | Decimal | None = None,
     balance_check: bool | None = None,
     tap: UpdatesTap | None = None,
+    trade_path: str = "auto",
 ) -> Engine:
     """The one wiring every mode uses.
 
@@ -166,6 +167,7 @@ def assemble(
         cancel_on_stop=cancel_on_stop,
         books=books,
         balance_check=balance_check,
+        trade_path=trade_path,
     )
 
 
@@ -186,9 +188,11 @@ def build_sim_engine(
     funding_rate: Decimal | int | str = 0,
     funding_interval_ns: int = 8 * 3600 * 10**9,
     funding_rates: Mapping[str, Sequence[tuple[int, Decimal]]] | None = None,
+    trade_path: str = "auto",
 ) -> Engine:
     """An engine whose orders go to the matching engine (backtest and paper);
-    ``funding_rates`` are recorded (time, rate) per perpetual, paid at their times."""
+    ``funding_rates`` are recorded (time, rate) per perpetual, paid at their times;
+    ``trade_path`` is the engine's (auto, scan or events: the same run each way)."""
 
     def sim(router: ExecutionRouter, books: dict[str, OrderBook]) -> MatchingEngine:
         return MatchingEngine(
@@ -217,6 +221,7 @@ def build_sim_engine(
         equity_interval_ns=equity_interval_ns,
         cancel_on_stop=cancel_on_stop,
         leverage=leverage,
+        trade_path=trade_path,
     )
 
 

@@ -424,12 +424,13 @@ def register_strategy(
         for impl in getattr(pm.hook, hook).get_hookimpls():
             if impl.plugin is view:
                 hooks[hook] = _caller(impl, hook)
-    if "scan_trades" in hooks and "on_trade" not in hooks:
-        pm.unregister(view)
-        raise PluginError(
-            f"{who}: implements scan_trades without on_trade; the trade a scan stops at "
-            "is delivered through on_trade"
-        )
+    for bulk in ("scan_trades", "on_trade_columns"):
+        if bulk in hooks and "on_trade" not in hooks:
+            pm.unregister(view)
+            raise PluginError(
+                f"{who}: implements {bulk} without on_trade; the trade a scan stops at "
+                "is delivered through on_trade"
+            )
     return hooks
 
 

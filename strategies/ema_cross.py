@@ -6,10 +6,12 @@ import logging
 from decimal import Decimal
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botkit import Context, OrderType, Place, Side, hookimpl
-from botkit.events import Bar, Trade, TradeBatch
+from botkit.events import Bar, Trade, TradeBatch, TradeColumns
+from botkit.intents import At
 from botkit.sizing import is_dust, min_order_size
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,14 @@ class EmaCross:
         self._bars_ignored = 0
         self._raised = False  # the size raise was logged
         self._dust_told: Decimal | None = None  # the dust position last logged
+        # on_trade_columns: the EMAs over the current columns from index _base on,
+        # and the indices where they cross (see _prepare).
+        self._cols: TradeColumns | None = None
+        self._base = 0
+        self._fast_a = np.empty(0)
+        self._slow_a = np.empty(0)
+        self._above_a = np.empty(0, dtype=bool)
+        self._crosses = np.empty(0, dtype=np.int64)
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:
@@ -175,6 +185,69 @@ class EmaCross:
             fast, slow = f, s
         self.fast_v, self.slow_v = fast, slow
         return stop
+
+    @hookimpl
+    def on_trade_columns(self, ctx: Context, cols: TradeColumns, start: int, stop: int) -> int | At:
+        """The backtest's columnar path: both EMAs over the batch at once, acting at crosses.
+
+        ``lfilter`` runs the recursion ``v = a*x + b*v`` in C, one multiply-add
+        per price in the same order as on_trade, so the floats are the same bit
+        for bit. The EMAs are computed once per batch and reused by later calls
+        while the state still matches them (on_trade may have taken a trade in
+        between: it lands on the same values).
+        """
+        if self.warming or not self.on_trades:
+            return start  # warm-up (and bar mode) go through on_trade
+        if not self._continues(cols, start):
+            self._prepare(cols, start)
+        base, crosses = self._base, self._crosses
+        j = int(crosses.searchsorted(start))
+        price = cols.price
+        while j < len(crosses):
+            k = int(crosses[j])
+            if k >= stop:
+                break
+            self._take(k - base)
+            out = self._on_cross(ctx, self.above, float(price[k]))  # type: ignore[arg-type]
+            if out:
+                return At(k, out)
+            j += 1
+        self._take(stop - 1 - base)
+        return stop
+
+    def _continues(self, cols: TradeColumns, start: int) -> bool:
+        """Whether the state is that of the cached EMAs just before ``start``."""
+        r = start - 1 - self._base
+        return (
+            cols is self._cols
+            and 0 <= r < len(self._fast_a)
+            and self.fast_v == self._fast_a[r]
+            and self.slow_v == self._slow_a[r]
+            and self.above == self._above_a[r]
+        )
+
+    def _prepare(self, cols: TradeColumns, start: int) -> None:
+        # Imported here: scipy.signal takes most of a second to import, which only
+        # a backtest on this path should pay, once.
+        from scipy.signal import lfilter
+
+        x = cols.price[start:]
+        fast, _ = lfilter([self.a_fast], [1.0, -self.b_fast], x, zi=[self.b_fast * self.fast_v])
+        slow, _ = lfilter([self.a_slow], [1.0, -self.b_slow], x, zi=[self.b_slow * self.slow_v])
+        above = fast > slow
+        before = np.empty_like(above)
+        before[0] = self.above
+        before[1:] = above[:-1]
+        self._cols, self._base = cols, start
+        self._fast_a, self._slow_a, self._above_a = fast, slow, above
+        self._crosses = np.flatnonzero(above != before) + start
+
+    def _take(self, r: int) -> None:
+        """The state after the cached row r."""
+        if r >= 0:
+            self.fast_v = float(self._fast_a[r])
+            self.slow_v = float(self._slow_a[r])
+            self.above = bool(self._above_a[r])
 
     @hookimpl
     def on_stop(self, ctx: Context) -> None:

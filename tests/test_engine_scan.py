@@ -1,9 +1,12 @@
-"""The backtest's fast path: trades as columns, quiet ones skipped by ``scan_trades``.
+"""The backtest's fast paths: trades as columns, skipped by ``scan_trades`` or
+decided on in bulk by ``on_trade_columns``.
 
-Every test here runs the same strategies twice over the same trades, once as a
-list of Trade objects (``on_trade`` for every trade) and once as TradeBatch
-columns (the strategies scan), and asks for the same run: the same orders, the
-same fills in the same order, the same equity curve and the same clock.
+Every test here runs the same strategies over the same trades as a list of
+Trade objects (``on_trade`` for every trade), as TradeBatch columns that the
+strategies scan (``trade_path="scan"``), and as columns a symbol's only
+strategy decides on with numpy (``trade_path="auto"``), and asks for the same
+run: the same orders, the same fills in the same order, the same equity curve
+and the same clock.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from botkit_strategies.ema_cross import EmaCross
 
 from botkit import CancelAll, Instrument, OrderType, Place, Side, hookimpl
 from botkit.engine import Engine
-from botkit.events import Trade, TradeBatch
+from botkit.events import Trade, TradeBatch, TradeColumns
+from botkit.intents import At
 from botkit.node import build_sim_engine
 from botkit.plugins import PluginError, StrategySpec
 
@@ -97,7 +101,7 @@ class Listener:
         self.trades += 1
 
 
-def engine_for(btc: Instrument, make: Any, latency_ns: int = 0) -> Engine:
+def engine_for(btc: Instrument, make: Any, latency_ns: int = 0, path: str = "auto") -> Engine:
     specs = make()
     return build_sim_engine(
         {SYM: btc},
@@ -107,18 +111,24 @@ def engine_for(btc: Instrument, make: Any, latency_ns: int = 0) -> Engine:
         balances={"USDT": D(10_000_000), "BTC": D(1_000)},
         latency_ns=latency_ns,
         equity_interval_ns=60_000_000_000,
+        trade_path=path,
     )
 
 
 def run_both(
     btc: Instrument, make: Any, trades: TradeBatch, rows: int = 1000, latency_ns: int = 0
 ) -> tuple[Engine, Engine]:
+    """The per-event run and the scanned one; the columnar run must equal both."""
     per_event = engine_for(btc, make, latency_ns)
     per_event.run_backtest([list(b) for b in chunks(trades, rows)])
     per_event.stop()
-    scanned = engine_for(btc, make, latency_ns)
+    scanned = engine_for(btc, make, latency_ns, path="scan")
     scanned.run_backtest(chunks(trades, rows))
     scanned.stop()
+    columns = engine_for(btc, make, latency_ns, path="auto")
+    columns.run_backtest(chunks(trades, rows))
+    columns.stop()
+    assert_same_run(per_event, columns)
     return per_event, scanned
 
 
@@ -148,11 +158,61 @@ def ema(name: str, fast: int, slow: int, **params: Any) -> StrategySpec:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_ema_cross_trades_the_same_through_either_path(btc: Instrument, seed: int) -> None:
+def test_ema_cross_trades_the_same_through_every_path(btc: Instrument, seed: int) -> None:
     trades = random_walk(20_000, seed)
     a, b = run_both(btc, lambda: [ema("ema", 10, 50)], trades)
     assert len(a.router.fills) > 100
     assert_same_run(a, b)
+
+
+class CountingEma(EmaCross):
+    """ema_cross, counting which hook saw what."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self.per_trade = 0
+        self.column_calls = 0
+        self.acted = 0
+
+    @hookimpl
+    def on_trade(self, ctx: Any, trade: Trade) -> list[Place] | None:
+        self.per_trade += 1
+        return super().on_trade(ctx, trade)
+
+    @hookimpl
+    def on_trade_columns(self, ctx: Any, cols: TradeColumns, start: int, stop: int) -> int | At:
+        self.column_calls += 1
+        out = super().on_trade_columns(ctx, cols, start, stop)
+        self.acted += out.__class__ is At
+        return out
+
+
+@pytest.mark.parametrize(
+    ("latency_ns", "allow_short", "rows"),
+    [(0, False, 1000), (250_000_000, True, 777), (3_000_000_000, False, 20_000)],
+)
+def test_ema_cross_decides_on_columns_and_trades_as_per_event(
+    btc: Instrument, latency_ns: int, allow_short: bool, rows: int
+) -> None:
+    trades = random_walk(20_000, 11)
+
+    params = {"symbol": SYM, "fast": 10, "slow": 50, "size": "0.01", "allow_short": allow_short}
+    per_event = engine_for(btc, lambda: [StrategySpec("ema", CountingEma(params))], latency_ns)
+    per_event.run_backtest([list(b) for b in chunks(trades, rows)])
+    per_event.stop()
+    strategy = CountingEma(params)
+    columns = engine_for(btc, lambda: [StrategySpec("ema", strategy)], latency_ns)
+    columns.run_backtest(chunks(trades, rows))
+    columns.stop()
+    assert len(per_event.router.fills) > 100
+    assert_same_run(per_event, columns)
+    # Most orders came from the columns (At); on_trade saw only the warm-up and the
+    # trades at wake-ups (equity samples, order arrivals), where a cross may fall too.
+    orders = len(columns.router.all_orders())
+    assert orders * 0.9 < strategy.acted <= orders
+    assert strategy.column_calls > 0
+    assert strategy.per_trade < len(trades) // 4
+    assert columns.hook_errors == {}
 
 
 def test_strategies_with_their_own_cursors_latency_timers_and_resting_orders(
@@ -211,7 +271,7 @@ def test_a_scan_that_fails_or_answers_nonsense_is_counted_and_on_trade_takes_ove
 
     broken = BrokenScan(params, fail_after=20, result=result)
     engine = build_sim_engine(
-        {SYM: btc}, [StrategySpec("ema", broken)], balances={"USDT": D(10**7)}
+        {SYM: btc}, [StrategySpec("ema", broken)], balances={"USDT": D(10**7)}, trade_path="scan"
     )
     engine.run_backtest(chunks(trades, 1000))
 
@@ -220,14 +280,67 @@ def test_a_scan_that_fails_or_answers_nonsense_is_counted_and_on_trade_takes_ove
     assert engine.router.fills == reference.router.fills
 
 
-def test_scan_trades_needs_on_trade(btc: Instrument) -> None:
+class BrokenColumns(EmaCross):
+    """Its columnar hook fails after a while: its scan_trades takes over."""
+
+    def __init__(self, params: dict[str, Any], fail_after: int, result: Any = None) -> None:
+        super().__init__(params)
+        self.calls = 0
+        self.scans = 0
+        self.fail_after = fail_after
+        self.result = result
+
+    @hookimpl
+    def on_trade_columns(self, ctx: Any, cols: TradeColumns, start: int, stop: int) -> Any:
+        self.calls += 1
+        if self.calls > self.fail_after:
+            if self.result is None:
+                raise RuntimeError("columns broke")
+            return self.result
+        return super().on_trade_columns(ctx, cols, start, stop)
+
+    @hookimpl
+    def scan_trades(self, ctx: Any, batch: TradeBatch, start: int, stop: int) -> int:
+        self.scans += 1
+        return super().scan_trades(ctx, batch, start, stop)
+
+
+@pytest.mark.parametrize("result", [None, -1, 10**9, "3", At(-1, None), At(10**9, None)])
+def test_a_columnar_hook_that_fails_or_answers_nonsense_hands_over_to_its_scan(
+    btc: Instrument, result: Any
+) -> None:
+    params = {"symbol": SYM, "fast": 10, "slow": 50, "size": "0.01"}
+    trades = random_walk(5_000, 5)
+    reference = engine_for(btc, lambda: [ema("ema", 10, 50)], path="events")
+    reference.run_backtest(chunks(trades, 1000))
+
+    broken = BrokenColumns(params, fail_after=20, result=result)
+    engine = build_sim_engine(
+        {SYM: btc}, [StrategySpec("ema", broken)], balances={"USDT": D(10**7)}
+    )
+    engine.run_backtest(chunks(trades, 1000))
+
+    assert engine.hook_errors == {"ema.on_trade_columns": 1}
+    assert broken.calls == 21  # never asked again
+    assert broken.scans > 0
+    assert engine.router.fills == reference.router.fills
+
+
+def test_scan_trades_and_on_trade_columns_need_on_trade(btc: Instrument) -> None:
     class OnlyScans:
         @hookimpl
         def scan_trades(self, ctx: Any, batch: Any, start: int, stop: int) -> int:
             return stop
 
+    class OnlyColumns:
+        @hookimpl
+        def on_trade_columns(self, ctx: Any, cols: Any, start: int, stop: int) -> int:
+            return stop
+
     with pytest.raises(PluginError, match="scan_trades without on_trade"):
         build_sim_engine({SYM: btc}, [StrategySpec("s", OnlyScans())])
+    with pytest.raises(PluginError, match="on_trade_columns without on_trade"):
+        build_sim_engine({SYM: btc}, [StrategySpec("c", OnlyColumns())])
 
 
 def test_trades_nobody_subscribes_to_still_move_the_book_and_the_clock(btc: Instrument) -> None:

@@ -267,6 +267,7 @@ def test_hook_names_match_the_specs() -> None:
         "on_start",
         "on_trade",
         "scan_trades",
+        "on_trade_columns",
         "on_book",
         "on_ticker",
         "on_bar",
