@@ -325,6 +325,8 @@ def test_kinds_over_very_different_ranges_are_warned_of(
     bot: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     add_year_of_hourly_bars(bot)
+    # A year replayed: hourly equity samples, not the shipped 525,600 one-minute ones.
+    bot.write_text(bot.read_text().replace("equity_interval: 1m", "equity_interval: 1h"))
     code, _, err, out = backtest(bot, capsys)
     assert code == 0, err
     (warning,) = summary_of(out)["warnings"]  # type: ignore[misc]

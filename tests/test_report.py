@@ -592,3 +592,21 @@ def test_format_table_of_an_empty_run(tmp_path: Path) -> None:
     text = format_table(write_report(empty_result(), tmp_path))
     assert "Sharpe" in text and "not shown" in text
     assert text.splitlines()[-1].split()[0] == "idle"
+
+
+def test_a_long_curve_is_drawn_from_few_points_keeping_every_peak_and_trough() -> None:
+    from botkit.backtest.report import CHART_POINTS, _thin
+
+    # A year of one-minute samples: a slow wave with one deep spike down and one up.
+    n = 525_600
+    ts = [i * 60_000_000_000 for i in range(n)]
+    ys = [100.0 + (i % 10_000) / 1_000 for i in range(n)]
+    ys[123_457] = 1.0
+    ys[400_001] = 500.0
+    t, y = _thin(ts, ys)
+    assert len(t) <= CHART_POINTS + 4
+    assert t == sorted(t) and (t[0], t[-1]) == (ts[0], ts[-1])
+    assert (min(y), max(y)) == (1.0, 500.0)
+    assert all(ys[i // 60_000_000_000] == v for i, v in zip(t, y))
+    # A short one is drawn as it is.
+    assert _thin(ts[:100], ys[:100]) == (ts[:100], ys[:100])

@@ -519,6 +519,32 @@ def _times(ts: Iterable[int]) -> list[datetime]:
     return [_EPOCH + timedelta(microseconds=t // 1000) for t in ts]
 
 
+# A chart is 1,000 pixels wide: past a few thousand points a line adds nothing
+# but drawing time (a year of one-minute samples is 525,600).
+CHART_POINTS = 4000
+
+
+def _thin(ts: Sequence[int], ys: Sequence[float]) -> tuple[list[int], list[float]]:
+    """At most about :data:`CHART_POINTS` points drawing the same line: in each bucket
+    of consecutive points its first and last, lowest and highest, in time order, so
+    every peak and trough (a drawdown's bottom) stays on the chart."""
+    n = len(ts)
+    if n <= CHART_POINTS:
+        return list(ts), list(ys)
+    step = -(-n // (CHART_POINTS // 4))
+    out_t: list[int] = []
+    out_y: list[float] = []
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        chunk = ys[a:b]
+        lo = a + min(range(b - a), key=chunk.__getitem__)
+        hi = a + max(range(b - a), key=chunk.__getitem__)
+        for i in sorted({a, lo, hi, b - 1}):
+            out_t.append(ts[i])
+            out_y.append(ys[i])
+    return out_t, out_y
+
+
 def _figure(height: float) -> Any:
     import matplotlib
 
@@ -553,17 +579,18 @@ def render_equity_png(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08}
     )
     if curve:
-        x = _times(t for t, _ in curve)
-        values = [float(v) for _, v in curve]
-        dd = metrics.drawdown_series([v for _, v in curve]) * 100.0
-        ax_eq.plot(x, values, color="#1f77b4", linewidth=1.2, label="equity")
+        ts = [t for t, _ in curve]
+        eq_t, values = _thin(ts, [float(v) for _, v in curve])
+        dd_t, dd = _thin(ts, (metrics.drawdown_series([v for _, v in curve]) * 100.0).tolist())
+        ax_eq.plot(_times(eq_t), values, color="#1f77b4", linewidth=1.2, label="equity")
         styles = iter([("#7f7f7f", "--"), ("#ff7f0e", ":")])
         for name, line in (benchmarks or {}).items():
             if line:
                 color, dash = next(styles, ("#2ca02c", "-."))
+                line_t, line_y = _thin([t for t, _ in line], [v for _, v in line])
                 ax_eq.plot(
-                    _times(t for t, _ in line),
-                    [v for _, v in line],
+                    _times(line_t),
+                    line_y,
                     color=color,
                     linestyle=dash,
                     linewidth=1.0,
@@ -571,6 +598,7 @@ def render_equity_png(
                 )
         if benchmarks:
             ax_eq.legend(loc="best", fontsize="small")
+        x = _times(dd_t)
         ax_dd.fill_between(x, dd, 0.0, color="#d62728", alpha=0.35)
         ax_dd.plot(x, dd, color="#d62728", linewidth=0.8)
     else:
@@ -611,7 +639,8 @@ def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | Non
     for ax, (strategy, symbol) in zip(axes, panels):
         path = _mark_path(result, symbol)
         if path:
-            ax.plot(_times(t for t, _ in path), [p for _, p in path], color="#555", lw=0.8)
+            path_t, path_y = _thin([t for t, _ in path], [p for _, p in path])
+            ax.plot(_times(path_t), path_y, color="#555", lw=0.8)
         mine = [(f, entry) for f, entry in marked if (f.strategy, f.symbol) == (strategy, symbol)]
         for is_entry, side, style in (
             (True, Side.BUY, {"marker": "^", "color": "#2ca02c", "label": "entry buy"}),
