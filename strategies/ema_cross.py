@@ -65,20 +65,11 @@ class EmaCross:
     Params = EmaCrossParams
 
     def __init__(self, params: dict[str, Any]) -> None:
-        p = EmaCrossParams.model_validate(params)
-        self.p = p
-        self.symbol = p.symbol
-        self.a_fast = 2.0 / (p.fast + 1.0)
-        self.a_slow = 2.0 / (p.slow + 1.0)
-        self.slow_n = p.slow
         self.fast_v = 0.0
         self.slow_v = 0.0
         self.count = 0
-        self.b_fast = 1.0 - self.a_fast
-        self.b_slow = 1.0 - self.a_slow
         self.above: bool | None = None
         self.warming = True
-        self.on_trades = p.source == "trades"
         self._bars_ignored = 0
         self._raised = False  # the size raise was logged
         self._dust_told: Decimal | None = None  # the dust position last logged
@@ -90,6 +81,29 @@ class EmaCross:
         self._slow_a = np.empty(0)
         self._above_a = np.empty(0, dtype=bool)
         self._crosses = np.empty(0, dtype=np.int64)
+        self._set(params)
+
+    def _set(self, params: dict[str, Any]) -> None:
+        p = EmaCrossParams.model_validate(params)
+        self.p = p
+        self.symbol = p.symbol
+        self.a_fast = 2.0 / (p.fast + 1.0)
+        self.a_slow = 2.0 / (p.slow + 1.0)
+        self.b_fast = 1.0 - self.a_fast
+        self.b_slow = 1.0 - self.a_slow
+        self.slow_n = p.slow
+        self.on_trades = p.source == "trades"
+        self._cols = None  # EMAs cached by on_trade_columns were of the old lengths
+
+    def update_params(self, params: dict[str, Any]) -> None:
+        """New params while it runs (``botkit ctl ... set_param``).
+
+        ``size`` and ``allow_short`` apply from the next signal. New ``fast`` or
+        ``slow`` lengths carry on from the current EMA values with the new
+        smoothing (no new warm-up; a longer ``slow`` only delays the first signal
+        of a run still warming up). ``source`` switches what feeds the EMAs.
+        """
+        self._set(params)
 
     def _update(self, ctx: Context, x: float) -> list[Place] | None:
         if self.count == 0:

@@ -187,6 +187,33 @@ class Grid:
         self.unfunded = 0  # levels waiting for the free balance to cover their buy
         self._told_unfunded = False
 
+    # Params that lay the ladder out at start: changing them after would orphan orders.
+    _LAYOUT = ("spacing_pct", "spacing", "levels", "orders", "count", "lower", "upper")
+
+    def update_params(self, params: dict[str, Any]) -> None:
+        """New params while it runs (``botkit ctl ... set_param``).
+
+        Before the ladder is laid out (no price yet) any param may change. After,
+        ``retry_ms`` and ``cancel_on_stop`` apply at once, and ``size`` to every
+        buy placed from then on (a level's ``orders`` size stays its own); a
+        change of the ladder's layout is refused: change bot.yaml and restart.
+        """
+        p = GridParams.model_validate(params)
+        if self.started:
+            moved = [k for k in self._LAYOUT if getattr(p, k) != getattr(self.p, k)]
+            if moved:
+                raise ValueError(
+                    f"{', '.join(moved)} laid the ladder out at start and cannot change "
+                    "while it runs; change bot.yaml and restart"
+                )
+            inst = self._inst
+            if p.size != self.p.size and p.orders is None and inst is not None:
+                for level in self.levels:  # on the lot, and at least the least order there
+                    least = min_order_size(inst, level.price, headroom=Decimal(0))
+                    level.size = max(inst.size_down(p.size), least)
+        self.p = p
+        self._retry_ns = int(p.retry_ms * 1_000_000)
+
     # ----- hooks -------------------------------------------------------------------
 
     @hookimpl

@@ -187,11 +187,25 @@ class MarketMaker:
     Params = MarketMakerParams
 
     def __init__(self, params: dict[str, Any]) -> None:
+        self.bid = _Quote(Side.BUY, "bid")
+        self.ask = _Quote(Side.SELL, "ask")
+        self._skew_units = 0.0  # centre shift in half-spreads, from the inventory
+        self._seq = 0
+        self._ready = False
+        # Known from the instrument at start.
+        self._book: Any = None
+        self._prefix = ""
+        self._tick = Decimal(1)
+        self._inv_tick = 1.0
+        self._inst: Instrument | None = None
+        self.position = Decimal(0)
+        self._set(params)
+
+    def _set(self, params: dict[str, Any]) -> None:
+        """Take params, and what follows from them (with the instrument once started)."""
         p = MarketMakerParams.model_validate(params)
         self.p = p
         self.symbol = p.symbol
-        self.bid = _Quote(Side.BUY, "bid")
-        self.ask = _Quote(Side.SELL, "ask")
         if p.half_spread_ticks is not None:
             self._half_frac = 0.0
         else:
@@ -201,20 +215,33 @@ class MarketMaker:
         self._thr = p.requote_ticks or 0  # 0: set from the half-spread at the first quote
         self._min_gap_ns = int(p.min_requote_ms * 1_000_000)
         self._retry_ns = int(p.retry_ms * 1_000_000)
-        self._skew_units = 0.0  # centre shift in half-spreads, from the inventory
-        self._seq = 0
-        self._ready = False
-        # Known from the instrument at start.
-        self._book: Any = None
-        self._prefix = ""
-        self._tick = Decimal(1)
-        self._inv_tick = 1.0
         self._half_abs = 0.0
         self._size = p.size
         self._max_inv = p.max_inventory or p.size * DEFAULT_INVENTORY_SIZES
-        self._inst: Instrument | None = None
-        self._sized = False  # the size is checked against the minimums at the first price
-        self.position = Decimal(0)
+        self._sized = False  # the size is checked against the minimums at the next price
+        inst = self._inst
+        if inst is not None:
+            if p.half_spread_ticks is not None:
+                self._half_abs = p.half_spread_ticks * float(inst.tick_size)
+            # Quantized once, so a partly filled quote can be compared with the full size
+            # exactly; at least a lot until the next price says what the minimums need.
+            self._size = max(inst.size_down(p.size), inst.lot_size)
+            self._max_inv = p.max_inventory or self._size * DEFAULT_INVENTORY_SIZES
+            self._on_position(self.position)
+
+    def update_params(self, params: dict[str, Any]) -> None:
+        """New params while it runs (``botkit ctl ... set_param``).
+
+        Every param but the symbol may change. The quotes move to the new spread,
+        size, skew and inventory limit at the next book event (a size change is an
+        edit of each quote), as they would after a fill; a request already on its
+        way is answered first.
+        """
+        size = self._size
+        self._set(params)
+        if self._size != size:
+            # Quotes of the old size are no longer "full": the next event edits them.
+            self.bid.full = self.ask.full = False
 
     # ----- hooks -------------------------------------------------------------------
 
@@ -223,13 +250,8 @@ class MarketMaker:
         inst = ctx.instrument(self.symbol)
         self._tick = inst.tick_size
         self._inv_tick = 1.0 / float(inst.tick_size)
-        if self.p.half_spread_ticks is not None:
-            self._half_abs = self.p.half_spread_ticks * float(inst.tick_size)
         self._inst = inst
-        # Quantized once, so a partly filled quote can be compared with the full size
-        # exactly; at least a lot until the first price says what the minimums need.
-        self._size = max(inst.size_down(self.p.size), inst.lot_size)
-        self._max_inv = self.p.max_inventory or self._size * DEFAULT_INVENTORY_SIZES
+        self._set(self.p.model_dump())
         self._book = ctx.book(self.symbol)
         # A run tag keeps client ids unique across restarts (the venue and the journal
         # remember ids of earlier runs); in a backtest it is the first event's time.
