@@ -484,21 +484,10 @@ class Engine:
                     return batch[i:]  # type: ignore[return-value]
             if k >= n:
                 break
-            t = int(ts[k])
-            if not acted and t >= self._next_wakeup:
-                if k:
-                    book.last_trade = batch[k - 1]  # what wake-ups (equity) see as the last price
-                self._wake(t)
-                if self._routes_changed:
-                    self._routes_changed = False
-                    return batch[k:]  # type: ignore[return-value]
-            self.now_ns = t
-            ev = batch[k]
-            book.last_trade = ev
-            if venue.resting_count:
-                venue.on_trade(ev, t)
-                if self._pending:
-                    self._drain()
+            # An answer's trade lies before every wake-up: its range ended before them.
+            ev = self._take_trade(batch, book, k, int(ts[k]), not acted)
+            if ev is None:
+                return batch[k:]  # type: ignore[return-value]
             if not acted:
                 self._deliver(on_trade, ctx, slot, "on_trade", ev)
             elif intents:
@@ -553,24 +542,9 @@ class Engine:
             if p >= n:
                 break
             # Trade p goes through the one-by-one path.
-            t = ts[p]
-            if t >= self._next_wakeup:
-                if p:
-                    book.last_trade = batch[p - 1]  # what wake-ups (equity) see as the last price
-                self._wake(t)
-                if self._routes_changed:
-                    # A trading window opened or closed: who hears this symbol changed.
-                    # Every scanner stopped here (scans end at wake-ups), so the rest of
-                    # the batch starts over on the new routes.
-                    self._routes_changed = False
-                    return batch[p:]  # type: ignore[return-value]
-            self.now_ns = t
-            ev = batch[p]
-            book.last_trade = ev
-            if venue.resting_count:
-                venue.on_trade(ev, t)
-                if self._pending:
-                    self._drain()
+            ev = self._take_trade(batch, book, p, ts[p], True)
+            if ev is None:
+                return batch[p:]  # type: ignore[return-value]
             for j, (_, fn, ctx, slot) in enumerate(scanners):
                 if cursors[j] == p:  # else it consumed this trade in a scan already
                     cursors[j] = p + 1
@@ -580,6 +554,33 @@ class Engine:
             book.last_trade = batch[n - 1]
         self.now_ns = ts[n - 1]
         return None
+
+    def _take_trade(
+        self, batch: TradeBatch, book: OrderBook, k: int, t: int, wake: bool
+    ) -> Trade | None:
+        """Trade k of a batch through the one-by-one path, up to its strategies: what is
+        due by its time (with ``wake``), the clock, the book's last trade, the venue.
+
+        None when a trading window opened or closed at a wake-up: who hears the symbol
+        changed, and every scan stopped here (scans end at wake-ups), so the caller
+        replays the rest of the batch on the new routes.
+        """
+        if wake and t >= self._next_wakeup:
+            if k:
+                book.last_trade = batch[k - 1]  # what wake-ups (equity) see as the last price
+            self._wake(t)
+            if self._routes_changed:
+                self._routes_changed = False
+                return None
+        self.now_ns = t
+        ev = batch[k]
+        book.last_trade = ev
+        venue = self.market
+        if venue.resting_count:
+            venue.on_trade(ev, t)
+            if self._pending:
+                self._drain()
+        return ev
 
     def _scan(self, entry: list[Any], batch: TradeBatch, start: int, stop: int) -> int:
         scan, _, ctx, slot = entry
