@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,19 @@ def test_the_documented_live_variant_runs_against_the_local_simulator(
     assert "Traceback" not in run.stderr
 
 
+def journaled_orders(journal: Path) -> int:
+    """Orders in a journal another process is writing (read-only; 0 until it exists)."""
+    import sqlite3
+
+    if not journal.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1)) as db:
+            return int(db.execute("SELECT count(*) FROM orders").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return 0
+
+
 def test_sigterm_stops_a_live_run_cleanly(tmp_path: Path) -> None:
     import signal
     import time
@@ -119,7 +133,13 @@ def test_sigterm_stops_a_live_run_cleanly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)
+    # Stop it once it has traded: a fixed wait would race a slow start on a busy machine.
+    deadline = time.monotonic() + 60
+    while not journaled_orders(journal):
+        assert bot.poll() is None, bot.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no order journaled within 60 s"
+        time.sleep(0.2)
+    time.sleep(1)
     bot.send_signal(signal.SIGTERM)
     out, err = bot.communicate(timeout=60)
     assert bot.returncode == 0, err[-3000:]
