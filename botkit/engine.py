@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Protocol
 
 from botkit.account import exact
@@ -693,8 +694,26 @@ class Engine:
                 # Until every holding has a price, try again at the next event; then
                 # stay on the interval grid.
                 iv = self._equity_interval
-                self._equity_due = (t // iv + 1) * iv if self._sample_equity(t) else ts + 1
+                if self._sample_equity(t):
+                    due = (t // iv + 1) * iv
+                    # Samples before the next timer, order arrival or event all see what
+                    # this one saw (nothing else moves the account or the prices): copy it.
+                    quiet = min(ts, t_timer - 1, t_venue - 1)
+                    if due <= quiet:
+                        due = self._repeat_sample(t, range(due, quiet + 1, iv))
+                    self._equity_due = due
+                else:
+                    self._equity_due = ts + 1
         self._refresh_wakeup()
+
+    def _repeat_sample(self, t: int, dues: range) -> int:
+        """The sample taken at ``t`` again at each of ``dues``; the next due after them."""
+        eq = self.equity[-1][1]
+        self.equity.extend(zip(dues, repeat(eq)))
+        for path in self.marks.values():
+            if path and path[-1][0] == t:
+                path.extend(zip(dues, repeat(path[-1][1])))
+        return dues[-1] + dues.step
 
     def _mark(self, symbol: str) -> Decimal | None:
         book = self.books.get(symbol)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from botkit import Edit, Instrument, OrderType, Place, Side, hookimpl
 from botkit.events import Trade
 from botkit.model import OrderStatus
@@ -195,3 +197,43 @@ def test_requests_in_flight_arrive_before_the_run_ends(btc: Instrument) -> None:
     engine.stop()
     (order,) = engine.router.orders.values()
     assert order.status is OrderStatus.CANCELED
+
+
+class Ticker7:
+    """A timer every 7 minutes that only counts: it cuts the quiet gaps between trades."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.fired = 0
+
+    @hookimpl
+    def on_timer(self, ctx: Any, timer: Any) -> None:
+        self.fired += 1
+
+
+@pytest.mark.parametrize("with_timer", [False, True])
+def test_equity_samples_across_quiet_hours_are_each_the_value_before_them(
+    btc: Instrument, with_timer: bool
+) -> None:
+    minute, hour = 60_000_000_000, 3_600_000_000_000
+    start = 1_700_000_000 * 1_000_000_000 // hour * hour
+    # One print an hour for three days, the price stepping each hour.
+    prints = [
+        Trade(start + h * hour + 17, SYM, 100.0 + (h % 7), 0.1, Side.BUY, h) for h in range(72)
+    ]
+    specs = [StrategySpec("t7", Ticker7({}), timers={"tick": 7 * minute})] if with_timer else []
+    engine = build_sim_engine(
+        {SYM: btc}, specs, balances={"USDT": D(1000), "BTC": D(1)}, equity_interval_ns=minute
+    )
+    engine.run_backtest([prints])
+    engine.stop()
+
+    # The first sample just after the first print (the price is known), then every
+    # minute, each worth the last print strictly before it (an event at a sample's
+    # time comes after it).
+    times = [t for t, _ in engine.equity]
+    assert times[0] == prints[0].ts_ns + 1
+    assert times[1:-1] == list(range(start + minute, prints[-1].ts_ns + 1, minute))
+    for t, eq in engine.equity[1:-1]:
+        last = max((p for p in prints if p.ts_ns < t), key=lambda p: p.ts_ns)
+        assert eq == D(1000) + D(repr(last.price)), t
+    assert engine.marks[SYM][1:-1] == [(t, float(eq - D(1000))) for t, eq in engine.equity[1:-1]]
