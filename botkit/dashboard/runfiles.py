@@ -21,12 +21,14 @@ dashboard: ``botkit.dashboard.reports`` rebuilds an approximate curve from
 
 from __future__ import annotations
 
-import bisect
 import csv
 import json
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from botkit.backtest.result import BacktestResult
@@ -39,10 +41,20 @@ EQUITY_COLUMNS = ("ts", "ts_ns", "equity", "buy_and_hold", "starting_balances_he
 PRICE_COLUMNS = ("ts", "ts_ns", "symbol", "price")
 
 
-def _as_of(line: Sequence[tuple[int, float]], times: Sequence[int], ts: int) -> str:
-    """The value of a step line at ``ts`` (its last point at or before), or ''."""
-    i = bisect.bisect_right(times, ts) - 1
-    return "" if i < 0 else repr(float(line[i][1]))
+def iso_column(ts_ns: Sequence[int]) -> list[str]:
+    """``iso_utc`` of each time, formatted by numpy in one pass (a year of one-minute
+    samples is 525,600 rows)."""
+    us = np.asarray(ts_ns, dtype=np.int64) // 1000
+    return [s + "Z" for s in np.datetime_as_string(us.astype("datetime64[us]"), unit="us")]
+
+
+def _as_of(line: Sequence[tuple[int, float]], times: Sequence[int]) -> list[str]:
+    """The value of a step line at each of ``times`` (its last point at or before), or ''."""
+    if not line:
+        return [""] * len(times)
+    at = np.searchsorted(np.asarray([t for t, _ in line], dtype=np.int64), times, "right") - 1
+    values = [repr(float(v)) for _, v in line]
+    return [values[i] if i >= 0 else "" for i in at.tolist()]
 
 
 def run_params(config: BotConfig) -> dict[str, Any]:
@@ -62,7 +74,7 @@ def run_params(config: BotConfig) -> dict[str, Any]:
 
 def write_run_files(result: BacktestResult, config: BotConfig, out_dir: Path) -> None:
     """Write ``equity.csv``, ``prices.csv`` and ``run.json`` into ``out_dir`` (module doc)."""
-    from botkit.backtest.report import benchmark_lines, dec_str, equity_curve, iso_utc
+    from botkit.backtest.report import benchmark_lines, dec_str, equity_curve
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,27 +82,32 @@ def write_run_files(result: BacktestResult, config: BotConfig, out_dir: Path) ->
     lines = benchmark_lines(result)
     buy_hold = next((v for k, v in lines.items() if k.startswith("buy and hold")), [])
     held = lines.get("starting balances held", [])
-    bh_times = [t for t, _ in buy_hold]
-    held_times = [t for t, _ in held]
+    times = [ts for ts, _ in curve]
     with (out / EQUITY_CSV).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(EQUITY_COLUMNS)
-        for ts, equity in curve:
-            w.writerow(
-                [
-                    iso_utc(ts),
-                    ts,
-                    dec_str(equity),
-                    _as_of(buy_hold, bh_times, ts),
-                    _as_of(held, held_times, ts),
-                ]
+        w.writerows(
+            zip(
+                iso_column(times),
+                times,
+                [dec_str(equity) for _, equity in curve],
+                _as_of(buy_hold, times),
+                _as_of(held, times),
             )
+        )
     with (out / PRICES_CSV).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(PRICE_COLUMNS)
         for symbol, path in sorted(result.prices.items()):
-            for ts, price in path:
-                w.writerow([iso_utc(ts), ts, symbol, repr(float(price))])
+            stamps = [ts for ts, _ in path]
+            w.writerows(
+                zip(
+                    iso_column(stamps),
+                    stamps,
+                    repeat(symbol),
+                    [repr(float(price)) for _, price in path],
+                )
+            )
     (out / RUN_JSON).write_text(
         json.dumps(run_params(config), indent=2, default=str) + "\n", encoding="utf-8"
     )
