@@ -13,7 +13,9 @@ slippage and no fees the result must equal the reference exactly:
 
 The generated data is cached in bench/.data/ (not committed). Events are
 streamed from Parquet in batches, never loaded whole; the timing includes
-reading them and building the event objects.
+reading them and building the event objects. Fills and closed orders spill to
+Parquet in a temporary folder as ``botkit backtest`` spills them
+(``botkit.backtest.spill``); ``--no-spill`` keeps them all in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -48,7 +51,18 @@ def ensure_data(n: int, seed: int, data_dir: Path) -> Path:
     return ticks
 
 
-def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, object]:
+def run(
+    ticks: Path, batch_rows: int, per_event: bool = False, spill: bool = True
+) -> dict[str, object]:
+    if not spill:
+        return _run(ticks, batch_rows, per_event, None)
+    with tempfile.TemporaryDirectory(prefix="botkit-bench-spill-") as folder:
+        return _run(ticks, batch_rows, per_event, Path(folder))
+
+
+def _run(
+    ticks: Path, batch_rows: int, per_event: bool, spill_dir: Path | None
+) -> dict[str, object]:
     # pyarrow imports pandas on its first conversion: a one-off 0.3 s that is not
     # per-event work, so it happens before the clock starts.
     import pandas  # noqa: F401
@@ -67,6 +81,10 @@ def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, obje
         [StrategySpec("ema_cross", strategy, symbols=frozenset({SYMBOL}))],
         balances={"USDT": start_cash},
     )
+    if spill_dir is not None:
+        from botkit.backtest.spill import install
+
+        install(engine, spill_dir)
     batches = iter_trade_batches(ticks, SYMBOL, batch_rows=batch_rows)
     t0 = time.perf_counter()
     # A list of Trade objects per batch takes the one-by-one path; TradeBatch columns
@@ -82,6 +100,7 @@ def run(ticks: Path, batch_rows: int, per_event: bool = False) -> dict[str, obje
     return {
         "engine": "botkit",
         "path": "per-event" if per_event else "scan",
+        "spill": spill_dir is not None,
         "events": engine.events,
         "wall_s": round(wall, 3),
         "events_per_s": round(engine.events / wall),
@@ -102,6 +121,7 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=65_536)
     ap.add_argument("--profile", action="store_true", help="profile with pyinstrument")
     ap.add_argument("--per-event", action="store_true", help="on_trade per tick, no scan_trades")
+    ap.add_argument("--no-spill", action="store_true", help="keep every fill and order in memory")
     a = ap.parse_args()
     ticks = ensure_data(a.n, a.seed, a.data_dir)
     if a.profile:
@@ -109,11 +129,11 @@ def main() -> None:
 
         prof = Profiler()
         prof.start()
-        rec = run(ticks, a.batch_rows, a.per_event)
+        rec = run(ticks, a.batch_rows, a.per_event, not a.no_spill)
         prof.stop()
         print(prof.output_text(unicode=True, color=False))
     else:
-        rec = run(ticks, a.batch_rows, a.per_event)
+        rec = run(ticks, a.batch_rows, a.per_event, not a.no_spill)
     print(json.dumps(rec))
     ref = REFERENCE.get(a.n) if a.seed == 42 else None
     if ref is not None:
