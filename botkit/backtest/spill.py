@@ -33,9 +33,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from itertools import islice, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -50,6 +53,10 @@ T = TypeVar("T")
 # Items kept in memory per log before a part is written: ~25 MB of fills, ~35 MB of
 # orders; small enough that reading one part back whole stays cheap too.
 DEFAULT_ROWS = 32_768
+# Closed orders the router keeps before the archive takes them: the archive holds
+# its newest ``rows`` in memory anyway, so this only covers what touches an order
+# right after it closed.
+_GRACE = 1_024
 # Rows per Parquet row group and per batch read back: what a merge holds per part.
 _BATCH = 4_096
 
@@ -94,18 +101,20 @@ class Codec(Generic[T]):
         }
 
     def encode(self, items: Sequence[T]) -> dict[str, list[Any]]:
+        if self._is_tuple:
+            columns: Iterable[Sequence[Any]] = zip(*items)  # type: ignore[call-overload]
+        else:
+            columns = (list(map(attrgetter(name), items)) for name, _, _ in self.fields)
         out: dict[str, list[Any]] = {}
-        for name, kind, _ in self.fields:
-            values = [getattr(x, name) for x in items]
+        for (name, kind, enum), values in zip(self.fields, columns):
             if kind == _DEC:
-                values = [str(v) for v in values]
+                values = list(map(str, values))
             elif kind == _OPT_DEC:
                 values = [None if v is None else str(v) for v in values]
-            elif kind == _ENUM:
-                values = [v.value for v in values]
-            elif kind == _OPT_ENUM:
+            elif enum is not None and not issubclass(enum, str):
                 values = [None if v is None else v.value for v in values]
-            out[name] = values
+            # A str enum member is a str already: Arrow takes it as its value.
+            out[name] = list(values)
         return out
 
     def decode(self, batch: pa.RecordBatch | pa.Table) -> list[T]:
@@ -250,8 +259,7 @@ class SpillLog(Sequence[T]):
         items = self._tail
         if not items:
             return
-        key = self.key
-        order = sorted(range(len(items)), key=lambda i: key(items[i]))
+        order = sorted(range(len(items)), key=list(map(self.key, items)).__getitem__)
         first = self._spilled
         columns = self.codec.encode([items[i] for i in order])
         columns["seq"] = [first + i for i in order]
@@ -359,9 +367,10 @@ class SpillLog(Sequence[T]):
 class OrderArchive(SpillLog[Order]):
     """Closed orders, spilled (:class:`SpillLog`), and found again by client id.
 
-    A client id maps to the part holding its order; :meth:`get` reads that part
-    back (the last one read is kept) and returns a copy of the order as it was
-    archived.
+    Each part comes with the sorted hashes of its client ids (8 bytes an order, where
+    a dict of the ids would hold every id string): :meth:`get` reads the part a hash
+    points to back (the last one read is kept) and returns a copy of the order as it
+    was archived, or None.
     """
 
     def __init__(
@@ -369,7 +378,7 @@ class OrderArchive(SpillLog[Order]):
     ) -> None:
         super().__init__(folder, name, ORDER_CODEC, _order_key, rows)
         self._in_tail: dict[str, Order] = {}
-        self._part_by_id: dict[str, int] = {}
+        self._hashes: list[npt.NDArray[np.int64]] = []
         self._cached: tuple[int, dict[str, Order]] | None = None
 
     def append(self, item: Order) -> None:
@@ -377,24 +386,27 @@ class OrderArchive(SpillLog[Order]):
         super().append(item)
 
     def _on_flush(self, items: list[Order]) -> None:
-        n = len(self._parts) - 1
-        self._part_by_id.update(zip((o.client_id for o in items), repeat(n)))
+        self._hashes.append(np.sort(np.fromiter((hash(o.client_id) for o in items), np.int64)))
         self._in_tail = {}
 
     def __contains__(self, client_id: object) -> bool:
-        return client_id in self._in_tail or client_id in self._part_by_id
+        return isinstance(client_id, str) and self.get(client_id) is not None
 
     def get(self, client_id: str) -> Order | None:
         order = self._in_tail.get(client_id)
         if order is not None:
             return order
-        n = self._part_by_id.get(client_id)
-        if n is None:
-            return None
-        if self._cached is None or self._cached[0] != n:
-            part = self._parts[n]
-            self._cached = (n, {o.client_id: o for o in self._read_part(part)})
-        return self._cached[1].get(client_id)
+        h = hash(client_id)
+        for n, hashes in enumerate(self._hashes):
+            i = int(np.searchsorted(hashes, h))
+            if i == len(hashes) or hashes[i] != h:
+                continue
+            if self._cached is None or self._cached[0] != n:
+                self._cached = (n, {o.client_id: o for o in self._read_part(self._parts[n])})
+            order = self._cached[1].get(client_id)
+            if order is not None:
+                return order  # else two ids share the hash: look on
+        return None
 
 
 class SpillChain(Sequence[T]):
@@ -478,18 +490,22 @@ def install(engine: Engine, folder: Scratch | Path, rows: int = DEFAULT_ROWS) ->
     """Put a fresh engine's fills and closed orders on spill logs in ``folder``.
 
     The router's ``fills`` becomes a spill log and its closed orders go to an
-    :class:`OrderArchive` (``ExecutionRouter.archive_closed``); the simulated venue
-    stops keeping its own copy of the executions, which nothing in a backtest reads.
+    :class:`OrderArchive` (``ExecutionRouter.archive_closed``). The simulated venue
+    stops keeping its own copy of the executions, which nothing in a backtest reads,
+    and the router the trade ids it saw, which that venue never repeats.
     """
+    from botkit.venues.sim.matching import MatchingEngine
+
     router = engine.router
     log = fill_log(folder, rows)
     log.extend(router.fills)
     router.fills = log  # type: ignore[assignment]
-    router.archive_closed(OrderArchive(folder, rows=rows), keep=rows)
+    router.archive_closed(OrderArchive(folder, rows=rows), keep=min(rows, _GRACE))
     market = engine.market
-    if hasattr(market, "keep_trades"):
+    if isinstance(market, MatchingEngine):
         market.keep_trades = False
         market.trades.clear()
+        router.trust_trade_ids()
 
 
 __all__ = [

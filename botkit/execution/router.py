@@ -162,6 +162,18 @@ class _OrderTable(dict[str, Order]):
         )
 
 
+class _NoRepeats:
+    """The trade ids seen, for a venue that never repeats one: nothing to remember."""
+
+    __slots__ = ()
+
+    def __contains__(self, trade_id: object) -> bool:
+        return False
+
+    def add(self, trade_id: str) -> None:
+        pass
+
+
 class _Replace:
     """A cancel-and-replace under way: its step and the terms the next attempt takes."""
 
@@ -209,7 +221,7 @@ class ExecutionRouter:
         self._waiting: dict[str, object] = {}  # client id -> _CANCEL or (price, size)
         self._orphans: dict[str, list[Fill]] = {}  # venue order id -> fills before its ack
         self._done: set[str] = set()  # filled at the venue, by its word; fills on their way
-        self._seen_trades: set[str] = set()
+        self._seen_trades: set[str] | _NoRepeats = set()
         self.fills: list[Fill] = []
         self.duplicate_fills = 0
         self.orphan_fills = 0  # fills whose order was unknown when they arrived
@@ -241,6 +253,12 @@ class ExecutionRouter:
             if not order.is_open:
                 self._closed.append(order)
         self._retire_closed()
+
+    def trust_trade_ids(self) -> None:
+        """The venue never sends a trade id twice (the simulated venue numbers its
+        trades): stop keeping every id seen to count repeats once, a string per fill
+        held for the whole run."""
+        self._seen_trades = _NoRepeats()
 
     @property
     def archive(self) -> OrderArchive | None:
