@@ -23,6 +23,7 @@ from botkit.backtest.spill import (
     SpillLog,
     fill_log,
     in_time_order,
+    last_in_time_order,
     orders_in_order,
 )
 from botkit.config.loading import load_config
@@ -120,6 +121,8 @@ def test_spill_log_behaves_as_the_list_it_replaces(tmp_path: Path) -> None:
     expected = sorted(fills, key=lambda f: f.ts_ns)  # stable: ties in append order
     assert [f.trade_id for f in merged] == [f.trade_id for f in expected]
     assert list(in_time_order(log)) == list(in_time_order(fills)) == expected
+    for n in (0, 1, 3, 10, 11, 103, 500):
+        assert last_in_time_order(log, n) == last_in_time_order(fills, n) == expected[-n:] * (n > 0)
     for index in (0, 9, 10, 57, 99, 100, 102, -1, -103):
         assert _same(log[index], fills[index])
     for cut in (slice(5, 25), slice(95, None), slice(None, None, -7), slice(-4, -1), slice(3, 3)):
@@ -135,6 +138,23 @@ def test_spill_log_behaves_as_the_list_it_replaces(tmp_path: Path) -> None:
         "adopted too",
     ]
     assert sum(f.strategy.startswith("adopted") for f in log.in_order()) == 2
+
+
+@pytest.mark.parametrize("rows", [1, 4, 10, 1000])
+def test_fills_in_time_order_with_ties_across_parts(tmp_path: Path, rows: int) -> None:
+    # As a backtest appends them: in time order, many at one time, parts split within a
+    # run of ties (the parts follow each other and are not merged item by item).
+    fills = [_fill(i, i // 6) for i in range(40)]
+    log = fill_log(tmp_path, rows=rows)
+    log.extend(fills)
+    assert list(log.in_order()) == fills
+    assert log.last_in_order(7) == fills[-7:]
+    # One fill out of order in the tail: merged into its place, after its equals.
+    late = _fill(99, 2)
+    log.append(late)
+    expected = sorted([*fills, late], key=lambda f: f.ts_ns)
+    assert list(log.in_order()) == expected
+    assert log.last_in_order(30) == expected[-30:]
 
 
 def test_order_archive_finds_orders_by_client_id_and_lists_them_as_orders_csv(
@@ -154,6 +174,7 @@ def test_order_archive_finds_orders_by_client_id_and_lists_them_as_orders_csv(
     assert len(chain) == 50 and chain[47] is rest[2] and _same(chain[3], orders[3])
     expected = sorted(orders + rest, key=lambda o: (o.created_ns, o.client_id))
     assert [o.client_id for o in orders_in_order(chain)] == [o.client_id for o in expected]
+    assert [o.client_id for o in chain.last_in_order(12)] == [o.client_id for o in expected[-12:]]
 
 
 def test_router_archives_closed_orders_and_still_finds_them(tmp_path: Path) -> None:

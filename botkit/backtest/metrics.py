@@ -256,9 +256,14 @@ def traded_notional(fills: Iterable[Fill]) -> Decimal:
 
 def turnover(fills: Iterable[Fill], initial_equity: Decimal) -> float | None:
     """Traded notional / initial equity; None when the initial equity is not positive."""
+    return turnover_of(traded_notional(fills), initial_equity)
+
+
+def turnover_of(notional: Decimal, initial_equity: Decimal) -> float | None:
+    """``turnover`` from the traded notional already summed."""
     if initial_equity <= 0:
         return None
-    return float(traded_notional(fills) / initial_equity)
+    return float(notional / initial_equity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,4 +361,5 @@ __all__ = [
     "sortino",
     "traded_notional",
     "turnover",
+    "turnover_of",
 ]

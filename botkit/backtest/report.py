@@ -33,7 +33,7 @@ import io
 import json
 import math
 import sys
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -44,7 +44,7 @@ from typing import Any
 from botkit.backtest import metrics
 from botkit.backtest.pnl import Attribution, attribute, pricing_symbols
 from botkit.backtest.result import BacktestResult
-from botkit.backtest.spill import in_time_order, orders_in_order
+from botkit.backtest.spill import in_time_order, last_in_time_order, orders_in_order
 from botkit.model import ZERO, Fill, Order, Position, Side
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -147,23 +147,53 @@ def _is_quote_fee(fill: Fill, quote: str) -> bool:
     return fill.fee_asset in ("", quote)
 
 
-def _fees(fills: Iterable[Fill], quote: str) -> tuple[Decimal, dict[str, str]]:
-    """Fees in the quote asset, and every fee asset's total (not converted)."""
-    in_quote = ZERO
-    by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for f in fills:
-        if _is_quote_fee(f, quote):
-            in_quote += f.fee
-        by_asset[f.fee_asset or quote] += f.fee
-    return in_quote, {a: dec_str(v) for a, v in sorted(by_asset.items())}
+class _FillSums:
+    """Fill totals (one strategy's, or the run's), summed in fill order as the sums
+    over a list of those fills would be."""
+
+    __slots__ = ("by_asset", "count", "fees", "notional")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notional = ZERO  # price x size, in the quote asset
+        self.fees = ZERO  # paid in the quote asset
+        self.by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)  # every fee asset's
+
+    def fees_by_asset(self) -> dict[str, str]:
+        return {a: dec_str(v) for a, v in sorted(self.by_asset.items())}
 
 
-def _strategy_names(result: BacktestResult) -> list[str]:
+class _Tally:
+    """What the summary needs of every fill and order, read in one pass over each: a
+    long run's are on disk (botkit.backtest.spill), and each pass reads them back."""
+
+    def __init__(self, result: BacktestResult) -> None:
+        quote = result.quote_asset
+        self.total = total = _FillSums()
+        self.fills: dict[str, _FillSums] = defaultdict(_FillSums)
+        for f in result.fills:
+            notional = f.price * f.size
+            quote_fee = _is_quote_fee(f, quote)
+            asset = f.fee_asset or quote
+            for sums in (self.fills[f.strategy], total):
+                sums.count += 1
+                sums.notional += notional
+                if quote_fee:
+                    sums.fees += f.fee
+                sums.by_asset[asset] += f.fee
+        self.orders: Counter[str] = Counter(o.strategy for o in result.orders)
+
+
+def _is_quote_fee(fill: Fill, quote: str) -> bool:
+    return fill.fee_asset in ("", quote)
+
+
+def _strategy_names(result: BacktestResult, tally: _Tally) -> list[str]:
     # Declared strategies first, then any name only seen in the records, so
     # nothing traded goes missing from the per-strategy table.
     names = list(dict.fromkeys(result.strategies))
     seen = set(names)
-    extra = {f.strategy for f in result.fills} | {o.strategy for o in result.orders}
+    extra = set(tally.fills) | set(tally.orders)
     extra |= {strategy for strategy, _ in result.positions}
     names += sorted(extra - seen)
     return names
@@ -180,38 +210,12 @@ def _position_entry(pos: Position, mark: Decimal | None) -> dict[str, Any]:
     }
 
 
-class _StrategyFills:
-    """One strategy's fill totals, summed in fill order as a list of its fills would be."""
-
-    __slots__ = ("by_asset", "count", "fees", "notional")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.notional = ZERO
-        self.fees = ZERO  # paid in the quote asset
-        self.by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)
-
-
-def _fills_by_strategy(fills: Iterable[Fill], quote: str) -> dict[str, _StrategyFills]:
-    # One pass: the fills may be on disk (botkit.backtest.spill), read back as they go.
-    out: dict[str, _StrategyFills] = defaultdict(_StrategyFills)
-    for f in fills:
-        st = out[f.strategy]
-        st.count += 1
-        st.notional += f.price * f.size
-        if _is_quote_fee(f, quote):
-            st.fees += f.fee
-        st.by_asset[f.fee_asset or quote] += f.fee
-    return out
-
-
-def _per_strategy(result: BacktestResult, split: Attribution) -> dict[str, dict[str, Any]]:
-    quote = result.quote_asset
-    fills_by = _fills_by_strategy(result.fills, quote)
-    orders_by = Counter(o.strategy for o in result.orders)
+def _per_strategy(
+    result: BacktestResult, split: Attribution, tally: _Tally
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, pnl in split.per_strategy.items():
-        fills = fills_by.get(name) or _StrategyFills()
+        fills = tally.fills.get(name) or _FillSums()
         positions = {
             symbol: _position_entry(pos, result.marks.get(symbol))
             for (strategy, symbol), pos in sorted(result.positions.items())
@@ -219,11 +223,11 @@ def _per_strategy(result: BacktestResult, split: Attribution) -> dict[str, dict[
         }
         out[name] = {
             "fills": fills.count,
-            "orders": orders_by.get(name, 0),
+            "orders": tally.orders.get(name, 0),
             "volume": dec_str(fills.notional),
             # Paid in the quote asset; fees_valued adds the other assets' at their last price.
             "fees": dec_str(fills.fees),
-            "fees_by_asset": {a: dec_str(v) for a, v in sorted(fills.by_asset.items())},
+            "fees_by_asset": fills.fees_by_asset(),
             "fees_valued": dec_str(pnl.fees),
             "realized_pnl_gross": dec_str(pnl.realized_gross),
             "realized_pnl_net": dec_str(pnl.realized_net),
@@ -343,10 +347,11 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     curve = equity_curve(result)
     ratios = metrics.risk_ratios(curve)
     dd = metrics.max_drawdown(curve)
-    split = attribute(result, _strategy_names(result))
+    tally = _Tally(result)
+    split = attribute(result, _strategy_names(result, tally))
     change = split.equity_change
     ret = float(change / result.initial_equity) if result.initial_equity > 0 else None
-    fees, fees_by_asset = _fees(result.fills, result.quote_asset)
+    fees, fees_by_asset = tally.total.fees, tally.total.fees_by_asset()
     expo = metrics.exposure(
         in_time_order(result.fills),
         result.start_ns,
@@ -358,7 +363,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     by_reason = sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
     by_hook = sorted(result.hook_errors.items(), key=lambda kv: (-kv[1], kv[0]))
     q = result.quote_asset
-    per_strategy = _per_strategy(result, split)
+    per_strategy = _per_strategy(result, split, tally)
     return {
         # True when the run was interrupted: the numbers cover the data replayed until then.
         "partial": result.partial,
@@ -436,11 +441,11 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         },
         "fees": dec_str(fees),
         "fees_by_asset": fees_by_asset,
-        "orders": len(result.orders),
-        "fills": len(result.fills),
+        "orders": sum(tally.orders.values()),
+        "fills": tally.total.count,
         "rejects": {"total": sum(result.rejects.values()), "by_reason": dict(by_reason)},
-        "volume": dec_str(metrics.traded_notional(result.fills)),
-        "turnover": _ratio(metrics.turnover(result.fills, result.initial_equity)),
+        "volume": dec_str(tally.total.notional),
+        "turnover": _ratio(metrics.turnover_of(tally.total.notional, result.initial_equity)),
         "exposure": {
             "time_fraction": _ratio(expo.time_fraction),
             "avg_gross_leverage": _ratio(expo.avg_gross_leverage),
@@ -882,7 +887,7 @@ def _fills_section(fills: Sequence[Fill], shown: int) -> str:
     if len(fills) <= 2 * shown:
         return _table(header, [cells(f) for f in ordered], left=4)
     head = _table(header, [cells(f) for f in islice(ordered, shown)], left=4)
-    last = deque(ordered, maxlen=shown)
+    last = last_in_time_order(fills, shown)
     omitted = len(fills) - 2 * shown
     gap = (
         f'<tr class="gap"><td colspan="{len(header)}">… {omitted:,} fills not shown '

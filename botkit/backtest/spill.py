@@ -29,10 +29,11 @@ import secrets
 import shutil
 import tempfile
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -203,13 +204,36 @@ class Scratch:
 
 
 class _Part:
-    __slots__ = ("first", "ordered", "path", "rows")
+    __slots__ = ("first", "hi", "lo", "ordered", "path", "rows")
 
-    def __init__(self, path: Path, first: int, rows: int, ordered: bool) -> None:
+    def __init__(
+        self, path: Path, first: int, rows: int, ordered: bool, lo: object, hi: object
+    ) -> None:
         self.path = path
         self.first = first  # the append position of its first item
         self.rows = rows
         self.ordered = ordered  # key order is append order: streams in batches either way
+        self.lo, self.hi = lo, hi  # its smallest and largest key
+
+
+def _merged(streams: list[tuple[Iterable[T], Any, Any]], key: Callable[[T], Any]) -> Iterator[T]:
+    """Sorted streams, each with its smallest and largest key, merged stably (on equal
+    keys the earlier stream's item first): the stable sort of their concatenation."""
+    runs: list[list[Iterable[T]]] = []
+    run_hi: Any = None
+    for stream, lo, hi in streams:
+        # A stream that starts at or after the run's last key just follows it: no
+        # per-item merge for parts in time order, as a backtest's fills are.
+        if runs and not lo < run_hi:
+            runs[-1].append(stream)
+        else:
+            runs.append([stream])
+        run_hi = hi  # sorted: its last key is at least the run's
+    chained = [chain.from_iterable(run) for run in runs]
+    if len(chained) == 1:
+        return chained[0]
+    # heapq.merge takes equal keys from the earlier iterable first.
+    return heapq.merge(*chained, key=key)
 
 
 class SpillLog(Sequence[T]):
@@ -268,7 +292,8 @@ class SpillLog(Sequence[T]):
         table = pa.Table.from_pydict(columns, schema=self.codec.schema)
         pq.write_table(table, path, row_group_size=_BATCH)
         ordered = all(a < b for a, b in zip(order, islice(order, 1, None)))
-        self._parts.append(_Part(path, first, len(items), ordered))
+        lo, hi = self.key(items[order[0]]), self.key(items[order[-1]])
+        self._parts.append(_Part(path, first, len(items), ordered, lo, hi))
         self._spilled += len(items)
         self._on_flush(items)
         self._tail = []
@@ -313,18 +338,48 @@ class SpillLog(Sequence[T]):
                 yield from self._read_part(part)
         yield from list(self._tail)
 
+    def _sorted_tail(self) -> tuple[list[T], Any, Any]:
+        tail = sorted(self._tail, key=self.key)
+        return tail, self.key(tail[0]) if tail else None, self.key(tail[-1]) if tail else None
+
     def in_order(self) -> Iterator[T]:
         """The items sorted by ``key``, stably (ties in append order), streamed."""
-        key = self.key
-        streams: list[Iterable[T]] = [
-            (x for _, items in self._batches(p) for x in items) for p in self._parts
+        streams: list[tuple[Iterable[T], Any, Any]] = [
+            ((x for _, items in self._batches(p) for x in items), p.lo, p.hi) for p in self._parts
         ]
-        streams.append(sorted(self._tail, key=key))
-        if len(streams) == 1:
-            return iter(streams[0])
-        # heapq.merge takes equal keys from the earlier stream first: with the parts
-        # in append order and each sorted stably, that is the stable global sort.
-        return heapq.merge(*streams, key=key)
+        tail = self._sorted_tail()
+        if tail[0]:
+            streams.append(tail)
+        # With the parts in append order and each sorted stably, a stable merge of
+        # them is the stable global sort.
+        return _merged(streams, self.key)
+
+    def last_in_order(self, n: int) -> list[T]:
+        """The last ``n`` items of :meth:`in_order`, reading only each part's end: those
+        are among the last ``n`` of their part, and keep their order in the merge."""
+        if n <= 0:
+            return []
+        streams: list[tuple[Iterable[T], Any, Any]] = []
+        for part in self._parts:
+            pf = pq.ParquetFile(part.path)
+            groups: list[int] = []
+            rows = 0
+            for g in range(pf.metadata.num_row_groups - 1, -1, -1):
+                groups.insert(0, g)
+                rows += pf.metadata.row_group(g).num_rows
+                if rows >= n:
+                    break
+            table = pf.read_row_groups(groups)
+            table = table.slice(max(0, table.num_rows - n))
+            items = self.codec.decode(table)
+            if self._replaced:
+                seqs = table.column("seq").to_pylist()
+                items = [self._replaced.get(q, x) for q, x in zip(seqs, items)]
+            streams.append((items, self.key(items[0]), part.hi))
+        tail, _, hi = self._sorted_tail()
+        if tail:
+            streams.append((tail[-n:], self.key(tail[-n:][0]), hi))
+        return list(deque(_merged(streams, self.key), maxlen=n))
 
     def _part_of(self, index: int) -> _Part:
         for part in self._parts:
@@ -447,6 +502,15 @@ class SpillChain(Sequence[T]):
         key = self.log.key
         return heapq.merge(self.log.in_order(), sorted(self.rest, key=key), key=key)
 
+    def last_in_order(self, n: int) -> list[T]:
+        """The last ``n`` items of :meth:`in_order`."""
+        if n <= 0:
+            return []
+        key = self.log.key
+        rest = sorted(self.rest, key=key)[-n:]
+        merged = heapq.merge(self.log.last_in_order(n), rest, key=key)
+        return list(deque(merged, maxlen=n))
+
 
 def _order_key(o: Order) -> tuple[int, str]:
     # The order orders.csv lists them in.
@@ -467,6 +531,15 @@ def in_time_order(fills: Iterable[Fill]) -> Iterator[Fill]:
     if isinstance(fills, (SpillLog, SpillChain)):
         return fills.in_order()
     return iter(sorted(fills, key=_fill_key))
+
+
+def last_in_time_order(fills: Sequence[Fill], n: int) -> list[Fill]:
+    """The last ``n`` of ``in_time_order(fills)``, without reading every fill back."""
+    if n <= 0:
+        return []
+    if isinstance(fills, (SpillLog, SpillChain)):
+        return fills.last_in_order(n)
+    return sorted(fills, key=_fill_key)[-n:]
 
 
 def orders_in_order(orders: Iterable[Order]) -> Iterator[Order]:
@@ -521,5 +594,6 @@ __all__ = [
     "fill_log",
     "in_time_order",
     "install",
+    "last_in_time_order",
     "orders_in_order",
 ]
