@@ -177,6 +177,18 @@ def test_order_archive_finds_orders_by_client_id_and_lists_them_as_orders_csv(
     assert [o.client_id for o in chain.last_in_order(12)] == [o.client_id for o in expected[-12:]]
 
 
+@pytest.mark.parametrize("cached", [0, 3])
+def test_order_archive_reads_one_order_back_from_a_large_part(tmp_path: Path, cached: int) -> None:
+    # Parts of several row groups: the lookup reads the one row group that holds it.
+    orders = [_order(i, 10_000 - i) for i in range(11_000)]
+    archive = OrderArchive(tmp_path, rows=5_000, cached=cached)
+    archive.extend(orders)
+    assert archive.parts == 2
+    for i in (0, 4_095, 4_096, 4_999, 5_000, 9_500, 10_999, 4_096, 0):
+        assert _same(archive.get(orders[i].client_id), orders[i])
+    assert archive.get("c99999") is None
+
+
 def test_router_archives_closed_orders_and_still_finds_them(tmp_path: Path) -> None:
     inst = Instrument("sim", "BTC/USDT", "BTC", "USDT", tick_size="0.01", lot_size="0.001")
     router = ExecutionRouter({"BTC/USDT": inst}, {"USDT": D(10_000)})

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import tempfile
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -423,18 +424,24 @@ class OrderArchive(SpillLog[Order]):
     """Closed orders, spilled (:class:`SpillLog`), and found again by client id.
 
     Each part comes with the sorted hashes of its client ids (8 bytes an order, where
-    a dict of the ids would hold every id string): :meth:`get` reads the part a hash
-    points to back (the last one read is kept) and returns a copy of the order as it
-    was archived, or None.
+    a dict of the ids would hold every id string): :meth:`get` reads back only the row
+    group holding the order a hash points to, and returns a copy of the order as it
+    was archived, or None. The last ``cached`` orders found are kept, for a strategy
+    that asks about the same old order again and again.
     """
 
     def __init__(
-        self, folder: Scratch | Path, name: str = "orders", rows: int = DEFAULT_ROWS
+        self,
+        folder: Scratch | Path,
+        name: str = "orders",
+        rows: int = DEFAULT_ROWS,
+        cached: int = 1_024,
     ) -> None:
         super().__init__(folder, name, ORDER_CODEC, _order_key, rows)
         self._in_tail: dict[str, Order] = {}
         self._hashes: list[npt.NDArray[np.int64]] = []
-        self._cached: tuple[int, dict[str, Order]] | None = None
+        self._found: OrderedDict[str, Order] = OrderedDict()
+        self._cached = max(0, int(cached))
 
     def append(self, item: Order) -> None:
         self._in_tail[item.client_id] = item
@@ -451,17 +458,34 @@ class OrderArchive(SpillLog[Order]):
         order = self._in_tail.get(client_id)
         if order is not None:
             return order
+        order = self._found.get(client_id)
+        if order is not None:
+            self._found.move_to_end(client_id)
+            return order
         h = hash(client_id)
         for n, hashes in enumerate(self._hashes):
             i = int(np.searchsorted(hashes, h))
-            if i == len(hashes) or hashes[i] != h:
-                continue
-            if self._cached is None or self._cached[0] != n:
-                self._cached = (n, {o.client_id: o for o in self._read_part(self._parts[n])})
-            order = self._cached[1].get(client_id)
-            if order is not None:
-                return order  # else two ids share the hash: look on
+            if i < len(hashes) and hashes[i] == h:
+                order = self._read_one(self._parts[n], client_id)
+                if order is not None:  # else two ids share the hash: look on
+                    if self._cached:
+                        self._found[client_id] = order
+                        if len(self._found) > self._cached:
+                            self._found.popitem(last=False)
+                    return order
         return None
+
+    def _read_one(self, part: _Part, client_id: str) -> Order | None:
+        pf = pq.ParquetFile(part.path)
+        ids = pf.read(columns=["client_id"]).column(0)
+        row = pc.index(ids, client_id).as_py()
+        if row < 0:
+            return None
+        group = row // _BATCH  # every row group but the last holds _BATCH rows
+        table = pf.read_row_group(group).slice(row - group * _BATCH, 1)
+        order = self.codec.decode(table)[0]
+        seq = table.column("seq")[0].as_py()
+        return self._replaced.get(seq, order)
 
 
 class SpillChain(Sequence[T]):
