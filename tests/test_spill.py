@@ -21,6 +21,7 @@ from botkit.backtest.spill import (
     Scratch,
     SpillChain,
     SpillLog,
+    field_values,
     fill_log,
     in_time_order,
     last_in_time_order,
@@ -138,6 +139,9 @@ def test_spill_log_behaves_as_the_list_it_replaces(tmp_path: Path) -> None:
         "adopted too",
     ]
     assert sum(f.strategy.startswith("adopted") for f in log.in_order()) == 2
+    for name in ("strategy", "price", "side", "liquidity", "venue_order_id", "ts_ns"):
+        want = [getattr(f, name) for f in log]
+        assert list(field_values(log, name)) == list(field_values(list(log), name)) == want
 
 
 @pytest.mark.parametrize("rows", [1, 4, 10, 1000])
@@ -172,6 +176,7 @@ def test_order_archive_finds_orders_by_client_id_and_lists_them_as_orders_csv(
     rest = [_order(i, 2_900) for i in range(45, 50)]
     chain = SpillChain(archive, rest)
     assert len(chain) == 50 and chain[47] is rest[2] and _same(chain[3], orders[3])
+    assert list(field_values(chain, "avg_price")) == [o.avg_price for o in orders + rest]
     expected = sorted(orders + rest, key=lambda o: (o.created_ns, o.client_id))
     assert [o.client_id for o in orders_in_order(chain)] == [o.client_id for o in expected]
     assert [o.client_id for o in chain.last_in_order(12)] == [o.client_id for o in expected[-12:]]

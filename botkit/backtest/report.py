@@ -44,7 +44,12 @@ from typing import Any
 from botkit.backtest import metrics
 from botkit.backtest.pnl import Attribution, attribute, pricing_symbols
 from botkit.backtest.result import BacktestResult
-from botkit.backtest.spill import in_time_order, last_in_time_order, orders_in_order
+from botkit.backtest.spill import (
+    field_values,
+    in_time_order,
+    last_in_time_order,
+    orders_in_order,
+)
 from botkit.model import ZERO, Fill, Order, Position, Side
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -181,7 +186,7 @@ class _Tally:
                 if quote_fee:
                     sums.fees += f.fee
                 sums.by_asset[asset] += f.fee
-        self.orders: Counter[str] = Counter(o.strategy for o in result.orders)
+        self.orders: Counter[str] = Counter(field_values(result.orders, "strategy"))
 
 
 def _is_quote_fee(fill: Fill, quote: str) -> bool:

@@ -97,6 +97,7 @@ class Codec(Generic[T]):
         self.schema = pa.schema(
             [(name, _ARROW[kind]) for name, kind, _ in self.fields] + [("seq", pa.int64())]
         )
+        self._kinds = {name: kind for name, kind, _ in self.fields}
         # Enum members by value: calling the enum class is ~1 us per lookup.
         self._members = {
             name: {m.value: m for m in enum} for name, _, enum in self.fields if enum is not None
@@ -119,20 +120,22 @@ class Codec(Generic[T]):
             out[name] = list(values)
         return out
 
+    def decode_column(self, name: str, column: pa.Array | pa.ChunkedArray) -> Iterable[Any]:
+        """One field's values, as the records hold them."""
+        kind = self._kinds[name]
+        values = column.to_pylist()
+        if kind == _DEC:
+            return map(Decimal, values)
+        if kind == _OPT_DEC:
+            return map(_dec_or_none, values)
+        if kind == _ENUM:
+            return map(self._members[name].__getitem__, values)
+        if kind == _OPT_ENUM:
+            return map(self._members[name].get, values, repeat(None))
+        return values
+
     def decode(self, batch: pa.RecordBatch | pa.Table) -> list[T]:
-        columns: list[Iterable[Any]] = []
-        for name, kind, _ in self.fields:
-            values = batch.column(name).to_pylist()
-            if kind == _DEC:
-                columns.append(map(Decimal, values))
-            elif kind == _OPT_DEC:
-                columns.append(map(_dec_or_none, values))
-            elif kind == _ENUM:
-                columns.append(map(self._members[name].__getitem__, values))
-            elif kind == _OPT_ENUM:
-                columns.append(map(self._members[name].get, values, repeat(None)))
-            else:
-                columns.append(values)
+        columns = [self.decode_column(name, batch.column(name)) for name, _, _ in self.fields]
         if self._is_tuple:
             return list(map(_TUPLE_NEW, repeat(self.cls), zip(*columns)))
         return [self.cls(*row) for row in zip(*columns)]
@@ -382,6 +385,20 @@ class SpillLog(Sequence[T]):
             streams.append((tail[-n:], self.key(tail[-n:][0]), hi))
         return list(deque(_merged(streams, self.key), maxlen=n))
 
+    def values(self, name: str) -> Iterator[Any]:
+        """One field of every item, in append order, reading only that column back."""
+        for part in list(self._parts):
+            table = pq.read_table(part.path, columns=[name, "seq"])
+            values = list(self.codec.decode_column(name, table.column(name)))
+            if not part.ordered or self._replaced:
+                out: list[Any] = [None] * part.rows
+                for q, v in zip(table.column("seq").to_pylist(), values):
+                    item = self._replaced.get(q)
+                    out[q - part.first] = v if item is None else getattr(item, name)
+                values = out
+            yield from values
+        yield from map(attrgetter(name), list(self._tail))
+
     def _part_of(self, index: int) -> _Part:
         for part in self._parts:
             if part.first <= index < part.first + part.rows:
@@ -521,6 +538,11 @@ class SpillChain(Sequence[T]):
         n = len(self.log)
         return self.log[i] if i < n else self.rest[i - n]
 
+    def values(self, name: str) -> Iterator[Any]:
+        """One field of every item, reading only that column of the log back."""
+        yield from self.log.values(name)
+        yield from map(attrgetter(name), self.rest)
+
     def in_order(self) -> Iterator[T]:
         """Sorted by the log's key, stably (the log's items before the rest's on ties)."""
         key = self.log.key
@@ -564,6 +586,13 @@ def last_in_time_order(fills: Sequence[Fill], n: int) -> list[Fill]:
     if isinstance(fills, (SpillLog, SpillChain)):
         return fills.last_in_order(n)
     return sorted(fills, key=_fill_key)[-n:]
+
+
+def field_values(items: Iterable[Any], name: str) -> Iterator[Any]:
+    """``getattr(x, name)`` of every item; of a spill log, read from that column alone."""
+    if isinstance(items, (SpillLog, SpillChain)):
+        return items.values(name)
+    return map(attrgetter(name), items)
 
 
 def orders_in_order(orders: Iterable[Order]) -> Iterator[Order]:
@@ -615,6 +644,7 @@ __all__ = [
     "SpillChain",
     "SpillLog",
     "all_orders",
+    "field_values",
     "fill_log",
     "in_time_order",
     "install",
