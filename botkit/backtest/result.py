@@ -33,9 +33,9 @@ class BacktestResult:
     the client id ``liquidation``); ``absorbed`` the losses beyond the wallet
     the venue did not charge, by asset.
 
-    ``fills`` and ``orders`` of a backtest are read from disk as
+    A backtest's ``fills`` and ``orders`` are spill logs, read back from disk as
     they are iterated (``botkit.backtest.spill``): iterate them rather than copy
-    them into lists, and ``botkit.backtest.spill.in_time_order`` /
+    them into lists; ``botkit.backtest.spill.in_time_order`` and
     ``orders_in_order`` sort them without holding them all.
     """
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from itertools import chain
 from typing import Protocol
@@ -121,14 +121,15 @@ class VenuePort(Protocol):
     def edit(self, order: Order, price: Decimal, size: Decimal, now_ns: int) -> None: ...
 
 
-class OrderArchive(Protocol):
-    """Where closed orders go once the router lets go of them (``archive_closed``)."""
+class ClosedOrders(Protocol):
+    """Where closed orders go once the router lets go of them (``archive_closed``;
+    ``botkit.backtest.spill.OrderArchive``)."""
 
     def append(self, order: Order) -> None: ...
 
     def get(self, client_id: str) -> Order | None: ...
 
-    def __iter__(self) -> Iterable[Order]: ...
+    def __iter__(self) -> Iterator[Order]: ...
 
     def __len__(self) -> int: ...
 
@@ -140,7 +141,7 @@ class _OrderTable(dict[str, Order]):
 
     __slots__ = ("archive",)
 
-    def __init__(self, orders: Mapping[str, Order], archive: OrderArchive) -> None:
+    def __init__(self, orders: Mapping[str, Order], archive: ClosedOrders) -> None:
         super().__init__(orders)
         self.archive = archive
 
@@ -231,11 +232,11 @@ class ExecutionRouter:
         self.illegal_transitions = 0
         self.anomalies = 0
         self.open_count = 0
-        self._archive: OrderArchive | None = None
+        self._archive: ClosedOrders | None = None
         self._closed: deque[Order] = deque()  # closed, not archived yet (oldest first)
         self._keep_closed = 0
 
-    def archive_closed(self, archive: OrderArchive, keep: int = 10_000) -> None:
+    def archive_closed(self, archive: ClosedOrders, keep: int = 10_000) -> None:
         """From now on, hand closed orders to ``archive`` once ``keep`` newer ones have
         closed (a backtest's spill to disk), instead of holding every order forever.
 
@@ -261,7 +262,7 @@ class ExecutionRouter:
         self._seen_trades = _NoRepeats()
 
     @property
-    def archive(self) -> OrderArchive | None:
+    def archive(self) -> ClosedOrders | None:
         """Where closed orders went (``archive_closed``), or None: all are in ``orders``."""
         return self._archive
 
