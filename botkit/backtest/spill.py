@@ -15,7 +15,8 @@ as null.
 
 Each part is written in ``key`` order, stably (ties keep their append order), with
 the append position in a ``seq`` column: :meth:`SpillLog.in_order` is then a k-way
-merge of the parts, which yields exactly what ``sorted(log, key=key)`` would, and
+merge of the parts, which yields exactly what ``sorted(log, key=key)`` would (parts
+that follow each other, as a backtest's fills in time do, are simply chained), and
 iteration in append order reorders one part at a time.
 
 :func:`install` puts an engine's router and simulated venue on spill logs.
