@@ -16,7 +16,9 @@ The default path is ``on_trade_columns``: ema_cross decides on numpy columns.
 
 The generated data is cached in bench/.data/ (not committed). Events are
 streamed from Parquet in batches, never loaded whole; the timing includes
-reading them and building the event objects.
+reading them and building the event objects. Fills and closed orders spill to
+Parquet in a temporary folder as ``botkit backtest`` spills them
+(``botkit.backtest.spill``); ``--no-spill`` keeps them all in memory.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +55,20 @@ def ensure_data(n: int, seed: int, data_dir: Path) -> Path:
 
 
 def run(
-    ticks: Path, batch_rows: int, per_event: bool = False, path: str = "auto"
+    ticks: Path,
+    batch_rows: int,
+    per_event: bool = False,
+    path: str = "auto",
+    spill: bool = True,
+) -> dict[str, object]:
+    if not spill:
+        return _run(ticks, batch_rows, per_event, path, None)
+    with tempfile.TemporaryDirectory(prefix="botkit-bench-spill-") as folder:
+        return _run(ticks, batch_rows, per_event, path, Path(folder))
+
+
+def _run(
+    ticks: Path, batch_rows: int, per_event: bool, path: str, spill_dir: Path | None
 ) -> dict[str, object]:
     # pyarrow imports pandas on its first conversion, and ema_cross's columnar path
     # scipy.signal: one-off imports (0.3 s and 0.8 s) that are not per-event work,
@@ -75,6 +91,10 @@ def run(
         balances={"USDT": start_cash},
         trade_path=path,
     )
+    if spill_dir is not None:
+        from botkit.backtest.spill import install
+
+        install(engine, spill_dir)
     batches = iter_trade_batches(ticks, SYMBOL, batch_rows=batch_rows)
     t0 = time.perf_counter()
     # A list of Trade objects per batch takes the one-by-one path; TradeBatch columns
@@ -90,6 +110,7 @@ def run(
     return {
         "engine": "botkit",
         "path": "per-event" if per_event else {"auto": "columns"}.get(path, path),
+        "spill": spill_dir is not None,
         "events": engine.events,
         "wall_s": round(wall, 3),
         "events_per_s": round(engine.events / wall),
@@ -116,6 +137,7 @@ def main() -> None:
         default="auto",
         help="the engine's trade_path for the batches (auto: on_trade_columns)",
     )
+    ap.add_argument("--no-spill", action="store_true", help="keep every fill and order in memory")
     a = ap.parse_args()
     ticks = ensure_data(a.n, a.seed, a.data_dir)
     if a.profile:
@@ -123,11 +145,11 @@ def main() -> None:
 
         prof = Profiler()
         prof.start()
-        rec = run(ticks, a.batch_rows, a.per_event, a.path)
+        rec = run(ticks, a.batch_rows, a.per_event, a.path, not a.no_spill)
         prof.stop()
         print(prof.output_text(unicode=True, color=False))
     else:
-        rec = run(ticks, a.batch_rows, a.per_event, a.path)
+        rec = run(ticks, a.batch_rows, a.per_event, a.path, not a.no_spill)
     print(json.dumps(rec))
     ref = REFERENCE.get(a.n) if a.seed == 42 else None
     if ref is not None:

@@ -256,9 +256,14 @@ def traded_notional(fills: Iterable[Fill]) -> Decimal:
 
 def turnover(fills: Iterable[Fill], initial_equity: Decimal) -> float | None:
     """Traded notional / initial equity; None when the initial equity is not positive."""
+    return turnover_of(traded_notional(fills), initial_equity)
+
+
+def turnover_of(notional: Decimal, initial_equity: Decimal) -> float | None:
+    """``turnover`` from the traded notional already summed."""
     if initial_equity <= 0:
         return None
-    return float(traded_notional(fills) / initial_equity)
+    return float(notional / initial_equity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,39 +273,44 @@ class Exposure:
 
 
 def exposure(
-    fills: Sequence[Fill],
+    fills: Iterable[Fill],
     start_ns: int,
     end_ns: int,
     equity: Sequence[tuple[int, Decimal]] = (),
     initial_equity: Decimal | None = None,
+    *,
+    time_ordered: bool = False,
 ) -> Exposure:
     """Time in the market and average gross position value / equity (see module doc).
 
     Fills before ``start_ns`` count from the start; fills after ``end_ns`` are
     ignored. Spans where equity is not positive are left out of the leverage
-    average. Both values are None for an empty time range.
+    average. Both values are None for an empty time range. ``time_ordered``: the
+    fills come in time order already (a stream, read once), so they are not sorted.
     """
     if end_ns <= start_ns:
         return Exposure(None, None)
-    fl = sorted(fills, key=lambda f: f.ts_ns)
+    fl = iter(fills if time_ordered else sorted(fills, key=lambda f: f.ts_ns))
     eq = sorted(equity, key=lambda s: s[0])
     sizes: dict[tuple[str, str], Decimal] = {}
     marks: dict[str, Decimal] = {}
     cur_equity = initial_equity if initial_equity is not None else (eq[0][1] if eq else None)
-    i = j = 0
+    nxt_fill = next(fl, None)  # the next fill not applied yet
+    j = 0
     held_ns = 0
     lev_ns = 0
     lev_sum = 0.0
 
     def advance(t: int) -> None:
-        nonlocal i, j, cur_equity
-        while i < len(fl) and fl[i].ts_ns <= t:
-            f = fl[i]
+        nonlocal nxt_fill, j, cur_equity
+        f = nxt_fill
+        while f is not None and f.ts_ns <= t:
             key = (f.strategy, f.symbol)
             delta = f.size if f.side is Side.BUY else -f.size
             sizes[key] = sizes.get(key, ZERO) + delta
             marks[f.symbol] = f.price
-            i += 1
+            f = next(fl, None)
+        nxt_fill = f
         while j < len(eq) and eq[j][0] <= t:
             cur_equity = eq[j][1]
             j += 1
@@ -309,8 +319,8 @@ def exposure(
     advance(t)
     while t < end_ns:
         nxt = end_ns
-        if i < len(fl):
-            nxt = min(nxt, fl[i].ts_ns)
+        if nxt_fill is not None:
+            nxt = min(nxt, nxt_fill.ts_ns)
         if j < len(eq):
             nxt = min(nxt, eq[j][0])
         dt = nxt - t
@@ -351,4 +361,5 @@ __all__ = [
     "sortino",
     "traded_notional",
     "turnover",
+    "turnover_of",
 ]

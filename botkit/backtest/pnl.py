@@ -143,7 +143,9 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
     cash: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
     fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
     unvalued: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for f in result.fills:
+    # The fills only count for the strategies asked about: with none, skip the pass
+    # (a long run's fills are read back from disk, botkit.backtest.spill).
+    for f in result.fills if strategies else ():
         inv = inverse_asset(f.symbol)
         if inv is None:
             notional: Decimal | None = f.price * f.size

@@ -34,15 +34,22 @@ import json
 import math
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from botkit.backtest import metrics
 from botkit.backtest.pnl import Attribution, attribute, pricing_symbols
 from botkit.backtest.result import BacktestResult
+from botkit.backtest.spill import (
+    field_values,
+    in_time_order,
+    last_in_time_order,
+    orders_in_order,
+)
 from botkit.model import ZERO, Fill, Order, Position, Side
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -145,23 +152,53 @@ def _is_quote_fee(fill: Fill, quote: str) -> bool:
     return fill.fee_asset in ("", quote)
 
 
-def _fees(fills: Iterable[Fill], quote: str) -> tuple[Decimal, dict[str, str]]:
-    """Fees in the quote asset, and every fee asset's total (not converted)."""
-    in_quote = ZERO
-    by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for f in fills:
-        if _is_quote_fee(f, quote):
-            in_quote += f.fee
-        by_asset[f.fee_asset or quote] += f.fee
-    return in_quote, {a: dec_str(v) for a, v in sorted(by_asset.items())}
+class _FillSums:
+    """Fill totals (one strategy's, or the run's), summed in fill order as the sums
+    over a list of those fills would be."""
+
+    __slots__ = ("by_asset", "count", "fees", "notional")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notional = ZERO  # price x size, in the quote asset
+        self.fees = ZERO  # paid in the quote asset
+        self.by_asset: dict[str, Decimal] = defaultdict(lambda: ZERO)  # every fee asset's
+
+    def fees_by_asset(self) -> dict[str, str]:
+        return {a: dec_str(v) for a, v in sorted(self.by_asset.items())}
 
 
-def _strategy_names(result: BacktestResult) -> list[str]:
+class _Tally:
+    """What the summary needs of every fill and order, read in one pass over each: a
+    long run's are on disk (botkit.backtest.spill), and each pass reads them back."""
+
+    def __init__(self, result: BacktestResult) -> None:
+        quote = result.quote_asset
+        self.total = total = _FillSums()
+        self.fills: dict[str, _FillSums] = defaultdict(_FillSums)
+        for f in result.fills:
+            notional = f.price * f.size
+            quote_fee = _is_quote_fee(f, quote)
+            asset = f.fee_asset or quote
+            for sums in (self.fills[f.strategy], total):
+                sums.count += 1
+                sums.notional += notional
+                if quote_fee:
+                    sums.fees += f.fee
+                sums.by_asset[asset] += f.fee
+        self.orders: Counter[str] = Counter(field_values(result.orders, "strategy"))
+
+
+def _is_quote_fee(fill: Fill, quote: str) -> bool:
+    return fill.fee_asset in ("", quote)
+
+
+def _strategy_names(result: BacktestResult, tally: _Tally) -> list[str]:
     # Declared strategies first, then any name only seen in the records, so
     # nothing traded goes missing from the per-strategy table.
     names = list(dict.fromkeys(result.strategies))
     seen = set(names)
-    extra = {f.strategy for f in result.fills} | {o.strategy for o in result.orders}
+    extra = set(tally.fills) | set(tally.orders)
     extra |= {strategy for strategy, _ in result.positions}
     names += sorted(extra - seen)
     return names
@@ -178,28 +215,24 @@ def _position_entry(pos: Position, mark: Decimal | None) -> dict[str, Any]:
     }
 
 
-def _per_strategy(result: BacktestResult, split: Attribution) -> dict[str, dict[str, Any]]:
-    quote = result.quote_asset
-    fills_by: dict[str, list[Fill]] = defaultdict(list)
-    for f in result.fills:
-        fills_by[f.strategy].append(f)
-    orders_by = Counter(o.strategy for o in result.orders)
+def _per_strategy(
+    result: BacktestResult, split: Attribution, tally: _Tally
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, pnl in split.per_strategy.items():
-        fills = fills_by.get(name, [])
-        fees, fees_by_asset = _fees(fills, quote)
+        fills = tally.fills.get(name) or _FillSums()
         positions = {
             symbol: _position_entry(pos, result.marks.get(symbol))
             for (strategy, symbol), pos in sorted(result.positions.items())
             if strategy == name
         }
         out[name] = {
-            "fills": len(fills),
-            "orders": orders_by.get(name, 0),
-            "volume": dec_str(metrics.traded_notional(fills)),
+            "fills": fills.count,
+            "orders": tally.orders.get(name, 0),
+            "volume": dec_str(fills.notional),
             # Paid in the quote asset; fees_valued adds the other assets' at their last price.
-            "fees": dec_str(fees),
-            "fees_by_asset": fees_by_asset,
+            "fees": dec_str(fills.fees),
+            "fees_by_asset": fills.fees_by_asset(),
             "fees_valued": dec_str(pnl.fees),
             "realized_pnl_gross": dec_str(pnl.realized_gross),
             "realized_pnl_net": dec_str(pnl.realized_net),
@@ -319,17 +352,23 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     curve = equity_curve(result)
     ratios = metrics.risk_ratios(curve)
     dd = metrics.max_drawdown(curve)
-    split = attribute(result, _strategy_names(result))
+    tally = _Tally(result)
+    split = attribute(result, _strategy_names(result, tally))
     change = split.equity_change
     ret = float(change / result.initial_equity) if result.initial_equity > 0 else None
-    fees, fees_by_asset = _fees(result.fills, result.quote_asset)
+    fees, fees_by_asset = tally.total.fees, tally.total.fees_by_asset()
     expo = metrics.exposure(
-        result.fills, result.start_ns, result.end_ns, curve, result.initial_equity
+        in_time_order(result.fills),
+        result.start_ns,
+        result.end_ns,
+        curve,
+        result.initial_equity,
+        time_ordered=True,
     )
     by_reason = sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
     by_hook = sorted(result.hook_errors.items(), key=lambda kv: (-kv[1], kv[0]))
     q = result.quote_asset
-    per_strategy = _per_strategy(result, split)
+    per_strategy = _per_strategy(result, split, tally)
     return {
         # True when the run was interrupted: the numbers cover the data replayed until then.
         "partial": result.partial,
@@ -407,11 +446,11 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         },
         "fees": dec_str(fees),
         "fees_by_asset": fees_by_asset,
-        "orders": len(result.orders),
-        "fills": len(result.fills),
+        "orders": sum(tally.orders.values()),
+        "fills": tally.total.count,
         "rejects": {"total": sum(result.rejects.values()), "by_reason": dict(by_reason)},
-        "volume": dec_str(metrics.traded_notional(result.fills)),
-        "turnover": _ratio(metrics.turnover(result.fills, result.initial_equity)),
+        "volume": dec_str(tally.total.notional),
+        "turnover": _ratio(metrics.turnover_of(tally.total.notional, result.initial_equity)),
         "exposure": {
             "time_fraction": _ratio(expo.time_fraction),
             "avg_gross_leverage": _ratio(expo.avg_gross_leverage),
@@ -612,26 +651,49 @@ def render_equity_png(
     return _png(fig)
 
 
+def _marked(fills: Iterable[Fill]) -> Iterator[tuple[Fill, bool]]:
+    """Each fill of a time-ordered stream with whether it is an entry (see below)."""
+    size: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for f in fills:
+        key = (f.strategy, f.symbol)
+        before = size[key]
+        delta = f.size if f.side is Side.BUY else -f.size
+        yield f, before == 0 or (before > 0) == (delta > 0)
+        size[key] = before + delta
+
+
 def entries_and_exits(fills: Iterable[Fill]) -> list[tuple[Fill, bool]]:
     """Each fill with True when it opens or adds to its strategy's position on the
     symbol (an entry), False when it reduces or closes it (an exit); a fill that
     flips the position through zero counts as an exit."""
-    size: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    out: list[tuple[Fill, bool]] = []
-    for f in sorted(fills, key=lambda f: f.ts_ns):
-        key = (f.strategy, f.symbol)
-        before = size[key]
-        delta = f.size if f.side is Side.BUY else -f.size
-        out.append((f, before == 0 or (before > 0) == (delta > 0)))
-        size[key] = before + delta
-    return out
+    return list(_marked(in_time_order(fills)))
+
+
+# The marker groups of the entries-and-exits chart, in drawing order.
+_MARKS = (
+    (True, Side.BUY, {"marker": "^", "color": "#2ca02c", "label": "entry buy"}),
+    (True, Side.SELL, {"marker": "v", "color": "#d62728", "label": "entry sell"}),
+    (False, Side.BUY, {"marker": "o", "color": "#2ca02c", "label": "exit buy"}),
+    (False, Side.SELL, {"marker": "o", "color": "#d62728", "label": "exit sell"}),
+)
 
 
 def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | None:
     """One panel per (strategy, symbol) that traded: the price at the equity samples
     with the strategy's entries (triangles) and exits (circles). None with no fills."""
-    marked = entries_and_exits(result.fills)
-    panels = list(dict.fromkeys((f.strategy, f.symbol) for f, _ in marked))[:max_panels]
+    # Per panel and marker group, the points' times and prices: plain numbers, read in
+    # one pass, so the fills themselves need not all be in memory.
+    points: dict[tuple[str, str], dict[tuple[bool, Side], tuple[list[int], list[float]]]] = {}
+    for f, entry in _marked(in_time_order(result.fills)):
+        panel = points.get((f.strategy, f.symbol))
+        if panel is None:
+            if len(points) >= max_panels:
+                continue  # panels go to the first pairs to trade
+            panel = points[(f.strategy, f.symbol)] = {(e, sd): ([], []) for e, sd, _ in _MARKS}
+        times, prices = panel[(entry, f.side)]
+        times.append(f.ts_ns)
+        prices.append(float(f.price))
+    panels = list(points)
     if not panels:
         return None
     fig = _figure(2.2 * len(panels) + 0.8)
@@ -641,20 +703,14 @@ def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | Non
         if path:
             path_t, path_y = _thin([t for t, _ in path], [p for _, p in path])
             ax.plot(_times(path_t), path_y, color="#555", lw=0.8)
-        mine = [(f, entry) for f, entry in marked if (f.strategy, f.symbol) == (strategy, symbol)]
-        for is_entry, side, style in (
-            (True, Side.BUY, {"marker": "^", "color": "#2ca02c", "label": "entry buy"}),
-            (True, Side.SELL, {"marker": "v", "color": "#d62728", "label": "entry sell"}),
-            (False, Side.BUY, {"marker": "o", "color": "#2ca02c", "label": "exit buy"}),
-            (False, Side.SELL, {"marker": "o", "color": "#d62728", "label": "exit sell"}),
-        ):
-            pts = [f for f, entry in mine if entry is is_entry and f.side is side]
-            if not pts:
+        for is_entry, side, style in _MARKS:
+            times, prices = points[(strategy, symbol)][(is_entry, side)]
+            if not times:
                 continue
             face = style["color"] if is_entry else "none"
             ax.scatter(
-                _times(f.ts_ns for f in pts),
-                [float(f.price) for f in pts],
+                _times(times),
+                prices,
                 marker=style["marker"],
                 facecolors=face,
                 edgecolors=style["color"],
@@ -853,7 +909,6 @@ def _summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
 def _fills_section(fills: Sequence[Fill], shown: int) -> str:
     if not fills:
         return "<p>No fills.</p>"
-    ordered = sorted(fills, key=lambda f: f.ts_ns)
     header = [_e(c) for c in FILL_COLUMNS if c != "ts_ns"]
 
     def cells(f: Fill) -> list[str]:
@@ -861,16 +916,18 @@ def _fills_section(fills: Sequence[Fill], shown: int) -> str:
         del row[1]  # ts_ns: the ISO time is enough to read
         return [_e(c) for c in row]
 
-    if len(ordered) <= 2 * shown:
-        rows = [cells(f) for f in ordered]
-        return _table(header, rows, left=4)
-    head = _table(header, [cells(f) for f in ordered[:shown]], left=4)
-    omitted = len(ordered) - 2 * shown
+    # Only both ends are read into memory: a long run's fills may be on disk.
+    ordered = in_time_order(fills)
+    if len(fills) <= 2 * shown:
+        return _table(header, [cells(f) for f in ordered], left=4)
+    head = _table(header, [cells(f) for f in islice(ordered, shown)], left=4)
+    last = last_in_time_order(fills, shown)
+    omitted = len(fills) - 2 * shown
     gap = (
         f'<tr class="gap"><td colspan="{len(header)}">… {omitted:,} fills not shown '
         "(all are in fills.csv) …</td></tr>"
     )
-    tail = _table(header, [cells(f) for f in ordered[-shown:]], left=4)
+    tail = _table(header, [cells(f) for f in last], left=4)
     # One table: splice the gap row and the tail's body into the head's body.
     tail_body = tail.split("<tbody>", 1)[1]
     return head.replace("</tbody></table>", gap) + tail_body
@@ -1012,9 +1069,10 @@ def write_report(result: BacktestResult, out_dir: Path, *, html_fills: int = 20)
     (out / "summary.json").write_text(
         json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
-    fills = sorted(result.fills, key=lambda f: f.ts_ns)
+    # Streamed in order: a long run's fills and orders are on disk (botkit.backtest.spill).
+    fills = in_time_order(result.fills)
     _write_csv(out / "fills.csv", FILL_COLUMNS, (_fill_row(f) for f in fills))
-    orders = sorted(result.orders, key=lambda o: (o.created_ns, o.client_id))
+    orders = orders_in_order(result.orders)
     _write_csv(out / "orders.csv", ORDER_COLUMNS, (_order_row(o) for o in orders))
     png = render_equity_png(equity_curve(result), result.quote_asset, benchmark_lines(result))
     (out / "equity.png").write_bytes(png)
@@ -1022,7 +1080,7 @@ def write_report(result: BacktestResult, out_dir: Path, *, html_fills: int = 20)
     if price_png is not None:
         (out / "price.png").write_bytes(price_png)
     (out / "report.html").write_text(
-        render_html(summary, fills, png, max(html_fills, 0), price_png), encoding="utf-8"
+        render_html(summary, result.fills, png, max(html_fills, 0), price_png), encoding="utf-8"
     )
     return summary
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,6 +32,11 @@ class BacktestResult:
     the (ts, symbol, price) of each liquidation (its fills are in ``fills``, with
     the client id ``liquidation``); ``absorbed`` the losses beyond the wallet
     the venue did not charge, by asset.
+
+    A backtest's ``fills`` and ``orders`` are spill logs, read back from disk as
+    they are iterated (``botkit.backtest.spill``): iterate them rather than copy
+    them into lists; ``botkit.backtest.spill.in_time_order`` and
+    ``orders_in_order`` sort them without holding them all.
     """
 
     strategies: list[str]
@@ -41,8 +47,8 @@ class BacktestResult:
     end_ns: int
     events: int
     wall_s: float
-    fills: list[Fill] = field(default_factory=list)
-    orders: list[Order] = field(default_factory=list)
+    fills: Sequence[Fill] = field(default_factory=list)
+    orders: Sequence[Order] = field(default_factory=list)
     rejects: Counter[str] = field(default_factory=Counter)
     equity: list[tuple[int, Decimal]] = field(default_factory=list)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)

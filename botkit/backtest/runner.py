@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from botkit.backtest.catalog import to_ns
 from botkit.backtest.result import BacktestResult
+from botkit.backtest.spill import DEFAULT_ROWS, Scratch, SpillLog, all_orders
+from botkit.backtest.spill import install as install_spill
 from botkit.config import BotConfig
 from botkit.engine import Engine
 from botkit.node import build_backtest
@@ -66,11 +68,17 @@ def run_backtest(
     progress: bool | None = None,
     *,
     report: bool = True,
+    spill_rows: int = DEFAULT_ROWS,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     """Replay the catalog per ``config.data`` and write the report.
 
     With ``report=False`` nothing is written: the summary is computed as for
     ``summary.json`` and returned (``botkit sweep`` runs many backtests so).
+
+    Fills and closed orders beyond ``spill_rows`` of each go to Parquet files in a
+    dot-folder of the output folder (the system's temporary folder with
+    ``report=False``) as the run goes (``botkit.backtest.spill``); the result reads
+    them from there, and the folder goes when the result does.
 
     Raises :class:`BacktestDataError` when a configured instrument has no data
     in the range, and ``CatalogError`` for a bad data file. Ctrl-C ends the
@@ -89,6 +97,8 @@ def run_backtest(
     perpetuals = [i.symbol for i in config.instruments if i.kind.endswith("perpetual")]
     recorded = {s: funding_rates(catalog, venue, s, start, end) for s in perpetuals}
     engine = build_backtest(config, {s: rows for s, rows in recorded.items() if rows})
+    out = Path(out_dir or config.resolve_path(config.output.dir)) if report else None
+    install_spill(engine, Scratch(out), spill_rows)
     initial_balances = dict(engine.router.balances)
     symbols = list(engine.instruments)
     kinds = tuple(config.data.kinds)
@@ -129,10 +139,9 @@ def run_backtest(
     result = collect(engine, wall, initial_balances)
     result.partial = interrupt.requested
     result.warnings = warnings
-    if not report:
+    if out is None:
         return result, summarize(result)
-    out = out_dir or config.resolve_path(config.output.dir)
-    summary = write_report(result, Path(out))
+    summary = write_report(result, out)
     return result, summary
 
 
@@ -300,8 +309,9 @@ def _collect(engine: Engine, wall_s: float) -> BacktestResult:
         end_ns=engine.now_ns,
         events=engine.events,
         wall_s=wall_s,
-        fills=list(router.fills),
-        orders=list(router.all_orders()),
+        # A backtest's are spill logs (botkit.backtest.spill), read from disk, not copied.
+        fills=router.fills if isinstance(router.fills, SpillLog) else list(router.fills),
+        orders=all_orders(router),
         rejects=engine.rejects.copy(),
         equity=list(equity),
         positions=router.positions,

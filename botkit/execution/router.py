@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
+from itertools import chain
 from typing import Protocol
 
 from botkit.account import FreeBalances, Locks, lock_rate
@@ -119,6 +121,60 @@ class VenuePort(Protocol):
     def edit(self, order: Order, price: Decimal, size: Decimal, now_ns: int) -> None: ...
 
 
+class ClosedOrders(Protocol):
+    """Where closed orders go once the router lets go of them (``archive_closed``;
+    ``botkit.backtest.spill.OrderArchive``)."""
+
+    def append(self, order: Order) -> None: ...
+
+    def get(self, client_id: str) -> Order | None: ...
+
+    def __iter__(self) -> Iterator[Order]: ...
+
+    def __len__(self) -> int: ...
+
+
+class _OrderTable(dict[str, Order]):
+    """``router.orders`` with closed orders archived: a client id the dict no longer
+    holds is looked up in the archive, so reads (``get``, ``[]``, ``in``) answer as
+    before. Iteration and ``len`` cover the orders still in memory."""
+
+    __slots__ = ("archive",)
+
+    def __init__(self, orders: Mapping[str, Order], archive: ClosedOrders) -> None:
+        super().__init__(orders)
+        self.archive = archive
+
+    def get(self, client_id: str, default: Order | None = None) -> Order | None:  # type: ignore[override]
+        order = dict.get(self, client_id)
+        if order is None:
+            order = self.archive.get(client_id)
+        return default if order is None else order
+
+    def __getitem__(self, client_id: str) -> Order:
+        order = self.get(client_id)
+        if order is None:
+            raise KeyError(client_id)
+        return order
+
+    def __contains__(self, client_id: object) -> bool:
+        return dict.__contains__(self, client_id) or (
+            isinstance(client_id, str) and self.archive.get(client_id) is not None
+        )
+
+
+class _NoRepeats:
+    """The trade ids seen, for a venue that never repeats one: nothing to remember."""
+
+    __slots__ = ()
+
+    def __contains__(self, trade_id: object) -> bool:
+        return False
+
+    def add(self, trade_id: str) -> None:
+        pass
+
+
 class _Replace:
     """A cancel-and-replace under way: its step and the terms the next attempt takes."""
 
@@ -166,7 +222,7 @@ class ExecutionRouter:
         self._waiting: dict[str, object] = {}  # client id -> _CANCEL or (price, size)
         self._orphans: dict[str, list[Fill]] = {}  # venue order id -> fills before its ack
         self._done: set[str] = set()  # filled at the venue, by its word; fills on their way
-        self._seen_trades: set[str] = set()
+        self._seen_trades: set[str] | _NoRepeats = set()
         self.fills: list[Fill] = []
         self.duplicate_fills = 0
         self.orphan_fills = 0  # fills whose order was unknown when they arrived
@@ -176,6 +232,63 @@ class ExecutionRouter:
         self.illegal_transitions = 0
         self.anomalies = 0
         self.open_count = 0
+        self._archive: ClosedOrders | None = None
+        self._closed: deque[Order] = deque()  # closed, not archived yet (oldest first)
+        self._keep_closed = 0
+
+    def archive_closed(self, archive: ClosedOrders, keep: int = 10_000) -> None:
+        """From now on, hand closed orders to ``archive`` once ``keep`` newer ones have
+        closed (a backtest's spill to disk), instead of holding every order forever.
+
+        Lookups by client id still find them (``orders`` falls back to the archive,
+        which returns copies). The grace of ``keep`` closings leaves a just-closed
+        order in memory for what may still touch it; what comes after the grace
+        (a late fill, a stale callback naming an earlier attempt) meets an order the
+        router no longer tracks. So: for the simulated venue, which sends nothing
+        about an order after it closed; not for a live one.
+        """
+        self._archive = archive
+        self._keep_closed = max(0, int(keep))
+        self.orders = _OrderTable(self.orders, archive)
+        for order in list(self.orders.values()):
+            if not order.is_open:
+                self._closed.append(order)
+        self._retire_closed()
+
+    def trust_trade_ids(self) -> None:
+        """The venue never sends a trade id twice (the simulated venue numbers its
+        trades): stop keeping every id seen to count repeats once, a string per fill
+        held for the whole run."""
+        self._seen_trades = _NoRepeats()
+
+    @property
+    def archive(self) -> ClosedOrders | None:
+        """Where closed orders went (``archive_closed``), or None: all are in ``orders``."""
+        return self._archive
+
+    def _retire_closed(self) -> None:
+        closed = self._closed
+        archive = self._archive
+        assert archive is not None
+        while len(closed) > self._keep_closed:
+            order = closed.popleft()
+            cid = order.client_id
+            if dict.get(self.orders, cid) is not order or order.is_open:
+                continue  # archived already (it closed twice), or reopened (a zombie fill)
+            del self.orders[cid]
+            vids = {order.venue_order_id}
+            if order.attempt > 1:
+                for n in range(2, order.attempt + 1):
+                    leg = self._attempts.pop(f"{cid}-r{n}", None)
+                    if leg is not None:
+                        vids.add(leg.venue_order_id)
+                # Earlier attempts' venue ids are kept for their late fills and are named
+                # nowhere else: a replaced order is rare enough to look for them.
+                vids.update(v for v, o in self._by_venue_id.items() if o is order)
+            for vid in vids:
+                if vid is not None and self._by_venue_id.get(vid) is order:
+                    del self._by_venue_id[vid]
+            archive.append(order)
 
     def attach(self, venue: VenuePort) -> None:
         """Bind the venue orders go to (once, by the node; the venue reports back here)."""
@@ -989,6 +1102,10 @@ class ExecutionRouter:
             self.updates.order(order, ts_ns, code, reason)
             if self._waiting:
                 self._drop_waiting(order, ts_ns)
+            if self._archive is not None:
+                self._closed.append(order)
+                if len(self._closed) > self._keep_closed:
+                    self._retire_closed()
             return True
         self.updates.order(order, ts_ns, code, reason)
         return True
@@ -1015,7 +1132,10 @@ class ExecutionRouter:
         return False
 
     def all_orders(self) -> Iterable[Order]:
-        return self.orders.values()
+        """Every order: the archived ones (``archive_closed``) first, then those in memory."""
+        if self._archive is None:
+            return self.orders.values()
+        return chain(self._archive, self.orders.values())
 
 
 def _dec(v: object) -> Decimal:

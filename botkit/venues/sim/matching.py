@@ -229,6 +229,9 @@ class MatchingEngine:
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self.trades: list[Fill] = []  # the venue's own record of the account's executions
+        # Off when the host keeps the fills itself (a backtest spilling them to disk):
+        # a second list of every fill would hold them all in memory again.
+        self.keep_trades = True
         self.rejected: list[tuple[int, str, str, str]] = []  # (ts, client_id, code, reason)
         if bar_fill not in ("next_open", "close"):
             raise ValueError(f"bar_fill must be next_open or close, not {bar_fill!r}")
@@ -682,7 +685,8 @@ class MatchingEngine:
                 order.strategy,
             ),
         )
-        self.trades.append(fill)
+        if self.keep_trades:
+            self.trades.append(fill)
         self.listener.on_fill(fill)
         # The venue's own account: balances, and the order's lock used up.
         bal = self.balances
@@ -940,7 +944,8 @@ class MatchingEngine:
                         strategy,
                     ),
                 )
-                self.trades.append(fill)
+                if self.keep_trades:
+                    self.trades.append(fill)
                 fills.append(fill)
                 self._settle(strategy, i, side, at_price, size, fee)
         absorbed = ZERO
