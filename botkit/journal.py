@@ -38,6 +38,9 @@ directly (do not ``await`` inside :meth:`Journal.transaction`).
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import sqlite3
 import threading
 import time
@@ -74,6 +77,27 @@ __all__ = [
 Synchronous = Literal["FULL", "NORMAL"]
 
 _INT64_MAX = 2**63 - 1
+
+# The cursor holding the sequence number of the last order-log row committed.
+ORDER_LOG_CURSOR = "journal.order_log"
+_LOG_LOCK_WAIT_S = 5.0  # as long as SQLite waits for a lock
+# The order log is cut back to empty once everything in it is committed and it has
+# grown past this: not after every commit, as a file emptied and grown again costs
+# the filesystem a block allocation on the next write, on the path to the send.
+_LOG_TRUNCATE_BYTES = 1 << 20
+
+try:  # the ``fast`` extra: an order-log line in ~1 µs rather than ~5
+    from orjson import dumps as _fast_dumps
+except ImportError:  # pragma: no cover - the extra is optional
+    _fast_dumps = None
+
+
+def _log_line(seq: int, row: tuple[Any, ...]) -> bytes:
+    """One order-log line: ``[seq, *row]`` in JSON (strings, integers and nulls only)."""
+    if _fast_dumps is not None:
+        return _fast_dumps([seq, *row]) + b"\n"
+    return (json.dumps([seq, *row], separators=(",", ":")) + "\n").encode()
+
 
 # Each entry takes the schema from version i to version i + 1; entry 0 creates
 # version 1. A new version appends an entry and never edits an old one, because
@@ -217,6 +241,7 @@ class Journal:
         venue: str = "",
         synchronous: Synchronous = "FULL",
         create: bool = True,
+        order_log: bool = False,
     ) -> None:
         sync = str(synchronous).upper()
         if sync not in ("FULL", "NORMAL"):
@@ -227,6 +252,17 @@ class Journal:
         self._lock = threading.RLock()
         self._depth = 0
         self._conn = self._connect(create)
+        # The order log (see ``stage_order``): its file, while this journal owns it,
+        # the rows appended there and not yet committed, and the last sequence number.
+        self._log_fd: int | None = None
+        self._staged: list[tuple[Any, ...]] = []
+        self._staged_seq = 0
+        self._log_bytes = 0  # the order log's size: it is cut back when it grows
+        try:
+            self._open_order_log(order_log)
+        except BaseException:
+            self._conn.close()
+            raise
 
     @classmethod
     def open(
@@ -236,8 +272,9 @@ class Journal:
         venue: str = "",
         synchronous: Synchronous = "FULL",
         create: bool = True,
+        order_log: bool = False,
     ) -> Journal:
-        return cls(path, venue=venue, synchronous=synchronous, create=create)
+        return cls(path, venue=venue, synchronous=synchronous, create=create, order_log=order_log)
 
     # ----- opening ---------------------------------------------------------------
 
@@ -270,7 +307,13 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            try:
+                self._flush_staged()
+            finally:
+                if self._log_fd is not None:
+                    os.close(self._log_fd)  # and with it the lock on the order log
+                    self._log_fd = None
+                self._conn.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -301,11 +344,17 @@ class Journal:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
             self._depth = depth + 1
+            # Rows staged in the order log go into the first commit that comes: a
+            # later write of the same order must land on top of them, never under.
+            staged, self._staged = (self._staged, []) if depth == 0 else ([], self._staged)
             try:
+                if staged:
+                    self._write_staged(staged)
                 yield self
             except BaseException:
                 self._depth = depth
                 if depth == 0:
+                    self._staged = staged + self._staged
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                 else:
@@ -319,9 +368,20 @@ class Journal:
                 except BaseException:
                     # A failed COMMIT (disk full, I/O error) may leave the
                     # transaction open; the next write must not join it.
+                    self._staged = staged + self._staged
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                if (
+                    staged
+                    and not self._staged
+                    and self._log_fd is not None
+                    and self._log_bytes > _LOG_TRUNCATE_BYTES
+                ):
+                    # Everything in the log is committed: it may go. (Until then, and
+                    # after a crash before this, its sequence numbers say it is in.)
+                    os.ftruncate(self._log_fd, 0)
+                    self._log_bytes = 0
             else:
                 conn.execute(f"RELEASE sp{depth}")
 
@@ -333,7 +393,114 @@ class Journal:
         with self.transaction():
             self._conn.execute(_ORDER_UPSERT, row)
 
+    def stage_order(self, order: Order) -> None:
+        """Record the order as :meth:`record_order` does, cheaply where allowed.
+
+        With the order log (``order_log=True``) and ``synchronous="NORMAL"``, the row
+        is appended to the log file next to the journal (``<journal>-orders``, one
+        ``write`` of one line, a few µs) and committed to SQLite with the next commit
+        of anything, at the latest when the journal is closed. Like a NORMAL commit,
+        the appended line survives the process being killed, not the machine going
+        down; the next journal that takes the log (the bot's restart, or any
+        journal opened once the bot has stopped) commits what it finds there. For
+        the bot's write-before-send of a new order: the SQLite commit (tens to
+        hundreds of µs) leaves the path from a market event to the order's request.
+
+        Anything else (no order log, ``synchronous="FULL"``, whose promise is a
+        power loss and which would need the fsync all the same) commits at once.
+        """
+        if self._log_fd is None or self.synchronous != "NORMAL":
+            self.record_order(order)
+            return
+        row = _order_row(order)
+        with self._lock:
+            seq = self._staged_seq + 1
+            line = _log_line(seq, row)
+            if os.write(self._log_fd, line) != len(line):
+                # A short write (a full disk): what did land is cut off by the commit's
+                # truncation, and the row goes through SQLite like any other.
+                self.record_order(order)
+                return
+            self._staged_seq = seq
+            self._log_bytes += len(line)
+            self._staged.append((seq, row))
+
+    def _write_staged(self, staged: list[tuple[Any, ...]]) -> None:
+        """The staged rows, and the sequence number they reach, into the open transaction."""
+        for _, row in staged:
+            self._conn.execute(_ORDER_UPSERT, row)
+        self._conn.execute(
+            "INSERT INTO cursors (stream, value, updated_ns) VALUES (?, ?, ?) "
+            "ON CONFLICT (stream) DO UPDATE SET value = excluded.value, "
+            "updated_ns = excluded.updated_ns",
+            (ORDER_LOG_CURSOR, str(staged[-1][0]), time.time_ns()),
+        )
+
+    def _flush_staged(self) -> None:
+        with self._lock:
+            if self._staged:
+                with self.transaction():
+                    pass  # the transaction writes them
+
+    def _open_order_log(self, own: bool) -> None:
+        """Take the order log: commit what a previous process left in it, and (``own``)
+        keep it, locked, for ``stage_order``.
+
+        The log is owned by one open journal at a time (an exclusive ``flock``): a
+        journal opened while the bot runs (the CLI) neither replays nor truncates
+        it, and sees the bot's staged orders once the bot commits them.
+        """
+        if self.path == ":memory:":
+            return
+        log_path = Path(f"{self.path}-orders")
+        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
+        try:
+            fd = os.open(log_path, flags | (os.O_CREAT if own else 0), 0o600)
+        except FileNotFoundError:
+            return  # nothing was ever staged here
+        try:
+            if not _lock_file(fd, wait_s=_LOG_LOCK_WAIT_S if own else 0.0):
+                if own:
+                    raise JournalError(
+                        f"{self.path} is in use by another process (its order log is locked)"
+                    )
+                os.close(fd)
+                return
+            self._replay_order_log(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if own:
+            self._log_fd = fd
+        else:
+            os.close(fd)
+
+    def _replay_order_log(self, fd: int) -> None:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0) if size else b""
+        with self._lock:
+            done = self.cursor(ORDER_LOG_CURSOR)
+            committed = int(done) if done is not None else 0
+            lines = data.split(b"\n")[:-1]  # the last piece has no newline: cut by a crash
+            rows: list[tuple[Any, ...]] = []
+            for line in lines:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a line the crash cut short was never acted on
+                if not isinstance(rec, list) or len(rec) != len(_ORDER_COLUMNS) + 1:
+                    raise JournalError(f"{self.path}-orders: not an order log line: {line[:80]!r}")
+                if isinstance(rec[0], int) and rec[0] > committed:
+                    rows.append((rec[0], tuple(rec[1:])))
+            self._staged_seq = max([committed, *(seq for seq, _ in rows)])
+            if rows:
+                with self.transaction():
+                    self._write_staged(rows)
+            if size:
+                os.ftruncate(fd, 0)
+
     def order(self, client_id: str) -> Order | None:
+        self._flush_staged()
         with self._lock:
             row = self._conn.execute(
                 f"{_ORDER_SELECT} WHERE client_id = ?", (client_id,)
@@ -349,6 +516,7 @@ class Journal:
             where.append(f"status NOT IN ({', '.join('?' * len(_CLOSED_VALUES))})")
             args.extend(_CLOSED_VALUES)
         sql = _ORDER_SELECT + _where(where) + " ORDER BY created_ns, rowid"
+        self._flush_staged()
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         return [_order_from_row(r) for r in rows]
@@ -582,6 +750,22 @@ class Journal:
     def schema_version(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT version FROM schema_version").fetchone()[0])
+
+
+def _lock_file(fd: int, wait_s: float) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, trying for up to ``wait_s``; True if taken.
+
+    The owner waits a little: a reader replaying a log holds it only for that long.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 # ----- schema -----------------------------------------------------------------------------

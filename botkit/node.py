@@ -358,6 +358,7 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
             config.resolve_path(config.live.journal),
             venue=config.venue.name,
             synchronous="FULL" if config.live.journal_sync == "full" else "NORMAL",
+            order_log=True,
         )
     except (JournalError, OSError) as exc:
         raise StartError(f"cannot start {what}: {describe(exc)}") from exc
