@@ -14,7 +14,10 @@ write *before* they act:
   after a crash is then a duplicate, which :meth:`Journal.record_fill` refuses.
 
 Every write method commits before it returns (inside
-:meth:`Journal.transaction`, when the outermost block ends). With
+:meth:`Journal.transaction`, when the outermost block ends), except
+:meth:`Journal.stage_order` on a journal opened with ``order_log=True`` and
+``synchronous="NORMAL"``: it appends the order to a log file beside the
+journal and leaves the commit to the next one (see there). With
 ``synchronous="FULL"`` (the default) a commit is on disk when it returns, so it
 survives a power loss; ``"NORMAL"`` skips the fsync on commit in WAL mode: a
 commit survives the process being killed, but the last few may be lost if the
@@ -458,6 +461,10 @@ class Journal:
             fd = os.open(log_path, flags | (os.O_CREAT if own else 0), 0o600)
         except FileNotFoundError:
             return  # nothing was ever staged here
+        except OSError:
+            if own:
+                raise
+            return  # a reader without write access leaves it to the bot's next start
         try:
             if not _lock_file(fd, wait_s=_LOG_LOCK_WAIT_S if own else 0.0):
                 if own:
