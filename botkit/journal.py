@@ -420,8 +420,10 @@ class Journal:
             seq = self._staged_seq + 1
             line = _log_line(seq, row)
             if os.write(self._log_fd, line) != len(line):
-                # A short write (a full disk): what did land is cut off by the commit's
-                # truncation, and the row goes through SQLite like any other.
+                # A short write (a full disk): the piece that landed is cut off, or the
+                # next line would be glued to it and unreadable; this row goes through
+                # SQLite like any other.
+                os.ftruncate(self._log_fd, self._log_bytes)
                 self.record_order(order)
                 return
             self._staged_seq = seq
@@ -505,6 +507,7 @@ class Journal:
                     self._write_staged(rows)
             if size:
                 os.ftruncate(fd, 0)
+            self._log_bytes = 0  # what stage_order appends to: the file is empty now
 
     def order(self, client_id: str) -> Order | None:
         self._flush_staged()

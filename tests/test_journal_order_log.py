@@ -174,3 +174,28 @@ def test_sigkill_loses_no_staged_order(tmp_path: Path, sync: str) -> None:
         for o in j.orders():
             i = int(o.client_id[1:])
             assert o.price == D("100.00") + D(i % 97) / 100 and o.created_ns == i
+
+
+def test_a_short_write_is_cut_off_and_the_order_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk writes part of a line: that piece must not swallow the next line."""
+    db = tmp_path / "j.sqlite"
+    j = Journal(db, synchronous="NORMAL", order_log=True)
+    j.stage_order(make_order("c1"))
+    real_write = os.write
+
+    def short(fd: int, data: bytes) -> int:
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(journal_module.os, "write", short)
+    j.stage_order(make_order("c2"))  # half a line landed: cut off, c2 committed instead
+    monkeypatch.setattr(journal_module.os, "write", real_write)
+    j.stage_order(make_order("c3"))
+    # A crash: c3 only in the log.
+    os.close(j._log_fd)  # type: ignore[arg-type]
+    j._log_fd = None
+    j._staged = []
+    j._conn.close()
+    with Journal(db, synchronous="NORMAL", order_log=True) as again:
+        assert [o.client_id for o in again.orders()] == ["c1", "c2", "c3"]
