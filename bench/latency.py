@@ -220,7 +220,7 @@ def main() -> int:
         "--journal-sync",
         choices=("full", "normal"),
         default="normal",
-        help="live.journal_sync: 'full' adds the fsyncs of the journal to every order",
+        help="live.journal_sync: 'full' adds the journal's fsync to every order",
     )
     a = ap.parse_args()
     if a.json_lib == "stdlib":

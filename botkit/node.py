@@ -75,6 +75,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("botkit.node")
 
 TICK_S = 0.1  # how often wall-clock timers are checked when the market is quiet
+# Nonces stored in the journal once per this many (a high-water mark a restart
+# starts above), not once per signed request: a commit less before every order.
+NONCE_BLOCK = 1000
 
 
 # ----- strategies ---------------------------------------------------------------------------
@@ -292,7 +295,9 @@ async def open_venue(config: BotConfig, journal: Journal | None) -> AsyncIterato
             ws_url,
             credentials=credentials,
             options={k: _plain(v) for k, v in venue.options.items()},
-            nonce=None if journal is None else journal.nonce_source(f"{venue.name}:nonce"),
+            nonce=None
+            if journal is None
+            else journal.nonce_source(f"{venue.name}:nonce", block=NONCE_BLOCK),
         )
         adapter = spec.adapter_class().from_connection(connection)
         stack.push_async_callback(adapter.close)
@@ -358,6 +363,7 @@ async def run_live(config: BotConfig, duration_s: float | None = None) -> dict[s
             config.resolve_path(config.live.journal),
             venue=config.venue.name,
             synchronous="FULL" if config.live.journal_sync == "full" else "NORMAL",
+            order_log=True,
         )
     except (JournalError, OSError) as exc:
         raise StartError(f"cannot start {what}: {describe(exc)}") from exc

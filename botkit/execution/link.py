@@ -87,6 +87,13 @@ class VenueLink:
         if self.journal is not None:
             self.journal.record_order(self.router.order_of(order.client_id) or order)
 
+    def stage_order(self, order: Order) -> None:
+        """``journal_order`` for the write just before a send: the journal may keep it
+        in its order log and commit it after the request has left
+        (``Journal.stage_order``)."""
+        if self.journal is not None:
+            self.journal.stage_order(self.router.order_of(order.client_id) or order)
+
     # ----- tasks ---------------------------------------------------------------------------
 
     @property

@@ -79,7 +79,7 @@ class Requests:
     # ----- the venue port ------------------------------------------------------------------
 
     def submit(self, leg: Order) -> None:
-        self.link.journal_order(leg)  # written before it is sent: a restart knows it exists
+        self.link.stage_order(leg)  # written before it is sent: a restart knows it exists
         self.link.spawn(self._place(leg, leg.venue_client_id), leg.client_id)
 
     def cancel(self, leg: Order) -> None:

@@ -3,6 +3,12 @@ journal-backed source recovering from a venue's nonce refusal in live mode."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -170,6 +176,78 @@ def test_both_sources_are_nonce_sources(tmp_path: Path) -> None:
         assert source.next() == first + 1001 and source.last == first + 1001
         advance_past_refusal(source, "Invalid nonce: must be greater than 99999999999999")
         assert source.next() == 100_000_000_000_000
+
+
+def test_a_block_source_writes_once_per_block_and_restarts_above_it(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000_000 * MS)
+    path = tmp_path / "j.sqlite"
+    with Journal(path, venue="blocktrade") as journal:
+        source = journal.nonce_source("k", block=100)
+        source._clock = clock  # type: ignore[attr-defined]
+        first = source.next()
+        assert first == 1_700_000_000_000
+        assert journal.last_nonce("k") == first + 99  # the mark, stored before use
+        got = [source.next() for _ in range(99)]  # the same millisecond: counts up
+        assert got == list(range(first + 1, first + 100))
+        assert journal.last_nonce("k") == first + 99  # no write within the block
+        crossed = source.next()
+        assert crossed == first + 100 and journal.last_nonce("k") == first + 199
+        clock.ns += 5_000 * MS  # the clock jumps past the block: a new mark from there
+        assert source.next() == first + 5_000
+        assert journal.last_nonce("k") == first + 5_099
+        source.advance_to(first + 6_000)  # above the mark: stored at once
+        assert journal.last_nonce("k") == first + 6_000 and source.last == first + 6_000
+        assert source.next() == first + 6_001 and journal.last_nonce("k") == first + 6_100
+    with Journal(path, venue="blocktrade") as journal:  # a restart, the clock behind
+        again = journal.nonce_source("k", block=100)
+        again._clock = FakeClock(0)  # type: ignore[attr-defined]
+        assert again.last == first + 6_100
+        assert again.next() == first + 6_101
+    with pytest.raises(ValueError, match="block"):
+        Journal(path).nonce_source("k", block=0)
+
+
+BLOCK_CHILD = r"""
+import sys
+from botkit.journal import Journal
+
+journal = Journal(sys.argv[1], venue="blocktrade", synchronous=sys.argv[2])
+source = journal.nonce_source("k", block=int(sys.argv[3]))
+while True:
+    print(source.next(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("sync", ["NORMAL", "FULL"])
+def test_block_nonces_are_never_reused_after_sigkill(tmp_path: Path, sync: str) -> None:
+    """A process handing out block-reserved nonces is killed at random moments; every
+    restart hands out only values above everything printed (used) before."""
+    rng = random.Random(int(os.environ.get("BOTKIT_CRASH_SEED", random.randrange(2**32))))
+    script = tmp_path / "child.py"
+    script.write_text(BLOCK_CHILD)
+    db = tmp_path / "nonces.sqlite"
+    used: list[int] = []
+    for _ in range(6):
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(db), sync, str(rng.choice((7, 50, 1000)))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        want = rng.randint(1, 3000)
+        lines = [proc.stdout.readline() for _ in range(want)]
+        proc.send_signal(signal.SIGKILL)  # mid-stream: it keeps drawing until it dies
+        proc.wait()
+        lines += proc.stdout.read().splitlines(keepends=True)
+        proc.stdout.close()
+        # Every value written out was used; a line cut by the kill was not.
+        printed = [int(x) for x in lines if x.endswith("\n")]
+        assert printed, "the child printed nothing"
+        assert all(a < b for a, b in itertools.pairwise(printed))
+        assert not used or printed[0] > used[-1], "a nonce was handed out again"
+        used.extend(printed)
+    with Journal(db, venue="blocktrade") as journal:
+        assert journal.last_nonce("k") >= used[-1]
 
 
 async def test_a_nonce_refusal_in_live_mode_with_the_journal_nonce_recovers(

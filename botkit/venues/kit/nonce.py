@@ -34,7 +34,8 @@ class NonceSource(Protocol):
     """Strictly increasing nonces for one API key: what a signed venue's client draws from.
 
     Two implementations: :class:`ClockNonce` (in memory) and the journal's
-    (``Journal.nonce_source``), which stores every value before handing it out.
+    (``Journal.nonce_source``), which stores every value, or a high-water mark
+    once per block of values, before handing it out.
     """
 
     @property
