@@ -506,6 +506,26 @@ async def test_signed_calls_go_in_nonce_order_and_spaced() -> None:
     assert min(gaps) >= 0.049
 
 
+@pytest.mark.parametrize("release", ["reply", "sent"])
+async def test_the_spacing_runs_from_when_a_request_was_written(release: str) -> None:
+    # The venue counts arrivals: a request slow to leave (a busy process) must not
+    # let the next one follow it closer than the interval.
+    calls = SignedCalls("v", ClockNonce(), interval_s=0.05, release=release)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    written: list[float] = []
+
+    async def attempt(nonce: int, sent: asyncio.Event) -> int:
+        if not written:
+            await asyncio.sleep(0.04)  # the first takes 40 ms to build and write
+        written.append(loop.time())
+        sent.set()
+        return nonce
+
+    await asyncio.gather(*(calls.call(attempt) for _ in range(3)))
+    gaps = [b - a for a, b in itertools.pairwise(written)]
+    assert min(gaps) >= 0.049, gaps
+
+
 async def test_signed_calls_release_when_sent() -> None:
     calls = SignedCalls("v", ClockNonce(), release="sent")
     started: list[int] = []

@@ -312,6 +312,19 @@ def is_nonce_refusal(err: VenueError) -> bool:
     return isinstance(err, AuthError) and "nonce" in err.message.lower()
 
 
+class _Sent(asyncio.Event):
+    """Set when a request is on the wire (``_headers_sent``), remembering when: the
+    venue counts its rate limit from arrivals, so the spacing runs from the write,
+    not from when the turn began (a slow build under load would eat the margin)."""
+
+    at: float | None = None
+
+    def set(self) -> None:
+        if self.at is None:
+            self.at = time.monotonic()
+        super().set()
+
+
 @dataclass(eq=False)
 class SignedCalls:
     """Private calls in nonce order, spaced, and re-signed once after a nonce refusal.
@@ -332,7 +345,8 @@ class SignedCalls:
     retries: int = 1
     is_refusal: Callable[[VenueError], bool] = is_nonce_refusal
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
-    _last: float = field(default=float("-inf"), init=False, repr=False)  # when the last left
+    # When the last call left: its request written, or its turn began if not (yet).
+    _last: float = field(default=float("-inf"), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.release not in ("reply", "sent"):
@@ -401,9 +415,17 @@ class SignedCalls:
             async with self.turn() as draw:
                 if on_send is not None:
                     on_send()
-                return await begin(draw, asyncio.Event())
+                sent = _Sent()
+                try:
+                    return await begin(draw, sent)
+                finally:
+                    self._written(sent)
         task = await self._start(begin, on_send)
         return await task
+
+    def _written(self, sent: _Sent) -> None:
+        if sent.at is not None and sent.at > self._last:
+            self._last = sent.at
 
     async def _start(
         self,
@@ -415,9 +437,10 @@ class SignedCalls:
         async with self.turn() as draw:
             if on_send is not None:
                 on_send()
-            sent = asyncio.Event()
+            sent = _Sent()
             task = asyncio.ensure_future(begin(draw, sent))
             await _hold(task, sent)
+            self._written(sent)
         return task
 
 
