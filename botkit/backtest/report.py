@@ -638,6 +638,12 @@ def _times(ts: Iterable[int]) -> list[datetime]:
     return [_EPOCH + timedelta(microseconds=t // 1000) for t in ts]
 
 
+def _times64(ts: Sequence[int]) -> Any:
+    """The same times as :func:`_times`, as numpy datetimes: matplotlib converts those
+    as one array, a list of datetimes one by one (seconds for a long run's fills)."""
+    return (np.asarray(ts, dtype=np.int64) // 1000).astype("datetime64[us]")
+
+
 # A chart is 1,000 pixels wide: past a few thousand points a line adds nothing
 # but drawing time (a year of one-minute samples is 525,600).
 CHART_POINTS = 4000
@@ -789,8 +795,8 @@ def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | Non
                 continue
             face = style["color"] if is_entry else "none"
             ax.scatter(
-                _times(times),
-                prices,
+                _times64(times),
+                np.asarray(prices, dtype=np.float64),  # a list is masked item by item
                 marker=style["marker"],
                 facecolors=face,
                 edgecolors=style["color"],
