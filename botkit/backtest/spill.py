@@ -378,6 +378,20 @@ class SpillLog(Sequence[T]):
             return None
         return list(self._parts), tail, bounds[-1][1] if bounds else None
 
+    def in_key_order(self) -> bool:
+        """Whether append order is :meth:`in_order` already: then one pass in either
+        serves a reader of each (a backtest's fills, appended as time goes)."""
+        if self._replaced or not all(p.ordered for p in self._parts):
+            return False
+        key = self.key
+        tail_keys = list(map(key, self._tail))
+        if any(b < a for a, b in pairwise(tail_keys)):
+            return False
+        bounds = [(p.lo, p.hi) for p in self._parts]
+        if tail_keys:
+            bounds.append((tail_keys[0], tail_keys[-1]))
+        return not any(b[0] < a[1] for a, b in pairwise(bounds))
+
     def in_order_tables(self) -> tuple[Iterator[pa.Table], Any] | None:
         """:meth:`in_order` as Arrow tables of the codec's columns, a batch at a time,
         with the last key: the items are never built, for a reader that wants their
@@ -630,6 +644,16 @@ def in_time_order(fills: Iterable[Fill]) -> Iterator[Fill]:
     return iter(sorted(fills, key=_fill_key))
 
 
+def appended_in_time_order(fills: Sequence[Fill]) -> bool:
+    """Whether iterating ``fills`` yields them as :func:`in_time_order` does."""
+    if isinstance(fills, SpillLog):
+        return fills.in_key_order()
+    if isinstance(fills, SpillChain):
+        return False
+    times = [f.ts_ns for f in fills]
+    return not any(b < a for a, b in pairwise(times))
+
+
 def last_in_time_order(fills: Sequence[Fill], n: int) -> list[Fill]:
     """The last ``n`` of ``in_time_order(fills)``, without reading every fill back."""
     if n <= 0:
@@ -725,6 +749,7 @@ __all__ = [
     "SpillChain",
     "SpillLog",
     "all_orders",
+    "appended_in_time_order",
     "field_values",
     "fill_log",
     "fill_tables",
