@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from botkit.backtest.result import BacktestResult
-from botkit.model import ZERO, Instrument, Side
+from botkit.model import ZERO, Fill, Instrument, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +101,76 @@ def pricing_symbols(instruments: Mapping[str, Instrument], quote: str) -> dict[s
     return out
 
 
-def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
-    """Split ``result``'s equity change into strategy PnL and holdings drift (module doc)."""
-    quote = result.quote_asset
-    priced_by = pricing_symbols(result.instruments, quote)
+class FillFlows:
+    """What :func:`attribute` needs of the fills, summed one fill at a time (in the
+    order given) so that a report can feed it from a pass that serves other totals too:
+    each strategy's cash flow, fees valued in the quote asset, and the fees it could
+    not value, by asset."""
 
-    def price_of(asset: str, marks: Mapping[str, Decimal]) -> Decimal | None:
-        sym = priced_by.get(asset)
+    def __init__(self, result: BacktestResult) -> None:
+        self.quote = quote = result.quote_asset
+        self.priced_by = pricing_symbols(result.instruments, quote)
+        self.marks = result.marks
+        self.instruments = result.instruments
+        self.cash: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
+        self.fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        self.unvalued: dict[str, dict[str, Decimal]] = defaultdict(dict)
+
+    def price_of(self, asset: str, marks: Mapping[str, Decimal]) -> Decimal | None:
+        sym = self.priced_by.get(asset)
         return None if sym is None else marks.get(sym)
 
-    insts = result.instruments
-
-    def in_quote(asset: str, amount: Decimal) -> Decimal | None:
-        if asset in ("", quote) or not amount:
+    def in_quote(self, asset: str, amount: Decimal) -> Decimal | None:
+        if asset in ("", self.quote) or not amount:
             return amount
-        price = price_of(asset, result.marks)
+        price = self.price_of(asset, self.marks)
         return None if price is None else amount * price
 
-    def inverse_asset(symbol: str) -> str | None:
-        inst = insts.get(symbol)
+    def inverse_asset(self, symbol: str) -> str | None:
+        inst = self.instruments.get(symbol)
         return inst.value_asset if inst is not None and inst.is_inverse else None
+
+    def add(self, f: Fill) -> None:
+        inv = self.inverse_asset(f.symbol)
+        if inv is None:
+            notional: Decimal | None = f.price * f.size
+            flow = notional if f.side is Side.SELL else -notional  # type: ignore[operator]
+        else:  # buying contracts takes in size / price of the base asset
+            amount = f.size / f.price
+            flow = self.in_quote(inv, -amount if f.side is Side.SELL else amount)
+        cash = self.cash
+        c = cash[f.strategy]
+        cash[f.strategy] = None if c is None or flow is None else c + flow
+        if f.fee_asset in ("", self.quote):
+            self.fees[f.strategy] += f.fee
+            return
+        price = self.price_of(f.fee_asset, self.marks)
+        if price is None:
+            bucket = self.unvalued[f.strategy]
+            bucket[f.fee_asset] = bucket.get(f.fee_asset, ZERO) + f.fee
+        else:
+            self.fees[f.strategy] += f.fee * price
+
+
+def attribute(
+    result: BacktestResult, strategies: list[str], flows: FillFlows | None = None
+) -> Attribution:
+    """Split ``result``'s equity change into strategy PnL and holdings drift (module doc).
+
+    ``flows``: the fills already summed (all of them, in the order ``result.fills``
+    lists them), else they are read here."""
+    if flows is None:
+        flows = FillFlows(result)
+        # The fills only count for the strategies asked about: with none, skip the pass
+        # (a long run's fills are read back from disk, botkit.backtest.spill).
+        for f in result.fills if strategies else ():
+            flows.add(f)
+    quote = flows.quote
+    priced_by = flows.priced_by
+    price_of = flows.price_of
+    insts = result.instruments
+    in_quote = flows.in_quote
+    inverse_asset = flows.inverse_asset
 
     realized: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
     value: dict[str, Decimal | None] = defaultdict(lambda: ZERO)  # open positions at the marks
@@ -140,30 +190,7 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
         else:  # an inverse position is worth -size / mark of its base asset
             worth = in_quote(inv, -pos.size / mark)
             value[strategy] = None if worth is None else current + worth
-    cash: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
-    fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    unvalued: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    # The fills only count for the strategies asked about: with none, skip the pass
-    # (a long run's fills are read back from disk, botkit.backtest.spill).
-    for f in result.fills if strategies else ():
-        inv = inverse_asset(f.symbol)
-        if inv is None:
-            notional: Decimal | None = f.price * f.size
-            flow = notional if f.side is Side.SELL else -notional  # type: ignore[operator]
-        else:  # buying contracts takes in size / price of the base asset
-            amount = f.size / f.price
-            flow = in_quote(inv, -amount if f.side is Side.SELL else amount)
-        c = cash[f.strategy]
-        cash[f.strategy] = None if c is None or flow is None else c + flow
-        if f.fee_asset in ("", quote):
-            fees[f.strategy] += f.fee
-            continue
-        price = price_of(f.fee_asset, result.marks)
-        if price is None:
-            bucket = unvalued[f.strategy]
-            bucket[f.fee_asset] = bucket.get(f.fee_asset, ZERO) + f.fee
-        else:
-            fees[f.strategy] += f.fee * price
+    cash, fees, unvalued = flows.cash, flows.fees, flows.unvalued
     funding: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
     for (strategy, symbol), paid in result.funding.items():
         inst = insts.get(symbol)
@@ -204,4 +231,4 @@ def attribute(result: BacktestResult, strategies: list[str]) -> Attribution:
     return Attribution(per, holdings, result.final_equity - result.initial_equity, absorbed)
 
 
-__all__ = ["Attribution", "Holding", "StrategyPnL", "attribute", "pricing_symbols"]
+__all__ = ["Attribution", "FillFlows", "Holding", "StrategyPnL", "attribute", "pricing_symbols"]

@@ -33,22 +33,28 @@ import io
 import json
 import math
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from botkit.backtest import metrics
-from botkit.backtest.pnl import Attribution, attribute, pricing_symbols
+from botkit.backtest.pnl import Attribution, FillFlows, attribute, pricing_symbols
 from botkit.backtest.result import BacktestResult
 from botkit.backtest.spill import (
+    appended_in_time_order,
     field_values,
+    fill_tables,
     in_time_order,
     last_in_time_order,
-    orders_in_order,
+    order_tables,
 )
 from botkit.model import ZERO, Fill, Order, Position, Side
 
@@ -172,21 +178,28 @@ class _Tally:
     """What the summary needs of every fill and order, read in one pass over each: a
     long run's are on disk (botkit.backtest.spill), and each pass reads them back."""
 
-    def __init__(self, result: BacktestResult) -> None:
-        quote = result.quote_asset
-        self.total = total = _FillSums()
+    def __init__(self, result: BacktestResult, *, read_fills: bool = True) -> None:
+        """``read_fills=False``: the fills are to come through :meth:`add`, from a pass
+        that feeds other totals too."""
+        self.quote = result.quote_asset
+        self.total = _FillSums()
         self.fills: dict[str, _FillSums] = defaultdict(_FillSums)
-        for f in result.fills:
-            notional = f.price * f.size
-            quote_fee = _is_quote_fee(f, quote)
-            asset = f.fee_asset or quote
-            for sums in (self.fills[f.strategy], total):
-                sums.count += 1
-                sums.notional += notional
-                if quote_fee:
-                    sums.fees += f.fee
-                sums.by_asset[asset] += f.fee
+        if read_fills:
+            for f in result.fills:
+                self.add(f)
         self.orders: Counter[str] = Counter(field_values(result.orders, "strategy"))
+
+    def add(self, f: Fill) -> None:
+        quote = self.quote
+        notional = f.price * f.size
+        quote_fee = _is_quote_fee(f, quote)
+        asset = f.fee_asset or quote
+        for sums in (self.fills[f.strategy], self.total):
+            sums.count += 1
+            sums.notional += notional
+            if quote_fee:
+                sums.fees += f.fee
+            sums.by_asset[asset] += f.fee
 
 
 def _is_quote_fee(fill: Fill, quote: str) -> bool:
@@ -347,29 +360,59 @@ def _valuation_text(result: BacktestResult) -> str:
     )
 
 
+def _feeding(fills: Iterable[Fill], sinks: Sequence[Callable[[Fill], None]]) -> Iterator[Fill]:
+    for f in fills:
+        for sink in sinks:
+            sink(f)
+        yield f
+
+
 def summarize(result: BacktestResult) -> dict[str, Any]:
     """The summary dict written to ``summary.json`` (JSON-ready: str, int, float, None)."""
+    return _summarize(result)[0]
+
+
+def _summarize(
+    result: BacktestResult, also: Callable[[Fill], None] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """:func:`summarize`, and whether ``also`` was given every fill in time order.
+
+    When the fills were appended in time order (a backtest's are), the totals, the
+    attribution, the exposure and ``also`` share one pass over them: a long run's are
+    read back from disk (botkit.backtest.spill), and building them back is most of
+    what each pass costs. The totals are sums in the order the fills are listed
+    either way, so the numbers are the same as from a pass each."""
     curve = equity_curve(result)
     ratios = metrics.risk_ratios(curve)
     dd = metrics.max_drawdown(curve)
-    tally = _Tally(result)
-    split = attribute(result, _strategy_names(result, tally))
-    change = split.equity_change
-    ret = float(change / result.initial_equity) if result.initial_equity > 0 else None
-    fees, fees_by_asset = tally.total.fees, tally.total.fees_by_asset()
+    shared = appended_in_time_order(result.fills)
+    tally = _Tally(result, read_fills=not shared)
+    flows = FillFlows(result) if shared else None
+    fills = in_time_order(result.fills)
+    if flows is not None:
+        sinks = [tally.add, flows.add] + ([also] if also is not None else [])
+        fills = _feeding(fills, sinks)
     expo = metrics.exposure(
-        in_time_order(result.fills),
+        fills,
         result.start_ns,
         result.end_ns,
         curve,
         result.initial_equity,
         time_ordered=True,
     )
+    # The exposure stops at the run's end (or never starts on an empty range): the
+    # other readers still need the fills it left.
+    if flows is not None:
+        deque(fills, maxlen=0)
+    split = attribute(result, _strategy_names(result, tally), flows)
+    change = split.equity_change
+    ret = float(change / result.initial_equity) if result.initial_equity > 0 else None
+    fees, fees_by_asset = tally.total.fees, tally.total.fees_by_asset()
     by_reason = sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
     by_hook = sorted(result.hook_errors.items(), key=lambda kv: (-kv[1], kv[0]))
     q = result.quote_asset
     per_strategy = _per_strategy(result, split, tally)
-    return {
+    summary = {
         # True when the run was interrupted: the numbers cover the data replayed until then.
         "partial": result.partial,
         "strategy_errors": {"total": sum(result.hook_errors.values()), "by_hook": dict(by_hook)},
@@ -461,6 +504,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         "display_decimals": display_decimals(result),
         "per_strategy": per_strategy,
     }
+    return summary, flows is not None and also is not None
 
 
 # ---------------------------------------------------------------------- CSVs
@@ -511,7 +555,83 @@ def _order_row(o: Order) -> list[str]:
     ]
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[list[str]]) -> None:
+def iso_column(ts_ns: Sequence[int] | Any) -> list[str]:
+    """``iso_utc`` of each time, formatted by numpy in one pass."""
+    us = np.asarray(ts_ns, dtype=np.int64) // 1000
+    return [s + "Z" for s in np.datetime_as_string(us.astype("datetime64[us]"), unit="us")]
+
+
+def _texts(column: pa.ChunkedArray) -> list[str]:
+    """A string column's values, null as ''."""
+    return column.fill_null("").to_pylist()  # type: ignore[no-any-return]
+
+
+def _dec_texts(column: pa.ChunkedArray) -> list[str]:
+    """``dec_str`` of a column of Decimals stored as their ``str()`` (null: ''), each
+    distinct value formatted once: a run's prices, sizes and fees repeat a lot."""
+    coded = column.fill_null("").combine_chunks().dictionary_encode()
+    texts = [dec_str(Decimal(v)) if v else "" for v in coded.dictionary.to_pylist()]
+    return list(map(texts.__getitem__, coded.indices.to_numpy().tolist()))
+
+
+def _bool_texts(column: pa.ChunkedArray) -> list[str]:
+    return [_bool_str(v) for v in column.to_pylist()]
+
+
+def _int_texts(column: pa.ChunkedArray) -> list[str]:
+    return list(map(str, column.to_pylist()))
+
+
+def _fill_rows(table: pa.Table) -> Iterator[tuple[str, ...]]:
+    """``_fill_row`` of each fill of a table of FILL_CODEC columns, column by column."""
+    c = table.column
+    return zip(
+        iso_column(c("ts_ns").to_numpy()),
+        _int_texts(c("ts_ns")),
+        _texts(c("strategy")),
+        _texts(c("symbol")),
+        _texts(c("side")),
+        _dec_texts(c("price")),
+        _dec_texts(c("size")),
+        _dec_texts(c("fee")),
+        _texts(c("fee_asset")),
+        _texts(c("liquidity")),
+        _texts(c("trade_id")),
+        _texts(c("client_id")),
+        _texts(c("venue_order_id")),
+    )
+
+
+def _order_rows(table: pa.Table) -> Iterator[tuple[str, ...]]:
+    """``_order_row`` of each order of a table of ORDER_CODEC columns."""
+    c = table.column
+    return zip(
+        _texts(c("client_id")),
+        _texts(c("strategy")),
+        _texts(c("symbol")),
+        _texts(c("side")),
+        _texts(c("type")),
+        _texts(c("tif")),
+        _dec_texts(c("price")),
+        _dec_texts(c("size")),
+        _dec_texts(c("filled")),
+        _dec_texts(c("avg_price")),
+        _texts(c("status")),
+        _bool_texts(c("post_only")),
+        _bool_texts(c("reduce_only")),
+        _texts(c("code")),
+        _texts(c("reason")),
+        iso_column(c("created_ns").to_numpy()),
+        _int_texts(c("created_ns")),
+        iso_column(c("updated_ns").to_numpy()),
+        _int_texts(c("updated_ns")),
+        _dec_texts(c("stop_price")),
+        _dec_texts(c("fees")),
+        _texts(c("venue_order_id")),
+    )
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
@@ -556,6 +676,12 @@ def benchmark_lines(result: BacktestResult) -> dict[str, list[tuple[int, float]]
 
 def _times(ts: Iterable[int]) -> list[datetime]:
     return [_EPOCH + timedelta(microseconds=t // 1000) for t in ts]
+
+
+def _times64(ts: Sequence[int]) -> Any:
+    """The same times as :func:`_times`, as numpy datetimes: matplotlib converts those
+    as one array, a list of datetimes one by one (seconds for a long run's fills)."""
+    return (np.asarray(ts, dtype=np.int64) // 1000).astype("datetime64[us]")
 
 
 # A chart is 1,000 pixels wide: past a few thousand points a line adds nothing
@@ -651,15 +777,26 @@ def render_equity_png(
     return _png(fig)
 
 
+class _Entries:
+    """Each (strategy, symbol)'s position, to tell entries from exits (see below)."""
+
+    def __init__(self) -> None:
+        self._size: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+
+    def is_entry(self, f: Fill) -> bool:
+        """Whether ``f``, the next fill in time order, is an entry."""
+        key = (f.strategy, f.symbol)
+        before = self._size[key]
+        delta = f.size if f.side is Side.BUY else -f.size
+        self._size[key] = before + delta
+        return before == 0 or (before > 0) == (delta > 0)
+
+
 def _marked(fills: Iterable[Fill]) -> Iterator[tuple[Fill, bool]]:
     """Each fill of a time-ordered stream with whether it is an entry (see below)."""
-    size: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    entries = _Entries()
     for f in fills:
-        key = (f.strategy, f.symbol)
-        before = size[key]
-        delta = f.size if f.side is Side.BUY else -f.size
-        yield f, before == 0 or (before > 0) == (delta > 0)
-        size[key] = before + delta
+        yield f, entries.is_entry(f)
 
 
 def entries_and_exits(fills: Iterable[Fill]) -> list[tuple[Fill, bool]]:
@@ -678,21 +815,45 @@ _MARKS = (
 )
 
 
-def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | None:
-    """One panel per (strategy, symbol) that traded: the price at the equity samples
-    with the strategy's entries (triangles) and exits (circles). None with no fills."""
-    # Per panel and marker group, the points' times and prices: plain numbers, read in
-    # one pass, so the fills themselves need not all be in memory.
-    points: dict[tuple[str, str], dict[tuple[bool, Side], tuple[list[int], list[float]]]] = {}
-    for f, entry in _marked(in_time_order(result.fills)):
-        panel = points.get((f.strategy, f.symbol))
+class _ChartPoints:
+    """The price chart's markers, fed the fills in time order one at a time: per panel
+    and marker group, the points' times and prices, plain numbers, so the fills
+    themselves need not all be in memory."""
+
+    def __init__(self, max_panels: int) -> None:
+        self.max_panels = max_panels
+        self.points: dict[
+            tuple[str, str], dict[tuple[bool, Side], tuple[array[int], array[float]]]
+        ] = {}
+        self._entries = _Entries()
+
+    def add(self, f: Fill) -> None:
+        entry = self._entries.is_entry(f)
+        key = (f.strategy, f.symbol)
+        panel = self.points.get(key)
         if panel is None:
-            if len(points) >= max_panels:
-                continue  # panels go to the first pairs to trade
-            panel = points[(f.strategy, f.symbol)] = {(e, sd): ([], []) for e, sd, _ in _MARKS}
+            if len(self.points) >= self.max_panels:
+                return  # panels go to the first pairs to trade
+            # Typed arrays, 16 bytes a fill, where lists of Python numbers take ~70: the
+            # points are held from the summary's pass until the chart is drawn.
+            panel = self.points[key] = {(e, sd): (array("q"), array("d")) for e, sd, _ in _MARKS}
         times, prices = panel[(entry, f.side)]
         times.append(f.ts_ns)
         prices.append(float(f.price))
+
+
+def render_price_png(
+    result: BacktestResult, max_panels: int = 6, chart: _ChartPoints | None = None
+) -> bytes | None:
+    """One panel per (strategy, symbol) that traded: the price at the equity samples
+    with the strategy's entries (triangles) and exits (circles). None with no fills.
+
+    ``chart``: the markers, already fed every fill (else the fills are read here)."""
+    if chart is None:
+        chart = _ChartPoints(max_panels)
+        for f in in_time_order(result.fills):
+            chart.add(f)
+    points = chart.points
     panels = list(points)
     if not panels:
         return None
@@ -709,8 +870,8 @@ def render_price_png(result: BacktestResult, max_panels: int = 6) -> bytes | Non
                 continue
             face = style["color"] if is_entry else "none"
             ax.scatter(
-                _times(times),
-                prices,
+                _times64(times),
+                np.asarray(prices, dtype=np.float64),  # matplotlib masks a list item by item
                 marker=style["marker"],
                 facecolors=face,
                 edgecolors=style["color"],
@@ -1065,18 +1226,21 @@ def write_report(result: BacktestResult, out_dir: Path, *, html_fills: int = 20)
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(result)
+    chart = _ChartPoints(max_panels=6)
+    summary, charted = _summarize(result, chart.add)
     (out / "summary.json").write_text(
         json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
-    # Streamed in order: a long run's fills and orders are on disk (botkit.backtest.spill).
-    fills = in_time_order(result.fills)
-    _write_csv(out / "fills.csv", FILL_COLUMNS, (_fill_row(f) for f in fills))
-    orders = orders_in_order(result.orders)
-    _write_csv(out / "orders.csv", ORDER_COLUMNS, (_order_row(o) for o in orders))
+    # Streamed in order as Arrow columns: a long run's fills and orders are on disk
+    # (botkit.backtest.spill), stored as text already, and building each record back
+    # only to print it again cost more than the rest of the report.
+    fills = fill_tables(result.fills)
+    _write_csv(out / "fills.csv", FILL_COLUMNS, chain.from_iterable(map(_fill_rows, fills)))
+    orders = order_tables(result.orders)
+    _write_csv(out / "orders.csv", ORDER_COLUMNS, chain.from_iterable(map(_order_rows, orders)))
     png = render_equity_png(equity_curve(result), result.quote_asset, benchmark_lines(result))
     (out / "equity.png").write_bytes(png)
-    price_png = render_price_png(result)
+    price_png = render_price_png(result, chart=chart if charted else None)
     if price_png is not None:
         (out / "price.png").write_bytes(price_png)
     (out / "report.html").write_text(

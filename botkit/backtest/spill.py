@@ -34,7 +34,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
-from itertools import chain, islice, repeat
+from itertools import chain, islice, pairwise, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -120,6 +120,13 @@ class Codec(Generic[T]):
             # A str enum member is a str already: Arrow takes it as its value.
             out[name] = list(values)
         return out
+
+    def tables(self, items: Sequence[T]) -> Iterator[pa.Table]:
+        """``items`` as Arrow tables of the codec's columns (no ``seq``), ``_BATCH`` rows each."""
+        schema = pa.schema([(name, _ARROW[kind]) for name, kind, _ in self.fields])
+        for start in range(0, len(items), _BATCH):
+            chunk = self.encode(items[start : start + _BATCH])
+            yield pa.Table.from_pydict(chunk, schema=schema)
 
     def decode_column(self, name: str, column: pa.Array | pa.ChunkedArray) -> Iterable[Any]:
         """One field's values, as the records hold them."""
@@ -359,6 +366,49 @@ class SpillLog(Sequence[T]):
         # them is the stable global sort.
         return _merged(streams, self.key)
 
+    def _chained(self) -> tuple[list[_Part], list[T], Any] | None:
+        """The parts and the sorted tail when :meth:`in_order` is their concatenation
+        (each starts at or after the previous one's last key, nothing replaced), with
+        the last key; None when it is a per-item merge."""
+        if self._replaced:
+            return None
+        tail, lo, hi = self._sorted_tail()
+        bounds = [(p.lo, p.hi) for p in self._parts] + ([(lo, hi)] if tail else [])
+        if any(b[0] < a[1] for a, b in pairwise(bounds)):
+            return None
+        return list(self._parts), tail, bounds[-1][1] if bounds else None
+
+    def in_key_order(self) -> bool:
+        """Whether append order is :meth:`in_order` already: then one pass in either
+        serves a reader of each (a backtest's fills, appended as time goes)."""
+        if self._replaced or not all(p.ordered for p in self._parts):
+            return False
+        key = self.key
+        tail_keys = list(map(key, self._tail))
+        if any(b < a for a, b in pairwise(tail_keys)):
+            return False
+        bounds = [(p.lo, p.hi) for p in self._parts]
+        if tail_keys:
+            bounds.append((tail_keys[0], tail_keys[-1]))
+        return not any(b[0] < a[1] for a, b in pairwise(bounds))
+
+    def in_order_tables(self) -> tuple[Iterator[pa.Table], Any] | None:
+        """:meth:`in_order` as Arrow tables of the codec's columns, a batch at a time,
+        with the last key: the items are never built, for a reader that wants their
+        fields as columns. None when the parts would have to be merged item by item."""
+        chained = self._chained()
+        if chained is None:
+            return None
+        parts, tail, hi = chained
+        return self._tables(parts, tail), hi
+
+    def _tables(self, parts: list[_Part], tail: list[T]) -> Iterator[pa.Table]:
+        names = [name for name, _, _ in self.codec.fields]
+        for part in parts:
+            for batch in pq.ParquetFile(part.path).iter_batches(batch_size=_BATCH, columns=names):
+                yield pa.Table.from_batches([batch])
+        yield from self.codec.tables(tail)
+
     def last_in_order(self, n: int) -> list[T]:
         """The last ``n`` items of :meth:`in_order`, reading only each part's end: those
         are among the last ``n`` of their part, and keep their order in the merge."""
@@ -549,6 +599,20 @@ class SpillChain(Sequence[T]):
         key = self.log.key
         return heapq.merge(self.log.in_order(), sorted(self.rest, key=key), key=key)
 
+    def in_order_tables(self) -> tuple[Iterator[pa.Table], Any] | None:
+        """:meth:`in_order` as Arrow tables (:meth:`SpillLog.in_order_tables`), or None
+        when the rest would have to be merged into the log item by item."""
+        logged = self.log.in_order_tables()
+        if logged is None:
+            return None
+        tables, hi = logged
+        key = self.log.key
+        rest = sorted(self.rest, key=key)
+        if rest and hi is not None and key(rest[0]) < hi:
+            return None
+        last = key(rest[-1]) if rest else hi
+        return chain(tables, self.log.codec.tables(rest)), last
+
     def last_in_order(self, n: int) -> list[T]:
         """The last ``n`` items of :meth:`in_order`."""
         if n <= 0:
@@ -580,6 +644,16 @@ def in_time_order(fills: Iterable[Fill]) -> Iterator[Fill]:
     return iter(sorted(fills, key=_fill_key))
 
 
+def appended_in_time_order(fills: Sequence[Fill]) -> bool:
+    """Whether iterating ``fills`` yields them as :func:`in_time_order` does."""
+    if isinstance(fills, SpillLog):
+        return fills.in_key_order()
+    if isinstance(fills, SpillChain):
+        return False
+    times = [f.ts_ns for f in fills]
+    return not any(b < a for a, b in pairwise(times))
+
+
 def last_in_time_order(fills: Sequence[Fill], n: int) -> list[Fill]:
     """The last ``n`` of ``in_time_order(fills)``, without reading every fill back."""
     if n <= 0:
@@ -587,6 +661,36 @@ def last_in_time_order(fills: Sequence[Fill], n: int) -> list[Fill]:
     if isinstance(fills, (SpillLog, SpillChain)):
         return fills.last_in_order(n)
     return sorted(fills, key=_fill_key)[-n:]
+
+
+def tables_in_order(
+    items: Sequence[T], codec: Codec[T], key: Callable[[T], Any]
+) -> Iterator[pa.Table]:
+    """``items`` sorted by ``key``, stably, as Arrow tables of ``codec``'s columns: a
+    spill log's parts as they are read when they follow each other, else the items
+    (merged from disk, or sorted in memory) encoded a batch at a time."""
+    if isinstance(items, (SpillLog, SpillChain)):
+        direct = items.in_order_tables()
+        if direct is not None:
+            return direct[0]
+        return _encoded(items.in_order(), codec)
+    return codec.tables(sorted(items, key=key))
+
+
+def _encoded(items: Iterable[T], codec: Codec[T]) -> Iterator[pa.Table]:
+    it = iter(items)
+    while batch := list(islice(it, _BATCH)):
+        yield from codec.tables(batch)
+
+
+def fill_tables(fills: Sequence[Fill]) -> Iterator[pa.Table]:
+    """The fills in time order (as :func:`in_time_order`), as Arrow tables."""
+    return tables_in_order(fills, FILL_CODEC, _fill_key)
+
+
+def order_tables(orders: Sequence[Order]) -> Iterator[pa.Table]:
+    """The orders as orders.csv lists them (as :func:`orders_in_order`), as Arrow tables."""
+    return tables_in_order(orders, ORDER_CODEC, _order_key)
 
 
 def field_values(items: Iterable[Any], name: str) -> Iterator[Any]:
@@ -645,10 +749,14 @@ __all__ = [
     "SpillChain",
     "SpillLog",
     "all_orders",
+    "appended_in_time_order",
     "field_values",
     "fill_log",
+    "fill_tables",
     "in_time_order",
     "install",
     "last_in_time_order",
+    "order_tables",
     "orders_in_order",
+    "tables_in_order",
 ]
