@@ -34,13 +34,14 @@ import contextlib
 import html
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from botkit.dashboard.bridge import COMMANDS, DESTRUCTIVE, CtlError, MqttBridge
 from botkit.dashboard.hub import Hub
@@ -115,6 +116,10 @@ class Dashboard:
             middlewares=[self._headers, self._guard], client_max_size=64 * 1024
         )
         self.app.cleanup_ctx.append(self._sources)
+        # Open pages' websockets, closed on shutdown: a server stopping waits for its
+        # handlers, and a page's socket would otherwise hold it until it times out.
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.app.on_shutdown.append(self._close_sockets)
         r = self.app.router
         r.add_get("/", self.page)
         r.add_get("/login", self.login_page)
@@ -339,6 +344,7 @@ class Dashboard:
             raise _json_error(403, "missing or wrong CSRF token: reload the page")
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
         await ws.prepare(request)
+        self._sockets.add(ws)
         listener = self.hub.listen()
         listener.push(self.hub.bots_message())
 
@@ -369,6 +375,10 @@ class Dashboard:
                 task.cancel()
             self.hub.leave(listener)
         return ws
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"dashboard stopping")
 
     # ----- backtests -------------------------------------------------------------------------
 

@@ -258,3 +258,29 @@ async def test_cookies_are_secure_when_served_over_tls() -> None:
         r = await c.get("/login")
         assert "Secure" in r.headers["Set-Cookie"]
         assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_stopping_the_server_closes_an_open_pages_websocket_at_once() -> None:
+    # A stopping server waits for its handlers; an open page must not hold it up.
+    import asyncio
+    import time
+
+    login = Login("alice", Secret(HASH), login_attempts=3, login_window_s=60)
+    server = TestServer(Dashboard(login, Hub()).app, host="127.0.0.1")
+    client = TestClient(server, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        csrf = await login_form(client)
+        creds = {"username": "alice", "password": PASSWORD, "csrf": csrf}
+        assert (await client.post("/login", data=creds, allow_redirects=False)).status == 303
+        ws = await client.ws_connect(f"/ws?csrf={token(await (await client.get('/')).text())}")
+        assert (await ws.receive_json())["type"]  # the page is live
+        started = time.monotonic()
+        await asyncio.wait_for(server.close(), timeout=5)
+        assert time.monotonic() - started < 2
+        ends = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+        while (await ws.receive(timeout=2)).type not in ends:
+            pass  # messages sent before the close
+        assert ws.closed
+    finally:
+        await client.close()
