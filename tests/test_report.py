@@ -610,3 +610,29 @@ def test_a_long_curve_is_drawn_from_few_points_keeping_every_peak_and_trough() -
     assert all(ys[i // 60_000_000_000] == v for i, v in zip(t, y))
     # A short one is drawn as it is.
     assert _thin(ts[:100], ys[:100]) == (ts[:100], ys[:100])
+
+
+def test_many_fill_markers_are_drawn_one_per_cell_finer_than_a_pixel() -> None:
+    import numpy as np
+
+    from botkit.backtest.report import _MARKER_GRID, CHART_POINTS, _one_per_cell
+
+    rng = np.random.default_rng(3)
+    n = 285_000  # a 10M-tick run's fills
+    times = np.sort(rng.integers(0, 14 * 3_600 * 10**9, n))
+    prices = 30_000 + np.cumsum(rng.normal(0, 0.5, n))
+    t, p = _one_per_cell(times, prices)
+    assert CHART_POINTS < len(t) < n // 4
+    assert np.all(np.diff(t) >= 0)  # still in time order
+    # Every marker left out has a kept one in its cell: less than a pixel apart.
+    cols, rows = _MARKER_GRID
+    dt = (times.max() - times.min()) / (cols - 1)
+    dp = (prices.max() - prices.min()) / (rows - 1)
+    kept = set(zip(((t - times.min()) // dt).astype(int), ((p - prices.min()) // dp).astype(int)))
+    cells = zip(
+        ((times - times.min()) // dt).astype(int), ((prices - prices.min()) // dp).astype(int)
+    )
+    assert sum(c not in kept for c in cells) < n * 0.001  # cell edges rounded either way
+    # A few are drawn as they are.
+    few_t, few_p = _one_per_cell(times[:100], prices[:100])
+    assert few_t.tolist() == times[:100].tolist() and few_p.tolist() == prices[:100].tolist()

@@ -842,6 +842,29 @@ class _ChartPoints:
         prices.append(float(f.price))
 
 
+# Finer than the chart's pixels: markers closer than this are drawn on top of each
+# other, so one of them shows the same picture.
+_MARKER_GRID = (2000, 600)
+
+
+def _one_per_cell(times: Any, prices: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Past :data:`CHART_POINTS` markers, the first of each cell of a grid finer than the
+    chart's pixels: a 10M-tick run's 285k markers drawn as the same picture for a
+    fraction of matplotlib's time and memory. Fewer are returned as they are."""
+    t = np.asarray(times, dtype=np.int64)
+    p = np.asarray(prices, dtype=np.float64)
+    if len(t) <= CHART_POINTS:
+        return t, p
+    cols, rows = _MARKER_GRID
+    t_span = max(int(t.max() - t.min()), 1)
+    p_span = float(p.max() - p.min()) or 1.0
+    col = (t - t.min()) * (cols - 1) // t_span
+    row = ((p - p.min()) * ((rows - 1) / p_span)).astype(np.int64)
+    _, first = np.unique(col * rows + row, return_index=True)
+    keep = np.sort(first)
+    return t[keep], p[keep]
+
+
 def render_price_png(
     result: BacktestResult, max_panels: int = 6, chart: _ChartPoints | None = None
 ) -> bytes | None:
@@ -869,9 +892,10 @@ def render_price_png(
             if not times:
                 continue
             face = style["color"] if is_entry else "none"
+            at, px = _one_per_cell(times, prices)
             ax.scatter(
-                _times64(times),
-                np.asarray(prices, dtype=np.float64),  # matplotlib masks a list item by item
+                _times64(at),
+                px,  # an array: matplotlib masks a list item by item
                 marker=style["marker"],
                 facecolors=face,
                 edgecolors=style["color"],
