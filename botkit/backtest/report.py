@@ -557,8 +557,7 @@ def _order_row(o: Order) -> list[str]:
 
 def iso_column(ts_ns: Sequence[int] | Any) -> list[str]:
     """``iso_utc`` of each time, formatted by numpy in one pass."""
-    us = np.asarray(ts_ns, dtype=np.int64) // 1000
-    return [s + "Z" for s in np.datetime_as_string(us.astype("datetime64[us]"), unit="us")]
+    return [s + "Z" for s in np.datetime_as_string(_times64(ts_ns), unit="us")]
 
 
 def _texts(column: pa.ChunkedArray) -> list[str]:

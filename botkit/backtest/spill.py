@@ -467,11 +467,9 @@ class SpillLog(Sequence[T]):
             wanted = range(len(self))[index]
             if not wanted:
                 return []
-            lo, hi = min(wanted[0], wanted[-1]), max(wanted[0], wanted[-1])
-            if lo >= self._spilled:
+            if min(wanted[0], wanted[-1]) >= self._spilled:
                 return [self._tail[i - self._spilled] for i in wanted]
-            window = list(islice(self, lo, hi + 1))
-            return [window[i - lo] for i in wanted]
+            return _slice_by_reading(self, wanted)
         i = range(len(self))[index]  # IndexError as a list raises it
         if i >= self._spilled:
             return self._tail[i - self._spilled]
@@ -556,6 +554,15 @@ class OrderArchive(SpillLog[Order]):
         return self._replaced.get(seq, order)
 
 
+def _slice_by_reading(items: Iterable[T], wanted: range) -> list[T]:
+    """``items[wanted]`` for a sequence read in order: the window it spans, read once."""
+    if not wanted:
+        return []
+    lo, hi = min(wanted[0], wanted[-1]), max(wanted[0], wanted[-1])
+    window = list(islice(items, lo, hi + 1))
+    return [window[i - lo] for i in wanted]
+
+
 class SpillChain(Sequence[T]):
     """A spill log followed by a list, read as one sequence (neither is copied): a
     run's archived orders and those still in the router's memory."""
@@ -579,12 +586,7 @@ class SpillChain(Sequence[T]):
 
     def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
-            wanted = range(len(self))[index]
-            if not wanted:
-                return []
-            lo, hi = min(wanted[0], wanted[-1]), max(wanted[0], wanted[-1])
-            window = list(islice(self, lo, hi + 1))
-            return [window[i - lo] for i in wanted]
+            return _slice_by_reading(self, range(len(self))[index])
         i = range(len(self))[index]
         n = len(self.log)
         return self.log[i] if i < n else self.rest[i - n]

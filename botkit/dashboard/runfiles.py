@@ -41,13 +41,6 @@ EQUITY_COLUMNS = ("ts", "ts_ns", "equity", "buy_and_hold", "starting_balances_he
 PRICE_COLUMNS = ("ts", "ts_ns", "symbol", "price")
 
 
-def iso_column(ts_ns: Sequence[int]) -> list[str]:
-    """``iso_utc`` of each time, formatted by numpy in one pass (a year of one-minute
-    samples is 525,600 rows)."""
-    us = np.asarray(ts_ns, dtype=np.int64) // 1000
-    return [s + "Z" for s in np.datetime_as_string(us.astype("datetime64[us]"), unit="us")]
-
-
 def _as_of(line: Sequence[tuple[int, float]], times: Sequence[int]) -> list[str]:
     """The value of a step line at each of ``times`` (its last point at or before), or ''."""
     if not line:
@@ -74,7 +67,7 @@ def run_params(config: BotConfig) -> dict[str, Any]:
 
 def write_run_files(result: BacktestResult, config: BotConfig, out_dir: Path) -> None:
     """Write ``equity.csv``, ``prices.csv`` and ``run.json`` into ``out_dir`` (module doc)."""
-    from botkit.backtest.report import benchmark_lines, dec_str, equity_curve
+    from botkit.backtest.report import benchmark_lines, dec_str, equity_curve, iso_column
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
