@@ -8,6 +8,12 @@ When a delta removes the touch, the next best comes from a heap of the side's
 prices (stale entries, of levels gone since, are dropped as they surface), not
 from a scan of every level.
 
+The loop over a delta's rows runs in C (``botkit/_book.c``) when the install built
+it, else in Python (``_apply_side_py``): the same steps on the same dict and heap,
+checked against each other in ``tests/test_book_compiled.py``. In C a row costs
+about 140 ns on a real capture, against 195 in Python; the dict operations on
+float keys are most of it (a bare ``dict.update`` of the same rows takes 76 ns).
+
 A ticker (best bid/ask quote) is fresher than a throttled depth stream: it sets
 the top of the book until the next depth update. A quoted bid above the depth
 book's best is the new best; one below it shows the levels above it gone. The
@@ -18,6 +24,7 @@ them up to date), and ``best_bid``, ``best_ask``, the level lists and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush
 
 from botkit.events import Bar, BookDelta, BookSnapshot, Level, Ticker, Trade
@@ -51,7 +58,7 @@ class OrderBook:
         self.best_bid: float | None = None
         self.best_ask: float | None = None
         # Every price of a side (bids negated) and maybe some gone since: the next best
-        # when the touch is removed, in O(log n) (see _next_bid / _next_ask).
+        # when the touch is removed, in O(log n) (see _next_best).
         self._bid_heap: list[float] = []
         self._ask_heap: list[float] = []
         # The engine stores the last trade print whole: one store per trade event.
@@ -154,65 +161,20 @@ class OrderBook:
         self.best_ask = min(self.asks) if self.asks else None
         self.ts_ns = snap.ts_ns
 
-    def _next_bid(self) -> float | None:
-        """The best bid after the touch was removed: the heap's top still in the book."""
-        bids = self.bids
-        heap = self._bid_heap
-        if len(heap) > 2 * len(bids) + 64:  # mostly levels gone since: start afresh
-            heap[:] = [-p for p in bids]
-            heapify(heap)
-        while heap:
-            p = -heap[0]
-            if p in bids:
-                return p
-            heappop(heap)
-        return None
-
-    def _next_ask(self) -> float | None:
-        asks = self.asks
-        heap = self._ask_heap
-        if len(heap) > 2 * len(asks) + 64:
-            heap[:] = list(asks)
-            heapify(heap)
-        while heap:
-            p = heap[0]
-            if p in asks:
-                return p
-            heappop(heap)
-        return None
-
     def apply_delta(self, delta: BookDelta) -> None:
         if self._quoted:
             self._unquote()
         # A side the delta does not touch costs one test (most deltas change one side).
         levels = delta.bids
         if levels:
-            bids = self.bids
-            best = self.best_bid
-            for p, s in levels:
-                if s > 0:
-                    if p not in bids:
-                        heappush(self._bid_heap, -p)
-                        if best is None or p > best:
-                            best = p
-                    bids[p] = s
-                elif bids.pop(p, None) is not None and p == best:
-                    best = self._next_bid()
-            self.best_bid = best
+            self.best_bid = _apply_side(
+                self.bids, self._bid_heap, levels, self.best_bid, True, _next_best
+            )
         levels = delta.asks
         if levels:
-            asks = self.asks
-            best = self.best_ask
-            for p, s in levels:
-                if s > 0:
-                    if p not in asks:
-                        heappush(self._ask_heap, p)
-                        if best is None or p < best:
-                            best = p
-                    asks[p] = s
-                elif asks.pop(p, None) is not None and p == best:
-                    best = self._next_ask()
-            self.best_ask = best
+            self.best_ask = _apply_side(
+                self.asks, self._ask_heap, levels, self.best_ask, False, _next_best
+            )
         self.ts_ns = delta.ts_ns
 
     def apply_ticker(self, ticker: Ticker) -> None:
@@ -258,3 +220,52 @@ class OrderBook:
             f"OrderBook({self.symbol} bid={self.best_bid} ask={self.best_ask} "
             f"last={self.last_price} levels={len(self.bids)}/{len(self.asks)})"
         )
+
+
+def _next_best(levels: dict[float, float], heap: list[float], is_bid: bool) -> float | None:
+    """A side's best price after its touch was removed: the heap's top still in the book.
+
+    The heap holds every price the side has had (bids negated), some gone since;
+    those are dropped as they surface.
+    """
+    if len(heap) > 2 * len(levels) + 64:  # mostly levels gone since: start afresh
+        heap[:] = [-p for p in levels] if is_bid else list(levels)
+        heapify(heap)
+    while heap:
+        p = -heap[0] if is_bid else heap[0]
+        if p in levels:
+            return p
+        heappop(heap)
+    return None
+
+
+def _apply_side_py(
+    levels: dict[float, float],
+    heap: list[float],
+    rows: Sequence[Level],
+    best: float | None,
+    is_bid: bool,
+    next_best: Callable[[dict[float, float], list[float], bool], float | None],
+) -> float | None:
+    """One side of a delta: set or remove each level, keep the heap and the best price.
+
+    ``botkit/_book.c`` does the same in C (``_apply_side`` is that when it built).
+    """
+    for p, s in rows:
+        if s > 0:
+            if p not in levels:
+                heappush(heap, -p if is_bid else p)
+                if best is None or (p > best if is_bid else p < best):
+                    best = p
+            levels[p] = s
+        elif levels.pop(p, None) is not None and p == best:
+            best = next_best(levels, heap, is_bid)
+    return best
+
+
+_apply_side: Callable[..., float | None]
+try:
+    from botkit._book import apply_side as _apply_side
+except ImportError:  # no C compiler at install: the same steps in Python
+    _apply_side = _apply_side_py
+COMPILED = _apply_side is not _apply_side_py

@@ -1,5 +1,6 @@
 """The book's touch, kept incrementally (a heap of prices), always equals the best level,
-and deltas of many levels (applied in bulk) leave the same book as one level at a time."""
+and deltas of many levels (applied in bulk) leave the same book as one level at a time,
+with the per-row loop in C (botkit/_book.c) and in Python alike."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 
 import pytest
 
+import botkit.book
 from botkit.book import OrderBook
 from botkit.events import BookDelta, BookSnapshot
 
@@ -19,8 +21,15 @@ def _one_by_one(book: dict[float, float], levels: list[tuple[float, float]]) -> 
             book.pop(p, None)
 
 
+@pytest.fixture(params=["c", "python"])
+def row_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "python":
+        monkeypatch.setattr(botkit.book, "_apply_side", botkit.book._apply_side_py)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("width", [3, 40])
-def test_touch_and_levels_follow_random_deltas(width: int) -> None:
+def test_touch_and_levels_follow_random_deltas(width: int, row_loop: str) -> None:
     rng = random.Random(width)
     book = OrderBook("X")
     book.apply_snapshot(
