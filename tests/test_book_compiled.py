@@ -82,6 +82,26 @@ def test_rows_that_are_not_floats_compare_as_python_compares_them() -> None:
     assert c_best == 102 and c_levels == {100: 1, 102: 3}
 
 
+@pytest.mark.parametrize("is_bid", [True, False])
+def test_nan_inf_and_signed_zero_are_handled_as_python_handles_them(is_bid: bool) -> None:
+    """A NaN size removes (it is not > 0), -0.0 is the key 0.0, infinities order."""
+    assert c_apply_side is not None
+    nan, inf = float("nan"), float("inf")
+    deltas = [
+        [(0.0, 1.0), (1.0, 2.0), (inf, 1.0), (-inf, 1.0)],
+        [(-0.0, 3.0), (1.0, nan), (inf, 0.0)],
+        [(-inf, 0.0), (0.0, 0.0), (2.0, 1.0)],
+    ]
+    c_side, py_side = _side([], is_bid), _side([], is_bid)
+    for delta in deltas:
+        c_best = c_apply_side(c_side[0], c_side[1], delta, c_side[2], is_bid, _next_best)
+        py_best = _apply_side_py(py_side[0], py_side[1], delta, py_side[2], is_bid, _next_best)
+        c_side, py_side = (c_side[0], c_side[1], c_best), (py_side[0], py_side[1], py_best)
+        assert list(c_side[0].items()) == list(py_side[0].items())
+        assert c_side[1] == py_side[1] and c_best == py_best
+    assert c_side[0] == {2.0: 1.0} and c_side[2] == 2.0
+
+
 def test_pairs_of_any_sequence_type_are_rows() -> None:
     assert c_apply_side is not None
     levels: dict = {}
