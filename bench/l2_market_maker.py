@@ -25,44 +25,20 @@ import json
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPTURE = ROOT.parent / "shared" / "data" / "real" / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
 SYMBOL = "BTC/USDT"
-MS = 1_000_000
 
 
 def run_once(catalog: Any, quotes: bool) -> dict[str, Any]:
-    from botkit_strategies.market_maker import MarketMaker
+    from stale_book import maker_engine  # bench/: the script's own folder
 
-    from botkit import Instrument
     from botkit.backtest.catalog import replay
-    from botkit.node import build_sim_engine
-    from botkit.plugins import StrategySpec
 
-    inst = Instrument(
-        "binance",
-        SYMBOL,
-        "BTC",
-        "USDT",
-        tick_size="0.1",
-        lot_size="0.001",
-        min_notional="100",
-        maker_fee="0.0002",
-        taker_fee="0.0005",
-    )
-    mm = MarketMaker({"symbol": SYMBOL, "size": "0.002"})
-    engine = build_sim_engine(
-        {SYMBOL: inst},
-        [StrategySpec("maker", mm, timers={"refresh": 30_000 * MS})],
-        risk_limits={"rounding": "round", "post_only": "slide"},
-        balances={"USDT": Decimal(1_000_000), "BTC": Decimal(10)},
-        latency_ns=5 * MS,
-        queue_position=True,
-    )
+    engine = maker_engine("usdm")
     kinds = ["book", "trades"] + (["quotes"] if quotes else [])
     batches = replay(catalog, "binance", SYMBOL, kinds=kinds)
     rows = 0

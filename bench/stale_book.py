@@ -98,7 +98,9 @@ def count_through_fills(engine: Engine) -> list[tuple[Fill, Trade]]:
     return through
 
 
-def run(catalog: Catalog, feed: str, quotes: bool, top: TrueTop) -> dict[str, Any]:
+def maker_engine(feed: str) -> Engine:
+    """The shipped market maker on a Binance feed's rules, as the L2 benches run it:
+    5 ms order latency, queue position, Binance's maker/taker fees."""
     tick, min_notional, size = RULES[feed]
     inst = Instrument(
         "binance",
@@ -112,7 +114,7 @@ def run(catalog: Catalog, feed: str, quotes: bool, top: TrueTop) -> dict[str, An
         taker_fee="0.0005",
     )
     mm = MarketMaker({"symbol": SYMBOL, "size": size})
-    engine = build_sim_engine(
+    return build_sim_engine(
         {SYMBOL: inst},
         [StrategySpec("maker", mm, timers={"refresh": 30_000 * MS})],
         risk_limits={"rounding": "round", "post_only": "slide"},
@@ -120,6 +122,10 @@ def run(catalog: Catalog, feed: str, quotes: bool, top: TrueTop) -> dict[str, An
         latency_ns=5 * MS,
         queue_position=True,
     )
+
+
+def run(catalog: Catalog, feed: str, quotes: bool, top: TrueTop) -> dict[str, Any]:
+    engine = maker_engine(feed)
     through = count_through_fills(engine)
     kinds = ["book", "trades"] + (["quotes"] if quotes else [])
     engine.run_backtest(replay(catalog, "binance", SYMBOL, kinds=kinds))
